@@ -1,146 +1,113 @@
-"""Exception tree of the bridge. Everything derives from :class:`FederationError`.
+"""Exception tree of the bridge. Everything derives from FederationError(Exception).
 
-::
-
-    FederationError
-    ├── ConfigError            – invalid configuration (carries a list of problems)
-    ├── NotFound               – 404
-    ├── Gone                   – 410 (a deleted object; carries the tombstone)
-    ├── MethodNotAllowed       – 405
-    ├── BadRequest             – 400 (malformed input)
-    │   └── PayloadTooLarge    – 413
-    ├── UnsupportedMediaType   – 415
-    ├── Unprocessable          – 422 (valid JSON, invalid content; carries problems)
-    ├── Unauthorized           – 401
-    │   └── SignatureError     – signature missing/malformed/invalid/expired (has .reason)
-    ├── Forbidden              – 403 (blocked domain/actor, origin mismatch)
-    ├── Conflict               – 409
-    └── RemoteError            – outbound HTTP failed
-        ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
-        ├── RemoteTimeout
-        ├── RemoteTooLarge
-        └── RemoteBadResponse  – wrong status, media type, id mismatch, bad JSON
-
-One middleware (:mod:`federation.web.middleware`) maps these to HTTP answers; the CLI maps
-them to messages and exit codes. Workers catch the ones they expect by name.
+FederationError
+├── ConfigError            – invalid configuration (carries a list of problems)
+├── NotFound               – 404
+├── Gone                   – 410
+├── BadRequest             – 400 (malformed input)
+│   └── PayloadTooLarge    – 413
+├── Unprocessable          – 422 (valid JSON, invalid content; carries problems)
+├── Unauthorized           – 401
+│   └── SignatureError     – signature missing/malformed/invalid/expired (has .reason)
+├── Forbidden              – 403 (blocked domain/actor, origin mismatch)
+└── RemoteError            – outbound HTTP failed
+    ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
+    ├── RemoteTimeout
+    ├── RemoteTooLarge
+    ├── RemoteBadResponse  – wrong status, media type, id mismatch, bad JSON
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Iterable
+
+SIGNATURE_REASONS = frozenset(
+    {
+        "missing",
+        "malformed",
+        "invalid",
+        "expired",
+        "key_unavailable",
+        "key_not_owned",
+        "digest_mismatch",
+        "unsupported_algorithm",
+        "host_mismatch",
+    }
+)
 
 
 class FederationError(Exception):
-    """Base of every error the bridge raises on purpose."""
+    """Base class of every error raised on purpose by the bridge."""
 
-    http_status = 500
-
-    def __init__(self, message: str = "") -> None:
-        super().__init__(message)
-        self.message = message or self.__class__.__doc__ or self.__class__.__name__
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One problem found in a configuration or a payload: where, and what is wrong."""
-
-    location: str
-    message: str
-
-    def __str__(self) -> str:
-        return f"{self.location}: {self.message}" if self.location else self.message
+    http_status: int = 500
 
 
 class ConfigError(FederationError):
-    """The configuration is invalid."""
+    """Invalid configuration; ``problems`` lists every problem found."""
 
-    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
-        self.source = source
-        self.problems = list(problems)
-        lines = "\n".join(f"  - {p}" for p in self.problems)
-        super().__init__(f"invalid configuration in {source}:\n{lines}")
+    http_status = 500
+
+    def __init__(self, problems: Iterable[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 class NotFound(FederationError):
-    """Not found."""
+    """The resource does not exist (or must look as if it did not)."""
 
     http_status = 404
 
 
 class Gone(FederationError):
-    """The object was deleted."""
+    """The resource existed and was deleted."""
 
     http_status = 410
 
-    def __init__(self, message: str = "", tombstone: dict[str, Any] | None = None) -> None:
-        super().__init__(message)
-        self.tombstone = tombstone
-
-
-class MethodNotAllowed(FederationError):
-    """Method not allowed."""
-
-    http_status = 405
-
 
 class BadRequest(FederationError):
-    """Malformed request."""
+    """Malformed input."""
 
     http_status = 400
 
 
 class PayloadTooLarge(BadRequest):
-    """Request body too large."""
+    """Request body over the configured cap."""
 
     http_status = 413
 
 
-class UnsupportedMediaType(FederationError):
-    """Unsupported media type."""
-
-    http_status = 415
-
-
 class Unprocessable(FederationError):
-    """The request is well-formed but its content is invalid."""
+    """Well-formed JSON whose content is invalid; ``problems`` lists why."""
 
     http_status = 422
 
-    def __init__(self, problems: Sequence[Problem], message: str = "invalid payload") -> None:
-        self.problems = list(problems)
-        super().__init__(message)
+    def __init__(self, problems: Iterable[str] | str) -> None:
+        self.problems = [problems] if isinstance(problems, str) else list(problems)
+        super().__init__("; ".join(self.problems))
 
 
 class Unauthorized(FederationError):
-    """Authentication required or failed."""
+    """Authentication missing or failed."""
 
     http_status = 401
 
 
 class SignatureError(Unauthorized):
-    """An HTTP signature could not be verified; ``reason`` says why.
+    """An HTTP signature is missing, malformed, invalid or expired; ``reason`` says which."""
 
-    Reasons: missing, malformed, invalid, expired, key_unavailable, key_not_owned,
-    digest_mismatch, unsupported_algorithm, host_mismatch.
-    """
+    http_status = 401
 
     def __init__(self, reason: str, message: str = "") -> None:
+        if reason not in SIGNATURE_REASONS:
+            raise ValueError(f"unknown signature error reason: {reason!r}")
         self.reason = reason
-        super().__init__(message or f"signature {reason}")
+        super().__init__(f"{reason}: {message}" if message else reason)
 
 
 class Forbidden(FederationError):
-    """Forbidden."""
+    """Authenticated but not allowed (blocked domain/actor, origin mismatch)."""
 
     http_status = 403
-
-
-class Conflict(FederationError):
-    """Conflict with the current state."""
-
-    http_status = 409
 
 
 class RemoteError(FederationError):
@@ -150,11 +117,13 @@ class RemoteError(FederationError):
 
 
 class UnsafeURL(RemoteError):
-    """The URL was refused before or while connecting."""
+    """URL refused: scheme, private or reserved address, too many redirects."""
+
+    http_status = 400
 
 
 class RemoteTimeout(RemoteError):
-    """The remote server did not answer in time."""
+    """The remote did not answer within the deadline."""
 
     http_status = 504
 
@@ -162,10 +131,10 @@ class RemoteTimeout(RemoteError):
 class RemoteTooLarge(RemoteError):
     """The remote answer exceeded the size cap."""
 
+    http_status = 502
+
 
 class RemoteBadResponse(RemoteError):
-    """The remote answer was unusable (status, media type, id mismatch, bad JSON)."""
+    """Wrong status, media type, id mismatch or unparsable JSON."""
 
-    def __init__(self, message: str = "", status: int | None = None) -> None:
-        super().__init__(message)
-        self.status = status
+    http_status = 502
