@@ -1,113 +1,146 @@
-"""Exception tree of the bridge. Everything derives from FederationError(Exception).
+"""Exception tree of the bridge. Everything derives from :class:`FederationError`.
 
-FederationError
-├── ConfigError            – invalid configuration (carries a list of problems)
-├── NotFound               – 404
-├── Gone                   – 410
-├── BadRequest             – 400 (malformed input)
-│   └── PayloadTooLarge    – 413
-├── Unprocessable          – 422 (valid JSON, invalid content; carries problems)
-├── Unauthorized           – 401
-│   └── SignatureError     – signature missing/malformed/invalid/expired (has .reason)
-├── Forbidden              – 403 (blocked domain/actor, origin mismatch)
-└── RemoteError            – outbound HTTP failed
-    ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
-    ├── RemoteTimeout
-    ├── RemoteTooLarge
-    ├── RemoteBadResponse  – wrong status, media type, id mismatch, bad JSON
+::
+
+    FederationError
+    ├── ConfigError            – invalid configuration (carries a list of problems)
+    ├── NotFound               – 404
+    ├── Gone                   – 410 (a deleted object; carries the tombstone)
+    ├── MethodNotAllowed       – 405
+    ├── BadRequest             – 400 (malformed input)
+    │   └── PayloadTooLarge    – 413
+    ├── UnsupportedMediaType   – 415
+    ├── Unprocessable          – 422 (valid JSON, invalid content; carries problems)
+    ├── Unauthorized           – 401
+    │   └── SignatureError     – signature missing/malformed/invalid/expired (has .reason)
+    ├── Forbidden              – 403 (blocked domain/actor, origin mismatch)
+    ├── Conflict               – 409
+    └── RemoteError            – outbound HTTP failed
+        ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
+        ├── RemoteTimeout
+        ├── RemoteTooLarge
+        └── RemoteBadResponse  – wrong status, media type, id mismatch, bad JSON
+
+One middleware (:mod:`federation.web.middleware`) maps these to HTTP answers; the CLI maps
+them to messages and exit codes. Workers catch the ones they expect by name.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-SIGNATURE_REASONS = frozenset(
-    {
-        "missing",
-        "malformed",
-        "invalid",
-        "expired",
-        "key_unavailable",
-        "key_not_owned",
-        "digest_mismatch",
-        "unsupported_algorithm",
-        "host_mismatch",
-    }
-)
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 
 class FederationError(Exception):
-    """Base class of every error raised on purpose by the bridge."""
-
-    http_status: int = 500
-
-
-class ConfigError(FederationError):
-    """Invalid configuration; ``problems`` lists every problem found."""
+    """Base of every error the bridge raises on purpose."""
 
     http_status = 500
 
-    def __init__(self, problems: Iterable[str] | str) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("; ".join(self.problems))
+    def __init__(self, message: str = "") -> None:
+        super().__init__(message)
+        self.message = message or self.__class__.__doc__ or self.__class__.__name__
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One problem found in a configuration or a payload: where, and what is wrong."""
+
+    location: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.location}: {self.message}" if self.location else self.message
+
+
+class ConfigError(FederationError):
+    """The configuration is invalid."""
+
+    def __init__(self, source: str, problems: Sequence[Problem]) -> None:
+        self.source = source
+        self.problems = list(problems)
+        lines = "\n".join(f"  - {p}" for p in self.problems)
+        super().__init__(f"invalid configuration in {source}:\n{lines}")
 
 
 class NotFound(FederationError):
-    """The resource does not exist (or must look as if it did not)."""
+    """Not found."""
 
     http_status = 404
 
 
 class Gone(FederationError):
-    """The resource existed and was deleted."""
+    """The object was deleted."""
 
     http_status = 410
 
+    def __init__(self, message: str = "", tombstone: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.tombstone = tombstone
+
+
+class MethodNotAllowed(FederationError):
+    """Method not allowed."""
+
+    http_status = 405
+
 
 class BadRequest(FederationError):
-    """Malformed input."""
+    """Malformed request."""
 
     http_status = 400
 
 
 class PayloadTooLarge(BadRequest):
-    """Request body over the configured cap."""
+    """Request body too large."""
 
     http_status = 413
 
 
+class UnsupportedMediaType(FederationError):
+    """Unsupported media type."""
+
+    http_status = 415
+
+
 class Unprocessable(FederationError):
-    """Well-formed JSON whose content is invalid; ``problems`` lists why."""
+    """The request is well-formed but its content is invalid."""
 
     http_status = 422
 
-    def __init__(self, problems: Iterable[str] | str) -> None:
-        self.problems = [problems] if isinstance(problems, str) else list(problems)
-        super().__init__("; ".join(self.problems))
+    def __init__(self, problems: Sequence[Problem], message: str = "invalid payload") -> None:
+        self.problems = list(problems)
+        super().__init__(message)
 
 
 class Unauthorized(FederationError):
-    """Authentication missing or failed."""
+    """Authentication required or failed."""
 
     http_status = 401
 
 
 class SignatureError(Unauthorized):
-    """An HTTP signature is missing, malformed, invalid or expired; ``reason`` says which."""
+    """An HTTP signature could not be verified; ``reason`` says why.
 
-    http_status = 401
+    Reasons: missing, malformed, invalid, expired, key_unavailable, key_not_owned,
+    digest_mismatch, unsupported_algorithm, host_mismatch.
+    """
 
     def __init__(self, reason: str, message: str = "") -> None:
-        if reason not in SIGNATURE_REASONS:
-            raise ValueError(f"unknown signature error reason: {reason!r}")
         self.reason = reason
-        super().__init__(f"{reason}: {message}" if message else reason)
+        super().__init__(message or f"signature {reason}")
 
 
 class Forbidden(FederationError):
-    """Authenticated but not allowed (blocked domain/actor, origin mismatch)."""
+    """Forbidden."""
 
     http_status = 403
+
+
+class Conflict(FederationError):
+    """Conflict with the current state."""
+
+    http_status = 409
 
 
 class RemoteError(FederationError):
@@ -117,13 +150,11 @@ class RemoteError(FederationError):
 
 
 class UnsafeURL(RemoteError):
-    """URL refused: scheme, private or reserved address, too many redirects."""
-
-    http_status = 400
+    """The URL was refused before or while connecting."""
 
 
 class RemoteTimeout(RemoteError):
-    """The remote did not answer within the deadline."""
+    """The remote server did not answer in time."""
 
     http_status = 504
 
@@ -131,10 +162,10 @@ class RemoteTimeout(RemoteError):
 class RemoteTooLarge(RemoteError):
     """The remote answer exceeded the size cap."""
 
-    http_status = 502
-
 
 class RemoteBadResponse(RemoteError):
-    """Wrong status, media type, id mismatch or unparsable JSON."""
+    """The remote answer was unusable (status, media type, id mismatch, bad JSON)."""
 
-    http_status = 502
+    def __init__(self, message: str = "", status: int | None = None) -> None:
+        super().__init__(message)
+        self.status = status
