@@ -1,0 +1,41 @@
+"""Database layer: tortoise-orm models (fields and queries only), migrations, connection lifecycle.
+
+Models are grouped in tortoise *apps*, one per domain, each with its own migration chain under
+``federation/db/migrations/<app>/``. :data:`APPS` is the single list of them.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+#: tortoise app label → model modules. Every app has migrations in federation.db.migrations.<app>.
+APPS: dict[str, list[str]] = {
+    "actors": ["federation.db.actors"],
+}
+
+
+def normalise_database_url(url: str) -> str:
+    """Accept ``postgresql://`` as well as tortoise's ``postgres://``."""
+    parts = urlsplit(url)
+    if parts.scheme in ("postgresql", "postgres+asyncpg", "postgresql+asyncpg"):
+        return urlunsplit(parts._replace(scheme="postgres"))
+    return url
+
+
+def tortoise_config(database_url: str) -> dict[str, Any]:
+    """The tortoise configuration for ``database_url`` with every app and its migrations."""
+    apps = {
+        label: {
+            "models": modules,
+            "default_connection": "default",
+            "migrations": f"federation.db.migrations.{label}",
+        }
+        for label, modules in APPS.items()
+    }
+    return {
+        "connections": {"default": normalise_database_url(database_url)},
+        "apps": apps,
+        "use_tz": True,
+        "timezone": "UTC",
+    }

@@ -1,0 +1,52 @@
+"""Local actors (the site actor and the collectives) and their keys.
+
+The configuration owns an actor's profile; the database owns what must stay stable across
+restarts: its identity, the date it started and its keys.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+
+class KeyKind(StrEnum):
+    RSA = "rsa"
+    ED25519 = "ed25519"
+
+
+class Actor(Model):
+    """A local actor, known by the stable identifier used in its URLs."""
+
+    id = fields.IntField(primary_key=True)
+    identifier = fields.CharField(max_length=64, unique=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    keys: fields.ReverseRelation[ActorKey]
+
+    class Meta:
+        table = "actors"
+
+
+class ActorKey(Model):
+    """A key pair of a local actor, the private part is encrypted with the data-dir secret."""
+
+    id = fields.IntField(primary_key=True)
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
+        "actors.Actor", related_name="keys", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(KeyKind, max_length=16)
+    public_pem = fields.TextField()
+    private_encrypted = fields.TextField()
+    active = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    retired_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "actor_keys"
+        indexes = (("actor_id", "kind", "active"),)
+
+    def __repr__(self) -> str:  # never print key material
+        return f"<ActorKey {self.id} {self.kind} actor={self.actor_id} active={self.active}>"

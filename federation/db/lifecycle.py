@@ -1,0 +1,76 @@
+"""Opening, migrating and closing the database.
+
+The bridge uses one :class:`tortoise.context.TortoiseContext` per process, opened by
+:func:`open_database` and registered as tortoise's fallback context so that every task of the
+aiohttp server and of the workers sees it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from tortoise.context import TortoiseContext
+from tortoise.exceptions import BaseORMException
+from tortoise.migrations.executor import MigrationExecutor
+
+from federation.db import tortoise_config
+from federation.errors import FederationError
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(FederationError):
+    """The database could not be opened or migrated."""
+
+    http_status = 503
+
+
+@asynccontextmanager
+async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
+    """Connect to ``database_url`` for the duration of the block."""
+    context = TortoiseContext()
+    with context:
+        try:
+            await context.init(config=tortoise_config(database_url), _enable_global_fallback=True)
+        except (BaseORMException, OSError) as error:
+            raise DatabaseError(f"cannot open the database: {error}") from error
+        try:
+            yield context
+        finally:
+            await context.close_connections()
+
+
+def _executor(context: TortoiseContext, database_url: str) -> MigrationExecutor:
+    apps = tortoise_config(database_url)["apps"]
+    return MigrationExecutor(context.connections.get("default"), apps)
+
+
+async def migrate_database(database_url: str) -> list[str]:
+    """Apply every pending migration; return the names applied (``app.name``)."""
+    applied: list[str] = []
+
+    def progress(event: str, app_label: str, name: str) -> None:
+        if event == "apply_done":
+            applied.append(f"{app_label}.{name}")
+            log.info("applied migration %s.%s", app_label, name)
+
+    async with open_database(database_url) as context:
+        try:
+            await _executor(context, database_url).migrate(progress=progress)
+        except BaseORMException as error:
+            raise DatabaseError(f"cannot migrate the database: {error}") from error
+    return applied
+
+
+async def pending_migrations(database_url: str) -> list[str]:
+    """The migrations not yet applied to ``database_url`` (``app.name``)."""
+    async with open_database(database_url) as context:
+        executor = _executor(context, database_url)
+        try:
+            await executor.recorder.ensure_schema(executor._schema_editor(atomic=False))
+            steps = await executor.plan()
+        except BaseORMException as error:
+            raise DatabaseError(f"cannot read the migration state: {error}") from error
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]

@@ -1,0 +1,148 @@
+"""Actor documents of our collectives and of the site actor (pure functions).
+
+The shape follows what Mastodon, GoToSocial and Fedify expect (see
+``shared/reference/activitypub-shapes.md``): RSA ``publicKey`` for HTTP signatures, an Ed25519
+Multikey in ``assertionMethod`` (FEP-521a), profile fields as ``PropertyValue``,
+``attributionDomains``, and the JSON-LD contexts that strict processors need.
+"""
+
+from __future__ import annotations
+
+import html
+import mimetypes
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from federation.protocol.jsonld import AS2_CONTEXT, MULTIKEY_CONTEXT, SECURITY_CONTEXT
+from federation.protocol.paths import LocalURIs
+
+AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+ACTOR_CONTEXT: list[Any] = [
+    AS2_CONTEXT,
+    SECURITY_CONTEXT,
+    MULTIKEY_CONTEXT,
+    {
+        "toot": "http://joinmastodon.org/ns#",
+        "schema": "http://schema.org#",
+        "PropertyValue": "schema:PropertyValue",
+        "value": "schema:value",
+        "manuallyApprovesFollowers": "as:manuallyApprovesFollowers",
+        "discoverable": "toot:discoverable",
+        "indexable": "toot:indexable",
+        "featured": {"@id": "toot:featured", "@type": "@id"},
+        "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
+        "lemmy": "https://join-lemmy.org/ns#",
+        "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
+    },
+]
+
+
+@dataclass(frozen=True)
+class ProfileFieldView:
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
+class ActorView:
+    """Everything an actor document needs, gathered from the settings and the database."""
+
+    identifier: str
+    username: str
+    type: str
+    name: str
+    summary_html: str
+    url: str | None
+    icon_url: str | None
+    header_url: str | None
+    fields: tuple[ProfileFieldView, ...]
+    manually_approves_followers: bool
+    discoverable: bool
+    indexable: bool
+    published_at: datetime
+    rsa_public_pem: str
+    ed25519_multibase: str | None
+    site_domain: str
+    moderators_listed: bool = False
+
+
+def _image(url: str) -> dict[str, str]:
+    media_type, _ = mimetypes.guess_type(urlsplit(url).path)
+    image = {"type": "Image", "url": url}
+    if media_type:
+        image["mediaType"] = media_type
+    return image
+
+
+def profile_field_html(value: str) -> str:
+    """A profile field value: a URL becomes an ``<a rel="me">`` link, text is escaped."""
+    parts = urlsplit(value)
+    if parts.scheme in ("http", "https") and parts.netloc:
+        shown = html.escape(parts.netloc + parts.path.rstrip("/"))
+        return (
+            f'<a href="{html.escape(value, quote=True)}" rel="me nofollow noopener noreferrer" '
+            f'target="_blank">{shown}</a>'
+        )
+    return html.escape(value)
+
+
+def iso(moment: datetime) -> str:
+    """An ISO 8601 UTC timestamp with a ``Z``, as peers expect (naive times are taken as UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def build_actor(view: ActorView, uris: LocalURIs) -> dict[str, Any]:
+    """The ActivityPub document of a local actor."""
+    actor_uri = uris.actor(view.identifier)
+    document: dict[str, Any] = {
+        "@context": ACTOR_CONTEXT,
+        "id": actor_uri,
+        "type": view.type,
+        "preferredUsername": view.username,
+        "name": view.name,
+        "summary": view.summary_html,
+        "inbox": uris.inbox(view.identifier),
+        "outbox": uris.outbox(view.identifier),
+        "followers": uris.followers(view.identifier),
+        "following": uris.following(view.identifier),
+        "featured": uris.featured(view.identifier),
+        "endpoints": {"sharedInbox": uris.shared_inbox},
+        "manuallyApprovesFollowers": view.manually_approves_followers,
+        "discoverable": view.discoverable,
+        "indexable": view.indexable,
+        "attributionDomains": [view.site_domain],
+        "published": iso(view.published_at),
+        "publicKey": {
+            "id": uris.key(view.identifier),
+            "owner": actor_uri,
+            "publicKeyPem": view.rsa_public_pem,
+        },
+    }
+    if view.url:
+        document["url"] = view.url
+    if view.icon_url:
+        document["icon"] = _image(view.icon_url)
+    if view.header_url:
+        document["image"] = _image(view.header_url)
+    if view.fields:
+        document["attachment"] = [
+            {"type": "PropertyValue", "name": f.name, "value": profile_field_html(f.value)}
+            for f in view.fields
+        ]
+    if view.ed25519_multibase:
+        document["assertionMethod"] = [
+            {
+                "id": uris.ed25519_key(view.identifier),
+                "type": "Multikey",
+                "controller": actor_uri,
+                "publicKeyMultibase": view.ed25519_multibase,
+            }
+        ]
+    if view.moderators_listed:
+        document["attributedTo"] = uris.moderators(view.identifier)
+    return document

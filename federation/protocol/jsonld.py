@@ -1,0 +1,73 @@
+"""JSON-LD with bundled contexts: nothing is ever fetched (security rule 9).
+
+The context documents in ``contexts/`` are copies of the published documents (gathered from
+``@fedify/vocab-runtime``, MIT). :func:`document_loader` serves them and refuses any other URL,
+so that expanding a remote document can never make us fetch anything.
+"""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from importlib import resources
+from typing import Any
+
+from pyld import jsonld
+
+from federation.errors import BadRequest
+
+AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
+SECURITY_CONTEXT = "https://w3id.org/security/v1"
+MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
+GOTOSOCIAL_CONTEXT = "https://gotosocial.org/ns"
+
+_ALIASES = {
+    "http://www.w3.org/ns/activitystreams": AS2_CONTEXT,
+    "https://www.w3.org/ns/activitystreams.jsonld": AS2_CONTEXT,
+    "http://w3id.org/security/v1": SECURITY_CONTEXT,
+    "https://w3id.org/security/v1.jsonld": SECURITY_CONTEXT,
+}
+
+
+class UnknownContext(BadRequest):
+    """A JSON-LD context that is not bundled (and will not be fetched)."""
+
+
+@lru_cache(maxsize=1)
+def _index() -> dict[str, str]:
+    text = resources.files("federation.protocol").joinpath("contexts/index.json").read_text()
+    return dict(json.loads(text))
+
+
+@lru_cache(maxsize=64)
+def bundled_context(url: str) -> dict[str, Any]:
+    """The bundled document of context ``url``; :class:`UnknownContext` if we do not have it."""
+    canonical = _ALIASES.get(url.rstrip("#"), url.rstrip("#"))
+    name = _index().get(canonical)
+    if name is None:
+        raise UnknownContext(f"JSON-LD context not bundled and never fetched: {url}")
+    text = resources.files("federation.protocol").joinpath(f"contexts/{name}").read_text()
+    return dict(json.loads(text))
+
+
+def known_contexts() -> list[str]:
+    return sorted(_index())
+
+
+def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A pyld document loader that serves bundled contexts only."""
+    try:
+        document = bundled_context(url)
+    except UnknownContext as error:
+        raise jsonld.JsonLdError(
+            error.message, "jsonld.LoadDocumentError", code="loading document failed"
+        ) from None
+    return {"contextUrl": None, "documentUrl": url, "document": document}
+
+
+def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
+    """Expand ``document`` with bundled contexts only; :class:`BadRequest` if it cannot be."""
+    try:
+        return list(jsonld.expand(document, {"documentLoader": document_loader}))
+    except jsonld.JsonLdError as error:
+        raise BadRequest(f"cannot expand JSON-LD: {error}") from None

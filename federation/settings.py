@@ -1,0 +1,295 @@
+"""Typed, validated settings: a TOML file, then ``FEDERATION_*`` environment overrides.
+
+``load_settings`` reads the file, applies the environment and validates everything at once, so a
+wrong configuration stops start-up with one :class:`~federation.errors.ConfigError` that lists
+every problem (file, key, what is wrong). Relative paths are resolved against the directory of the
+configuration file. Nothing here touches the network or the database.
+
+Environment overrides: ``FEDERATION_BASE_URL``, ``FEDERATION_DATABASE_URL``,
+``FEDERATION_DATA_DIR``, ``FEDERATION_SERVER__PORT`` … — a double underscore walks into a table.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+import re
+import tomllib
+import zoneinfo
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+from federation.errors import ConfigError, Problem
+
+ENV_PREFIX = "FEDERATION_"
+DEFAULT_CONFIG_PATH = Path("config/federation.toml")
+
+IDENTIFIER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
+LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
+
+
+def is_loopback_host(host: str | None) -> bool:
+    """True for ``localhost`` and loopback IP literals (127.0.0.0/8, ::1)."""
+    if not host:
+        return False
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def _web_url(value: str) -> str:
+    parts = urlsplit(value)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValueError("must be an absolute http(s) URL")
+    return value
+
+
+WebURL = Annotated[str, AfterValidator(_web_url)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class ProfileField(_Strict):
+    """A profile field shown on the actor (Mastodon's ``PropertyValue``)."""
+
+    name: str = Field(min_length=1, max_length=255)
+    value: str = Field(min_length=1, max_length=2048)
+
+
+class ActorConfig(_Strict):
+    """One actor: the site actor or a collective."""
+
+    identifier: str = Field(description="stable identifier used in URLs; never change it")
+    username: str = Field(description="WebFinger username (acct:username@host)")
+    type: Literal["Group", "Organization", "Person", "Service", "Application"] = "Group"
+    name: str = Field(min_length=1, max_length=200)
+    summary: str = ""
+    url: WebURL | None = Field(default=None, description="the actor's page on the site")
+    icon: WebURL | None = None
+    header: WebURL | None = None
+    fields: tuple[ProfileField, ...] = ()
+    manually_approves_followers: bool = False
+    discoverable: bool = True
+    indexable: bool = True
+    published: str | None = Field(default=None, description="ISO date the actor started")
+
+    @field_validator("identifier")
+    @classmethod
+    def _identifier(cls, value: str) -> str:
+        if not IDENTIFIER_RE.match(value):
+            raise ValueError("must be 1-64 lowercase letters, digits or hyphens")
+        return value
+
+    @field_validator("username")
+    @classmethod
+    def _username(cls, value: str) -> str:
+        if not USERNAME_RE.match(value):
+            raise ValueError("must be 1-64 letters, digits, '_', '.' or '-'")
+        return value
+
+
+class SiteConfig(_Strict):
+    """The site the bridge runs beside."""
+
+    name: str = Field(min_length=1)
+    description: str = ""
+    home_page: WebURL
+    language: str = "fr"
+    timezone: str = "Europe/Paris"
+
+    @field_validator("language")
+    @classmethod
+    def _language(cls, value: str) -> str:
+        if not LANGUAGE_RE.match(value):
+            raise ValueError("must be a language tag such as 'fr' or 'fr-FR'")
+        return value
+
+    @field_validator("timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            zoneinfo.ZoneInfo(value)
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown timezone {value!r}") from None
+        return value
+
+
+class ModeratorConfig(_Strict):
+    """A moderator listed publicly on the site actor (FEP-1b12); accounts are made by CLI."""
+
+    username: str
+    display_name: str = ""
+
+
+class ServerConfig(_Strict):
+    """Where ``federation serve`` listens."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    run_worker: bool = True
+
+
+class Settings(_Strict):
+    """The whole validated configuration."""
+
+    base_url: WebURL
+    database_url: str = ""
+    data_dir: Path = Path("data")
+    allow_loopback_fetch: bool = Field(
+        default=False, description="let the outbound client reach 127.0.0.0/8 (dev/tests only)"
+    )
+    server: ServerConfig = ServerConfig()
+    site: SiteConfig
+    site_actor: ActorConfig
+    collectives: tuple[ActorConfig, ...] = ()
+    moderators: tuple[ModeratorConfig, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    source: str = Field(default="<defaults>", exclude=True)
+
+    @field_validator("base_url")
+    @classmethod
+    def _base_url(cls, value: str) -> str:
+        parts = urlsplit(value)
+        if parts.path not in ("", "/") or parts.query or parts.fragment:
+            raise ValueError("must be an origin such as https://site.example (no path)")
+        if parts.scheme == "http" and not is_loopback_host(parts.hostname):
+            raise ValueError("must use https (http is accepted only for loopback development)")
+        return value.rstrip("/")
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("sqlite", "postgres", "postgresql", "asyncpg"):
+            raise ValueError("must start with sqlite://, postgres:// or postgresql://")
+        return value
+
+    @field_validator("blocked_domains")
+    @classmethod
+    def _domains(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        cleaned = []
+        for domain in value:
+            lowered = domain.strip().lower().rstrip(".")
+            if not DOMAIN_RE.match(lowered):
+                raise ValueError(f"{domain!r} is not a domain name")
+            cleaned.append(lowered)
+        return tuple(cleaned)
+
+    @model_validator(mode="after")
+    def _unique_actors(self) -> Settings:
+        seen_ids: dict[str, str] = {}
+        seen_names: dict[str, str] = {}
+        problems = []
+        for actor in self.actors:
+            if actor.identifier in seen_ids:
+                problems.append(f"identifier {actor.identifier!r} is used twice")
+            seen_ids[actor.identifier] = actor.identifier
+            if actor.username.lower() in seen_names:
+                problems.append(f"username {actor.username!r} is used twice")
+            seen_names[actor.username.lower()] = actor.username
+        if problems:
+            raise ValueError("; ".join(problems))
+        return self
+
+    # -- derived values -------------------------------------------------------------------
+
+    @property
+    def actors(self) -> tuple[ActorConfig, ...]:
+        """The site actor first, then every collective."""
+        return (self.site_actor, *self.collectives)
+
+    @property
+    def host(self) -> str:
+        """The public host (with port when not default), as used in ``acct:`` handles."""
+        return urlsplit(self.base_url).netloc.lower()
+
+    def actor(self, identifier: str) -> ActorConfig | None:
+        return next((a for a in self.actors if a.identifier == identifier), None)
+
+    def actor_by_username(self, username: str) -> ActorConfig | None:
+        wanted = username.lower()
+        return next((a for a in self.actors if a.username.lower() == wanted), None)
+
+    @property
+    def effective_database_url(self) -> str:
+        return self.database_url or f"sqlite://{self.data_dir / 'federation.sqlite3'}"
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name in (f"{ENV_PREFIX}CONFIG",):
+            continue
+        path = name[len(ENV_PREFIX) :].lower().split("__")
+        if path[0].startswith("test_"):
+            continue
+        target = raw
+        for key in path[:-1]:
+            child = target.setdefault(key, {})
+            if not isinstance(child, dict):
+                break
+            target = child
+        else:
+            target[path[-1]] = value
+
+
+def _problems_from(error: ValidationError) -> list[Problem]:
+    problems = []
+    for item in error.errors():
+        location = ".".join(
+            f"[{part}]" if isinstance(part, int) else str(part) for part in item["loc"]
+        ).replace(".[", "[")
+        message = item["msg"].removeprefix("Value error, ")
+        if item["type"] == "extra_forbidden":
+            message = "unknown key"
+        problems.append(Problem(location, message))
+    return problems
+
+
+def settings_from_mapping(
+    raw: Mapping[str, Any], *, source: str = "<mapping>", base_dir: Path | None = None
+) -> Settings:
+    """Validate a configuration mapping; relative paths are resolved against ``base_dir``."""
+    data = dict(raw)
+    data["source"] = source
+    try:
+        settings = Settings.model_validate(data)
+    except ValidationError as error:
+        raise ConfigError(source, _problems_from(error)) from None
+    if base_dir is not None and not settings.data_dir.is_absolute():
+        settings = settings.model_copy(update={"data_dir": (base_dir / settings.data_dir)})
+    return settings
+
+
+def load_settings(path: Path | None = None, env: Mapping[str, str] | None = None) -> Settings:
+    """Read ``path`` (or ``$FEDERATION_CONFIG``, or ``config/federation.toml``) and validate it."""
+    env = os.environ if env is None else env
+    path = Path(path or env.get(f"{ENV_PREFIX}CONFIG") or DEFAULT_CONFIG_PATH)
+    source = str(path)
+    try:
+        raw = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(source, [Problem("", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(source, [Problem("", f"cannot read: {error}")]) from None
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(source, [Problem("", f"not valid TOML: {error}")]) from None
+    _apply_env(raw, env)
+    return settings_from_mapping(raw, source=source, base_dir=path.resolve().parent)

@@ -1,0 +1,192 @@
+"""Keys: generation, PEM and multibase encodings, and the vault that encrypts private keys at rest.
+
+Supported key types are RSA (at least :data:`MIN_RSA_BITS` bits) and Ed25519. Private key
+material never appears in a ``repr``, a log line or an exception message.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+from typing import Union
+
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
+
+logger = logging.getLogger(__name__)
+
+PrivateKey = Union[rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
+PublicKey = Union[rsa.RSAPublicKey, ed25519.Ed25519PublicKey]
+
+#: Size of the RSA keys we generate (what Mastodon generates).
+RSA_KEY_BITS = 2048
+#: Smaller RSA public keys are refused when loaded.
+MIN_RSA_BITS = 2048
+#: Longest PEM text we try to parse.
+MAX_PEM_LENGTH = 16_384
+#: Multicodec prefix of an Ed25519 public key (varint of 0xed).
+ED25519_MULTICODEC_PREFIX = b"\xed\x01"
+SECRET_FILE_NAME = "secret.key"
+
+_B58_ALPHABET = "123456789ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnopqrstuvwxyz"
+
+
+def generate_rsa_key(bits: int = RSA_KEY_BITS) -> rsa.RSAPrivateKey:
+    """A new RSA private key (public exponent 65537)."""
+    return rsa.generate_private_key(public_exponent=65537, key_size=bits)
+
+
+def generate_ed25519_key() -> ed25519.Ed25519PrivateKey:
+    """A new Ed25519 private key."""
+    return ed25519.Ed25519PrivateKey.generate()
+
+
+def private_key_to_pem(key: PrivateKey) -> str:
+    """Unencrypted PKCS#8 PEM of ``key`` (store it only through :class:`KeyVault`)."""
+    return key.private_bytes(
+        serialization.Encoding.PEM,
+        serialization.PrivateFormat.PKCS8,
+        serialization.NoEncryption(),
+    ).decode("ascii")
+
+
+def public_key_to_pem(key: PublicKey | PrivateKey) -> str:
+    """SubjectPublicKeyInfo PEM (``BEGIN PUBLIC KEY``), the ``publicKeyPem`` form."""
+    if isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        key = key.public_key()
+    return key.public_bytes(
+        serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
+    ).decode("ascii")
+
+
+def _check_supported(key: object) -> None:
+    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
+        if key.key_size < MIN_RSA_BITS:
+            raise ValueError(f"RSA key of {key.key_size} bits is too small")
+        return
+    if isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
+        return
+    raise ValueError(f"unsupported key type {type(key).__name__}")
+
+
+def load_private_key_pem(pem: str | bytes) -> PrivateKey:
+    """Parse an unencrypted private key PEM; ``ValueError`` if invalid or unsupported."""
+    data = pem.encode("ascii") if isinstance(pem, str) else pem
+    if len(data) > MAX_PEM_LENGTH:
+        raise ValueError("PEM too long")
+    try:
+        key = serialization.load_pem_private_key(data, password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ValueError("not a valid private key PEM") from exc  # never echo the input
+    _check_supported(key)
+    return key  # type: ignore[return-value]
+
+
+def load_public_key_pem(pem: str | bytes) -> PublicKey:
+    """Parse a public key PEM (SPKI or PKCS#1 RSA); ``ValueError`` if invalid or unsupported."""
+    data = pem.encode("ascii", "replace") if isinstance(pem, str) else pem
+    if len(data) > MAX_PEM_LENGTH:
+        raise ValueError("PEM too long")
+    try:
+        key = serialization.load_pem_public_key(data.strip())
+    except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
+        raise ValueError("not a valid public key PEM") from exc
+    _check_supported(key)
+    return key  # type: ignore[return-value]
+
+
+def _b58encode(data: bytes) -> str:
+    number = int.from_bytes(data, "big")
+    out = []
+    while number:
+        number, rem = divmod(number, 58)
+        out.append(_B58_ALPHABET[rem])
+    leading = len(data) - len(data.lstrip(b"\0"))
+    return "1" * leading + "".join(reversed(out))
+
+
+def _b58decode(text: str) -> bytes:
+    number = 0
+    for char in text:
+        index = _B58_ALPHABET.find(char)
+        if index < 0:
+            raise ValueError("invalid base58 character")
+        number = number * 58 + index
+    leading = len(text) - len(text.lstrip("1"))
+    body = number.to_bytes((number.bit_length() + 7) // 8, "big") if number else b""
+    return b"\0" * leading + body
+
+
+def ed25519_public_multibase(key: ed25519.Ed25519PublicKey | ed25519.Ed25519PrivateKey) -> str:
+    """FEP-521a ``publicKeyMultibase``: ``z`` + base58btc(0xed01 + raw 32-byte key)."""
+    if isinstance(key, ed25519.Ed25519PrivateKey):
+        key = key.public_key()
+    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+    return "z" + _b58encode(ED25519_MULTICODEC_PREFIX + raw)
+
+
+def load_ed25519_multibase(value: str) -> ed25519.Ed25519PublicKey:
+    """Parse an FEP-521a Ed25519 ``publicKeyMultibase``; ``ValueError`` otherwise."""
+    if not isinstance(value, str) or not value.startswith("z") or len(value) > 128:
+        raise ValueError("not a base58btc multibase value")
+    decoded = _b58decode(value[1:])
+    if not decoded.startswith(ED25519_MULTICODEC_PREFIX) or len(decoded) != 34:
+        raise ValueError("not an Ed25519 multikey")
+    return ed25519.Ed25519PublicKey.from_public_bytes(decoded[2:])
+
+
+class KeyVault:
+    """Encrypts private key PEMs at rest with Fernet (AES-128-CBC + HMAC-SHA256)."""
+
+    __slots__ = ("_fernet",)
+
+    def __init__(self, secret: bytes) -> None:
+        try:
+            self._fernet = Fernet(secret)
+        except (ValueError, TypeError) as exc:
+            raise ValueError("vault secret must be 32 url-safe base64-encoded bytes") from exc
+
+    def __repr__(self) -> str:
+        return "KeyVault(<secret hidden>)"
+
+    @staticmethod
+    def generate_secret() -> bytes:
+        """A new random vault secret."""
+        return Fernet.generate_key()
+
+    @classmethod
+    def load_or_create(cls, data_dir: str | os.PathLike[str]) -> "KeyVault":
+        """The vault whose secret is ``<data_dir>/secret.key`` (created with mode 0600)."""
+        directory = Path(data_dir)
+        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+        path = directory / SECRET_FILE_NAME
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            mode = stat.S_IMODE(path.stat().st_mode)
+            if mode & 0o077:
+                logger.warning("tightening permissions of %s from %o to 600", path, mode)
+                os.chmod(path, 0o600)
+            return cls(path.read_bytes().strip())
+        secret = cls.generate_secret()
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(secret + b"\n")
+        logger.info("created a new key vault secret in %s", path)
+        return cls(secret)
+
+    def encrypt_private_key(self, key: PrivateKey) -> str:
+        """The private key as an encrypted token, safe to store in the database."""
+        return self._fernet.encrypt(private_key_to_pem(key).encode("ascii")).decode("ascii")
+
+    def decrypt_private_key(self, token: str | bytes) -> PrivateKey:
+        """The private key stored in ``token``; ``ValueError`` if tampered or wrong secret."""
+        data = token.encode("ascii") if isinstance(token, str) else token
+        try:
+            pem = self._fernet.decrypt(data)
+        except InvalidToken as exc:
+            raise ValueError("private key token cannot be decrypted with this vault") from exc
+        return load_private_key_pem(pem)
