@@ -31,15 +31,16 @@ class DatabaseError(FederationError):
 async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     """Connect to ``database_url`` for the duration of the block."""
     context = TortoiseContext()
-    with context:
-        try:
+    try:
+        with context:  # current only while initialising; then the global fallback serves
             await context.init(config=tortoise_config(database_url), _enable_global_fallback=True)
-        except (BaseORMException, OSError) as error:
-            raise DatabaseError(f"cannot open the database: {error}") from error
-        try:
-            yield context
-        finally:
-            await context.close_connections()
+    except (BaseORMException, OSError) as error:
+        await context.close_connections()
+        raise DatabaseError(f"cannot open the database: {error}") from error
+    try:
+        yield context
+    finally:
+        await context.close_connections()
 
 
 def _executor(context: TortoiseContext, database_url: str) -> MigrationExecutor:

@@ -34,8 +34,6 @@ ACTOR_CONTEXT: list[Any] = [
         "indexable": "toot:indexable",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
-        "lemmy": "https://join-lemmy.org/ns#",
-        "moderators": {"@id": "lemmy:moderators", "@type": "@id"},
     },
 ]
 
@@ -66,7 +64,6 @@ class ActorView:
     rsa_public_pem: str
     ed25519_multibase: str | None
     site_domain: str
-    moderators_listed: bool = False
 
 
 def _image(url: str) -> dict[str, str]:
@@ -94,6 +91,15 @@ def iso(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def plain_text_to_html(text: str) -> str:
+    """Plain text (paragraphs separated by blank lines) as escaped HTML paragraphs."""
+    paragraphs = [p.strip() for p in text.replace("\r\n", "\n").split("\n\n") if p.strip()]
+    return "".join(
+        "<p>" + "<br>".join(html.escape(line) for line in p.split("\n")) + "</p>"
+        for p in paragraphs
+    )
 
 
 def build_actor(view: ActorView, uris: LocalURIs) -> dict[str, Any]:
@@ -143,6 +149,4 @@ def build_actor(view: ActorView, uris: LocalURIs) -> dict[str, Any]:
                 "publicKeyMultibase": view.ed25519_multibase,
             }
         ]
-    if view.moderators_listed:
-        document["attributedTo"] = uris.moderators(view.identifier)
     return document

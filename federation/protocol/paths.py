@@ -39,9 +39,6 @@ class LocalURIs:
     def featured(self, identifier: str) -> str:
         return f"{self.actor(identifier)}/featured"
 
-    def moderators(self, identifier: str) -> str:
-        return f"{self.actor(identifier)}/moderators"
-
     @property
     def shared_inbox(self) -> str:
         return f"{self.base_url}/inbox"

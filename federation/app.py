@@ -1,0 +1,45 @@
+"""The application factory: wiring only.
+
+``create_app(settings)`` builds the aiohttp application: the error middleware, the typed state,
+the database and actor directory opened by a cleanup context, and the routes of every part.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from federation.db.lifecycle import open_database
+from federation.identity.directory import ActorDirectory
+from federation.settings import Settings
+from federation.signing.keys import KeyVault
+from federation.web import actors, wellknown
+from federation.web.middleware import error_middleware
+from federation.web.state import DIRECTORY, SETTINGS, VAULT
+
+log = logging.getLogger(__name__)
+
+#: Bodies above this size are refused with 413 before they are buffered.
+MAX_REQUEST_BYTES = 1_000_000
+
+
+async def _database(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    async with open_database(settings.effective_database_url):
+        directory = ActorDirectory(settings, app[VAULT])
+        await directory.sync()
+        app[DIRECTORY] = directory
+        yield
+
+
+def create_app(settings: Settings) -> web.Application:
+    """Build the bridge's web application for ``settings``."""
+    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
+    app[SETTINGS] = settings
+    app[VAULT] = KeyVault.load_or_create(settings.data_dir)
+    app.cleanup_ctx.append(_database)
+    for part in (wellknown, actors):
+        part.setup(app)
+    return app

@@ -1,0 +1,71 @@
+"""The ``federation`` command line: admin commands grouped by noun.
+
+Every command module exposes ``register(subparsers)``; commands return an exit code. Errors of
+the :mod:`federation.errors` tree become one message on stderr and an exit code (2 for a bad
+configuration or usage, 1 otherwise) — never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from federation.errors import ConfigError, FederationError
+
+EXIT_OK = 0
+EXIT_FAILURE = 1
+EXIT_USAGE = 2
+
+
+def _command_modules() -> list:
+    from federation.cli import actors, setup
+
+    return [setup, actors]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="federation",
+        description="ActivityPub bridge for open-publishing news sites: it serves the site's "
+        "collectives as fediverse actors and publishes their articles and events.",
+    )
+    parser.add_argument(
+        "-c", "--config", type=Path, default=None,
+        help="configuration file (default: $FEDERATION_CONFIG or config/federation.toml)",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else os.environ.get("FEDERATION_LOG_LEVEL", "INFO"),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    try:
+        result = args.handler(args)
+        if asyncio.iscoroutine(result):
+            result = asyncio.run(result)
+        return int(result or EXIT_OK)
+    except ConfigError as error:
+        print(f"federation: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except FederationError as error:
+        print(f"federation: {error.message}", file=sys.stderr)
+        return EXIT_FAILURE
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())

@@ -1,0 +1,38 @@
+"""What every command needs: the settings, and the database with the actor directory."""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from federation.db.lifecycle import DatabaseError, open_database, pending_migrations
+from federation.identity.directory import ActorDirectory
+from federation.settings import Settings, load_settings
+from federation.signing.keys import KeyVault
+
+
+def settings_from(args: argparse.Namespace) -> Settings:
+    return load_settings(args.config)
+
+
+async def require_migrated(settings: Settings) -> None:
+    pending = await pending_migrations(settings.effective_database_url)
+    if pending:
+        raise DatabaseError(
+            f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): "
+            "run `federation migrate` first"
+        )
+
+
+@asynccontextmanager
+async def opened(settings: Settings, *, sync: bool = True) -> AsyncIterator[ActorDirectory]:
+    """Open the database (refusing an unmigrated one) and load the actor directory."""
+    await require_migrated(settings)
+    async with open_database(settings.effective_database_url):
+        directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
+        if sync:
+            await directory.sync()
+        else:
+            await directory.load()
+        yield directory

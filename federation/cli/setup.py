@@ -1,0 +1,116 @@
+"""Setting up and running: ``init``, ``check-config``, ``migrate``, ``serve``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from importlib import resources
+from pathlib import Path
+
+from federation.cli.context import opened, require_migrated, settings_from
+from federation.db.lifecycle import migrate_database
+from federation.errors import Conflict
+from federation.settings import load_settings
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    init = subparsers.add_parser(
+        "init", help="write a configuration and create the data directory",
+        description="Write a new configuration file (a demo site modelled on Le Numéro Zéro, "
+        "Saint-Étienne, with two collectives and the site actor) unless it exists, and create "
+        "its data directory. Edit the file, then run `federation migrate`.",
+    )
+    init.add_argument("--base-url", default="http://127.0.0.1:8080",
+                      help="public URL of the bridge (https in production)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(handler=cmd_init)
+
+    check = subparsers.add_parser(
+        "check-config", help="validate the configuration and list every problem",
+        description="Validate the configuration file and environment overrides. Exit code 0 "
+        "when valid, 2 with the list of problems otherwise.",
+    )
+    check.set_defaults(handler=cmd_check_config)
+
+    migrate = subparsers.add_parser(
+        "migrate", help="create or upgrade the database schema in place",
+        description="Apply every pending migration to the configured database (SQLite or "
+        "PostgreSQL), then create the keys of new actors. Safe to run repeatedly.",
+    )
+    migrate.set_defaults(handler=cmd_migrate)
+
+    serve = subparsers.add_parser(
+        "serve", help="serve the bridge over HTTP",
+        description="Serve discovery, actors, objects and inboxes. Runs a delivery worker "
+        "in-process unless --no-worker is given (then run `federation worker`).",
+    )
+    serve.add_argument("--host", help="listen address (default: server.host)")
+    serve.add_argument("--port", type=int, help="listen port (default: server.port)")
+    serve.add_argument("--no-worker", action="store_true", help="do not run workers in-process")
+    serve.set_defaults(handler=cmd_serve)
+
+
+def _config_path(args: argparse.Namespace) -> Path:
+    return Path(args.config or "config/federation.toml")
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    path = _config_path(args)
+    if path.exists() and not args.force:
+        raise Conflict(f"{path} exists already (use --force to overwrite)")
+    template = resources.files("federation.cli").joinpath("templates/demo.toml").read_text()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(template.replace("{base_url}", args.base_url.rstrip("/")), encoding="utf-8")
+    settings = load_settings(path)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    print(f"wrote {path}; data directory {settings.data_dir}")
+    print(f"next: federation --config {path} migrate && federation --config {path} serve")
+    return 0
+
+
+def cmd_check_config(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    print(f"{settings.source}: valid — {len(settings.collectives)} collective(s), "
+          f"site actor {settings.site_actor.identifier!r}, base URL {settings.base_url}")
+    return 0
+
+
+async def cmd_migrate(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    applied = await migrate_database(settings.effective_database_url)
+    print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
+    async with opened(settings) as directory:
+        print(f"{len(directory.all())} actor(s) ready")
+    return 0
+
+
+def cmd_serve(args: argparse.Namespace) -> int:
+    from aiohttp import web
+
+    from federation.app import create_app
+
+    settings = settings_from(args)
+    if args.no_worker:
+        settings = settings.model_copy(
+            update={"server": settings.server.model_copy(update={"run_worker": False})}
+        )
+    asyncio.run(require_migrated(settings))
+    host = args.host or settings.server.host
+    port = args.port or settings.server.port
+    app = create_app(settings)
+
+    async def announce(_: web.Application) -> None:
+        base = settings.base_url
+        print(f"federation serving {settings.site.name} on http://{host}:{port} (public {base})")
+        print("try:")
+        print(f"  curl -s '{base}/.well-known/webfinger?resource=acct:"
+              f"{settings.site_actor.username}@{settings.host}'")
+        for actor in settings.actors:
+            print(f"  curl -s -H 'Accept: application/activity+json' {base}/actors/"
+                  f"{actor.identifier}")
+        print(f"  curl -s {base}/.well-known/nodeinfo")
+
+    app.on_startup.append(announce)
+    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    return 0

@@ -1,0 +1,1 @@
+"""Local actors: the site actor and the collectives, their stable identity and their keys."""

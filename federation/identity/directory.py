@@ -1,0 +1,220 @@
+"""The directory of local actors: configuration joined with what the database keeps.
+
+:class:`ActorDirectory` makes sure every configured actor has a row and two key pairs (RSA-2048
+for HTTP signatures, Ed25519 for FEP-521a), decrypts the private keys once, and hands out
+:class:`LocalActor` values to the web layer and the workers. Key rotation from another process
+(``federation keys rotate``) is noticed by :meth:`ActorDirectory.refresh_if_stale`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from tortoise.transactions import in_transaction
+
+from federation.db.actors import Actor, ActorKey, KeyKind
+from federation.errors import NotFound
+from federation.protocol.actors import (
+    ActorView,
+    ProfileFieldView,
+    build_actor,
+    plain_text_to_html,
+)
+from federation.protocol.paths import LocalURIs
+from federation.settings import ActorConfig, Settings
+from federation.signing.keys import (
+    KeyVault,
+    PrivateKey,
+    ed25519_public_multibase,
+    generate_ed25519_key,
+    generate_rsa_key,
+    load_public_key_pem,
+    public_key_to_pem,
+)
+
+log = logging.getLogger(__name__)
+
+REFRESH_INTERVAL_SECONDS = 30.0
+
+
+@dataclass(frozen=True)
+class LocalActor:
+    """A configured actor with its database identity and decrypted keys."""
+
+    config: ActorConfig
+    db_id: int
+    uri: str
+    key_id: str
+    published_at: datetime
+    rsa_public_pem: str
+    ed25519_multibase: str
+    rsa_private: PrivateKey = field(repr=False)
+    ed25519_private: PrivateKey = field(repr=False)
+    is_site_actor: bool = False
+
+    @property
+    def identifier(self) -> str:
+        return self.config.identifier
+
+
+def _published(config: ActorConfig, created_at: datetime) -> datetime:
+    if config.published:
+        try:
+            moment = datetime.fromisoformat(config.published)
+        except ValueError:
+            return created_at
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return created_at
+
+
+class ActorDirectory:
+    """Loads, creates and rotates the keys of the configured actors."""
+
+    def __init__(self, settings: Settings, vault: KeyVault) -> None:
+        self._settings = settings
+        self._vault = vault
+        self._uris = LocalURIs(settings.base_url)
+        self._actors: dict[str, LocalActor] = {}
+        self._key_marker: int | None = None
+        self._checked_at = 0.0
+
+    @property
+    def uris(self) -> LocalURIs:
+        return self._uris
+
+    async def _new_keys(self, actor: Actor) -> None:
+        rsa_key = generate_rsa_key()
+        ed_key = generate_ed25519_key()
+        for kind, key in ((KeyKind.RSA, rsa_key), (KeyKind.ED25519, ed_key)):
+            await ActorKey.create(
+                actor=actor,
+                kind=kind,
+                public_pem=public_key_to_pem(key),
+                private_encrypted=self._vault.encrypt_private_key(key),
+            )
+
+    async def sync(self) -> list[str]:
+        """Create missing actors and keys; load everything. Returns the identifiers created."""
+        created = []
+        for config in self._settings.actors:
+            async with in_transaction():
+                actor, was_created = await Actor.get_or_create(identifier=config.identifier)
+                has_keys = await ActorKey.filter(actor=actor, active=True).count()
+                if has_keys < 2:
+                    await ActorKey.filter(actor=actor, active=True).update(
+                        active=False, retired_at=datetime.now(UTC)
+                    )
+                    await self._new_keys(actor)
+            if was_created:
+                created.append(config.identifier)
+                log.info("created actor %s with new keys", config.identifier)
+        await self.load()
+        return created
+
+    async def rotate(self, identifier: str) -> None:
+        """Replace both key pairs of ``identifier``; the old ones are kept, inactive."""
+        if self._settings.actor(identifier) is None:
+            raise NotFound(f"no configured actor {identifier!r}")
+        actor = await Actor.get_or_none(identifier=identifier)
+        if actor is None:
+            raise NotFound(f"actor {identifier!r} is not initialised yet: run federation migrate")
+        async with in_transaction():
+            await ActorKey.filter(actor=actor, active=True).update(
+                active=False, retired_at=datetime.now(UTC)
+            )
+            await self._new_keys(actor)
+        log.info("rotated the keys of actor %s", identifier)
+        await self.load()
+
+    async def _marker(self) -> int:
+        latest = await ActorKey.all().order_by("-id").first().values_list("id", flat=True)
+        return int(latest or 0)
+
+    async def load(self) -> None:
+        """(Re)load every configured actor and decrypt its active keys."""
+        rows = {a.identifier: a for a in await Actor.all()}
+        keys: dict[tuple[int, str], ActorKey] = {}
+        for key in await ActorKey.filter(active=True).order_by("id"):
+            keys[(key.actor_id, key.kind)] = key
+        loaded: dict[str, LocalActor] = {}
+        for config in self._settings.actors:
+            row = rows.get(config.identifier)
+            if row is None:
+                continue
+            rsa_row = keys.get((row.id, KeyKind.RSA))
+            ed_row = keys.get((row.id, KeyKind.ED25519))
+            if rsa_row is None or ed_row is None:
+                continue
+            loaded[config.identifier] = LocalActor(
+                config=config,
+                db_id=row.id,
+                uri=self._uris.actor(config.identifier),
+                key_id=self._uris.key(config.identifier),
+                published_at=_published(config, row.created_at),
+                rsa_public_pem=rsa_row.public_pem,
+                ed25519_multibase=ed25519_public_multibase(load_public_key_pem(ed_row.public_pem)),
+                rsa_private=self._vault.decrypt_private_key(rsa_row.private_encrypted),
+                ed25519_private=self._vault.decrypt_private_key(ed_row.private_encrypted),
+                is_site_actor=config.identifier == self._settings.site_actor.identifier,
+            )
+        self._actors = loaded
+        self._key_marker = await self._marker()
+        self._checked_at = time.monotonic()
+
+    async def refresh_if_stale(self) -> None:
+        """Reload when keys changed in the database (rotation by another process)."""
+        if time.monotonic() - self._checked_at < REFRESH_INTERVAL_SECONDS:
+            return
+        self._checked_at = time.monotonic()
+        if await self._marker() != self._key_marker:
+            await self.load()
+
+    # -- lookups --------------------------------------------------------------------------
+
+    def all(self) -> list[LocalActor]:
+        return list(self._actors.values())
+
+    def get(self, identifier: str) -> LocalActor:
+        try:
+            return self._actors[identifier]
+        except KeyError:
+            raise NotFound(f"no actor {identifier!r}") from None
+
+    def by_username(self, username: str) -> LocalActor:
+        config = self._settings.actor_by_username(username)
+        if config is None:
+            raise NotFound(f"no actor with username {username!r}")
+        return self.get(config.identifier)
+
+    def by_uri(self, uri: str) -> LocalActor | None:
+        return next((a for a in self._actors.values() if a.uri == uri), None)
+
+    @property
+    def site_actor(self) -> LocalActor:
+        return self.get(self._settings.site_actor.identifier)
+
+    def document(self, actor: LocalActor) -> dict[str, object]:
+        """The ActivityPub document of ``actor``."""
+        config = actor.config
+        view = ActorView(
+            identifier=config.identifier,
+            username=config.username,
+            type=config.type,
+            name=config.name,
+            summary_html=plain_text_to_html(config.summary),
+            url=config.url,
+            icon_url=config.icon,
+            header_url=config.header,
+            fields=tuple(ProfileFieldView(f.name, f.value) for f in config.fields),
+            manually_approves_followers=config.manually_approves_followers,
+            discoverable=config.discoverable,
+            indexable=config.indexable,
+            published_at=actor.published_at,
+            rsa_public_pem=actor.rsa_public_pem,
+            ed25519_multibase=actor.ed25519_multibase,
+            site_domain=self._settings.host.split(":")[0],
+        )
+        return build_actor(view, self._uris)

@@ -1,0 +1,73 @@
+"""Actor documents and their collections (outbox, followers, following, featured).
+
+Every URL here negotiates content: ActivityPub clients get JSON, browsers are sent to the
+collective's page on the site.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation.identity.directory import LocalActor
+from federation.protocol.collections import build_collection, build_page, parse_page
+from federation.web.negotiation import negotiate
+from federation.web.state import DIRECTORY, SETTINGS
+
+routes = web.RouteTableDef()
+
+
+def _actor(request: web.Request) -> LocalActor:
+    return request.app[DIRECTORY].get(request.match_info["identifier"])
+
+
+def _page_url(request: web.Request, actor: LocalActor) -> str:
+    return actor.config.url or request.app[SETTINGS].site.home_page
+
+
+@routes.get("/actors/{identifier}")
+async def actor_document(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    document = request.app[DIRECTORY].document(actor)
+    return negotiate(request, document, _page_url(request, actor), cache_seconds=180)
+
+
+async def _empty_collection(request: web.Request, collection_uri: str) -> web.Response:
+    actor = _actor(request)
+    page = parse_page(request.query.get("page"))
+    if page.page is None:
+        document = build_collection(collection_uri, 0)
+    else:
+        document = build_page(collection_uri, page, 0, [])
+    return negotiate(request, document, _page_url(request, actor))
+
+
+@routes.get("/actors/{identifier}/outbox")
+async def outbox(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    return await _empty_collection(request, request.app[DIRECTORY].uris.outbox(actor.identifier))
+
+
+@routes.get("/actors/{identifier}/followers")
+async def followers(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    return await _empty_collection(
+        request, request.app[DIRECTORY].uris.followers(actor.identifier)
+    )
+
+
+@routes.get("/actors/{identifier}/following")
+async def following(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    return await _empty_collection(
+        request, request.app[DIRECTORY].uris.following(actor.identifier)
+    )
+
+
+@routes.get("/actors/{identifier}/featured")
+async def featured(request: web.Request) -> web.Response:
+    actor = _actor(request)
+    return await _empty_collection(request, request.app[DIRECTORY].uris.featured(actor.identifier))
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)

@@ -1,0 +1,69 @@
+"""The one error middleware: maps :mod:`federation.errors` to HTTP answers, never a traceback.
+
+ActivityPub clients and API callers get JSON (``{"error": …, "problems": […]}``), browsers get a
+short text page. Unexpected exceptions are logged with the request path (never the client's
+address) and answered 500 without details.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from federation.errors import FederationError, Gone, Unprocessable
+from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+SECURITY_HEADERS = {
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
+
+
+def _error_response(request: web.Request, status: int, message: str,
+                    extra: dict[str, object] | None = None) -> web.Response:
+    if wants_activity_json(request) or request.path.startswith(("/api/", "/.well-known/")):
+        body = {"error": message, **(extra or {})}
+        content_type = "application/json"
+        if isinstance(extra, dict) and extra.get("type") == "Tombstone":
+            body = extra
+            content_type = AS_MEDIA_TYPE
+        response = web.Response(
+            status=status, body=json.dumps(body, ensure_ascii=False).encode(),
+            content_type=content_type, charset="utf-8",
+        )
+    else:
+        response = web.Response(status=status, text=f"{status}: {message}\n")
+    response.headers["Vary"] = "Accept"
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        response = await handler(request)
+    except Gone as error:
+        response = _error_response(request, error.http_status, error.message, error.tombstone)
+    except Unprocessable as error:
+        problems = [{"location": p.location, "message": p.message} for p in error.problems]
+        response = _error_response(request, 422, error.message, {"problems": problems})
+    except FederationError as error:
+        response = _error_response(request, error.http_status, error.message)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        response = _error_response(request, error.status, error.reason)
+        if error.status == 405 and "Allow" in error.headers:
+            response.headers["Allow"] = error.headers["Allow"]
+    except Exception:  # a bug: log it, answer without details
+        log.exception("unhandled error for %s %s", request.method, request.path)
+        response = _error_response(request, 500, "internal error")
+    for name, value in SECURITY_HEADERS.items():
+        response.headers.setdefault(name, value)
+    return response

@@ -1,0 +1,13 @@
+"""Typed application state shared by the handlers (aiohttp ``AppKey``s, no string keys)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation.identity.directory import ActorDirectory
+from federation.settings import Settings
+from federation.signing.keys import KeyVault
+
+SETTINGS = web.AppKey("settings", Settings)
+VAULT = web.AppKey("vault", KeyVault)
+DIRECTORY = web.AppKey("directory", ActorDirectory)

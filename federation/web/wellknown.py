@@ -1,0 +1,108 @@
+"""Discovery endpoints: WebFinger, host-meta (XRD and JSON) and NodeInfo 2.0/2.1."""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import PackageNotFoundError, version
+
+from aiohttp import web
+
+from federation.errors import NotFound
+from federation.protocol.discovery import (
+    NODEINFO_VERSIONS,
+    build_host_meta_json,
+    build_host_meta_xrd,
+    build_nodeinfo,
+    build_nodeinfo_links,
+    build_webfinger,
+    parse_resource,
+)
+from federation.web.state import DIRECTORY, SETTINGS
+from federation.web.usage import collect_usage
+
+routes = web.RouteTableDef()
+
+CORS = {"Access-Control-Allow-Origin": "*"}
+
+
+def _json(document: object, content_type: str, **headers: str) -> web.Response:
+    response = web.Response(
+        body=json.dumps(document, ensure_ascii=False).encode(),
+        content_type=content_type, charset="utf-8",
+    )
+    response.headers.update(CORS)
+    response.headers["Cache-Control"] = "public, max-age=300"
+    response.headers.update(headers)
+    return response
+
+
+def _software_version() -> str:
+    try:
+        return version("federation")
+    except PackageNotFoundError:
+        return "0"
+
+
+@routes.get("/.well-known/webfinger")
+async def webfinger(request: web.Request) -> web.Response:
+    settings = request.app[SETTINGS]
+    directory = request.app[DIRECTORY]
+    query = parse_resource(request.query.get("resource"))
+    if query.username is not None:
+        if query.host not in {settings.host, settings.host.split(":")[0]}:
+            raise NotFound("this server answers only for its own host")
+        actor = directory.by_username(query.username)
+    else:
+        assert query.actor_url is not None
+        actor = directory.by_uri(query.actor_url.rstrip("/"))
+        if actor is None:
+            actor = next((a for a in directory.all() if a.config.url == query.actor_url), None)
+        if actor is None:
+            raise NotFound("no actor at this URL")
+    document = build_webfinger(
+        username=actor.config.username, host=settings.host, actor_uri=actor.uri,
+        profile_url=actor.config.url, uris=directory.uris,
+    )
+    return _json(document, "application/jrd+json")
+
+
+@routes.get("/.well-known/host-meta")
+async def host_meta(request: web.Request) -> web.Response:
+    uris = request.app[DIRECTORY].uris
+    if "json" in request.headers.get("Accept", "") and "xml" not in request.headers.get(
+        "Accept", ""
+    ):
+        return _json(build_host_meta_json(uris), "application/json")
+    response = web.Response(text=build_host_meta_xrd(uris), content_type="application/xrd+xml")
+    response.headers.update(CORS)
+    return response
+
+
+@routes.get("/.well-known/host-meta.json")
+async def host_meta_json(request: web.Request) -> web.Response:
+    return _json(build_host_meta_json(request.app[DIRECTORY].uris), "application/json")
+
+
+@routes.get("/.well-known/nodeinfo")
+async def nodeinfo_links(request: web.Request) -> web.Response:
+    directory = request.app[DIRECTORY]
+    return _json(build_nodeinfo_links(directory.uris, directory.site_actor.uri), "application/json")
+
+
+@routes.get("/nodeinfo/{version}")
+async def nodeinfo(request: web.Request) -> web.Response:
+    nodeinfo_version = request.match_info["version"]
+    if nodeinfo_version not in NODEINFO_VERSIONS:
+        raise NotFound("unknown NodeInfo version")
+    settings = request.app[SETTINGS]
+    document = build_nodeinfo(
+        nodeinfo_version, software_version=_software_version(),
+        usage=await collect_usage(request.app), site_name=settings.site.name,
+        site_description=settings.site.description,
+    )
+    schema = f"http://nodeinfo.diaspora.software/ns/schema/{nodeinfo_version}#"
+    return _json(document, "application/json", **{"Content-Type": f'application/json; profile="{schema}"'})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)

@@ -1,0 +1,88 @@
+"""WebFinger, host-meta and NodeInfo as fediverse servers query them."""
+
+from __future__ import annotations
+
+import pytest
+
+ACCT = "acct:halteaucontrolenumerique@bridge.example"
+
+
+async def test_webfinger_acct_resolves_collective(client):
+    """An acct: resource answers the actor link, aliases, profile page and CORS."""
+    response = await client.get("/.well-known/webfinger", params={"resource": ACCT})
+    assert response.status == 200
+    assert response.headers["Content-Type"].startswith("application/jrd+json")
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = await response.json(content_type=None)
+    assert document["subject"] == ACCT
+    actor_uri = "https://bridge.example/actors/halte-au-controle-numerique"
+    assert actor_uri in document["aliases"]
+    links = {link["rel"]: link for link in document["links"]}
+    assert links["self"] == {"rel": "self", "type": "application/activity+json", "href": actor_uri}
+    assert links["http://webfinger.net/rel/profile-page"]["href"] == (
+        "https://site.example/halte-au-controle-numerique")
+    assert "{uri}" in links["http://ostatus.org/schema/1.0/subscribe"]["template"]
+
+
+@pytest.mark.parametrize("resource", [
+    "acct:HalteAuControleNumerique@BRIDGE.example",
+    "acct:halteaucontrolenumerique@bridge.example".replace("@", "%40"),
+    "https://bridge.example/actors/halte-au-controle-numerique",
+    "halteaucontrolenumerique@bridge.example",
+])
+async def test_webfinger_accepts_case_and_forms(client, resource):
+    """Host and username are case-insensitive; the actor URL works as resource."""
+    response = await client.get("/.well-known/webfinger", params={"resource": resource})
+    assert response.status == 200, await response.text()
+    assert (await response.json(content_type=None))["subject"] == ACCT
+
+
+@pytest.mark.parametrize("resource", ["", "acct:", "acct:nobody", "acct:@bridge.example",
+                                      "mailto:x@y", "acct:a@b@c", "x" * 600])
+async def test_webfinger_malformed_resource_is_400(client, resource):
+    """A malformed resource is a 400 with a JSON message."""
+    response = await client.get("/.well-known/webfinger", params={"resource": resource})
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_webfinger_missing_resource_is_400(client):
+    response = await client.get("/.well-known/webfinger")
+    assert response.status == 400
+
+
+@pytest.mark.parametrize("resource", ["acct:nobody@bridge.example",
+                                      "acct:halteaucontrolenumerique@other.example",
+                                      "https://bridge.example/actors/nobody"])
+async def test_webfinger_unknown_is_404(client, resource):
+    response = await client.get("/.well-known/webfinger", params={"resource": resource})
+    assert response.status == 404
+
+
+async def test_host_meta_xrd_and_json(client):
+    """host-meta points at the WebFinger template, in XRD and in JSON."""
+    xrd = await client.get("/.well-known/host-meta")
+    assert xrd.status == 200
+    assert xrd.headers["Content-Type"].startswith("application/xrd+xml")
+    assert 'template="https://bridge.example/.well-known/webfinger?resource={uri}"' in (
+        await xrd.text())
+    as_json = await client.get("/.well-known/host-meta.json")
+    assert (await as_json.json())["links"][0]["template"].endswith("resource={uri}")
+
+
+async def test_nodeinfo_discovery_and_documents(client):
+    """/.well-known/nodeinfo links 2.0 and 2.1 and the application actor; usage is real."""
+    links = (await (await client.get("/.well-known/nodeinfo")).json())["links"]
+    rels = {link["rel"]: link["href"] for link in links}
+    assert rels["https://www.w3.org/ns/activitystreams#Application"] == (
+        "https://bridge.example/actors/site")
+    for version in ("2.0", "2.1"):
+        href = rels[f"http://nodeinfo.diaspora.software/ns/schema/{version}"]
+        response = await client.get(href.removeprefix("https://bridge.example"))
+        assert response.status == 200
+        document = await response.json(content_type=None)
+        assert document["version"] == version
+        assert document["protocols"] == ["activitypub"]
+        assert document["usage"]["users"]["total"] == 3
+        assert document["openRegistrations"] is False
+    assert (await client.get("/nodeinfo/9.9")).status == 404
