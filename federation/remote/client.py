@@ -1,0 +1,313 @@
+"""The one hardened outbound HTTP client (security rule 8), built on aiohttp.
+
+- Only ``http``/``https`` URLs without credentials; IP literals are checked before connecting.
+- Host names are checked at connect time by :class:`GuardedResolver`: the connector connects
+  only to addresses that passed the check, so DNS cannot change between check and use.
+- Redirects are followed by hand (GET only), each hop re-validated, at most ``max_redirects``.
+- Bodies are capped while streaming, after decompression too (gzip bombs), with or without
+  ``Content-Length``; one deadline covers every hop and the whole body.
+- Every request may be signed by the ``signer`` hook (authorized fetch, deliveries).
+
+Errors: :class:`UnsafeURL`, :class:`RemoteTimeout`, :class:`RemoteTooLarge`,
+:class:`RemoteBadResponse`, and :class:`RemoteError` for connection failures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import socket
+import zlib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urljoin, urlsplit
+
+import aiohttp
+from aiohttp.abc import AbstractResolver, ResolveResult
+from multidict import CIMultiDict, CIMultiDictProxy
+
+from federation.errors import RemoteBadResponse, RemoteError, RemoteTimeout, RemoteTooLarge, UnsafeURL
+from federation.remote.addresses import is_allowed_address, parse_ip
+
+logger = logging.getLogger(__name__)
+
+#: A callable returning headers to add (e.g. ``Signature``) for (method, url, headers, body).
+Signer = Callable[[str, str, Mapping[str, str], "bytes | None"], Mapping[str, str]]
+
+REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
+ALLOWED_SCHEMES = frozenset({"http", "https"})
+DEFAULT_USER_AGENT = "federation/0.1 (ActivityPub publishing bridge)"
+_READ_CHUNK = 65_536
+
+
+@dataclass(frozen=True)
+class ClientPolicy:
+    """Limits of the outbound client. Loopback is refused unless explicitly allowed."""
+
+    allow_loopback: bool = False
+    max_redirects: int = 3
+    total_timeout: float = 30.0
+    connect_timeout: float = 10.0
+    max_json_bytes: int = 1_000_000
+    max_body_bytes: int = 10_000_000
+    limit: int = 100
+    limit_per_host: int = 4
+    dns_cache_ttl: int = 10
+    user_agent: str = DEFAULT_USER_AGENT
+
+
+@dataclass(frozen=True)
+class RemoteResponse:
+    """A complete, size-capped answer: where it finally came from, status, headers, body."""
+
+    final_url: str
+    status: int
+    headers: CIMultiDictProxy[str]
+    body: bytes = field(repr=False)
+
+    @property
+    def media_type(self) -> str:
+        """The ``Content-Type`` without parameters, lower-cased ('' when absent)."""
+        return self.headers.get("Content-Type", "").split(";", 1)[0].strip().lower()
+
+
+class RefusedAddress(OSError):
+    """Raised inside the connector when a host name resolves to a refused address."""
+
+
+class GuardedResolver(AbstractResolver):
+    """Wraps a resolver and refuses every answer that contains a non-public address."""
+
+    def __init__(self, *, allow_loopback: bool, inner: AbstractResolver | None = None) -> None:
+        self._allow_loopback = allow_loopback
+        self._inner = inner
+
+    async def resolve(
+        self, host: str, port: int = 0, family: socket.AddressFamily = socket.AF_INET
+    ) -> list[ResolveResult]:
+        if self._inner is None:
+            self._inner = aiohttp.ThreadedResolver()
+        results = await self._inner.resolve(host, port, family)
+        for result in results:
+            address = parse_ip(result["host"])
+            if address is None or not is_allowed_address(address, allow_loopback=self._allow_loopback):
+                logger.info("refused connection to %s: resolves to a non-public address", host)
+                raise RefusedAddress(f"{host} resolves to a private or reserved address")
+        return results
+
+    async def close(self) -> None:
+        if self._inner is not None:
+            await self._inner.close()
+
+
+def validate_url(url: str, *, allow_loopback: bool) -> str:
+    """Return ``url`` if it may be fetched at all; :class:`UnsafeURL` otherwise."""
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except (ValueError, TypeError) as exc:
+        raise UnsafeURL("unparsable URL") from exc
+    if parts.scheme.lower() not in ALLOWED_SCHEMES:
+        raise UnsafeURL(f"scheme {parts.scheme!r} is not allowed")
+    if not parts.hostname:
+        raise UnsafeURL("URL without host")
+    if parts.username is not None or parts.password is not None:
+        raise UnsafeURL("URL with credentials")
+    if port == 0:
+        raise UnsafeURL("port 0")
+    address = parse_ip(parts.hostname)
+    if address is not None and not is_allowed_address(address, allow_loopback=allow_loopback):
+        raise UnsafeURL(f"address {address} is in a private or reserved range")
+    return url
+
+
+class _BodyReader:
+    """Accumulates a body, decompressing if needed, refusing more than ``limit`` bytes."""
+
+    def __init__(self, encoding: str, limit: int) -> None:
+        self._limit = limit
+        self._parts: list[bytes] = []
+        self._size = 0
+        if encoding in ("", "identity"):
+            self._inflater = None
+        elif encoding in ("gzip", "x-gzip"):
+            self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        elif encoding == "deflate":
+            self._inflater = zlib.decompressobj(zlib.MAX_WBITS)
+        else:
+            raise RemoteBadResponse(f"unsupported Content-Encoding {encoding!r}")
+
+    def _add(self, data: bytes) -> None:
+        self._size += len(data)
+        if self._size > self._limit:
+            raise RemoteTooLarge(f"body exceeds {self._limit} bytes")
+        self._parts.append(data)
+
+    def feed(self, chunk: bytes) -> None:
+        if self._inflater is None:
+            self._add(chunk)
+            return
+        data = chunk
+        try:
+            while data:
+                out = self._inflater.decompress(data, self._limit - self._size + 1)
+                self._add(out)
+                data = self._inflater.unconsumed_tail
+        except zlib.error as exc:
+            raise RemoteBadResponse("corrupt compressed body") from exc
+
+    def finish(self) -> bytes:
+        if self._inflater is not None:
+            try:
+                self._add(self._inflater.flush())
+            except zlib.error as exc:
+                raise RemoteBadResponse("corrupt compressed body") from exc
+        return b"".join(self._parts)
+
+
+class HardenedClient:
+    """Outbound HTTP for everything: actors, keys, objects, WebFinger, media, deliveries."""
+
+    def __init__(
+        self,
+        policy: ClientPolicy | None = None,
+        signer: Signer | None = None,
+        *,
+        resolver: AbstractResolver | None = None,
+    ) -> None:
+        self.policy = policy or ClientPolicy()
+        self._signer = signer
+        self._inner_resolver = resolver
+        self._session: aiohttp.ClientSession | None = None
+
+    async def __aenter__(self) -> "HardenedClient":
+        self._ensure_session()
+        return self
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        await self.close()
+
+    def _ensure_session(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:
+            connector = aiohttp.TCPConnector(
+                resolver=GuardedResolver(allow_loopback=self.policy.allow_loopback, inner=self._inner_resolver),
+                limit=self.policy.limit,
+                limit_per_host=self.policy.limit_per_host,
+                ttl_dns_cache=self.policy.dns_cache_ttl,
+            )
+            self._session = aiohttp.ClientSession(
+                connector=connector,
+                auto_decompress=False,
+                trust_env=False,
+                cookie_jar=aiohttp.DummyCookieJar(),
+                timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.policy.connect_timeout),
+                headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+            )
+        return self._session
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+            self._session = None
+
+    async def get(
+        self,
+        url: str,
+        *,
+        accept: str = "application/activity+json",
+        sign: bool = True,
+        max_bytes: int | None = None,
+        headers: Mapping[str, str] | None = None,
+    ) -> RemoteResponse:
+        """GET ``url``, following up to ``max_redirects`` validated redirects."""
+        extra = {"Accept": accept, **(headers or {})}
+        return await self._request("GET", url, None, extra, sign, max_bytes, follow=True)
+
+    async def post(
+        self,
+        url: str,
+        body: bytes,
+        headers: Mapping[str, str] | None = None,
+        *,
+        sign: bool = True,
+        max_bytes: int | None = None,
+    ) -> RemoteResponse:
+        """POST ``body`` to ``url``. Redirects are not followed (the 3xx is returned)."""
+        return await self._request("POST", url, body, dict(headers or {}), sign, max_bytes, follow=False)
+
+    async def _request(
+        self,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        sign: bool,
+        max_bytes: int | None,
+        *,
+        follow: bool,
+    ) -> RemoteResponse:
+        limit = self.policy.max_body_bytes if max_bytes is None else min(max_bytes, self.policy.max_body_bytes)
+        session = self._ensure_session()
+        try:
+            async with asyncio.timeout(self.policy.total_timeout):
+                for _hop in range(self.policy.max_redirects + 1):
+                    response = await self._one_hop(session, method, url, body, headers, sign, limit)
+                    location = response.headers.get("Location")
+                    if not follow or response.status not in REDIRECT_STATUSES or not location:
+                        return response
+                    url = urljoin(url, location)
+                    logger.debug("following redirect to host %s", urlsplit(url).hostname)
+                raise UnsafeURL(f"more than {self.policy.max_redirects} redirects")
+        except TimeoutError as exc:
+            raise RemoteTimeout(f"no complete answer within {self.policy.total_timeout} s") from exc
+
+    async def _one_hop(
+        self,
+        session: aiohttp.ClientSession,
+        method: str,
+        url: str,
+        body: bytes | None,
+        headers: dict[str, str],
+        sign: bool,
+        limit: int,
+    ) -> RemoteResponse:
+        validate_url(url, allow_loopback=self.policy.allow_loopback)
+        request_headers = CIMultiDict(headers)
+        if sign and self._signer is not None:
+            request_headers.update(self._signer(method, url, request_headers, body))
+        try:
+            async with session.request(
+                method, url, data=body, headers=request_headers, allow_redirects=False
+            ) as response:
+                length = response.content_length
+                if length is not None and length > limit and method != "HEAD":
+                    raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
+                encoding = response.headers.get("Content-Encoding", "").strip().lower()
+                reader = _BodyReader(encoding, limit)
+                async for chunk in response.content.iter_chunked(_READ_CHUNK):
+                    reader.feed(chunk)
+                return RemoteResponse(str(response.url), response.status,
+                                      CIMultiDictProxy(CIMultiDict(response.headers)), reader.finish())
+        except aiohttp.ClientConnectorError as exc:
+            if _caused_by_refusal(exc):
+                raise UnsafeURL(f"{urlsplit(url).hostname} resolves to a refused address") from exc
+            raise RemoteError(f"cannot connect to {urlsplit(url).hostname}") from exc
+        except aiohttp.InvalidURL as exc:
+            raise UnsafeURL("invalid URL") from exc
+        except aiohttp.ClientPayloadError as exc:
+            raise RemoteBadResponse("truncated or invalid body") from exc
+        except aiohttp.ClientError as exc:
+            raise RemoteError(f"request to {urlsplit(url).hostname} failed: {type(exc).__name__}") from exc
+
+
+def _caused_by_refusal(exc: BaseException) -> bool:
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return False
+        if isinstance(seen, RefusedAddress) or isinstance(getattr(seen, "os_error", None), RefusedAddress):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
