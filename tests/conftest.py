@@ -145,3 +145,24 @@ async def client(settings: Settings, aiohttp_client: Any) -> Any:
     from federation.app import create_app
 
     return await aiohttp_client(create_app(settings))
+
+
+@pytest.fixture(scope="session")
+def _rsa_key_pool() -> list[Any]:
+    from federation.signing.keys import generate_rsa_key
+
+    return [generate_rsa_key() for _ in range(8)]
+
+
+@pytest.fixture(autouse=True)
+def fast_actor_keys(monkeypatch: pytest.MonkeyPatch, _rsa_key_pool: list[Any]) -> None:
+    """Local actors take RSA keys from a pool generated once per session (keygen is slow).
+
+    Successive calls still return different keys, so rotation tests see a new key.
+    """
+    import itertools
+
+    from federation.identity import directory
+
+    cycle = itertools.cycle(_rsa_key_pool)
+    monkeypatch.setattr(directory, "generate_rsa_key", lambda: next(cycle))

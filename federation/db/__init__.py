@@ -12,6 +12,9 @@ from urllib.parse import urlsplit, urlunsplit
 #: tortoise app label → model modules. Every app has migrations in federation.db.migrations.<app>.
 APPS: dict[str, list[str]] = {
     "actors": ["federation.db.actors"],
+    "social": ["federation.db.social"],
+    "content": ["federation.db.content"],
+    "moderation": ["federation.db.moderation"],
 }
 
 

@@ -11,6 +11,7 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
 from tortoise.exceptions import BaseORMException
 from tortoise.migrations.executor import MigrationExecutor
@@ -30,6 +31,9 @@ class DatabaseError(FederationError):
 @asynccontextmanager
 async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     """Connect to ``database_url`` for the duration of the block."""
+    # tortoise caches prepared INSERTs per (connection name, table), not per dialect: a process
+    # that opens SQLite then PostgreSQL (the test suite) must not reuse '?' placeholders.
+    EXECUTOR_CACHE.clear()
     context = TortoiseContext()
     try:
         with context:  # current only while initialising; then the global fallback serves

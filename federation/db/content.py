@@ -1,0 +1,72 @@
+"""What we publish: objects (articles, events, notes) and the activities that carry them.
+
+An object keeps its ActivityPub document as built when it last changed, so serving it is a
+read. A deleted object keeps its row (state deleted) to answer 410 with a Tombstone and to make
+a replayed create a no-op.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+URI_LENGTH = 2048
+
+
+class ObjectKind(StrEnum):
+    ARTICLE = "article"
+    EVENT = "event"
+    NOTE = "note"
+
+
+class ObjectState(StrEnum):
+    PUBLISHED = "published"
+    DELETED = "deleted"
+
+
+class ContentObject(Model):
+    """A published object of one of our actors, keyed by where it came from."""
+
+    id = fields.IntField(primary_key=True)
+    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "actors.Actor", related_name="objects", on_delete=fields.CASCADE
+    )
+    kind = fields.CharEnumField(ObjectKind, max_length=16)
+    source = fields.CharField(max_length=32, description="push, feed, ical, import, system")
+    source_id = fields.CharField(max_length=URI_LENGTH, description="the id given by the source")
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    url = fields.CharField(max_length=URI_LENGTH, null=True)
+    document = fields.JSONField()
+    content_hash = fields.CharField(max_length=64)
+    state = fields.CharEnumField(ObjectState, max_length=16, default=ObjectState.PUBLISHED)
+    pinned = fields.BooleanField(default=False)
+    published_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField(null=True)
+    deleted_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "content_objects"
+        unique_together = (("actor", "source", "source_id"),)
+        indexes = (("actor_id", "state", "published_at"),)
+
+
+class OutboxActivity(Model):
+    """An activity we sent, served at its id, public ones listed in the actor's outbox."""
+
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "actors.Actor", related_name="activities", on_delete=fields.CASCADE
+    )
+    type = fields.CharField(max_length=32)
+    object_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
+    document = fields.JSONField()
+    public = fields.BooleanField(default=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "outbox_activities"
+        indexes = (("actor_id", "public", "id"),)

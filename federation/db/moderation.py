@@ -1,0 +1,139 @@
+"""A-priori moderation: replies waiting for a decision, the decisions, reports, counters.
+
+A reply row keeps only what moderation needs: the sanitised content, its author (a remote
+actor), what it answers, and its edit history while it is kept. A Delete from the fediverse
+removes the row.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+
+from tortoise import fields
+from tortoise.models import Model
+
+URI_LENGTH = 2048
+
+
+class ReplyState(StrEnum):
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    SPAM = "spam"
+
+
+class ReplyKind(StrEnum):
+    REPLY = "reply"  # Create(Note) in reply to one of our objects
+    MENTION = "mention"  # Create(Note) mentioning one of our actors
+    REPLY_REQUEST = "reply_request"  # GoToSocial ReplyRequest
+
+
+class InteractionKind(StrEnum):
+    LIKE = "like"
+    ANNOUNCE = "announce"
+
+
+class Reply(Model):
+    """A fediverse reply (or mention) held for moderation."""
+
+    id = fields.IntField(primary_key=True)
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    kind = fields.CharEnumField(ReplyKind, max_length=16, default=ReplyKind.REPLY)
+    author: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "social.RemoteActor", related_name="replies", on_delete=fields.CASCADE
+    )
+    local_actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "actors.Actor", related_name="replies", null=True, on_delete=fields.CASCADE
+    )
+    target: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "content.ContentObject", related_name="replies", null=True, on_delete=fields.SET_NULL
+    )
+    in_reply_to_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
+    thread_root_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
+    request_activity_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    object_type = fields.CharField(max_length=32, default="Note")
+    url = fields.CharField(max_length=URI_LENGTH, null=True)
+    name = fields.TextField(default="")
+    summary = fields.TextField(default="")
+    content_html = fields.TextField(default="")
+    language = fields.CharField(max_length=16, null=True)
+    attachments = fields.JSONField(default=list)
+    history = fields.JSONField(default=list, description="earlier versions, oldest first")
+    is_public = fields.BooleanField(default=True)
+    state = fields.CharEnumField(ReplyState, max_length=16, default=ReplyState.PENDING)
+    authorization_uri = fields.CharField(max_length=URI_LENGTH, null=True)
+    published_at = fields.DatetimeField(null=True)
+    received_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(null=True)
+    decided_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "replies"
+        indexes = (("state", "received_at"), ("target_id", "state"))
+
+
+class ModeratorAccount(Model):
+    """A moderator who logs in to the moderation UI (password hashed with argon2id)."""
+
+    id = fields.IntField(primary_key=True)
+    username = fields.CharField(max_length=64, unique=True)
+    password_hash = fields.CharField(max_length=255)
+    language = fields.CharField(max_length=8, default="fr")
+    is_admin = fields.BooleanField(default=False)
+    disabled = fields.BooleanField(default=False)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "moderator_accounts"
+
+
+class Decision(Model):
+    """The audit log: who decided what, when (kept when the reply itself is deleted)."""
+
+    id = fields.IntField(primary_key=True)
+    moderator = fields.CharField(max_length=64)
+    action = fields.CharField(max_length=32)
+    subject_type = fields.CharField(max_length=32, default="reply")
+    subject_uri = fields.CharField(max_length=URI_LENGTH)
+    from_state = fields.CharField(max_length=16, null=True)
+    to_state = fields.CharField(max_length=16, null=True)
+    note = fields.TextField(default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "decisions"
+        indexes = (("subject_uri",), ("created_at",))
+
+
+class Report(Model):
+    """A Flag received from the fediverse, shown to moderators."""
+
+    id = fields.IntField(primary_key=True)
+    activity_uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    reporter: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "social.RemoteActor", related_name="reports", null=True, on_delete=fields.SET_NULL
+    )
+    object_uris = fields.JSONField(default=list)
+    content = fields.TextField(default="")
+    resolved = fields.BooleanField(default=False)
+    received_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "reports"
+
+
+class Interaction(Model):
+    """A Like or an Announce of one of our objects, counted per object."""
+
+    id = fields.IntField(primary_key=True)
+    kind = fields.CharEnumField(InteractionKind, max_length=16)
+    activity_uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    remote: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "social.RemoteActor", related_name="interactions", on_delete=fields.CASCADE
+    )
+    object_uri = fields.CharField(max_length=URI_LENGTH, db_index=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "interactions"
+        unique_together = (("kind", "remote", "object_uri"),)
