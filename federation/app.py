@@ -13,16 +13,23 @@ from aiohttp import web
 
 from federation.db.lifecycle import open_database
 from federation.identity.directory import ActorDirectory
+from federation.identity.signers import signer_for
+from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
 from federation.web import actors, wellknown
 from federation.web.middleware import error_middleware
-from federation.web.state import DIRECTORY, SETTINGS, VAULT
+from federation.web.state import CLIENT, DIRECTORY, SETTINGS, VAULT
 
 log = logging.getLogger(__name__)
 
 #: Bodies above this size are refused with 413 before they are buffered.
 MAX_REQUEST_BYTES = 1_000_000
+
+
+def client_policy(settings: Settings) -> ClientPolicy:
+    """The outbound client's limits for ``settings`` (loopback only when explicitly allowed)."""
+    return ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
 
 
 async def _database(app: web.Application) -> AsyncIterator[None]:
@@ -31,7 +38,11 @@ async def _database(app: web.Application) -> AsyncIterator[None]:
         directory = ActorDirectory(settings, app[VAULT])
         await directory.sync()
         app[DIRECTORY] = directory
-        yield
+        async with HardenedClient(
+            client_policy(settings), signer_for(directory, settings.site_actor.identifier)
+        ) as client:
+            app[CLIENT] = client
+            yield
 
 
 def create_app(settings: Settings) -> web.Application:

@@ -5,9 +5,12 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation.identity.directory import ActorDirectory
+from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
 
 SETTINGS = web.AppKey("settings", Settings)
 VAULT = web.AppKey("vault", KeyVault)
 DIRECTORY = web.AppKey("directory", ActorDirectory)
+#: The one hardened outbound client; every GET it sends is signed by the site actor.
+CLIENT = web.AppKey("client", HardenedClient)
