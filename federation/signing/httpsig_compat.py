@@ -18,16 +18,26 @@ from federation.signing.headers import HeadersLike, header_pairs, header_value
 HTTPSIG_ALGORITHM = "rsa-sha256"
 
 
+def make_httpsig_signer(key_id: str, private_key_pem: str, covered: list[str]) -> HeaderSigner:
+    """An httpsig signer for ``covered`` header names (parsing the PEM once)."""
+    return HeaderSigner(key_id, private_key_pem, algorithm=HTTPSIG_ALGORITHM, headers=covered,
+                        sign_header="signature")
+
+
 def httpsig_sign_request(
-    method: str, url: str, headers: dict[str, str], key_id: str, private_key_pem: str
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    key_id: str,
+    private_key_pem: str,
+    *,
+    signer: HeaderSigner | None = None,
 ) -> dict[str, str]:
     """``headers`` plus a ``Signature`` made by httpsig over the header names present in it."""
     parts = urlsplit(url)
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     covered = ["(request-target)"] + [name.lower() for name in headers]
-    signer = HeaderSigner(
-        key_id, private_key_pem, algorithm=HTTPSIG_ALGORITHM, headers=covered, sign_header="signature"
-    )
+    signer = signer or make_httpsig_signer(key_id, private_key_pem, covered)
     signed = signer.sign(dict(headers), method=method.upper(), path=target)
     return {name: signed[name] for name in list(headers) + ["signature"]}
 
