@@ -24,6 +24,7 @@ from typing import Any
 from urllib.parse import urljoin, urlsplit
 
 import aiohttp
+import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 
@@ -274,6 +275,10 @@ class HardenedClient:
         limit: int,
     ) -> RemoteResponse:
         validate_url(url, allow_loopback=self.policy.allow_loopback)
+        try:
+            url = str(yarl.URL(url))  # sign exactly what aiohttp will send
+        except (ValueError, TypeError) as exc:
+            raise UnsafeURL("unparsable URL") from exc
         request_headers = CIMultiDict(headers)
         if sign and self._signer is not None:
             request_headers.update(self._signer(method, url, request_headers, body))
@@ -296,6 +301,8 @@ class HardenedClient:
             raise RemoteError(f"cannot connect to {urlsplit(url).hostname}") from exc
         except aiohttp.InvalidURL as exc:
             raise UnsafeURL("invalid URL") from exc
+        except TimeoutError as exc:  # aiohttp's own connect timeout
+            raise RemoteTimeout(f"timeout talking to {urlsplit(url).hostname}") from exc
         except aiohttp.ClientPayloadError as exc:
             raise RemoteBadResponse("truncated or invalid body") from exc
         except aiohttp.ClientError as exc:

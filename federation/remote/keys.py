@@ -100,6 +100,21 @@ def find_listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
     return None
 
 
+def listed_keys(actor: dict[str, Any]) -> dict[str, PublicKey]:
+    """Every usable key ``actor`` lists as its own, by key id (unusable entries skipped)."""
+    found: dict[str, PublicKey] = {}
+    for entry in _as_list(actor.get("publicKey")) + _as_list(actor.get("assertionMethod")):
+        key_id = entry.get("id") if isinstance(entry, dict) else None
+        if isinstance(key_id, str) and key_id not in found:
+            try:
+                key = find_listed_key(actor, key_id)
+            except ValueError:
+                continue
+            if key is not None:
+                found[key_id] = key
+    return found
+
+
 def _is_actor(document: dict[str, Any]) -> bool:
     return isinstance(document.get("inbox"), str)
 
@@ -144,7 +159,7 @@ class KeyResolver:
                 return cached
             raise SignatureError("key_unavailable", "key refetch budget exhausted")
         try:
-            key = await self._fetch(key_id, document_url)
+            key, siblings = await self._fetch(key_id, document_url)
         except (RemoteError, ValueError) as exc:
             self._failures[document_url] = now
             logger.info("cannot resolve key of %s: %s", document_url, type(exc).__name__)
@@ -153,6 +168,8 @@ class KeyResolver:
             self._failures[document_url] = now
             raise
         self._failures.pop(document_url, None)
+        for sibling in siblings:
+            await self._cache.put(sibling)
         await self._cache.put(key)
         return key
 
@@ -172,13 +189,14 @@ class KeyResolver:
         for url in [u for u, t in self._failures.items() if now - t >= self._negative_ttl]:
             del self._failures[url]
 
-    async def _fetch(self, key_id: str, document_url: str) -> RemoteKey:
+    async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
+        """The key, and the other keys its actor lists (cached too, saving fetches)."""
         document = await fetch_ap_document(self._client, document_url, local_origin=self._local_origin)
         if _is_actor(document):
             key = find_listed_key(document, key_id)
             if key is None:
                 raise SignatureError("key_not_owned", "the actor does not list this key")
-            return RemoteKey(key_id, document["id"], key)
+            return RemoteKey(key_id, document["id"], key), self._siblings(document, key_id)
         if not same_uri(document["id"], key_id):
             raise SignatureError("key_unavailable", "document is neither an actor nor the key")
         owner = document.get("owner") or document.get("controller")
@@ -190,4 +208,9 @@ class KeyResolver:
         key = find_listed_key(actor, key_id)
         if key is None:
             raise SignatureError("key_not_owned", "the owner's actor document does not list this key")
-        return RemoteKey(key_id, actor["id"], key)
+        return RemoteKey(key_id, actor["id"], key), self._siblings(actor, key_id)
+
+    @staticmethod
+    def _siblings(actor: dict[str, Any], key_id: str) -> list[RemoteKey]:
+        return [RemoteKey(other_id, actor["id"], other)
+                for other_id, other in listed_keys(actor).items() if other_id != key_id]

@@ -194,6 +194,14 @@ def _check_policy(params: SignatureParams, method: str) -> None:
         raise SignatureError("malformed", "(expires) signed without expires=")
 
 
+def timestamp_to_datetime(value: int) -> datetime:
+    """A UTC datetime from a Unix timestamp; ``SignatureError("malformed")`` if out of range."""
+    try:
+        return datetime.fromtimestamp(value, timezone.utc)
+    except (OverflowError, OSError, ValueError) as exc:
+        raise SignatureError("malformed", "timestamp out of range") from exc
+
+
 def check_time(signed_at: datetime, now: datetime, window: TimeWindow) -> None:
     """Refuse a signing time outside ``window`` around ``now`` (``expired``)."""
     if signed_at > now + window.future:
@@ -216,9 +224,9 @@ def _signed_at(params: SignatureParams, headers: HeadersLike, now: datetime, win
             created_at = created_at.replace(tzinfo=timezone.utc)
         check_time(created_at, now, window)
     if "(created)" in params.headers and params.created is not None:
-        created_at = datetime.fromtimestamp(params.created, timezone.utc)
+        created_at = timestamp_to_datetime(params.created)
         check_time(created_at, now, window)
-    if params.expires is not None and datetime.fromtimestamp(params.expires, timezone.utc) < now:
+    if params.expires is not None and timestamp_to_datetime(params.expires) < now:
         raise SignatureError("expired", "signature expired")
     assert created_at is not None  # guaranteed by _check_policy
     return created_at

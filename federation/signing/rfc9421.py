@@ -34,6 +34,7 @@ from federation.signing.cavage import (
     VerifiedSignature,
     _sign_bytes,
     check_time,
+    timestamp_to_datetime,
 )
 from federation.signing.digests import content_digest_header, verify_content_digest_header
 from federation.signing.headers import HeadersLike, header_pairs, header_value
@@ -174,9 +175,9 @@ def verify_request_rfc9421(
         if component not in params.covered:
             raise SignatureError("invalid", f"{component} is not covered")
     now = now or datetime.now(timezone.utc)
-    created_at = datetime.fromtimestamp(params.created, timezone.utc)
+    created_at = timestamp_to_datetime(params.created)
     check_time(created_at, now, max_skew)
-    if params.expires is not None and datetime.fromtimestamp(params.expires, timezone.utc) < now:
+    if params.expires is not None and timestamp_to_datetime(params.expires) < now:
         raise SignatureError("expired", "signature expired")
     signature_algorithm = _algorithm_for(public_key, params.alg)
     digest = header_value(headers, "content-digest")

@@ -278,3 +278,21 @@ async def test_policy_limits_connections_per_host():
     async with HardenedClient(ClientPolicy(limit_per_host=2)) as client:
         assert client._ensure_session().connector.limit_per_host == 2
         assert client.policy.allow_loopback is False
+
+
+async def test_signed_target_matches_the_encoded_path_sent(serve, make_client):
+    """A URL needing percent-encoding is signed exactly as aiohttp sends it."""
+    key = generate_rsa_key()
+    pem = public_key_to_pem(key)
+    seen = []
+
+    async def actor(request):
+        seen.append(httpsig_verify_request("GET", request.raw_path, request.headers, pem))
+        return web.Response(text="ok")
+
+    routes = web.RouteTableDef()
+    routes.get("/users/{name}")(actor)
+    base = await serve(routes)
+    client = make_client(signer=lambda m, u, h, b: sign_request(m, u, h, b, "https://s.example/a#k", key))
+    await client.get(base + "/users/café")
+    assert seen == [True]

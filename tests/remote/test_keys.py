@@ -187,3 +187,16 @@ async def test_key_ids_on_private_addresses_are_never_fetched(peer, make_client,
         await resolver.resolve(key_id.format(port=port))
     assert info.value.reason == "key_unavailable"
     assert peer.hits == {}
+
+
+async def test_sibling_keys_of_an_actor_are_cached_together(peer, make_client, keys):
+    """Resolving one key of an actor caches its other keys: the Ed25519 key costs no fetch."""
+    ed = generate_ed25519_key()
+    actor_id = peer.actor("/hana", keys[0])
+    peer.documents["/hana"]["assertionMethod"] = {"id": actor_id + "#ed", "type": "Multikey",
+                                                  "controller": actor_id,
+                                                  "publicKeyMultibase": ed25519_public_multibase(ed)}
+    resolver = KeyResolver(make_client())
+    await resolver.resolve(actor_id + "#main-key")
+    assert (await resolver.resolve(actor_id + "#ed")).public_key == ed.public_key()
+    assert peer.hits["/hana"] == 1

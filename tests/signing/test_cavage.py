@@ -278,3 +278,10 @@ def test_host_header_includes_non_default_port(rsa_key):
     added = sign_request("GET", "http://127.0.0.1:8081/a", {}, None, KEY_ID, rsa_key)
     assert added["Host"] == "127.0.0.1:8081"
     assert sign_request("GET", "https://Site.Example:443/a", {}, None, KEY_ID, rsa_key)["Host"] == "site.example"
+
+
+def test_absurd_created_timestamp_is_malformed(rsa_key):
+    """A (created) far beyond any calendar is refused as malformed, not a crash."""
+    headers = resign(rsa_key, signed_post(rsa_key), ["(request-target)", "host", "(created)", "digest"],
+                     algorithm="hs2019", extra=",created=999999999999")
+    assert reason_of(verify_request, "POST", "/inbox?page=2", headers, rsa_key.public_key(), now=NOW) == "malformed"

@@ -150,3 +150,11 @@ def test_detect_scheme():
 def test_cavage_signature_is_detected_as_cavage(rsa_key):
     """Our outbound cavage signatures are detected as cavage."""
     assert detect_scheme(sign_request("GET", URL, {}, None, KEY_ID, rsa_key)) == "cavage"
+
+
+def test_absurd_created_is_malformed(rsa_key):
+    """A created parameter out of the calendar's range is refused as malformed."""
+    headers = signed(rsa_key)
+    headers["Signature-Input"] = headers["Signature-Input"].replace(
+        f"created={int(NOW.timestamp())}", "created=999999999999999")
+    assert reason_of(headers, rsa_key) == "malformed"
