@@ -15,6 +15,7 @@ APPS: dict[str, list[str]] = {
     "social": ["federation.db.social"],
     "content": ["federation.db.content"],
     "moderation": ["federation.db.moderation"],
+    "inbox": ["federation.db.inbox"],
 }
 
 
