@@ -148,6 +148,22 @@ class ServerConfig(_Strict):
     run_worker: bool = True
 
 
+class InboxConfig(_Strict):
+    """Limits and retention of the inbox (``[inbox]``)."""
+
+    dedup_retention_days: int = Field(default=14, ge=1, le=365,
+                                      description="how long received activity ids are remembered")
+    tombstone_retention_days: int = Field(default=180, ge=1, le=3650,
+                                          description="how long deletions of remote objects are kept")
+    max_fetches_per_activity: int = Field(default=4, ge=1, le=16,
+                                          description="remote documents fetched for one activity")
+    actor_refresh_hours: int = Field(default=24, ge=1, le=720,
+                                     description="remote actor documents and keys are refetched after this")
+    publish_follower_lists: bool = Field(
+        default=False, description="list followers/following in collections (else only counts)"
+    )
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -163,6 +179,7 @@ class Settings(_Strict):
     collectives: tuple[ActorConfig, ...] = ()
     moderators: tuple[ModeratorConfig, ...] = ()
     blocked_domains: tuple[str, ...] = ()
+    inbox: InboxConfig = InboxConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")
