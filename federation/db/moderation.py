@@ -137,3 +137,80 @@ class Interaction(Model):
     class Meta:
         table = "interactions"
         unique_together = (("kind", "remote", "object_uri"),)
+
+
+class ReplyAuthorization(Model):
+    """A ReplyAuthorization we issued on approval, served at its id until revoked (then 410)."""
+
+    id = fields.IntField(primary_key=True)
+    token = fields.CharField(max_length=64, unique=True)
+    uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    reply: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+        "moderation.Reply", related_name="authorizations", null=True, on_delete=fields.SET_NULL
+    )
+    actor_uri = fields.CharField(max_length=URI_LENGTH)
+    interacting_uri = fields.CharField(max_length=URI_LENGTH)
+    target_uri = fields.CharField(max_length=URI_LENGTH)
+    created_at = fields.DatetimeField(auto_now_add=True)
+    revoked_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "reply_authorizations"
+
+
+class ModeratorSession(Model):
+    """A logged-in moderator: the sha-256 of the cookie token, the CSRF token, an expiry."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    csrf_token = fields.CharField(max_length=64)
+    moderator: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "moderation.ModeratorAccount", related_name="sessions", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    expires_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "moderator_sessions"
+
+
+class ModeratorToken(Model):
+    """An API token of a moderator (only its sha-256 is kept) with its scopes."""
+
+    id = fields.IntField(primary_key=True)
+    token_hash = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=64, default="")
+    scopes = fields.JSONField(default=list)
+    moderator: fields.ForeignKeyRelation = fields.ForeignKeyField(
+        "moderation.ModeratorAccount", related_name="tokens", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField(auto_now_add=True)
+    last_used_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "moderator_tokens"
+
+
+class WebhookState(StrEnum):
+    PENDING = "pending"
+    SENT = "sent"
+    FAILED = "failed"
+
+
+class WebhookDelivery(Model):
+    """One webhook call to the site for a decision, retried until sent or given up."""
+
+    id = fields.IntField(primary_key=True)
+    event = fields.CharField(max_length=64)
+    payload = fields.JSONField()
+    state = fields.CharEnumField(WebhookState, max_length=16, default=WebhookState.PENDING)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(db_index=True)
+    leased_until = fields.DatetimeField(null=True)
+    last_error = fields.CharField(max_length=255, default="")
+    created_at = fields.DatetimeField(auto_now_add=True)
+    finished_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "webhook_deliveries"
+        indexes = (("state", "next_attempt_at"),)
