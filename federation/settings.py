@@ -164,6 +164,27 @@ class InboxConfig(_Strict):
     )
 
 
+class ModerationConfig(_Strict):
+    """The moderation queue, its web UI and the site's webhook (``[moderation]``)."""
+
+    webhook_url: WebURL | None = Field(
+        default=None, description="the site's URL called (POST, JSON, HMAC-signed) on each decision"
+    )
+    webhook_secret: str = Field(default="", description="shared secret of the webhook's HMAC")
+    session_hours: int = Field(default=12, ge=1, le=720, description="moderator sessions expire")
+    login_attempts_per_username: int = Field(default=5, ge=1, le=100)
+    login_attempts_global: int = Field(default=30, ge=1, le=10_000,
+                                       description="failed logins, all usernames, per window")
+    login_window_seconds: int = Field(default=900, ge=10, le=86_400)
+    language: Literal["fr", "en"] = Field(default="fr", description="the UI's default language")
+
+    @model_validator(mode="after")
+    def _secret_with_url(self) -> ModerationConfig:
+        if self.webhook_url and len(self.webhook_secret) < 16:
+            raise ValueError("webhook_secret of at least 16 characters is required with webhook_url")
+        return self
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -180,6 +201,7 @@ class Settings(_Strict):
     moderators: tuple[ModeratorConfig, ...] = ()
     blocked_domains: tuple[str, ...] = ()
     inbox: InboxConfig = InboxConfig()
+    moderation: ModerationConfig = ModerationConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")
