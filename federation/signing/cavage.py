@@ -246,6 +246,36 @@ def verify_signature_bytes(public_key: PublicKey, signature: bytes, message: byt
     return True
 
 
+def check_request(
+    method: str,
+    headers: HeadersLike,
+    *,
+    now: datetime | None = None,
+    max_skew: TimeWindow = DEFAULT_TIME_WINDOW,
+    expected_host: str | None = None,
+    body: bytes | None = None,
+) -> tuple[SignatureParams, datetime]:
+    """Every check of :func:`verify_request` that needs no key: parse, policy, time, host, digest.
+
+    Lets a receiver refuse a request before it fetches the signer's key. Returns the parsed
+    parameters and the signing time; raises :class:`~federation.errors.SignatureError`.
+    """
+    method = method.upper()
+    raw = header_value(headers, "signature")
+    if raw is None:
+        raise SignatureError("missing", "no Signature header")
+    params = parse_signature_header(raw)
+    _check_policy(params, method)
+    created_at = _signed_at(params, headers, now or datetime.now(timezone.utc), max_skew)
+    if expected_host is not None:
+        host = (header_value(headers, "host") or "").strip().lower()
+        if host != expected_host.strip().lower():
+            raise SignatureError("host_mismatch", "request signed for another host")
+    if body is not None and (method in BODY_METHODS or "digest" in params.headers):
+        verify_digest_header(header_value(headers, "digest"), body)
+    return params, created_at
+
+
 def verify_request(
     method: str,
     path_with_query: str,
@@ -264,18 +294,9 @@ def verify_request(
     Raises :class:`~federation.errors.SignatureError`; returns who signed otherwise.
     """
     method = method.upper()
-    raw = header_value(headers, "signature")
-    if raw is None:
-        raise SignatureError("missing", "no Signature header")
-    params = parse_signature_header(raw)
-    _check_policy(params, method)
-    created_at = _signed_at(params, headers, now or datetime.now(timezone.utc), max_skew)
-    if expected_host is not None:
-        host = (header_value(headers, "host") or "").strip().lower()
-        if host != expected_host.strip().lower():
-            raise SignatureError("host_mismatch", "request signed for another host")
-    if body is not None and (method in BODY_METHODS or "digest" in params.headers):
-        verify_digest_header(header_value(headers, "digest"), body)
+    params, created_at = check_request(
+        method, headers, now=now, max_skew=max_skew, expected_host=expected_host, body=body
+    )
     targets = [path_with_query]
     if "?" in path_with_query:
         targets.append(path_with_query.split("?", 1)[0])

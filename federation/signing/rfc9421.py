@@ -157,17 +157,18 @@ def _algorithm_for(public_key: PublicKey, alg: str | None) -> type:
     return RFC9421_ALGORITHMS[chosen]
 
 
-def verify_request_rfc9421(
-    method: str,
-    url: str,
+def check_request_rfc9421(
     headers: HeadersLike,
     body: bytes | None,
-    public_key: PublicKey,
     *,
     now: datetime | None = None,
     max_skew: TimeWindow = DEFAULT_TIME_WINDOW,
-) -> VerifiedSignature:
-    """Verify an RFC 9421 request. ``url`` is the absolute URL as we are reached (our origin)."""
+) -> tuple[Rfc9421Params, datetime]:
+    """Every check of :func:`verify_request_rfc9421` that needs no key.
+
+    Parse, ``created`` within the window, ``expires``, required components, and a covered,
+    matching ``Content-Digest``: a receiver refuses the request before fetching any key.
+    """
     params = parse_signature_input(headers)
     if params.created is None:
         raise SignatureError("invalid", "created is required")
@@ -179,12 +180,27 @@ def verify_request_rfc9421(
     check_time(created_at, now, max_skew)
     if params.expires is not None and timestamp_to_datetime(params.expires) < now:
         raise SignatureError("expired", "signature expired")
-    signature_algorithm = _algorithm_for(public_key, params.alg)
     digest = header_value(headers, "content-digest")
     if body or digest is not None:
         if "content-digest" not in params.covered:
             raise SignatureError("invalid", "content-digest is not covered")
         verify_content_digest_header(digest, body or b"")
+    return params, created_at
+
+
+def verify_request_rfc9421(
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    body: bytes | None,
+    public_key: PublicKey,
+    *,
+    now: datetime | None = None,
+    max_skew: TimeWindow = DEFAULT_TIME_WINDOW,
+) -> VerifiedSignature:
+    """Verify an RFC 9421 request. ``url`` is the absolute URL as we are reached (our origin)."""
+    params, created_at = check_request_rfc9421(headers, body, now=now, max_skew=max_skew)
+    signature_algorithm = _algorithm_for(public_key, params.alg)
     selected = [
         (name, value) for name, value in header_pairs(headers)
         if name.lower() not in ("signature", "signature-input")
