@@ -50,6 +50,10 @@ class LocalURIs:
     def activity(self, activity_id: str) -> str:
         return f"{self.base_url}/activities/{quote(activity_id, safe='')}"
 
+    def authorization(self, token: str) -> str:
+        """The id of a ReplyAuthorization we issued (GoToSocial interaction controls)."""
+        return f"{self.base_url}/authorizations/{quote(token, safe='')}"
+
     def nodeinfo(self, version: str) -> str:
         return f"{self.base_url}/nodeinfo/{version}"
 
