@@ -128,7 +128,7 @@ class SiteConfig(_Strict):
     def _timezone(cls, value: str) -> str:
         try:
             zoneinfo.ZoneInfo(value)
-        except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        except (zoneinfo.ZoneInfoNotFoundError, ValueError, OSError):  # 'Europe' is a directory
             raise ValueError(f"unknown timezone {value!r}") from None
         return value
 
@@ -234,18 +234,12 @@ class Settings(_Strict):
 
     @model_validator(mode="after")
     def _unique_actors(self) -> Settings:
-        seen_ids: dict[str, str] = {}
-        seen_names: dict[str, str] = {}
-        problems = []
-        for actor in self.actors:
-            if actor.identifier in seen_ids:
-                problems.append(f"identifier {actor.identifier!r} is used twice")
-            seen_ids[actor.identifier] = actor.identifier
-            if actor.username.lower() in seen_names:
-                problems.append(f"username {actor.username!r} is used twice")
-            seen_names[actor.username.lower()] = actor.username
+        problems = duplicate_actor_problems(
+            {"site_actor": self.site_actor.model_dump(), "collectives": [
+                c.model_dump() for c in self.collectives]}
+        )
         if problems:
-            raise ValueError("; ".join(problems))
+            raise ValueError("; ".join(str(p) for p in problems))
         return self
 
     # -- derived values -------------------------------------------------------------------
@@ -302,16 +296,48 @@ def _problems_from(error: ValidationError) -> list[Problem]:
     return problems
 
 
+def duplicate_actor_problems(raw: Mapping[str, Any]) -> list[Problem]:
+    """Identifiers and usernames (case-insensitive) used by two actors, from raw data.
+
+    Checked on the raw mapping as well as on the model, because pydantic runs model validators
+    only when every field is valid: a duplicate must be reported together with other problems.
+    """
+    entries: list[tuple[str, Any]] = [("site_actor", raw.get("site_actor"))]
+    collectives = raw.get("collectives")
+    if isinstance(collectives, (list, tuple)):
+        entries += [(f"collectives[{i}]", c) for i, c in enumerate(collectives)]
+    problems = []
+    for key, label, fold in (("identifier", "identifier", False), ("username", "username", True)):
+        first_seen: dict[str, str] = {}
+        for location, actor in entries:
+            value = actor.get(key) if isinstance(actor, Mapping) else None
+            if not isinstance(value, str):
+                continue
+            folded = value.lower() if fold else value
+            if folded in first_seen:
+                problems.append(Problem(
+                    f"{location}.{key}",
+                    f"{label} {value!r} is already used by {first_seen[folded]}",
+                ))
+            else:
+                first_seen[folded] = location
+    return problems
+
+
 def settings_from_mapping(
     raw: Mapping[str, Any], *, source: str = "<mapping>", base_dir: Path | None = None
 ) -> Settings:
     """Validate a configuration mapping; relative paths are resolved against ``base_dir``."""
     data = dict(raw)
     data["source"] = source
+    duplicates = duplicate_actor_problems(data)
     try:
         settings = Settings.model_validate(data)
     except ValidationError as error:
-        raise ConfigError(source, _problems_from(error)) from None
+        problems = _problems_from(error)
+        if duplicates:  # the model-level check said the same, without locations
+            problems = [p for p in problems if p.location or "already used" not in p.message]
+        raise ConfigError(source, problems + duplicates) from None
     if base_dir is not None and not settings.data_dir.is_absolute():
         settings = settings.model_copy(update={"data_dir": (base_dir / settings.data_dir)})
     return settings

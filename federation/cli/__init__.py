@@ -63,6 +63,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FederationError as error:
         print(f"federation: {error.message}", file=sys.stderr)
         return EXIT_FAILURE
+    except OSError as error:  # port in use, unreadable data directory…: a message, no traceback
+        print(f"federation: {error}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
 

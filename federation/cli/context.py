@@ -1,15 +1,20 @@
-"""What every command needs: the settings, and the database with the actor directory."""
+"""What every command needs: the settings, and the database with the actor directory.
+
+The database, ORM and key modules are imported when a command needs them, so that ``--help``
+and ``check-config`` start fast.
+"""
 
 from __future__ import annotations
 
 import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING
 
-from federation.db.lifecycle import DatabaseError, open_database, pending_migrations
-from federation.identity.directory import ActorDirectory
 from federation.settings import Settings, load_settings
-from federation.signing.keys import KeyVault
+
+if TYPE_CHECKING:
+    from federation.identity.directory import ActorDirectory
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -17,6 +22,8 @@ def settings_from(args: argparse.Namespace) -> Settings:
 
 
 async def require_migrated(settings: Settings) -> None:
+    from federation.db.lifecycle import DatabaseError, pending_migrations
+
     pending = await pending_migrations(settings.effective_database_url)
     if pending:
         raise DatabaseError(
@@ -28,6 +35,10 @@ async def require_migrated(settings: Settings) -> None:
 @asynccontextmanager
 async def opened(settings: Settings, *, sync: bool = True) -> AsyncIterator[ActorDirectory]:
     """Open the database (refusing an unmigrated one) and load the actor directory."""
+    from federation.db.lifecycle import open_database
+    from federation.identity.directory import ActorDirectory
+    from federation.signing.keys import KeyVault
+
     await require_migrated(settings)
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))

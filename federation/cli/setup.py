@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 from importlib import resources
 from pathlib import Path
 
 from federation.cli.context import opened, require_migrated, settings_from
-from federation.db.lifecycle import migrate_database
 from federation.errors import Conflict
-from federation.settings import load_settings
+from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings
+
+CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -51,7 +53,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def _config_path(args: argparse.Namespace) -> Path:
-    return Path(args.config or "config/federation.toml")
+    return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
 
 
 def cmd_init(args: argparse.Namespace) -> int:
@@ -76,6 +78,8 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
+    from federation.db.lifecycle import migrate_database
+
     settings = settings_from(args)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     applied = await migrate_database(settings.effective_database_url)
