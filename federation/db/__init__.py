@@ -16,6 +16,7 @@ APPS: dict[str, list[str]] = {
     "content": ["federation.db.content"],
     "moderation": ["federation.db.moderation"],
     "inbox": ["federation.db.inbox"],
+    "delivery": ["federation.db.delivery"],
 }
 
 

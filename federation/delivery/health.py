@@ -1,0 +1,119 @@
+"""Health of remote hosts: failures on distinct days set a host aside, a success restores it.
+
+Modelled on Mastodon: a host whose deliveries failed on :data:`SET_ASIDE_AFTER_DAYS` distinct
+days is *unavailable*. Its deliveries are not attempted (they stay pending) until it answers a
+delivery successfully or sends us a verified request (:func:`host_contacted`). While set aside,
+one probe is allowed every :data:`PROBE_INTERVAL` so that a host that came back is noticed even
+if it never writes to us. The list of failure days is bounded (security rule 10).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
+
+from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+from federation.protocol.uris import DEFAULT_PORTS, normalise_host, origin_of
+
+log = logging.getLogger(__name__)
+
+#: Failures on this many distinct days set a host aside.
+SET_ASIDE_AFTER_DAYS = 7
+#: A set-aside host is probed (one claim window) this often.
+PROBE_INTERVAL = timedelta(hours=24)
+#: Failure days remembered per host.
+MAX_FAILURE_DAYS = 14
+ERROR_LENGTH = 500
+
+
+def host_key(url: str) -> str:
+    """The host a delivery to ``url`` counts against: ``name[:port]``, port only if not default.
+
+    ``ValueError`` for a URL without an http(s) origin.
+    """
+    origin = origin_of(url)
+    host = f"[{origin.host}]" if ":" in origin.host else origin.host
+    return host if DEFAULT_PORTS.get(origin.scheme) == origin.port else f"{host}:{origin.port}"
+
+
+def _as_host_key(host_or_url: str) -> str:
+    if "://" in host_or_url:
+        return host_key(host_or_url)
+    name, sep, port = host_or_url.strip().rpartition(":")
+    if sep and port.isdigit() and not name.endswith(":"):
+        return f"{normalise_host(name)}:{port}"
+    return normalise_host(host_or_url)
+
+
+def add_failure_day(days: list[str], now: datetime) -> list[str]:
+    """``days`` (ISO dates) with the UTC date of ``now`` added, sorted, bounded."""
+    today = now.astimezone(UTC).date().isoformat()
+    merged = sorted(set(days) | {today})
+    return merged[-MAX_FAILURE_DAYS:]
+
+
+async def record_failure(host: str, error: str, now: datetime) -> bool:
+    """Note a failed delivery to ``host``; return True when this sets the host aside."""
+    row, _ = await HostHealth.get_or_create(host=host)
+    days = add_failure_day(list(row.failure_days or []), now)
+    row.failure_days = days
+    row.last_error = error[:ERROR_LENGTH]
+    row.last_failure_at = now
+    newly = False
+    if len(days) >= SET_ASIDE_AFTER_DAYS:
+        newly = not row.unavailable
+        row.unavailable = True
+        row.set_aside_at = row.set_aside_at if not newly else now
+        row.set_aside_until = now + PROBE_INTERVAL
+    await row.save()
+    if newly:
+        log.warning("host %s set aside: deliveries failed on %d distinct days", host, len(days))
+    return newly
+
+
+async def record_successes(hosts: Iterable[str], now: datetime) -> None:
+    """Deliveries to ``hosts`` succeeded: forget their failures (one query for all)."""
+    wanted = sorted(set(hosts))
+    for start in range(0, len(wanted), 500):
+        await HostHealth.filter(host__in=wanted[start : start + 500]).update(
+            failure_days=[], unavailable=False, set_aside_until=None, last_success_at=now
+        )
+
+
+async def set_aside_hosts(now: datetime) -> set[str]:
+    """Hosts whose deliveries must not be attempted at ``now``."""
+    rows = await HostHealth.filter(unavailable=True, set_aside_until__gt=now).values_list(
+        "host", flat=True
+    )
+    return set(rows)
+
+
+async def restore_host(host: str, now: datetime | None = None) -> bool:
+    """Forget the failures of ``host``; its pending deliveries become due. True if it was set aside."""
+    host = _as_host_key(host)
+    now = now or datetime.now(UTC)
+    row = await HostHealth.get_or_none(host=host)
+    if row is None or not (row.unavailable or row.failure_days):
+        return False
+    was_aside = row.unavailable
+    row.failure_days = []
+    row.unavailable = False
+    row.set_aside_until = None
+    await row.save()
+    if was_aside:
+        await DeliveryJob.filter(host=host, state=DeliveryState.PENDING).update(next_attempt_at=now)
+        log.info("host %s is available again", host)
+    return was_aside
+
+
+async def host_contacted(host: str, *, now: datetime | None = None) -> bool:
+    """A verified request came from ``host``: if it was set aside, deliver to it again.
+
+    ``host`` is ``name[:port]`` (port only when not the scheme's default) or any URL on that
+    host, e.g. the verified key id.
+
+    Call it from the inbox after a signature is verified. Cheap when the host is healthy (one
+    indexed read). Returns True when the host was set aside and is now restored.
+    """
+    return await restore_host(host, now)
