@@ -148,6 +148,17 @@ class ServerConfig(_Strict):
     run_worker: bool = True
 
 
+class DeliverySettings(_Strict):
+    """How deliveries are sent (``[delivery]``)."""
+
+    per_host_concurrency: int = Field(default=2, ge=1, le=64, description="requests per host at once")
+    batch_size: int = Field(default=200, ge=1, le=5000, description="jobs claimed at once")
+    lease_seconds: int = Field(default=300, ge=10, le=86400, description="claim validity")
+    max_attempts: int = Field(default=17, ge=1, le=40, description="then the job is abandoned")
+    request_timeout: float = Field(default=30.0, gt=0, le=300, description="per POST, seconds")
+    concurrency: int = Field(default=64, ge=1, le=2000, description="requests in flight per worker")
+
+
 class InboxConfig(_Strict):
     """Limits and retention of the inbox (``[inbox]``)."""
 
@@ -195,6 +206,7 @@ class Settings(_Strict):
         default=False, description="let the outbound client reach 127.0.0.0/8 (dev/tests only)"
     )
     server: ServerConfig = ServerConfig()
+    delivery: DeliverySettings = DeliverySettings()
     site: SiteConfig
     site_actor: ActorConfig
     collectives: tuple[ActorConfig, ...] = ()
