@@ -17,6 +17,7 @@ APPS: dict[str, list[str]] = {
     "moderation": ["federation.db.moderation"],
     "inbox": ["federation.db.inbox"],
     "delivery": ["federation.db.delivery"],
+    "ingest": ["federation.db.ingest"],
 }
 
 
