@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation.identity.directory import ActorDirectory
+from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
@@ -14,3 +15,5 @@ VAULT = web.AppKey("vault", KeyVault)
 DIRECTORY = web.AppKey("directory", ActorDirectory)
 #: The one hardened outbound client; every GET it sends is signed by the site actor.
 CLIENT = web.AppKey("client", HardenedClient)
+#: Turns site content into stored objects and sent activities (publishing).
+PUBLISHER = web.AppKey("publisher", Publisher)

@@ -1,0 +1,1 @@
+"""What comes in: push API payloads, polled feeds (RSS, Atom, JSON Feed) and iCalendar."""

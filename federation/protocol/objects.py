@@ -1,0 +1,431 @@
+"""The objects we publish and the activities that carry them (pure functions).
+
+Shapes follow ``shared/reference/activitypub-shapes.md``: an ``Article`` whose ``summary`` is a
+real plain-language lead (Mastodon shows it, never ``content``), a FEP-b2b8 ``preview`` Note,
+GoToSocial ``interactionPolicy`` (replies wait for approval, likes, boosts and quotes do not), an
+``Event`` in Mobilizon's shape whose ``summary`` says "date – timezone – place" in French, a
+``Note`` that points to an object (Mastodon ignores ``Update`` of articles and events), a
+``Tombstone`` for what we deleted, and ``Create``/``Update``/``Delete``/``Add``/``Remove``.
+
+Inputs are frozen views with already sanitised HTML; nothing here touches a database, a clock
+or the network.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import unicodedata
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from federation.protocol.actors import AS_PUBLIC, iso
+from federation.protocol.jsonld import AS2_CONTEXT, GOTOSOCIAL_CONTEXT
+
+AP_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
+
+#: Terms beyond AS2 used by articles and notes (GoToSocial's namespace is a bundled context).
+OBJECT_CONTEXT: list[Any] = [
+    AS2_CONTEXT,
+    GOTOSOCIAL_CONTEXT,
+    {
+        "sensitive": "as:sensitive",
+        "Hashtag": "as:Hashtag",
+    },
+]
+
+#: Mobilizon's terms (schema.org places and addresses, mz: participation, iCal status).
+EVENT_CONTEXT: list[Any] = [
+    AS2_CONTEXT,
+    GOTOSOCIAL_CONTEXT,
+    {
+        "sensitive": "as:sensitive",
+        "Hashtag": "as:Hashtag",
+        "sc": "http://schema.org#",
+        "mz": "https://joinmobilizon.org/ns#",
+        "pt": "https://joinpeertube.org/ns#",
+        "ical": "http://www.w3.org/2002/12/cal/ical#",
+        "PostalAddress": "sc:PostalAddress",
+        "address": {"@id": "sc:address", "@type": "sc:PostalAddress"},
+        "streetAddress": "sc:streetAddress",
+        "postalCode": "sc:postalCode",
+        "addressLocality": "sc:addressLocality",
+        "addressRegion": "sc:addressRegion",
+        "addressCountry": "sc:addressCountry",
+        "category": "sc:category",
+        "inLanguage": "sc:inLanguage",
+        "timezone": {"@id": "mz:timezone", "@type": "sc:Text"},
+        "isOnline": {"@id": "mz:isOnline", "@type": "sc:Boolean"},
+        "joinMode": {"@id": "mz:joinMode", "@type": "mz:joinModeType"},
+        "externalParticipationUrl": {"@id": "mz:externalParticipationUrl", "@type": "sc:URL"},
+        "repliesModerationOption": {"@id": "mz:repliesModerationOption",
+                                    "@type": "mz:repliesModerationOptionType"},
+        "commentsEnabled": {"@id": "pt:commentsEnabled", "@type": "sc:Boolean"},
+    },
+]
+
+_FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
+_FR_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
+              "septembre", "octobre", "novembre", "décembre")
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class MediaView:
+    """An image, document or sound linked from an object."""
+
+    url: str
+    media_type: str
+    name: str = ""
+
+    @property
+    def as_type(self) -> str:
+        major = self.media_type.split("/", 1)[0]
+        return {"image": "Image", "audio": "Audio", "video": "Video"}.get(major, "Document")
+
+
+@dataclass(frozen=True)
+class TagView:
+    """A keyword of the site (``FLICAGE - SURVEILLANCE``) and its page."""
+
+    name: str
+    url: str | None = None
+
+
+@dataclass(frozen=True)
+class PlaceView:
+    """Where an event happens; every part optional but ``name``."""
+
+    name: str
+    street_address: str | None = None
+    postal_code: str | None = None
+    locality: str | None = None
+    region: str | None = None
+    country: str | None = None
+    latitude: float | None = None
+    longitude: float | None = None
+
+    def one_line(self) -> str:
+        """``la Cale, 16 rue Royet, Saint-Étienne`` (no part repeated)."""
+        parts: list[str] = []
+        for part in (self.name, self.street_address, self.locality):
+            if part and part not in parts:
+                parts.append(part)
+        return ", ".join(parts)
+
+
+@dataclass(frozen=True)
+class Addressing:
+    """Who an object is for: the author, its followers, the site actor (``audience``)."""
+
+    actor_uri: str
+    followers_uri: str
+    audience_uri: str | None = None
+    public: bool = True
+
+    @property
+    def to(self) -> list[str]:
+        return [AS_PUBLIC] if self.public else [self.followers_uri]
+
+    @property
+    def cc(self) -> list[str]:
+        return [self.followers_uri] if self.public else []
+
+
+@dataclass(frozen=True)
+class ArticleView:
+    """An article of the site, with its HTML already sanitised."""
+
+    object_uri: str
+    addressing: Addressing
+    name: str
+    summary_text: str
+    content_html: str
+    language: str
+    url: str | None
+    published_at: datetime
+    updated_at: datetime | None = None
+    image: MediaView | None = None
+    attachments: tuple[MediaView, ...] = ()
+    tags: tuple[TagView, ...] = ()
+    sensitive: bool = False
+    replies_total: int = 0
+
+
+@dataclass(frozen=True)
+class EventView(ArticleView):
+    """An event: an article with a time span, a timezone, a place and a status."""
+
+    start_at: datetime = field(default=datetime(1970, 1, 1, tzinfo=UTC))
+    end_at: datetime | None = None
+    timezone: str = "UTC"
+    place: PlaceView | None = None
+    status: str = "CONFIRMED"  # TENTATIVE | CONFIRMED | CANCELLED
+    join_mode: str = "free"  # free | restricted | invite | external
+    external_participation_url: str | None = None
+    is_online: bool = False
+    category: str | None = None
+
+
+# -- pieces -------------------------------------------------------------------------------
+
+
+def hashtag_name(keyword: str) -> str:
+    """``FLICAGE - SURVEILLANCE`` → ``#FlicageSurveillance`` (letters kept, accents too)."""
+    words = re.findall(r"[^\W_]+", unicodedata.normalize("NFC", keyword))
+    return "#" + "".join(w[:1].upper() + w[1:].lower() for w in words)
+
+
+def interaction_policy(actor_uri: str) -> dict[str, Any]:
+    """Replies wait for a moderator (the site's forums are moderated a priori); the rest is open."""
+    return {
+        "canReply": {"automaticApproval": [actor_uri], "manualApproval": [AS_PUBLIC]},
+        "canLike": {"automaticApproval": [AS_PUBLIC]},
+        "canAnnounce": {"automaticApproval": [AS_PUBLIC]},
+        "canQuote": {"automaticApproval": [AS_PUBLIC]},
+    }
+
+
+def media_document(media: MediaView) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": media.as_type, "mediaType": media.media_type,
+                                "url": media.url}
+    if media.name:
+        document["name"] = media.name
+    return document
+
+
+def html_link(url: str, text: str | None = None) -> str:
+    shown = html.escape(text if text is not None else url, quote=False)
+    return (f'<a href="{html.escape(url, quote=True)}" rel="nofollow noopener noreferrer">'
+            f"{shown}</a>")
+
+
+def replies_collection(object_uri: str, total: int) -> dict[str, Any]:
+    return {"id": f"{object_uri}/replies", "type": "OrderedCollection", "totalItems": total,
+            "first": f"{object_uri}/replies?page=1"}
+
+
+def local_time(moment: datetime, timezone: str) -> datetime:
+    """``moment`` in ``timezone`` (naive times are taken as already local there)."""
+    zone = ZoneInfo(timezone)
+    if moment.tzinfo is None:
+        return moment.replace(tzinfo=zone)
+    return moment.astimezone(zone)
+
+
+def iso_with_offset(moment: datetime, timezone: str) -> str:
+    """``2022-06-09T18:00:00+02:00``: local time in ``timezone`` with its UTC offset."""
+    return local_time(moment, timezone).isoformat(timespec="seconds")
+
+
+def french_date(day: date) -> str:
+    """``jeudi 9 juin 2022`` (``1er`` for the first of the month)."""
+    number = "1er" if day.day == 1 else str(day.day)
+    return f"{_FR_DAYS[day.weekday()]} {number} {_FR_MONTHS[day.month - 1]} {day.year}"
+
+
+def event_when_fr(start_at: datetime, end_at: datetime | None, timezone: str) -> str:
+    """``jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris)``; spans of days say ``du … au …``."""
+    start = local_time(start_at, timezone)
+    zone = f"({timezone})"
+    if end_at is None:
+        return f"{french_date(start)}, {start:%H:%M} {zone}"
+    end = local_time(end_at, timezone)
+    if end.date() == start.date():
+        return f"{french_date(start)}, {start:%H:%M}–{end:%H:%M} {zone}"
+    return f"du {french_date(start)}, {start:%H:%M} au {french_date(end)}, {end:%H:%M} {zone}"
+
+
+def event_summary_fr(start_at: datetime, end_at: datetime | None, timezone: str,
+                     place: PlaceView | None, *, status: str = "CONFIRMED",
+                     is_online: bool = False) -> str:
+    """Mobilizon's "date – timezone – place" line, in French; a cancelled event says so."""
+    line = event_when_fr(start_at, end_at, timezone)
+    if place is not None and place.one_line():
+        line += f" — {place.one_line()}"
+    elif is_online:
+        line += " — en ligne"
+    if status == "CANCELLED":
+        line = f"ANNULÉ — {line}"
+    elif status == "TENTATIVE":
+        line = f"À CONFIRMER — {line}"
+    return line
+
+
+def place_document(place: PlaceView) -> dict[str, Any]:
+    document: dict[str, Any] = {"type": "Place", "name": place.name}
+    address = {
+        key: value
+        for key, value in (
+            ("streetAddress", place.street_address), ("postalCode", place.postal_code),
+            ("addressLocality", place.locality), ("addressRegion", place.region),
+            ("addressCountry", place.country),
+        )
+        if value
+    }
+    if address:
+        document["address"] = {"type": "PostalAddress", **address}
+    if place.latitude is not None and place.longitude is not None:
+        document["latitude"] = place.latitude
+        document["longitude"] = place.longitude
+    return document
+
+
+def preview_note(name: str, url: str | None, summary_text: str) -> dict[str, Any]:
+    """FEP-b2b8 ``preview``: the microblog form of an article for consumers that want one."""
+    head = html.escape(name, quote=False)
+    lead = html.escape(summary_text, quote=False)
+    link = f" — {html_link(url)}" if url else ""
+    content = f"<p>{head}{link}</p>" + (f"<p>{lead}</p>" if lead else "")
+    return {"type": "Note", "content": content}
+
+
+# -- objects -------------------------------------------------------------------------------
+
+
+def _common(view: ArticleView, kind: str, summary_html: str) -> dict[str, Any]:
+    uri = view.object_uri
+    addressing = view.addressing
+    document: dict[str, Any] = {
+        "id": uri,
+        "type": kind,
+        "attributedTo": addressing.actor_uri,
+    }
+    if addressing.audience_uri:
+        document["audience"] = addressing.audience_uri
+    document.update({
+        "to": addressing.to,
+        "cc": addressing.cc,
+        "name": view.name,
+        "summary": summary_html,
+        "content": view.content_html,
+        "contentMap": {view.language: view.content_html},
+        "mediaType": "text/html",
+        "published": iso(view.published_at),
+        "sensitive": view.sensitive,
+    })
+    if view.url:
+        document["url"] = {"type": "Link", "mediaType": "text/html", "href": view.url}
+    if view.updated_at and view.updated_at > view.published_at:
+        document["updated"] = iso(view.updated_at)
+    if view.image:
+        document["image"] = media_document(view.image)
+    if view.attachments:
+        document["attachment"] = [media_document(m) for m in view.attachments]
+    if view.tags:
+        document["tag"] = [
+            {"type": "Hashtag", "name": hashtag_name(t.name), **({"href": t.url} if t.url else {})}
+            for t in view.tags
+            if hashtag_name(t.name) != "#"
+        ]
+    document["replies"] = replies_collection(uri, view.replies_total)
+    document["likes"] = f"{uri}/likes"
+    document["shares"] = f"{uri}/shares"
+    document["interactionPolicy"] = interaction_policy(addressing.actor_uri)
+    return document
+
+
+def build_article(view: ArticleView) -> dict[str, Any]:
+    """An ``Article``: name, plain-language summary, full content, media, hashtags, policy."""
+    summary = html.escape(view.summary_text, quote=False)
+    document = {"@context": OBJECT_CONTEXT,
+                **_common(view, "Article", f"<p>{summary}</p>" if summary else "")}
+    document["preview"] = preview_note(view.name, view.url, view.summary_text)
+    return document
+
+
+def build_event(view: EventView) -> dict[str, Any]:
+    """An ``Event`` in Mobilizon's shape; ``summary`` is the French "date – zone – place" line."""
+    line = event_summary_fr(view.start_at, view.end_at, view.timezone, view.place,
+                            status=view.status, is_online=view.is_online)
+    summary_html = f"<p>{html.escape(line, quote=False)}</p>"
+    document = {"@context": EVENT_CONTEXT, **_common(view, "Event", summary_html)}
+    document["startTime"] = iso_with_offset(view.start_at, view.timezone)
+    if view.end_at is not None:
+        document["endTime"] = iso_with_offset(view.end_at, view.timezone)
+    document["timezone"] = view.timezone
+    if view.place is not None:
+        document["location"] = place_document(view.place)
+    document["ical:status"] = view.status
+    document["joinMode"] = view.join_mode
+    if view.external_participation_url:
+        document["externalParticipationUrl"] = view.external_participation_url
+    document["isOnline"] = view.is_online
+    document["inLanguage"] = view.language
+    document["commentsEnabled"] = True
+    document["repliesModerationOption"] = "moderated"
+    if view.category:
+        document["category"] = view.category
+    document["preview"] = preview_note(view.name, view.url, line)
+    return document
+
+
+def build_note(note_uri: str, addressing: Addressing, *, text: str, language: str,
+               published_at: datetime, about_uri: str, about_url: str | None,
+               about_name: str, tags: tuple[TagView, ...] = ()) -> dict[str, Any]:
+    """A short ``Note`` about one of our objects (a cancellation, a new date, a correction).
+
+    It links the object twice: for people (its page) and for software (a FEP-e232 ``Link`` tag).
+    """
+    link = html_link(about_url or about_uri, about_name)
+    content = f"<p>{html.escape(text, quote=False)}</p><p>{link}</p>"
+    tag: list[dict[str, Any]] = [
+        {"type": "Link", "mediaType": AP_MEDIA_TYPE, "href": about_uri, "name": about_name},
+    ]
+    tag.extend(
+        {"type": "Hashtag", "name": hashtag_name(t.name), **({"href": t.url} if t.url else {})}
+        for t in tags
+        if hashtag_name(t.name) != "#"
+    )
+    return {
+        "@context": OBJECT_CONTEXT,
+        "id": note_uri,
+        "type": "Note",
+        "attributedTo": addressing.actor_uri,
+        "to": addressing.to,
+        "cc": addressing.cc,
+        "content": content,
+        "contentMap": {language: content},
+        "published": iso(published_at),
+        "sensitive": False,
+        "tag": tag,
+        "replies": replies_collection(note_uri, 0),
+        "interactionPolicy": interaction_policy(addressing.actor_uri),
+        **({"url": about_url} if about_url else {}),
+    }
+
+
+def build_tombstone(object_uri: str, former_type: str, deleted_at: datetime) -> dict[str, Any]:
+    """What a deleted object answers (with 410 Gone)."""
+    return {"@context": AS2_CONTEXT, "id": object_uri, "type": "Tombstone",
+            "formerType": former_type, "deleted": iso(deleted_at)}
+
+
+# -- activities ----------------------------------------------------------------------------
+
+
+def _embedded(document: dict[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in document.items() if key != "@context"}
+
+
+def build_activity(kind: str, activity_uri: str, addressing: Addressing, obj: Any, *,
+                   published_at: datetime, target: str | None = None) -> dict[str, Any]:
+    """``Create``/``Update``/``Delete``/``Add``/``Remove`` of ``obj`` (a document or an id)."""
+    context = obj.get("@context", OBJECT_CONTEXT) if isinstance(obj, dict) else AS2_CONTEXT
+    document: dict[str, Any] = {
+        "@context": context,
+        "id": activity_uri,
+        "type": kind,
+        "actor": addressing.actor_uri,
+        "published": iso(published_at),
+        "to": addressing.to,
+        "cc": addressing.cc,
+        "object": _embedded(obj) if isinstance(obj, dict) else obj,
+    }
+    if target:
+        document["target"] = target
+    return document

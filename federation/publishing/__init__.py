@@ -1,0 +1,1 @@
+"""Site content in, ActivityPub objects and activities out (see service.Publisher)."""

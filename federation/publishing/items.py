@@ -1,0 +1,103 @@
+"""A piece of site content as the publisher takes it, whatever brought it (API, feed, iCal, CLI).
+
+:class:`ContentItem` is frozen and already clean: HTML sanitised, a plain-language summary of at
+most :data:`SUMMARY_CHARS`, times timezone-aware. :func:`content_hash` is what makes publishing
+idempotent: the same item twice has the same hash, a changed item a different one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass, field, replace
+from datetime import datetime
+from typing import Any
+
+from federation.db.content import ObjectKind
+from federation.protocol.html import html_to_text, sanitize_html, summarize
+from federation.protocol.objects import MediaView, PlaceView, TagView
+
+#: Mastodon shows ``summary`` as the body of an article: a lead, not a whole text.
+SUMMARY_CHARS = 500
+
+EVENT_STATUSES = ("TENTATIVE", "CONFIRMED", "CANCELLED")
+JOIN_MODES = ("free", "restricted", "invite", "external")
+
+
+@dataclass(frozen=True)
+class EventDetails:
+    """What makes an item an event."""
+
+    start_at: datetime
+    end_at: datetime | None
+    timezone: str
+    place: PlaceView | None = None
+    status: str = "CONFIRMED"
+    join_mode: str = "free"
+    external_participation_url: str | None = None
+    is_online: bool = False
+    category: str | None = None
+
+
+@dataclass(frozen=True)
+class ContentItem:
+    """One article or event of one actor, keyed by (actor, source, source_id)."""
+
+    kind: ObjectKind
+    actor: str
+    source: str
+    source_id: str
+    name: str
+    summary_text: str
+    content_html: str
+    language: str
+    url: str | None = None
+    published_at: datetime | None = None
+    updated_at: datetime | None = None
+    image: MediaView | None = None
+    attachments: tuple[MediaView, ...] = ()
+    tags: tuple[TagView, ...] = ()
+    sensitive: bool = False
+    #: A correction worth telling Mastodon readers about (published as a Note), or None.
+    correction: str | None = None
+    event: EventDetails | None = field(default=None)
+
+    def with_source(self, source: str) -> ContentItem:
+        return replace(self, source=source)
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def content_hash(item: ContentItem) -> str:
+    """SHA-256 of everything that shows, in a canonical form (not the source nor the key)."""
+    data = asdict(item)
+    for key in ("source", "source_id", "actor"):
+        data.pop(key)
+    canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False,
+                           separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def derive_summary(summary: str | None, lead_html: str | None, content_html: str) -> str:
+    """The plain-language lead: the site's summary, else its chapô, else the text's beginning."""
+    for candidate in (summary, lead_html):
+        if candidate and candidate.strip():
+            text = html_to_text(candidate) if "<" in candidate else candidate.strip()
+            if text:
+                return summarize(text, SUMMARY_CHARS)
+    return summarize(html_to_text(content_html), SUMMARY_CHARS)
+
+
+def clean_content(lead_html: str | None, content_html: str) -> str:
+    """Sanitised HTML of the chapô (when given) followed by the text."""
+    lead = sanitize_html(lead_html or "")
+    body = sanitize_html(content_html or "")
+    return lead + body if lead and lead not in body else body

@@ -1,0 +1,348 @@
+"""Publishing: site content in, ``Create``/``Update``/``Delete`` (and notices) out.
+
+:class:`Publisher` is the one place that turns a :class:`ContentItem` into stored objects and
+sent activities. It is idempotent by content hash: the same item twice changes nothing, a
+changed item becomes an ``Update``. Because Mastodon ignores ``Update`` of articles and events, a
+cancellation, a new date or place, or a correction marked important is *also* published as a
+short ``Note`` pointing to the object. A deleted object keeps its row as a tombstone: it answers
+410 and cannot be published again under the same source id.
+
+``deliver=False`` (backfill, demo) stores the activities in the outbox without sending them to
+anyone: imported history must not flood followers' timelines.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from hashlib import sha256
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from federation.db.content import ContentObject, ObjectKind, ObjectState
+from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.errors import Gone, NotFound
+from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.objects import (
+    Addressing,
+    ArticleView,
+    EventView,
+    build_activity,
+    build_article,
+    build_event,
+    build_note,
+    build_tombstone,
+    event_summary_fr,
+    event_when_fr,
+)
+from federation.publishing.items import ContentItem, content_hash
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+SendActivity = Callable[..., Awaitable[Any]]
+
+NOTICE_SOURCE = "notice"
+
+
+class Outcome(StrEnum):
+    CREATED = "created"
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    DELETED = "deleted"
+    PINNED = "pinned"
+    UNPINNED = "unpinned"
+
+
+@dataclass(frozen=True)
+class PublishResult:
+    """What publishing did: the object, the activity sent (if any) and the notice (if any)."""
+
+    outcome: Outcome
+    object_uri: str
+    url: str | None
+    activity_uri: str | None = None
+    notice_uri: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": str(self.outcome), "id": self.object_uri, "url": self.url,
+                "activity": self.activity_uri, "notice": self.notice_uri}
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+class Publisher:
+    """Stores objects and sends their activities for the local actors of ``directory``."""
+
+    def __init__(self, directory: ActorDirectory, *, site_language: str = "fr",
+                 clock: Clock = _utc_now, send: SendActivity = send_activity) -> None:
+        self._directory = directory
+        self._language = site_language
+        self._clock = clock
+        self._send_activity = send
+        self._lock = asyncio.Lock()
+
+    @property
+    def directory(self) -> ActorDirectory:
+        return self._directory
+
+    def addressing(self, actor: LocalActor) -> Addressing:
+        uris = self._directory.uris
+        site = self._directory.site_actor
+        return Addressing(actor_uri=actor.uri, followers_uri=uris.followers(actor.identifier),
+                          audience_uri=None if actor.is_site_actor else site.uri)
+
+    # -- building ---------------------------------------------------------------------------
+
+    def build_document(self, item: ContentItem, actor: LocalActor, object_uri: str,
+                       published_at: datetime, updated_at: datetime | None) -> dict[str, Any]:
+        """The ActivityPub document of ``item`` (its replies count is filled in when served)."""
+        common: dict[str, Any] = dict(
+            object_uri=object_uri, addressing=self.addressing(actor), name=item.name,
+            summary_text=item.summary_text, content_html=item.content_html,
+            language=item.language or self._language, url=item.url, published_at=published_at,
+            updated_at=updated_at, image=item.image, attachments=item.attachments,
+            tags=item.tags, sensitive=item.sensitive,
+        )
+        if item.kind == ObjectKind.EVENT and item.event is not None:
+            event = item.event
+            return build_event(EventView(
+                **common, start_at=event.start_at, end_at=event.end_at, timezone=event.timezone,
+                place=event.place, status=event.status, join_mode=event.join_mode,
+                external_participation_url=event.external_participation_url,
+                is_online=event.is_online, category=event.category,
+            ))
+        return build_article(ArticleView(**common))
+
+    # -- sending ----------------------------------------------------------------------------
+
+    async def _send(self, kind: str, actor: LocalActor, obj: Any, *, deliver: bool,
+                    published_at: datetime, target: str | None = None) -> str:
+        uri = activity_uri(self._directory, kind)
+        activity = build_activity(kind, uri, self.addressing(actor), obj,
+                                  published_at=published_at, target=target)
+        audience = Audience(followers_of=actor.identifier) if deliver else Audience()
+        await self._send_activity(activity, sender=actor, audience=audience, public=True)
+        return uri
+
+    # -- the operations ---------------------------------------------------------------------
+
+    async def _find(self, actor: LocalActor, kind: ObjectKind, source: str,
+                    source_id: str) -> ContentObject | None:
+        row = await ContentObject.get_or_none(actor_id=actor.db_id, source=source,
+                                              source_id=source_id)
+        if row is not None and row.kind != kind:
+            return None
+        return row
+
+    async def get(self, actor_identifier: str, kind: ObjectKind, source: str,
+                  source_id: str) -> ContentObject:
+        """The object published from ``source_id``; :class:`NotFound` if there is none."""
+        actor = self._directory.get(actor_identifier)
+        row = await self._find(actor, kind, source, source_id)
+        if row is None:
+            raise NotFound(f"no {kind} {source_id!r} for {actor_identifier}")
+        return row
+
+    async def upsert(self, item: ContentItem, *, deliver: bool = True) -> PublishResult:
+        """Publish ``item``: Create when new, Update when changed, nothing when the same."""
+        actor = self._directory.get(item.actor)
+        digest = content_hash(item)
+        async with self._lock:
+            row = await ContentObject.get_or_none(actor_id=actor.db_id, source=item.source,
+                                                  source_id=item.source_id)
+            if row is not None and row.kind != item.kind:
+                raise NotFound(f"{item.source_id!r} is a {row.kind}, not a {item.kind}")
+            if row is not None and row.state == ObjectState.DELETED:
+                raise Gone(f"{item.kind} {item.source_id!r} was deleted and stays deleted",
+                           tombstone=row.document)
+            if row is not None and row.content_hash == digest:
+                return PublishResult(Outcome.UNCHANGED, row.uri, row.url)
+            if row is None:
+                return await self._create(item, actor, digest, deliver=deliver)
+            return await self._update(item, actor, row, digest, deliver=deliver)
+
+    async def _create(self, item: ContentItem, actor: LocalActor, digest: str, *,
+                      deliver: bool) -> PublishResult:
+        now = self._clock()
+        published_at = item.published_at or now
+        async with in_transaction():
+            row = await ContentObject.create(
+                actor_id=actor.db_id, kind=item.kind, source=item.source,
+                source_id=item.source_id, uri=f"urn:uuid:{uuid.uuid4()}", url=item.url,
+                document={}, content_hash=digest, published_at=published_at,
+                updated_at=item.updated_at,
+            )
+            row.uri = self._directory.uris.object(str(item.kind), str(row.id))
+            row.document = self.build_document(item, actor, row.uri, published_at,
+                                               item.updated_at)
+            await row.save(update_fields=["uri", "document"])
+            sent = await self._send("Create", actor, row.document, deliver=deliver,
+                                    published_at=published_at)
+        log.info("published %s %s of %s", item.kind, row.uri, actor.identifier)
+        return PublishResult(Outcome.CREATED, row.uri, row.url, sent)
+
+    async def _update(self, item: ContentItem, actor: LocalActor, row: ContentObject,
+                      digest: str, *, deliver: bool) -> PublishResult:
+        now = self._clock()
+        updated_at = item.updated_at if item.updated_at and item.updated_at > row.published_at \
+            else now
+        published_at = item.published_at or row.published_at
+        document = self.build_document(item, actor, row.uri, published_at, updated_at)
+        news, correction = notice_parts(row.document, document, item)
+        notice_key = f"{row.id}:{digest[:32]}"
+        if correction:
+            correction_key = f"{row.id}:correction:{sha256(correction.encode()).hexdigest()[:24]}"
+            if await ContentObject.exists(actor_id=actor.db_id, source=NOTICE_SOURCE,
+                                          source_id=correction_key):
+                correction = None  # told already
+            elif news is None:
+                notice_key = correction_key
+        notice_text = " ".join(part for part in (news, correction) if part)
+        async with in_transaction():
+            row.document = document
+            row.content_hash = digest
+            row.url = item.url
+            row.published_at = published_at
+            row.updated_at = updated_at
+            await row.save(update_fields=["document", "content_hash", "url", "published_at",
+                                          "updated_at"])
+            sent = await self._send("Update", actor, document, deliver=deliver,
+                                    published_at=now)
+            notice_uri = None
+            if notice_text:
+                notice_uri = await self._notice(actor, row, notice_key, notice_text,
+                                                deliver=deliver)
+        log.info("updated %s %s of %s%s", item.kind, row.uri, actor.identifier,
+                 " with a notice" if notice_uri else "")
+        return PublishResult(Outcome.UPDATED, row.uri, row.url, sent, notice_uri)
+
+    async def _notice(self, actor: LocalActor, about: ContentObject, key: str, text: str,
+                      *, deliver: bool) -> str:
+        """Publish a short Note about ``about`` (Mastodon readers never see its Update)."""
+        now = self._clock()
+        note = await ContentObject.create(
+            actor_id=actor.db_id, kind=ObjectKind.NOTE, source=NOTICE_SOURCE,
+            source_id=key, uri=f"urn:uuid:{uuid.uuid4()}", url=about.url, document={},
+            content_hash=sha256(text.encode()).hexdigest(), published_at=now,
+        )
+        note.uri = self._directory.uris.object(str(ObjectKind.NOTE), str(note.id))
+        note.document = build_note(
+            note.uri, self.addressing(actor), text=text,
+            language=_language_of(about.document, self._language), published_at=now,
+            about_uri=about.uri, about_url=about.url,
+            about_name=str(about.document.get("name") or ""),
+        )
+        await note.save(update_fields=["uri", "document"])
+        await self._send("Create", actor, note.document, deliver=deliver, published_at=now)
+        return note.uri
+
+    async def delete(self, actor_identifier: str, kind: ObjectKind, source: str,
+                     source_id: str, *, deliver: bool = True) -> PublishResult:
+        """Delete an object: its content is dropped, a Tombstone stays, ``Delete`` is sent."""
+        actor = self._directory.get(actor_identifier)
+        async with self._lock:
+            row = await self._find(actor, kind, source, source_id)
+            if row is None:
+                raise NotFound(f"no {kind} {source_id!r} for {actor_identifier}")
+            if row.state == ObjectState.DELETED:
+                return PublishResult(Outcome.UNCHANGED, row.uri, row.url)
+            now = self._clock()
+            tombstone = build_tombstone(row.uri, str(row.document.get("type", "Object")), now)
+            async with in_transaction():
+                row.state = ObjectState.DELETED
+                row.deleted_at = now
+                row.pinned = False
+                row.document = tombstone
+                await row.save(update_fields=["state", "deleted_at", "pinned", "document"])
+                sent = await self._send("Delete", actor, tombstone, deliver=deliver,
+                                        published_at=now)
+        log.info("deleted %s %s of %s", kind, row.uri, actor.identifier)
+        return PublishResult(Outcome.DELETED, row.uri, row.url, sent)
+
+    async def pin(self, actor_identifier: str, kind: ObjectKind, source: str, source_id: str,
+                  pinned: bool, *, deliver: bool = True) -> PublishResult:
+        """Pin ("À la une") or unpin an object: it enters or leaves the featured collection."""
+        actor = self._directory.get(actor_identifier)
+        async with self._lock:
+            row = await self._find(actor, kind, source, source_id)
+            if row is None:
+                raise NotFound(f"no {kind} {source_id!r} for {actor_identifier}")
+            if row.state == ObjectState.DELETED:
+                raise Gone("a deleted object cannot be pinned", tombstone=row.document)
+            if row.pinned == pinned:
+                return PublishResult(Outcome.UNCHANGED, row.uri, row.url)
+            async with in_transaction():
+                row.pinned = pinned
+                await row.save(update_fields=["pinned"])
+                sent = await self._send(
+                    "Add" if pinned else "Remove", actor, row.uri, deliver=deliver,
+                    published_at=self._clock(),
+                    target=self._directory.uris.featured(actor.identifier),
+                )
+        return PublishResult(Outcome.PINNED if pinned else Outcome.UNPINNED, row.uri, row.url,
+                             sent)
+
+
+# -- notices -------------------------------------------------------------------------------
+
+
+def _language_of(document: dict[str, Any], default: str) -> str:
+    content_map = document.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        return str(next(iter(content_map)))
+    return default
+
+
+def _place_line(document: dict[str, Any]) -> str:
+    location = document.get("location")
+    if not isinstance(location, dict):
+        return ""
+    address = location.get("address") if isinstance(location.get("address"), dict) else {}
+    parts: list[str] = []
+    for part in (location.get("name"), address.get("streetAddress"),
+                 address.get("addressLocality")):
+        if part and part not in parts:
+            parts.append(str(part))
+    return ", ".join(parts)
+
+
+def notice_parts(previous: dict[str, Any], current: dict[str, Any],
+                 item: ContentItem) -> tuple[str | None, str | None]:
+    """What the Note accompanying this Update must say: (event news, correction), or Nones.
+
+    Events: cancelled, reinstated, moved in time or place. Any object: a correction the site
+    marked important.
+    """
+    name = str(current.get("name") or "")
+    news = None
+    event = item.event
+    if current.get("type") == "Event" and event is not None:
+        was = previous.get("ical:status")
+        now = current.get("ical:status")
+        when = event_when_fr(event.start_at, event.end_at, event.timezone)
+        summary = event_summary_fr(event.start_at, event.end_at, event.timezone, event.place,
+                                   is_online=event.is_online)
+        moved_in_time = any(previous.get(k) != current.get(k)
+                            for k in ("startTime", "endTime", "timezone"))
+        moved_in_place = _place_line(previous) != _place_line(current)
+        if now == "CANCELLED" and was != "CANCELLED":
+            news = f"Annulé : « {name} », prévu {when}."
+        elif was == "CANCELLED" and now != "CANCELLED":
+            news = f"Finalement maintenu : « {name} », {summary}."
+        elif moved_in_time or moved_in_place:
+            label = ("Nouvelle date et nouveau lieu" if moved_in_time and moved_in_place
+                     else "Nouvelle date" if moved_in_time else "Nouveau lieu")
+            news = f"{label} : « {name} », {summary}."
+    correction = None
+    if item.correction and item.correction.strip():
+        correction = f"Correction : « {name} » — {item.correction.strip()}"
+    return news, correction
