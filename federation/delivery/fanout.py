@@ -1,0 +1,156 @@
+"""Fanout: one sent activity becomes one delivery job per distinct inbox.
+
+The audience is resolved to inboxes (shared inbox preferred), deduplicated, and filtered: no
+inbox on our own host, none on a blocked domain (configuration or ``social.Block`` rows of kind
+domain, subdomains included), none that is not an http(s) URL. The jobs are written with
+``bulk_create`` in chunks, in the same transaction that marks the fanout done, so the work grows
+with the number of inboxes (one query reads the followers' inboxes) and a worker that
+dies mid-fanout leaves a fanout that another worker expands again after the lease.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from datetime import datetime
+from typing import Any
+
+from tortoise.transactions import in_transaction
+
+from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState
+from federation.db.social import Block, BlockKind, Follower, FollowState, RemoteActor
+from federation.delivery.health import host_key
+from federation.delivery.outbox import Audience
+from federation.errors import FederationError
+from federation.identity.directory import ActorDirectory
+from federation.remote.client import HardenedClient
+from federation.remote.fetch import fetch_ap_document
+from federation.settings import Settings
+
+log = logging.getLogger(__name__)
+
+BULK_CHUNK = 1000
+#: Remote actors fetched per fanout when they are not known yet (work budget).
+MAX_ACTOR_FETCHES = 50
+
+
+def is_blocked(host: str, blocked: Iterable[str]) -> bool:
+    """True when ``host`` (``name[:port]``) is a blocked domain or one of its subdomains."""
+    name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
+    name = name.lower().rstrip(".")
+    return any(name == domain or name.endswith("." + domain) for domain in blocked)
+
+
+async def blocked_domains(settings: Settings) -> set[str]:
+    """Blocked domains: the configuration's and the moderators' (``social.Block``)."""
+    rows = await Block.filter(kind=BlockKind.DOMAIN).values_list("value", flat=True)
+    return set(settings.blocked_domains) | {str(v).strip().lower().rstrip(".") for v in rows if v}
+
+
+async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[str]:
+    """Distinct delivery inboxes of the ACCEPTED followers of local actor ``identifier``."""
+    actor = directory.get(identifier)
+    rows = await Follower.filter(actor_id=actor.db_id, state=FollowState.ACCEPTED).values_list(
+        "remote__shared_inbox", "remote__inbox"
+    )
+    return {shared or inbox for shared, inbox in rows if shared or inbox}
+
+
+def _inbox_of(document: dict[str, Any]) -> str | None:
+    endpoints = document.get("endpoints")
+    if isinstance(endpoints, dict) and isinstance(endpoints.get("sharedInbox"), str):
+        return endpoints["sharedInbox"]
+    inbox = document.get("inbox")
+    return inbox if isinstance(inbox, str) else None
+
+
+async def actor_inboxes(
+    actor_uris: Iterable[str], client: HardenedClient, local_origin: str
+) -> set[str]:
+    """Inboxes of remote actors: known rows first, the others fetched (bounded)."""
+    wanted = set(actor_uris)
+    found: set[str] = set()
+    known = await RemoteActor.filter(uri__in=list(wanted)).only("uri", "inbox", "shared_inbox")
+    for row in known:
+        found.add(row.delivery_inbox)
+        wanted.discard(row.uri)
+    for uri in sorted(wanted)[:MAX_ACTOR_FETCHES]:
+        try:
+            inbox = _inbox_of(await fetch_ap_document(client, uri, local_origin=local_origin))
+        except FederationError as error:
+            log.info("no inbox for actor %s: %s", uri, error.message)
+            continue
+        if inbox:
+            found.add(inbox)
+    return found
+
+
+async def resolve_inboxes(
+    audience: Audience, settings: Settings, directory: ActorDirectory, client: HardenedClient
+) -> dict[str, str]:
+    """The inboxes of ``audience`` that may receive deliveries, each with its host key."""
+    inboxes = set(audience.inboxes)
+    if audience.followers_of:
+        inboxes |= await follower_inboxes(directory, audience.followers_of)
+    if audience.actor_uris:
+        inboxes |= await actor_inboxes(audience.actor_uris, client, settings.base_url)
+    own = host_key(settings.base_url)
+    blocked = await blocked_domains(settings)
+    accepted: dict[str, str] = {}
+    for inbox in inboxes:
+        try:
+            host = host_key(inbox)
+        except ValueError:
+            log.info("skipping inbox that is not an http(s) URL")
+            continue
+        if host == own or is_blocked(host, blocked):
+            continue
+        accepted[inbox] = host
+    return accepted
+
+
+def interleave_hosts(targets: dict[str, str]) -> list[tuple[str, str]]:
+    """(inbox, host) pairs ordered round-robin over hosts, so that a batch spans many hosts."""
+    by_host: dict[str, list[str]] = {}
+    for inbox, host in sorted(targets.items()):
+        by_host.setdefault(host, []).append(inbox)
+    ordered: list[tuple[str, str]] = []
+    queues = [(host, inboxes) for host, inboxes in sorted(by_host.items())]
+    depth = 0
+    while queues:
+        queues = [(host, inboxes) for host, inboxes in queues if depth < len(inboxes)]
+        ordered += [(inboxes[depth], host) for host, inboxes in queues]
+        depth += 1
+    return ordered
+
+
+async def expand(
+    fanout: FanoutJob,
+    settings: Settings,
+    directory: ActorDirectory,
+    client: HardenedClient,
+    now: datetime,
+) -> int:
+    """Write the delivery jobs of ``fanout`` and mark it done; return how many inboxes."""
+    audience = Audience.from_json(fanout.audience or {})
+    targets = await resolve_inboxes(audience, settings, directory, client)
+    jobs = [
+        DeliveryJob(
+            fanout_id=fanout.id,
+            activity_id=fanout.activity_id,
+            inbox_url=inbox,
+            host=host,
+            state=DeliveryState.PENDING,
+            next_attempt_at=now,
+        )
+        for inbox, host in interleave_hosts(targets)
+    ]
+    async with in_transaction():
+        for start in range(0, len(jobs), BULK_CHUNK):
+            await DeliveryJob.bulk_create(jobs[start : start + BULK_CHUNK], ignore_conflicts=True)
+        await FanoutJob.filter(id=fanout.id).update(
+            state=FanoutState.DONE, inbox_count=len(jobs), done_at=now,
+            lease_owner=None, lease_expires_at=None,
+        )
+    log.info("fanout %d of activity %d: %d inbox(es)", fanout.id, fanout.activity_id, len(jobs))
+    return len(jobs)
