@@ -17,7 +17,7 @@ from federation.identity.signers import signer_for
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
-from federation.web import actors, wellknown
+from federation.web import actors, inbox, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS, VAULT
 
@@ -51,6 +51,6 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[VAULT] = KeyVault.load_or_create(settings.data_dir)
     app.cleanup_ctx.append(_database)
-    for part in (wellknown, actors):
+    for part in (wellknown, actors, inbox):
         part.setup(app)
     return app

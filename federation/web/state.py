@@ -5,6 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation.identity.directory import ActorDirectory
+from federation.inbox.receive import Receiver
 from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
@@ -17,3 +18,5 @@ DIRECTORY = web.AppKey("directory", ActorDirectory)
 CLIENT = web.AppKey("client", HardenedClient)
 #: Turns site content into stored objects and sent activities (publishing).
 PUBLISHER = web.AppKey("publisher", Publisher)
+#: The inbox's receive pipeline (verify, authorize, de-duplicate, process).
+INBOX = web.AppKey("inbox", Receiver)

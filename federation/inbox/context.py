@@ -1,0 +1,98 @@
+"""What a listener works with: settings, local actors, remote actors, and a fetch budget.
+
+One :class:`Activity` is built per verified request; its :class:`FetchBudget` bounds the remote
+documents fetched on its behalf (security principle 10): the signer's key, its actor document,
+an object re-fetched from its origin. A listener that runs out of budget stops; it never fetches
+more.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+from federation.errors import FederationError, RemoteError
+from federation.identity.directory import ActorDirectory
+from federation.remote.actors import RemoteActorStore
+from federation.remote.client import HardenedClient
+from federation.remote.fetch import fetch_ap_document
+from federation.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class BudgetExhausted(FederationError):
+    """An incoming activity asked for more remote fetches than it may cause."""
+
+    http_status = 202
+
+
+@dataclass
+class FetchBudget:
+    """How many more remote documents may be fetched for one incoming activity."""
+
+    remaining: int
+
+    def take(self) -> None:
+        """Spend one fetch; :class:`BudgetExhausted` when none is left."""
+        if self.remaining <= 0:
+            raise BudgetExhausted("fetch budget of this activity exhausted")
+        self.remaining -= 1
+
+
+@dataclass(frozen=True)
+class InboxServices:
+    """The long-lived services the inbox uses (one per application)."""
+
+    settings: Settings
+    directory: ActorDirectory
+    client: HardenedClient
+    actors: RemoteActorStore
+
+    @property
+    def local_origin(self) -> str:
+        return self.settings.base_url
+
+
+@dataclass
+class Activity:
+    """A verified incoming activity: its JSON, who sent it, and its fetch budget."""
+
+    document: dict[str, Any]
+    actor_uri: str
+    services: InboxServices
+    budget: FetchBudget
+    #: Identifier of the local actor whose personal inbox received it (``None``: shared inbox).
+    inbox_owner: str | None = None
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def id(self) -> str:
+        return str(self.document["id"])
+
+    @property
+    def type(self) -> str:
+        return str(self.document["type"])
+
+    async def remote_actor(self, uri: str | None = None) -> Any:
+        """The row of ``uri`` (default: the sender), fetched within the budget when needed."""
+        uri = uri or self.actor_uri
+        store = self.services.actors
+        row = await store.get(uri)
+        if row is not None and store.is_fresh(row):
+            return row
+        self.budget.take()
+        try:
+            return await store.fetch(uri)
+        except RemoteError:
+            if row is not None:
+                return row
+            raise
+
+    async def fetch_object(self, uri: str) -> dict[str, Any]:
+        """A remote object fetched from its origin (identity = the URL fetched), within budget."""
+        self.budget.take()
+        return await fetch_ap_document(
+            self.services.client, uri, local_origin=self.services.local_origin
+        )

@@ -1,0 +1,118 @@
+"""Listeners for Like, Announce, Undo and Flag.
+
+- ``Like``/``Announce`` of one of our published objects: one ``Interaction`` row (counted per
+  object; the same actor liking twice counts once). ``Undo`` removes it — only the actor's own.
+- ``Announce`` of someone else's note (relays, boosts of a reply to us): the note is re-fetched
+  from its origin — the embedded copy is never trusted — and handled as that author's ``Create``.
+- ``Flag`` naming one of our actors or objects: a ``Report`` for the moderators.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from federation.db.content import ContentObject, ObjectState
+from federation.db.moderation import Interaction, InteractionKind, Report
+from federation.errors import Forbidden
+from federation.inbox.context import Activity
+from federation.inbox.follows import undo_follow
+from federation.inbox.processor import is_tombstoned
+from federation.inbox.replies import REPLY_TYPES, relation_of, store_reply
+from federation.inbox.wire import attributed_to, id_of, ids_of, owned_by, text
+from federation.protocol.html import html_to_text
+from federation.protocol.uris import same_origin
+
+logger = logging.getLogger(__name__)
+
+KINDS = {"Like": InteractionKind.LIKE, "Announce": InteractionKind.ANNOUNCE}
+MAX_REPORTED_OBJECTS = 20
+MAX_REPORT_CHARS = 5_000
+
+
+async def _our_object(activity: Activity, uri: str | None) -> ContentObject | None:
+    if uri is None or not same_origin(uri, activity.services.local_origin):
+        return None
+    return await ContentObject.get_or_none(uri=uri, state=ObjectState.PUBLISHED)
+
+
+async def on_like_or_announce(activity: Activity) -> bool:
+    """Count a Like/Announce of our object; an Announce of a remote reply is re-fetched."""
+    value = activity.document.get("object")
+    target = await _our_object(activity, id_of(value))
+    if target is not None:
+        remote = await activity.remote_actor()
+        try:
+            await Interaction.create(kind=KINDS[activity.type], activity_uri=activity.id,
+                                     remote_id=remote.id, object_uri=target.uri)
+        except IntegrityError:  # already counted
+            return False
+        return True
+    if activity.type == "Announce":
+        return await _announced_note(activity, value)
+    return False
+
+
+async def _announced_note(activity: Activity, value: Any) -> bool:
+    """A boosted note from any origin: re-fetched from its origin, kept if it concerns us."""
+    object_id = id_of(value)
+    if object_id is None or same_origin(object_id, activity.services.local_origin):
+        return False
+    if await is_tombstoned(object_id):
+        return False
+    embedded_type = value.get("type") if isinstance(value, dict) else None
+    if embedded_type is not None and embedded_type not in REPLY_TYPES:
+        return False
+    note = await activity.fetch_object(object_id)
+    author = attributed_to(note)
+    if note.get("type") not in REPLY_TYPES or author is None or not owned_by(object_id, author):
+        return False
+    relation = await relation_of(activity, note)
+    if relation is None:
+        return False
+    as_author = Activity(activity.document, author, activity.services, activity.budget,
+                         activity.inbox_owner)
+    return await store_reply(as_author, note, relation)
+
+
+async def on_undo(activity: Activity) -> bool:
+    """``Undo`` of a Follow, Like or Announce — only of the actor's own activity (item 17)."""
+    inner = activity.document.get("object")
+    inner_id = id_of(inner)
+    inner_type = inner.get("type") if isinstance(inner, dict) else None
+    if isinstance(inner, dict):
+        inner_actor = id_of(inner.get("actor"))
+        if inner_actor is not None and inner_actor != activity.actor_uri:
+            raise Forbidden("Undo of another actor's activity")
+    if inner_type == "Follow":
+        return await undo_follow(activity, inner)
+    if inner_id is None:
+        return False
+    deleted = await Interaction.filter(
+        activity_uri=inner_id, remote__uri=activity.actor_uri
+    ).delete()
+    if deleted:
+        return True
+    if inner_type is None:  # a bare id: maybe a Follow
+        return await undo_follow(activity, inner)
+    return False
+
+
+async def on_flag(activity: Activity) -> bool:
+    """A report naming one of our actors or objects becomes a ``Report`` row."""
+    document = activity.document
+    objects = ids_of(document.get("object"))[:MAX_REPORTED_OBJECTS]
+    local_origin = activity.services.local_origin
+    if not any(same_origin(uri, local_origin) for uri in objects):
+        return False
+    reporter = await activity.remote_actor()
+    content = html_to_text(text(document.get("content"), MAX_REPORT_CHARS * 4))[:MAX_REPORT_CHARS]
+    try:
+        await Report.create(activity_uri=activity.id, reporter_id=reporter.id,
+                            object_uris=objects, content=content)
+    except IntegrityError:
+        return False
+    logger.info("report %s received from %s", activity.id, reporter.domain)
+    return True

@@ -1,0 +1,110 @@
+"""De-duplication, tombstones and dispatch of verified activities to their listeners.
+
+An activity id is *claimed* (a ``ReceivedActivity`` row, unique) before its listener runs: the
+same activity delivered five times (retries, shared and personal inbox, double-knocking) is
+processed once. When the listener refuses the activity or finds it unrelated to us, the claim is
+released, so such an activity leaves nothing behind. Claims and tombstones expire (``[inbox]`` retention settings)
+and are purged by :meth:`Processor.purge_expired`.
+
+Deletion wins (principle 11): a ``Delete`` leaves a :class:`~federation.db.inbox.DeletedObject`
+tombstone, and an activity about a tombstoned object or from a deleted actor is a no-op.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+
+from tortoise.exceptions import IntegrityError
+
+from federation.db.inbox import DeletedObject, ReceivedActivity
+from federation.errors import RemoteError
+from federation.inbox.context import Activity, BudgetExhausted
+from federation.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+
+class Outcome(StrEnum):
+    """What became of an accepted activity (every one is answered 202)."""
+
+    PROCESSED = "processed"
+    IGNORED = "ignored"
+    DUPLICATE = "duplicate"
+
+
+#: A listener acts on a verified activity and says whether it changed anything.
+Listener = Callable[[Activity], Awaitable[bool]]
+
+
+async def is_tombstoned(uri: str | None) -> bool:
+    """True when ``uri`` names an object (or actor) its author deleted."""
+    return uri is not None and await DeletedObject.exists(object_uri=uri)
+
+
+async def add_tombstone(object_uri: str, actor_uri: str, retention: timedelta) -> None:
+    """Remember that ``object_uri`` was deleted by ``actor_uri`` (idempotent)."""
+    now = datetime.now(UTC)
+    try:
+        await DeletedObject.create(
+            object_uri=object_uri, actor_uri=actor_uri, deleted_at=now, expires_at=now + retention
+        )
+    except IntegrityError:
+        pass
+
+
+class Processor:
+    """Claims activity ids, skips deleted actors, and runs the listener for each type."""
+
+    def __init__(self, settings: Settings, listeners: dict[str, Listener]) -> None:
+        self._settings = settings
+        self._listeners = listeners
+
+    @property
+    def tombstone_retention(self) -> timedelta:
+        return timedelta(days=self._settings.inbox.tombstone_retention_days)
+
+    async def process(self, activity: Activity) -> Outcome:
+        """Run the listener of ``activity`` once per activity id."""
+        listener = self._listeners.get(activity.type)
+        if listener is None:
+            logger.debug("no listener for %s", activity.type)
+            return Outcome.IGNORED
+        if await is_tombstoned(activity.actor_uri):
+            return Outcome.IGNORED
+        claim = await self._claim(activity)
+        if claim is None:
+            return Outcome.DUPLICATE
+        try:
+            changed = await listener(activity)
+        except (BudgetExhausted, RemoteError) as error:
+            await claim.delete()
+            logger.info("%s %s not processed: %s", activity.type, activity.id, type(error).__name__)
+            return Outcome.IGNORED
+        except BaseException:
+            await claim.delete()
+            raise
+        if not changed:  # unrelated to us: keep nothing about it (checklist item 30)
+            await claim.delete()
+            return Outcome.IGNORED
+        return Outcome.PROCESSED
+
+    async def _claim(self, activity: Activity) -> ReceivedActivity | None:
+        now = datetime.now(UTC)
+        retention = timedelta(days=self._settings.inbox.dedup_retention_days)
+        try:
+            return await ReceivedActivity.create(
+                activity_uri=activity.id, actor_uri=activity.actor_uri, type=activity.type[:32],
+                received_at=now, expires_at=now + retention,
+            )
+        except IntegrityError:
+            return None
+
+    async def purge_expired(self, now: datetime | None = None) -> int:
+        """Delete expired claims and tombstones; return how many rows went."""
+        now = now or datetime.now(UTC)
+        claims = await ReceivedActivity.filter(expires_at__lt=now).delete()
+        tombstones = await DeletedObject.filter(expires_at__lt=now).delete()
+        return int(claims) + int(tombstones)

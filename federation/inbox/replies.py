@@ -1,0 +1,278 @@
+"""Listeners for replies: Create, Update, Delete, and GoToSocial's ReplyRequest.
+
+Only what concerns us is kept (checklist item 30): a note that replies to one of our objects,
+or to a reply in a thread rooted at one, or that mentions one of our actors, becomes a
+``moderation.Reply`` in state *pending*; anything else is not stored.
+
+Origin rules (checklist 13–21): the object's id lives on the actor's origin, its
+``attributedTo`` is the actor, an id on our own origin is refused, an object embedded from
+another origin is re-fetched from that origin (the embedded copy is ignored), and Update/Delete
+touch only the actor's own objects. Content is sanitised on intake; attachments are kept as
+metadata (type, media type, URL, description), checked and capped, never downloaded.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from federation.db.content import ContentObject, ObjectState
+from federation.db.moderation import Reply, ReplyKind, ReplyState
+from federation.db.social import RemoteActor
+from federation.errors import Forbidden
+from federation.inbox.context import Activity
+from federation.inbox.processor import add_tombstone, is_tombstoned
+from federation.inbox.wire import (
+    addressees,
+    as_list,
+    attributed_to,
+    http_url,
+    id_of,
+    is_public,
+    owned_by,
+    parse_time,
+    text,
+)
+from federation.protocol.html import html_to_text, sanitize_html
+from federation.protocol.uris import same_origin
+
+logger = logging.getLogger(__name__)
+
+REPLY_TYPES = frozenset({"Note", "Article", "Question", "Page"})
+ATTACHMENT_TYPES = frozenset({"Image", "Document", "Audio", "Video", "Link"})
+MAX_ATTACHMENTS = 8
+MAX_NAME_CHARS = 500
+MAX_SUMMARY_CHARS = 5_000
+MAX_HISTORY = 20
+_MEDIA_TYPE_RE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+-]{0,80}$")
+_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
+
+
+@dataclass(frozen=True)
+class Relation:
+    """How a note concerns us: what it answers (or whom it mentions) and its thread root."""
+
+    kind: ReplyKind
+    target_id: int | None
+    local_actor_id: int | None
+    thread_root_uri: str | None
+
+
+async def relation_of(activity: Activity, note: dict[str, Any]) -> Relation | None:
+    """Why ``note`` concerns us, or ``None`` when it does not (then nothing is stored)."""
+    in_reply_to = id_of(note.get("inReplyTo"))
+    if in_reply_to is not None:
+        if same_origin(in_reply_to, activity.services.local_origin):
+            target = await ContentObject.get_or_none(uri=in_reply_to, state=ObjectState.PUBLISHED)
+            if target is not None:
+                return Relation(ReplyKind.REPLY, target.id, target.actor_id, target.uri)
+        else:
+            parent = await Reply.get_or_none(uri=in_reply_to)
+            if parent is not None and parent.thread_root_uri is not None:
+                return Relation(ReplyKind.REPLY, parent.target_id, parent.local_actor_id,
+                                parent.thread_root_uri)
+    directory = activity.services.directory
+    mentioned = [t.get("href") for t in as_list(note.get("tag")) if isinstance(t, dict)
+                 and t.get("type") == "Mention"]
+    for uri in [*mentioned, *sorted(addressees(note))]:
+        local = directory.by_uri(uri) if isinstance(uri, str) else None
+        if local is not None:
+            return Relation(ReplyKind.MENTION, None, local.db_id, None)
+    return None
+
+
+def attachments_of(note: dict[str, Any]) -> list[dict[str, str]]:
+    """Attachment metadata: known types, valid media types and URLs, capped in number and size."""
+    kept = []
+    for item in as_list(note.get("attachment"), MAX_ATTACHMENTS * 4):
+        if not isinstance(item, dict) or item.get("type") not in ATTACHMENT_TYPES:
+            continue
+        url = http_url(item.get("url") or item.get("href"))
+        if url is None:
+            continue
+        media_type = text(item.get("mediaType"), 100).strip().lower()
+        kept.append({
+            "type": item["type"],
+            "media_type": media_type if _MEDIA_TYPE_RE.match(media_type) else "",
+            "url": url,
+            "name": html_to_text(text(item.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS],
+        })
+        if len(kept) == MAX_ATTACHMENTS:
+            break
+    return kept
+
+
+def content_fields(note: dict[str, Any]) -> dict[str, Any]:
+    """The sanitised, capped columns of a reply built from ``note``."""
+    content = note.get("content")
+    language = None
+    content_map = note.get("contentMap")
+    if isinstance(content_map, dict) and content_map:
+        language, mapped = next(iter(content_map.items()))
+        if not isinstance(content, str):
+            content = mapped
+    if not (isinstance(language, str) and _LANGUAGE_RE.match(language)):
+        language = None
+    return {
+        "object_type": text(note.get("type"), 32),
+        "url": http_url(note.get("url")),
+        "name": html_to_text(text(note.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS],
+        "summary": sanitize_html(text(note.get("summary"), MAX_SUMMARY_CHARS * 4))[:MAX_SUMMARY_CHARS],
+        "content_html": sanitize_html(content if isinstance(content, str) else ""),
+        "language": language,
+        "attachments": attachments_of(note),
+        "is_public": is_public(note),
+        "published_at": parse_time(note.get("published")),
+    }
+
+
+async def authored_note(activity: Activity, value: Any) -> dict[str, Any] | None:
+    """The note an activity carries, proven to be the actor's (checklist 13–15, 21).
+
+    Refuses (403) an id on our origin or on another origin than the actor's... unless the copy
+    was embedded from another origin: that one is re-fetched from its origin, never trusted.
+    ``None`` when the object is not a note type we keep.
+    """
+    object_id = id_of(value)
+    if object_id is None:
+        return None
+    if same_origin(object_id, activity.services.local_origin):
+        raise Forbidden("object claims an id on our origin")
+    if not owned_by(object_id, activity.actor_uri):
+        raise Forbidden("object id is not on the actor's origin")
+    if not isinstance(value, dict):
+        value = await activity.fetch_object(object_id)
+    if value.get("type") not in REPLY_TYPES:
+        return None
+    if attributed_to(value) != activity.actor_uri:
+        raise Forbidden("attributedTo is not the activity's actor")
+    return value
+
+
+async def store_reply(activity: Activity, note: dict[str, Any], relation: Relation,
+                      request_uri: str | None = None) -> bool:
+    """Create the pending ``Reply`` for ``note`` (nothing when it is already known)."""
+    uri = str(note["id"])
+    if await Reply.exists(uri=uri):
+        return False
+    author = await activity.remote_actor(activity.actor_uri)
+    try:
+        await Reply.create(
+            uri=uri,
+            kind=ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
+            author_id=author.id,
+            local_actor_id=relation.local_actor_id,
+            target_id=relation.target_id,
+            in_reply_to_uri=id_of(note.get("inReplyTo")),
+            thread_root_uri=relation.thread_root_uri,
+            request_activity_uri=request_uri,
+            state=ReplyState.PENDING,
+            **content_fields(note),
+        )
+    except IntegrityError:  # the same reply, concurrently
+        return False
+    logger.info("reply %s from %s queued for moderation", uri, author.domain)
+    return True
+
+
+async def on_create(activity: Activity) -> bool:
+    """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
+    value = activity.document.get("object")
+    if await is_tombstoned(id_of(value)):
+        return False
+    note = await authored_note(activity, value)
+    if note is None:
+        return False
+    relation = await relation_of(activity, note)
+    if relation is None:
+        return False
+    return await store_reply(activity, note, relation)
+
+
+async def on_reply_request(activity: Activity) -> bool:
+    """GoToSocial's ``ReplyRequest``: the instrument note enters the same moderation queue."""
+    document = activity.document
+    target_uri = id_of(document.get("object"))
+    instrument = document.get("instrument")
+    if target_uri is None or await is_tombstoned(id_of(instrument)):
+        return False
+    if isinstance(instrument, dict) and not owned_by(id_of(instrument), activity.actor_uri):
+        instrument = id_of(instrument)  # embedded from elsewhere: re-fetched, never trusted
+        if instrument is None or same_origin(instrument, activity.services.local_origin):
+            raise Forbidden("instrument claims an id on our origin")
+        instrument = await activity.fetch_object(instrument)
+    note = await authored_note(activity, instrument)
+    if note is None:
+        return False
+    if id_of(note.get("inReplyTo")) != target_uri:
+        raise Forbidden("the instrument does not reply to the requested object")
+    relation = await relation_of(activity, note)
+    if relation is None or relation.kind != ReplyKind.REPLY:
+        return False
+    return await store_reply(activity, note, relation, request_uri=activity.id)
+
+
+async def on_update(activity: Activity) -> bool:
+    """``Update`` of a reply we hold: back to pending, the previous version kept in history."""
+    value = activity.document.get("object")
+    object_id = id_of(value)
+    if object_id is None:
+        return False
+    if object_id == activity.actor_uri:
+        return await _refresh_actor(activity)
+    if not owned_by(object_id, activity.actor_uri):
+        raise Forbidden("Update of an object on another origin")
+    reply = await Reply.get_or_none(uri=object_id).prefetch_related("author")
+    if reply is None:
+        return False
+    if reply.author.uri != activity.actor_uri:
+        raise Forbidden("Update of another actor's object")
+    note = await authored_note(activity, value)
+    if note is None:
+        return False
+    previous = {"name": reply.name, "summary": reply.summary, "content_html": reply.content_html,
+                "edited_at": (reply.edited_at or reply.received_at).isoformat()}
+    fields = content_fields(note)
+    fields.pop("published_at")
+    for name, new in fields.items():
+        setattr(reply, name, new)
+    reply.history = [*reply.history, previous][-MAX_HISTORY:]
+    reply.state, reply.edited_at, reply.decided_at = ReplyState.PENDING, datetime.now(UTC), None
+    await reply.save()
+    return True
+
+
+async def _refresh_actor(activity: Activity) -> bool:
+    """``Update`` of the actor itself: refetch its document from its origin (if we know it)."""
+    if await RemoteActor.exists(uri=activity.actor_uri):
+        activity.budget.take()
+        await activity.services.actors.fetch(activity.actor_uri)
+        return True
+    return False
+
+
+async def on_delete(activity: Activity) -> bool:
+    """``Delete`` of a reply (row removed) or of the actor (all its rows removed); tombstoned."""
+    object_id = id_of(activity.document.get("object"))
+    if object_id is None:
+        return False
+    retention = timedelta(days=activity.services.settings.inbox.tombstone_retention_days)
+    if object_id == activity.actor_uri:
+        await RemoteActor.filter(uri=activity.actor_uri).delete()  # cascades: replies, follows…
+        await add_tombstone(object_id, activity.actor_uri, retention)
+        logger.info("actor deleted: its replies, interactions and follows are removed")
+        return True
+    if not owned_by(object_id, activity.actor_uri):
+        raise Forbidden("Delete of an object on another origin")
+    reply = await Reply.get_or_none(uri=object_id).prefetch_related("author")
+    if reply is not None:
+        if reply.author.uri != activity.actor_uri:
+            raise Forbidden("Delete of another actor's object")
+        await reply.delete()
+    await add_tombstone(object_id, activity.actor_uri, retention)
+    return True

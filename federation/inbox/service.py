@@ -1,0 +1,42 @@
+"""Assembling the inbox: the listeners by activity type, and a ready :class:`Receiver`."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from federation.delivery.health import host_contacted
+from federation.identity.directory import ActorDirectory
+from federation.inbox import follows, interactions, replies
+from federation.inbox.context import InboxServices
+from federation.inbox.processor import Listener, Processor
+from federation.inbox.receive import Receiver
+from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
+from federation.remote.client import HardenedClient
+from federation.remote.keys import KeyResolver
+from federation.settings import Settings
+
+#: Activity type → listener. Types not listed are acknowledged and ignored.
+LISTENERS: dict[str, Listener] = {
+    "Follow": follows.on_follow,
+    "Accept": follows.on_follow_answer,
+    "Reject": follows.on_follow_answer,
+    "Create": replies.on_create,
+    "Update": replies.on_update,
+    "Delete": replies.on_delete,
+    "ReplyRequest": replies.on_reply_request,
+    "Like": interactions.on_like_or_announce,
+    "Announce": interactions.on_like_or_announce,
+    "Undo": interactions.on_undo,
+    "Flag": interactions.on_flag,
+}
+
+
+def build_receiver(settings: Settings, directory: ActorDirectory, client: HardenedClient) -> Receiver:
+    """A receiver wired to the database-backed actor store and key cache."""
+    refresh = timedelta(hours=settings.inbox.actor_refresh_hours)
+    store = RemoteActorStore(client, local_origin=settings.base_url, refresh_after=refresh)
+    keys = DatabaseKeyCache(refresh)
+    resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url)
+    services = InboxServices(settings, directory, client, store)
+    processor = Processor(settings, LISTENERS)
+    return Receiver(services, resolver, keys, processor, host_contacted)

@@ -1,0 +1,226 @@
+"""Remote actors kept in the database: fetched from their origin, upserted, keys cached on the row.
+
+- :class:`RemoteActorStore` turns an actor id into a :class:`~federation.db.social.RemoteActor`
+  row: a fresh row is used as is; otherwise the document is fetched with
+  :func:`~federation.remote.fetch.fetch_ap_document` (identity = the URL fetched, AS media type,
+  size and depth caps) and upserted. Failures are remembered for ``negative_ttl`` seconds
+  (negative cache) so a flood naming a dead actor causes no fetch storm.
+- :class:`DatabaseKeyCache` implements :class:`~federation.remote.keys.KeyCache` on the same
+  rows, behind a small bounded in-memory layer: verified requests of known actors cost no query.
+  A key is written to the row of the actor proven to own it; the row keeps one key (the last one
+  that verified a request).
+
+Display names and handles are stored as plain text (markup removed, length capped): the UI
+escapes them when it renders them.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from tortoise.exceptions import IntegrityError
+
+from federation.db.social import RemoteActor
+from federation.errors import RemoteBadResponse, RemoteError
+from federation.protocol.html import html_to_text
+from federation.protocol.uris import origin_of
+from federation.remote.client import HardenedClient
+from federation.remote.fetch import fetch_ap_document
+from federation.remote.keys import DEFAULT_NEGATIVE_TTL, MemoryKeyCache, RemoteKey, listed_keys
+from federation.signing.keys import load_public_key_pem, public_key_to_pem
+
+logger = logging.getLogger(__name__)
+
+#: Actor types we accept as authors and followers.
+ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Application"})
+MAX_NAME_CHARS = 200
+DEFAULT_REFRESH_AFTER = timedelta(hours=24)
+MAX_NEGATIVE_ENTRIES = 10_000
+
+
+def _plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
+    if not isinstance(value, str) or not value.strip():
+        return None
+    text = html_to_text(value[: limit * 8])
+    text = "".join(c for c in text if c.isprintable() or c == " ").strip()
+    return text[:limit] or None
+
+
+def _http_url(value: Any) -> str | None:
+    if not isinstance(value, str) or len(value) > 2048:
+        return None
+    try:
+        origin_of(value)
+    except ValueError:
+        return None
+    return value
+
+
+def _link(value: Any) -> str | None:
+    if isinstance(value, list):
+        value = value[0] if value else None
+    if isinstance(value, dict):
+        value = value.get("href")
+    return _http_url(value)
+
+
+def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
+    """The columns of a :class:`RemoteActor` from a fetched actor document.
+
+    Raises :class:`RemoteBadResponse` when the document is not a usable actor (type, inbox).
+    """
+    uri = document["id"]
+    kind = document.get("type")
+    if isinstance(kind, list):
+        kind = next((k for k in kind if k in ACTOR_TYPES), None)
+    if kind not in ACTOR_TYPES:
+        raise RemoteBadResponse("document is not an actor")
+    inbox = _http_url(document.get("inbox"))
+    if inbox is None:
+        raise RemoteBadResponse("actor has no usable inbox")
+    endpoints = document.get("endpoints")
+    shared = _http_url(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
+    key_id, pem = None, None
+    keys = listed_keys(document)
+    if keys:
+        key_id, key = next(iter(keys.items()))
+        pem = public_key_to_pem(key)
+    return {
+        "domain": origin_of(uri).host,
+        "inbox": inbox,
+        "shared_inbox": shared,
+        "username": _plain(document.get("preferredUsername"), 255),
+        "name": _plain(document.get("name")),
+        "url": _link(document.get("url")),
+        "type": kind,
+        "key_id": key_id,
+        "public_key_pem": pem,
+    }
+
+
+class RemoteActorStore:
+    """Remote actor rows: read, fetched when missing or stale, upserted."""
+
+    def __init__(
+        self,
+        client: HardenedClient,
+        *,
+        local_origin: str,
+        refresh_after: timedelta = DEFAULT_REFRESH_AFTER,
+        negative_ttl: float = DEFAULT_NEGATIVE_TTL,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self._client, self._local_origin = client, local_origin
+        self._refresh_after, self._negative_ttl, self._clock = refresh_after, negative_ttl, clock
+        self._failures: dict[str, float] = {}
+
+    async def get(self, uri: str) -> RemoteActor | None:
+        """The row of ``uri`` if we know it (no fetch)."""
+        return await RemoteActor.get_or_none(uri=uri)
+
+    def is_fresh(self, row: RemoteActor) -> bool:
+        return row.fetched_at + self._refresh_after > datetime.now(UTC)
+
+    async def ensure(self, uri: str) -> RemoteActor:
+        """A row for ``uri``: the known one when fresh, else fetched (the stale row if that fails).
+
+        Raises :class:`RemoteError` (or a subclass) when nothing usable is known or fetched.
+        """
+        row = await self.get(uri)
+        if row is not None and self.is_fresh(row):
+            return row
+        try:
+            return await self.fetch(uri)
+        except RemoteError:
+            if row is not None:
+                return row
+            raise
+
+    async def fetch(self, uri: str) -> RemoteActor:
+        """Fetch ``uri`` from its origin and upsert its row (refused while negatively cached)."""
+        now = self._clock()
+        failed_at = self._failures.get(uri)
+        if failed_at is not None and now - failed_at < self._negative_ttl:
+            raise RemoteError("actor fetch failed recently")
+        try:
+            document = await fetch_ap_document(self._client, uri, local_origin=self._local_origin)
+            fields = actor_fields(document)
+        except (RemoteError, ValueError) as exc:
+            self._remember_failure(uri, now)
+            logger.info("cannot fetch actor on %s: %s", _host(uri), type(exc).__name__)
+            if isinstance(exc, RemoteError):
+                raise
+            raise RemoteBadResponse("unusable actor document") from exc
+        self._failures.pop(uri, None)
+        return await self.upsert(document["id"], fields)
+
+    async def upsert(self, uri: str, fields: dict[str, Any]) -> RemoteActor:
+        """Create or update the row of ``uri`` with ``fields`` (``fetched_at`` set to now)."""
+        fields = {**fields, "fetched_at": datetime.now(UTC)}
+        row = await RemoteActor.get_or_none(uri=uri)
+        if row is None:
+            try:
+                return await RemoteActor.create(uri=uri, **fields)
+            except IntegrityError:  # created concurrently: update that one
+                row = await RemoteActor.get(uri=uri)
+        await RemoteActor.filter(id=row.id).update(**fields)
+        await row.refresh_from_db()
+        return row
+
+    def _remember_failure(self, uri: str, now: float) -> None:
+        if len(self._failures) >= MAX_NEGATIVE_ENTRIES:
+            expired = [u for u, t in self._failures.items() if now - t >= self._negative_ttl]
+            for stale in expired or list(self._failures)[: MAX_NEGATIVE_ENTRIES // 10]:
+                del self._failures[stale]
+        self._failures[uri] = now
+
+
+def _host(uri: str) -> str:
+    try:
+        return origin_of(uri).host
+    except ValueError:
+        return "?"
+
+
+class DatabaseKeyCache:
+    """A :class:`~federation.remote.keys.KeyCache` on ``RemoteActor`` rows, memory in front."""
+
+    def __init__(self, ttl: timedelta = DEFAULT_REFRESH_AFTER, *,
+                 memory: MemoryKeyCache | None = None) -> None:
+        self._ttl = ttl
+        self._memory = memory or MemoryKeyCache(ttl.total_seconds())
+
+    async def get(self, key_id: str) -> RemoteKey | None:
+        cached = await self._memory.get(key_id)
+        if cached is not None:
+            return cached
+        row = await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
+        if row is None or row.public_key_pem is None:
+            return None
+        if row.fetched_at + self._ttl <= datetime.now(UTC):
+            return None
+        try:
+            key = RemoteKey(key_id, row.uri, load_public_key_pem(row.public_key_pem))
+        except ValueError:
+            return None
+        await self._memory.put(key)
+        return key
+
+    async def put(self, key: RemoteKey) -> None:
+        await self._memory.put(key)
+        await RemoteActor.filter(uri=key.owner_uri).update(
+            key_id=key.key_id, public_key_pem=public_key_to_pem(key.public_key)
+        )
+
+    async def forget(self, key_id: str) -> None:
+        await self._memory.forget(key_id)
+
+    async def known_owner(self, key_id: str) -> bool:
+        """True when some actor row holds ``key_id`` (whatever its age): no fetch needed to know."""
+        if await self._memory.get(key_id) is not None:
+            return True
+        return await RemoteActor.filter(key_id=key_id).exists()
