@@ -23,9 +23,9 @@ EXIT_USAGE = 2
 
 
 def _command_modules() -> list:
-    from federation.cli import actors, setup
+    from federation.cli import actors, delivery, setup
 
-    return [setup, actors]
+    return [setup, actors, delivery]
 
 
 def build_parser() -> argparse.ArgumentParser:
