@@ -20,6 +20,9 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
+#: Discovery documents answer every origin, their errors included (WebFinger needs it).
+PUBLIC_DISCOVERY_PREFIXES = ("/.well-known/", "/nodeinfo/")
+
 SECURITY_HEADERS = {
     "X-Content-Type-Options": "nosniff",
     "Referrer-Policy": "same-origin",
@@ -41,6 +44,8 @@ def _error_response(request: web.Request, status: int, message: str,
     else:
         response = web.Response(status=status, text=f"{status}: {message}\n")
     response.headers["Vary"] = "Accept"
+    if request.path.startswith(PUBLIC_DISCOVERY_PREFIXES):
+        response.headers["Access-Control-Allow-Origin"] = "*"  # readable by browser clients
     return response
 
 

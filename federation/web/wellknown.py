@@ -9,6 +9,7 @@ from aiohttp import web
 
 from federation.errors import NotFound
 from federation.protocol.discovery import (
+    NODEINFO_SCHEMA,
     NODEINFO_VERSIONS,
     build_host_meta_json,
     build_host_meta_xrd,
@@ -69,12 +70,12 @@ async def webfinger(request: web.Request) -> web.Response:
 @routes.get("/.well-known/host-meta")
 async def host_meta(request: web.Request) -> web.Response:
     uris = request.app[DIRECTORY].uris
-    if "json" in request.headers.get("Accept", "") and "xml" not in request.headers.get(
-        "Accept", ""
-    ):
-        return _json(build_host_meta_json(uris), "application/json")
+    accept = request.headers.get("Accept", "")
+    if "json" in accept and "xml" not in accept:
+        return _json(build_host_meta_json(uris), "application/json", Vary="Accept")
     response = web.Response(text=build_host_meta_xrd(uris), content_type="application/xrd+xml")
     response.headers.update(CORS)
+    response.headers["Vary"] = "Accept"
     return response
 
 
@@ -100,8 +101,10 @@ async def nodeinfo(request: web.Request) -> web.Response:
         usage=await collect_usage(request.app), site_name=settings.site.name,
         site_description=settings.site.description,
     )
-    schema = f"http://nodeinfo.diaspora.software/ns/schema/{nodeinfo_version}#"
-    return _json(document, "application/json", **{"Content-Type": f'application/json; profile="{schema}"'})
+    # The media type NodeInfo specifies: JSON with the schema as profile (and the charset).
+    schema = f"{NODEINFO_SCHEMA.format(version=nodeinfo_version)}#"
+    content_type = f'application/json; profile="{schema}"; charset=utf-8'
+    return _json(document, "application/json", **{"Content-Type": content_type})
 
 
 def setup(app: web.Application) -> None:

@@ -86,3 +86,55 @@ async def test_nodeinfo_discovery_and_documents(client):
         assert document["usage"]["users"]["total"] == 3
         assert document["openRegistrations"] is False
     assert (await client.get("/nodeinfo/9.9")).status == 404
+
+
+@pytest.mark.parametrize("resource", ["acct:nobody@bridge.example", "mailto:x@y"])
+async def test_webfinger_errors_carry_cors_and_json(client, resource):
+    """Browser-based clients can read WebFinger errors too (CORS on 400 and 404)."""
+    response = await client.get("/.well-known/webfinger", params={"resource": resource})
+    assert response.status in (400, 404)
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    assert response.headers["Content-Type"].startswith("application/json")
+
+
+async def test_webfinger_with_actor_page_url_resolves(client):
+    """The collective's page URL (an alias) is accepted as resource."""
+    response = await client.get("/.well-known/webfinger", params={
+        "resource": "https://site.example/halte-au-controle-numerique"})
+    assert response.status == 200
+    assert (await response.json(content_type=None))["subject"] == ACCT
+
+
+async def test_webfinger_for_the_site_actor(client):
+    response = await client.get("/.well-known/webfinger",
+                                params={"resource": "acct:lenumerozero@bridge.example"})
+    document = await response.json(content_type=None)
+    assert document["links"][0]["href"] == "https://bridge.example/actors/site"
+
+
+@pytest.mark.parametrize("version", ["2.0", "2.1"])
+async def test_nodeinfo_content_type_names_its_schema(client, version):
+    """NodeInfo documents are application/json with the schema as profile, parseable as such."""
+    response = await client.get(f"/nodeinfo/{version}")
+    assert response.status == 200
+    assert response.content_type == "application/json"
+    assert response.charset == "utf-8"
+    content_type = response.headers["Content-Type"]
+    assert (f'profile="http://nodeinfo.diaspora.software/ns/schema/{version}#"'
+            in content_type), content_type
+    assert response.headers["Access-Control-Allow-Origin"] == "*"
+    document = await response.json()
+    assert set(document) >= {"version", "software", "protocols", "services",
+                             "openRegistrations", "usage", "metadata"}
+    assert document["software"]["name"] == "federation"
+    assert document["software"]["version"]
+
+
+async def test_host_meta_negotiates_with_vary(client):
+    """host-meta answers XRD or JSON by Accept, and says so in Vary."""
+    as_json = await client.get("/.well-known/host-meta", headers={"Accept": "application/json"})
+    assert as_json.headers["Content-Type"].startswith("application/json")
+    assert "Accept" in as_json.headers["Vary"]
+    xrd = await client.get("/.well-known/host-meta")
+    assert xrd.headers["Content-Type"].startswith("application/xrd+xml")
+    assert "Accept" in xrd.headers["Vary"]

@@ -1,0 +1,97 @@
+"""Bad input never produces a 500: junk on every GET route, wrong methods, malformed values."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import pytest
+from yarl import URL
+
+GET_ONLY = ["/actors/site", "/actors/halte-au-controle-numerique/followers",
+            "/.well-known/webfinger", "/.well-known/host-meta", "/.well-known/nodeinfo",
+            "/nodeinfo/2.1"]
+
+PATH_VALUES = [
+    "halte-au-controle-numerique", "site", "nobody", "2.0", "..%2F..%2Fetc%2Fpasswd", "..",
+    "%00", "%ff%fe", "%C3%A9" * 200, "9" * 400, "a%20b", "%2e%2e", "NaN", "-1",
+]
+QUERIES = [
+    "", "page=1", "page=0", "page=-1", "page=true", "page=1e9", "page=99999999999999999999999",
+    "page=%00", "page=%ff", "page=%C3%A9", "page=1&page=2", "page[]=1", "page=1.5",
+    "resource=acct:site@bridge.example", "resource=%00", "resource=acct:%ff@%ff",
+    "resource=" + "a" * 3000, "min_id=-1&max_id=zz", "cursor=%F0%9F%92%A9",
+    "page=" + "9" * 2000, "q=<script>alert(1)</script>", "=&&==&", "%",
+]
+
+
+def _get_paths(app: Any) -> list[str]:
+    paths: set[str] = set()
+    for route in app.router.routes():
+        if route.method not in ("GET", "*"):
+            continue
+        info = route.resource.get_info() if route.resource else {}
+        if "path" in info:
+            paths.add(info["path"])
+        elif "formatter" in info:
+            for value in PATH_VALUES:
+                paths.add(re.sub(r"\{[^}]+\}", value, info["formatter"]))
+        elif "prefix" in info:  # static files
+            paths.add(info["prefix"] + "/..%2F..%2Fetc%2Fpasswd")
+    return sorted(paths)
+
+
+async def test_every_get_route_survives_junk(client):
+    """Odd paths, query strings and Accept headers on every registered GET route stay < 500."""
+    paths = _get_paths(client.server.app)
+    assert "/actors/site/outbox" in paths and "/.well-known/webfinger" in paths
+    accepts = ["application/activity+json", "text/html", "*/*;q=abc", ",;;,=q", "a/b;q=2", ""]
+    failures = []
+    for index, path in enumerate(paths):
+        for query_index, query in enumerate(QUERIES):
+            accept = accepts[(index + query_index) % len(accepts)]
+            url = URL(f"{path}?{query}" if query else path, encoded=True)
+            response = await client.get(url, headers={"Accept": accept}, allow_redirects=False)
+            if response.status >= 500:
+                failures.append((response.status, str(url)[:120], await response.text()))
+            response.release()
+    assert not failures, failures[:10]
+
+
+@pytest.mark.parametrize("path", GET_ONLY)
+@pytest.mark.parametrize("method", ["DELETE", "PUT", "PATCH"])
+async def test_unsupported_method_is_405_with_allow(client, path, method):
+    response = await client.request(method, path, headers={"Accept": "application/activity+json"})
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
+    assert "Accept" in response.headers["Vary"]
+    assert "error" in await response.json()
+
+
+@pytest.mark.parametrize("path", GET_ONLY)
+async def test_post_to_get_only_route_is_405(client, path):
+    response = await client.post(path, data=b"{}",
+                                 headers={"Content-Type": "application/activity+json"})
+    assert response.status == 405
+    assert "GET" in response.headers["Allow"]
+
+
+async def test_unknown_path_is_404_json_for_ap_clients(client):
+    response = await client.get("/no/such/thing", headers={"Accept": "application/activity+json"})
+    assert response.status == 404
+    assert response.headers["Content-Type"].startswith("application/json")
+    assert "Accept" in response.headers["Vary"]
+
+
+@pytest.mark.parametrize("page", ["0", "-1", "abc", "1.5", "100001", "9" * 40])
+async def test_bad_page_numbers_are_400(client, page):
+    response = await client.get("/actors/site/outbox", params={"page": page},
+                                headers={"Accept": "application/activity+json"})
+    assert response.status == 400
+    assert "error" in await response.json()
+
+
+async def test_oversized_body_is_refused_before_the_handler(client):
+    """A body above the request cap is 413 (here on a GET-only route: 405 or 413, never 500)."""
+    response = await client.post("/actors/site", data=b"x" * 2_000_000)
+    assert response.status in (405, 413)

@@ -1,0 +1,98 @@
+"""Content negotiation on every ActivityPub URL: JSON for AP clients, a redirect for browsers."""
+
+from __future__ import annotations
+
+import pytest
+
+ACTOR = "/actors/halte-au-controle-numerique"
+AP_PATHS = [ACTOR, f"{ACTOR}/outbox", f"{ACTOR}/followers", f"{ACTOR}/following",
+            f"{ACTOR}/featured", "/actors/site", "/actors/site/outbox"]
+AP_ACCEPTS = [
+    "application/activity+json",
+    'application/ld+json; profile="https://www.w3.org/ns/activitystreams"',
+    "application/ld+json",
+    "application/activity+json, application/ld+json; q=0.9, */*; q=0.1",
+    "application/json",
+    "*/*",
+    "",
+]
+BROWSER_ACCEPTS = [
+    "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8",
+    "text/html",
+    "text/html, application/activity+json;q=0.5",
+]
+
+
+@pytest.mark.parametrize("accept", AP_ACCEPTS)
+@pytest.mark.parametrize("path", AP_PATHS)
+async def test_activitypub_clients_get_json_with_vary(client, path, accept):
+    """Both AS media types (and machines naming no HTML) get JSON, always with Vary: Accept."""
+    response = await client.get(path, headers={"Accept": accept}, allow_redirects=False)
+    assert response.status == 200, await response.text()
+    assert response.headers["Content-Type"].startswith("application/activity+json")
+    assert "Accept" in response.headers["Vary"]
+    document = await response.json(content_type=None)
+    assert document["id"] == f"https://bridge.example{path}"
+
+
+@pytest.mark.parametrize("accept", BROWSER_ACCEPTS)
+@pytest.mark.parametrize("path", AP_PATHS)
+async def test_browsers_are_sent_to_the_collective_page(client, path, accept):
+    """A browser is redirected (303) to the actor's page on the site, with Vary: Accept."""
+    response = await client.get(path, headers={"Accept": accept}, allow_redirects=False)
+    assert response.status == 303
+    assert "Accept" in response.headers["Vary"]
+    expected = ("https://site.example/" if path.startswith("/actors/site")
+                else "https://site.example/halte-au-controle-numerique")
+    assert response.headers["Location"] == expected
+
+
+async def test_actor_without_page_sends_browsers_to_the_home_page(client):
+    response = await client.get("/actors/changer-de-cap", headers={"Accept": "text/html"},
+                                allow_redirects=False)
+    assert response.status == 303
+    assert response.headers["Location"] == "https://site.example/"
+
+
+@pytest.mark.parametrize("name", ["outbox", "followers", "following", "featured"])
+async def test_empty_collections_and_their_pages_are_valid(client, name):
+    """An empty collection has totalItems 0 and a first page that is a valid empty page."""
+    uri = f"https://bridge.example{ACTOR}/{name}"
+    headers = {"Accept": "application/activity+json"}
+    collection = await (await client.get(f"{ACTOR}/{name}", headers=headers)).json(
+        content_type=None)
+    assert collection["type"] == "OrderedCollection"
+    assert collection["id"] == uri
+    assert collection["totalItems"] == 0
+    first = collection["first"]
+    first_url = first["id"] if isinstance(first, dict) else first
+    assert first_url.startswith(uri)
+    response = await client.get(first_url.removeprefix("https://bridge.example"), headers=headers)
+    assert response.status == 200
+    assert "Accept" in response.headers["Vary"]
+    page = await response.json(content_type=None)
+    assert page["type"] == "OrderedCollectionPage"
+    assert page["partOf"] == uri
+    assert page.get("orderedItems", []) == []
+    assert "next" not in page
+
+
+@pytest.mark.parametrize("accept", ["application/activity+json", "text/html"])
+async def test_unknown_actor_is_404_with_vary(client, accept):
+    """An unknown actor is a 404: JSON for AP clients, text for browsers; Vary either way."""
+    response = await client.get("/actors/nobody", headers={"Accept": accept})
+    assert response.status == 404
+    assert "Accept" in response.headers["Vary"]
+    if accept == "text/html":
+        assert response.headers["Content-Type"].startswith("text/plain")
+    else:
+        assert response.headers["Content-Type"].startswith("application/json")
+        assert "error" in await response.json()
+
+
+@pytest.mark.parametrize("name", ["outbox", "followers", "following", "featured"])
+async def test_collections_of_unknown_actor_are_404(client, name):
+    response = await client.get(f"/actors/nobody/{name}",
+                                headers={"Accept": "application/activity+json"})
+    assert response.status == 404
+    assert "Accept" in response.headers["Vary"]
