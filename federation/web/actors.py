@@ -10,6 +10,7 @@ from aiohttp import web
 
 from federation.identity.directory import LocalActor
 from federation.protocol.collections import build_collection, build_page, parse_page
+from federation.publishing.collections import featured_collection, outbox_collection
 from federation.web.negotiation import negotiate
 from federation.web.state import DIRECTORY, SETTINGS
 
@@ -44,7 +45,9 @@ async def _empty_collection(request: web.Request, collection_uri: str) -> web.Re
 @routes.get("/actors/{identifier}/outbox")
 async def outbox(request: web.Request) -> web.Response:
     actor = _actor(request)
-    return await _empty_collection(request, request.app[DIRECTORY].uris.outbox(actor.identifier))
+    uri = request.app[DIRECTORY].uris.outbox(actor.identifier)
+    document = await outbox_collection(actor, uri, parse_page(request.query.get("page")))
+    return negotiate(request, document, _page_url(request, actor))
 
 
 @routes.get("/actors/{identifier}/followers")
@@ -66,7 +69,8 @@ async def following(request: web.Request) -> web.Response:
 @routes.get("/actors/{identifier}/featured")
 async def featured(request: web.Request) -> web.Response:
     actor = _actor(request)
-    return await _empty_collection(request, request.app[DIRECTORY].uris.featured(actor.identifier))
+    uri = request.app[DIRECTORY].uris.featured(actor.identifier)
+    return negotiate(request, await featured_collection(actor, uri), _page_url(request, actor))
 
 
 def setup(app: web.Application) -> None:

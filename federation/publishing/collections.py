@@ -1,0 +1,126 @@
+"""Reading what we published: objects as served, outbox and featured, replies, likes, shares.
+
+Only public things appear: public activities in the outbox, approved public replies in
+``replies`` (pending, rejected or private ones never show, security rule 12), counts only for
+likes and shares (who liked is not published). A Create or Update of an object deleted since
+shows the Tombstone instead of the content.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from federation.db.content import ContentObject, ObjectKind, ObjectState, OutboxActivity
+from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState
+from federation.errors import Gone, NotFound
+from federation.identity.directory import LocalActor
+from federation.protocol.collections import PageRequest, build_collection, build_page
+from federation.protocol.jsonld import AS2_CONTEXT
+
+#: At most this many pinned objects are listed in ``featured`` (Mastodon shows 5).
+MAX_FEATURED = 20
+
+
+async def find_object(object_uri: str) -> ContentObject:
+    """The published object at ``object_uri``: :class:`NotFound`, or :class:`Gone` if deleted."""
+    row = await ContentObject.get_or_none(uri=object_uri)
+    if row is None:
+        raise NotFound("no such object")
+    if row.state == ObjectState.DELETED:
+        raise Gone("this object was deleted", tombstone=row.document)
+    return row
+
+
+def approved_replies(row: ContentObject) -> Any:
+    """Replies a moderator approved, public ones only."""
+    return Reply.filter(target_id=row.id, state=ReplyState.APPROVED, is_public=True)
+
+
+async def served_document(row: ContentObject) -> dict[str, Any]:
+    """The stored document with live counters (approved replies)."""
+    document = dict(row.document)
+    replies = document.get("replies")
+    if isinstance(replies, dict):
+        total = await approved_replies(row).count()
+        document["replies"] = {**replies, "totalItems": total}
+    return document
+
+
+async def replies_collection(row: ContentObject, page: PageRequest) -> dict[str, Any]:
+    """Approved public replies to ``row`` (their ids), oldest first as a thread reads."""
+    collection_uri = f"{row.uri}/replies"
+    query = approved_replies(row)
+    total = await query.count()
+    if page.page is None:
+        return build_collection(collection_uri, total, page.size)
+    uris = await query.order_by("published_at", "id").offset(page.offset).limit(page.size) \
+        .values_list("uri", flat=True)
+    return build_page(collection_uri, page, total, list(uris))
+
+
+async def interactions_collection(row: ContentObject, kind: InteractionKind) -> dict[str, Any]:
+    """``likes`` or ``shares``: only how many (who did it is theirs to tell)."""
+    suffix = "likes" if kind == InteractionKind.LIKE else "shares"
+    total = await Interaction.filter(object_uri=row.uri, kind=kind).count()
+    return {"@context": AS2_CONTEXT, "id": f"{row.uri}/{suffix}", "type": "Collection",
+            "totalItems": total}
+
+
+def _embedded(document: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in document.items() if k != "@context"}
+
+
+async def _hide_deleted(activities: list[OutboxActivity]) -> list[dict[str, Any]]:
+    uris = {a.object_uri for a in activities if a.object_uri and a.type in ("Create", "Update")}
+    deleted = {
+        row.uri: row.document
+        for row in await ContentObject.filter(uri__in=list(uris), state=ObjectState.DELETED)
+    } if uris else {}
+    items = []
+    for activity in activities:
+        document = _embedded(activity.document)
+        if activity.object_uri in deleted and activity.type in ("Create", "Update"):
+            document["object"] = _embedded(deleted[activity.object_uri])
+        items.append(document)
+    return items
+
+
+async def outbox_collection(actor: LocalActor, collection_uri: str,
+                            page: PageRequest) -> dict[str, Any]:
+    """The actor's public activities, newest first."""
+    query = OutboxActivity.filter(actor_id=actor.db_id, public=True)
+    total = await query.count()
+    if page.page is None:
+        return build_collection(collection_uri, total, page.size)
+    rows = await query.order_by("-id").offset(page.offset).limit(page.size)
+    return build_page(collection_uri, page, total, await _hide_deleted(list(rows)))
+
+
+async def featured_collection(actor: LocalActor, collection_uri: str) -> dict[str, Any]:
+    """The actor's pinned objects ("À la une"), newest first, embedded as Mastodon expects."""
+    rows = await ContentObject.filter(
+        actor_id=actor.db_id, pinned=True, state=ObjectState.PUBLISHED
+    ).order_by("-published_at", "-id").limit(MAX_FEATURED)
+    items = [_embedded(await served_document(row)) for row in rows]
+    return {"@context": AS2_CONTEXT, "id": collection_uri, "type": "OrderedCollection",
+            "totalItems": len(items), "orderedItems": items}
+
+
+async def activity_document(activity_uri: str) -> OutboxActivity:
+    """A public activity we sent; a Create/Update of an object deleted since is Gone."""
+    row = await OutboxActivity.get_or_none(uri=activity_uri, public=True)
+    if row is None:
+        raise NotFound("no such activity")
+    if row.type in ("Create", "Update") and row.object_uri:
+        target = await ContentObject.get_or_none(uri=row.object_uri)
+        if target is not None and target.state == ObjectState.DELETED:
+            raise Gone("the object of this activity was deleted", tombstone=target.document)
+    return row
+
+
+async def count_local_posts() -> int:
+    """Published articles, events and notes, for NodeInfo."""
+    return await ContentObject.filter(
+        state=ObjectState.PUBLISHED,
+        kind__in=[ObjectKind.ARTICLE, ObjectKind.EVENT, ObjectKind.NOTE],
+    ).count()

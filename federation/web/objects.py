@@ -1,0 +1,76 @@
+"""Our objects and activities at their ids: JSON for ActivityPub clients, the page for browsers.
+
+``/objects/{kind}/{id}`` (with ``/replies``, ``/likes``, ``/shares``) and ``/activities/{id}``.
+A deleted object answers 410 with its Tombstone; an unknown one 404.
+"""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from federation.db.content import ContentObject, ObjectKind
+from federation.db.moderation import InteractionKind
+from federation.errors import NotFound
+from federation.protocol.collections import parse_page
+from federation.publishing import collections
+from federation.web.negotiation import negotiate
+from federation.web.state import DIRECTORY, SETTINGS
+
+routes = web.RouteTableDef()
+
+_KINDS = {str(kind) for kind in ObjectKind}
+
+
+async def _object(request: web.Request) -> ContentObject:
+    kind = request.match_info["kind"]
+    if kind not in _KINDS:
+        raise NotFound("no such object")
+    uri = request.app[DIRECTORY].uris.object(kind, request.match_info["object_id"])
+    return await collections.find_object(uri)
+
+
+def _page_url(request: web.Request, row: ContentObject | None) -> str:
+    return (row.url if row is not None and row.url else None) or \
+        request.app[SETTINGS].site.home_page
+
+
+@routes.get("/objects/{kind}/{object_id}")
+async def object_document(request: web.Request) -> web.Response:
+    row = await _object(request)
+    document = await collections.served_document(row)
+    return negotiate(request, document, _page_url(request, row), cache_seconds=60)
+
+
+@routes.get("/objects/{kind}/{object_id}/replies")
+async def replies(request: web.Request) -> web.Response:
+    row = await _object(request)
+    document = await collections.replies_collection(row, parse_page(request.query.get("page")))
+    return negotiate(request, document, _page_url(request, row))
+
+
+@routes.get("/objects/{kind}/{object_id}/likes")
+async def likes(request: web.Request) -> web.Response:
+    row = await _object(request)
+    document = await collections.interactions_collection(row, InteractionKind.LIKE)
+    return negotiate(request, document, _page_url(request, row))
+
+
+@routes.get("/objects/{kind}/{object_id}/shares")
+async def shares(request: web.Request) -> web.Response:
+    row = await _object(request)
+    document = await collections.interactions_collection(row, InteractionKind.ANNOUNCE)
+    return negotiate(request, document, _page_url(request, row))
+
+
+@routes.get("/activities/{activity_id}")
+async def activity(request: web.Request) -> web.Response:
+    uri = request.app[DIRECTORY].uris.activity(request.match_info["activity_id"])
+    row = await collections.activity_document(uri)
+    target = None
+    if row.object_uri:
+        target = await ContentObject.get_or_none(uri=row.object_uri)
+    return negotiate(request, row.document, _page_url(request, target), cache_seconds=300)
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)
