@@ -1,0 +1,254 @@
+"""Moderator accounts, their sessions and API tokens, and the login rate limiter.
+
+- Passwords are hashed with argon2id (argon2-cffi's defaults, RFC 9106 low-memory profile).
+  Checking an unknown username still runs one verification, so timing does not tell which
+  usernames exist.
+- A session is a random cookie token of which only the sha-256 is stored, with its CSRF token
+  (synchronizer pattern) and an expiry. Logging out deletes the row.
+- An API token is shown once; only its sha-256 is stored, with its scopes.
+- :class:`LoginLimiter` counts failed logins in memory, per username and globally, for a short
+  window. It never sees an IP address (privacy: the site's readers and moderators are not
+  tracked), and its memory is bounded.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from tortoise.exceptions import IntegrityError
+
+from federation.db.moderation import ModeratorAccount, ModeratorSession, ModeratorToken
+from federation.errors import BadRequest, Conflict, NotFound
+from federation.settings import USERNAME_RE
+
+#: The scope an API token needs for the moderation API.
+SCOPE_MODERATION = "moderation"
+KNOWN_SCOPES = frozenset({SCOPE_MODERATION})
+MIN_PASSWORD_LENGTH = 10
+MAX_PASSWORD_LENGTH = 1024
+LANGUAGES = ("fr", "en")
+
+_hasher = PasswordHasher()  # argon2id
+_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+
+
+def sha256_hex(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def hash_password(password: str) -> str:
+    """The argon2id hash of ``password`` (checked for length first)."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise BadRequest(f"the password must have at least {MIN_PASSWORD_LENGTH} characters")
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise BadRequest("the password is too long")
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    """True if ``password`` matches; always spends one verification."""
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH]) and (
+            password_hash is not None
+        )
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        return False
+
+
+# -- accounts -----------------------------------------------------------------------------
+
+
+def _check_username(username: str) -> str:
+    if not USERNAME_RE.match(username):
+        raise BadRequest("a username has 1-64 letters, digits, '_', '.' or '-'")
+    return username
+
+
+async def create_account(username: str, password: str, *, language: str = "fr",
+                         is_admin: bool = False) -> ModeratorAccount:
+    _check_username(username)
+    if language not in LANGUAGES:
+        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+    password_hash = hash_password(password)
+    try:
+        return await ModeratorAccount.create(
+            username=username, password_hash=password_hash, language=language, is_admin=is_admin
+        )
+    except IntegrityError:
+        raise Conflict(f"a moderator named {username!r} exists already") from None
+
+
+async def get_account(username: str) -> ModeratorAccount:
+    account = await ModeratorAccount.get_or_none(username=username)
+    if account is None:
+        raise NotFound(f"no moderator named {username!r}")
+    return account
+
+
+async def set_password(username: str, password: str) -> None:
+    account = await get_account(username)
+    account.password_hash = hash_password(password)
+    await account.save(update_fields=["password_hash"])
+    await ModeratorSession.filter(moderator=account).delete()  # log out everywhere
+
+
+async def remove_account(username: str) -> None:
+    account = await get_account(username)
+    await account.delete()
+
+
+async def authenticate(username: str, password: str) -> ModeratorAccount | None:
+    """The account if ``password`` is right and the account enabled, else None."""
+    account = await ModeratorAccount.get_or_none(username=username[:64])
+    ok = verify_password(account.password_hash if account else None, password)
+    if not ok or account is None or account.disabled:
+        return None
+    if _hasher.check_needs_rehash(account.password_hash):
+        account.password_hash = _hasher.hash(password)
+        await account.save(update_fields=["password_hash"])
+    return account
+
+
+# -- sessions -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SessionInfo:
+    """A valid session: its moderator and its CSRF token."""
+
+    account: ModeratorAccount
+    csrf_token: str
+    session_id: int
+
+
+async def open_session(account: ModeratorAccount, *, hours: int,
+                       now: datetime | None = None) -> str:
+    """Create a session for ``account``; return the cookie token (stored only hashed)."""
+    now = now or datetime.now(UTC)
+    token = secrets.token_urlsafe(32)
+    await ModeratorSession.filter(expires_at__lt=now).delete()
+    await ModeratorSession.create(
+        token_hash=sha256_hex(token), csrf_token=secrets.token_urlsafe(32), moderator=account,
+        expires_at=now + timedelta(hours=hours),
+    )
+    return token
+
+
+async def find_session(token: str | None, *, now: datetime | None = None) -> SessionInfo | None:
+    if not token or len(token) > 128:
+        return None
+    now = now or datetime.now(UTC)
+    row = await ModeratorSession.get_or_none(token_hash=sha256_hex(token)).prefetch_related(
+        "moderator"
+    )
+    if row is None or row.expires_at <= now or row.moderator.disabled:
+        return None
+    return SessionInfo(row.moderator, row.csrf_token, row.id)
+
+
+async def close_session(token: str | None) -> None:
+    if token and len(token) <= 128:
+        await ModeratorSession.filter(token_hash=sha256_hex(token)).delete()
+
+
+def csrf_matches(expected: str, given: str | None) -> bool:
+    return bool(given) and hmac.compare_digest(expected.encode(), str(given).encode())
+
+
+# -- API tokens ---------------------------------------------------------------------------
+
+
+async def create_token(username: str, *, name: str = "",
+                       scopes: tuple[str, ...] = (SCOPE_MODERATION,)) -> str:
+    """A new API token for ``username``; the value is returned once and stored hashed."""
+    unknown = set(scopes) - KNOWN_SCOPES
+    if unknown:
+        raise BadRequest(f"unknown scope(s): {', '.join(sorted(unknown))}")
+    account = await get_account(username)
+    token = "fedmod_" + secrets.token_urlsafe(32)
+    await ModeratorToken.create(token_hash=sha256_hex(token), name=name[:64], scopes=list(scopes),
+                                moderator=account)
+    return token
+
+
+async def find_token(token: str) -> ModeratorToken | None:
+    """The token row (with its moderator) for a presented bearer token, if valid."""
+    if not token or len(token) > 256:
+        return None
+    row = await ModeratorToken.get_or_none(token_hash=sha256_hex(token)).prefetch_related(
+        "moderator"
+    )
+    if row is None or row.moderator.disabled:
+        return None
+    row.last_used_at = datetime.now(UTC)
+    await row.save(update_fields=["last_used_at"])
+    return row
+
+
+async def revoke_tokens(username: str) -> int:
+    account = await get_account(username)
+    return await ModeratorToken.filter(moderator=account).delete()
+
+
+# -- login rate limiting ------------------------------------------------------------------
+
+
+class LoginLimiter:
+    """Failed logins counted per username and globally, in memory, for ``window`` seconds.
+
+    ``allowed(username)`` is asked before checking a password; ``failed(username)`` records a
+    failure; ``succeeded(username)`` clears that username. No IP address is ever involved.
+    """
+
+    def __init__(self, *, per_username: int, global_limit: int, window: float,
+                 clock: Callable[[], float] = time.monotonic, max_usernames: int = 10_000) -> None:
+        self.per_username = per_username
+        self.global_limit = global_limit
+        self.window = window
+        self._clock = clock
+        self._max_usernames = max_usernames
+        self._by_username: dict[str, deque[float]] = {}
+        self._global: deque[float] = deque()
+
+    def _prune(self, now: float) -> None:
+        horizon = now - self.window
+        while self._global and self._global[0] <= horizon:
+            self._global.popleft()
+        for key in [k for k, q in self._by_username.items() if not q or q[-1] <= horizon]:
+            del self._by_username[key]
+
+    @staticmethod
+    def _key(username: str) -> str:
+        return sha256_hex(username.strip().lower()[:64])
+
+    def allowed(self, username: str) -> bool:
+        now = self._clock()
+        self._prune(now)
+        if len(self._global) >= self.global_limit:
+            return False
+        attempts = self._by_username.get(self._key(username))
+        if attempts is None:
+            return True
+        horizon = now - self.window
+        return sum(1 for t in attempts if t > horizon) < self.per_username
+
+    def failed(self, username: str) -> None:
+        now = self._clock()
+        self._global.append(now)
+        key = self._key(username)
+        if key not in self._by_username and len(self._by_username) >= self._max_usernames:
+            return  # bounded memory: the global limit still applies
+        attempts = self._by_username.setdefault(key, deque(maxlen=self.per_username * 2))
+        attempts.append(now)
+
+    def succeeded(self, username: str) -> None:
+        self._by_username.pop(self._key(username), None)

@@ -1,0 +1,59 @@
+"""The moderation part of the web application.
+
+- ``/admin/…`` — the moderators' UI (server-rendered, French and English, no JavaScript);
+- ``/api/v1/moderation/…`` — the same actions as JSON, with a bearer token;
+- ``/authorizations/{token}`` — the ReplyAuthorization documents we issued;
+- ``/api/v1/replies`` and ``/feeds/replies/{kind}/{id}.atom`` — approved public replies for
+  the site.
+
+``setup(app)`` adds the routes, the security headers of ``/admin/``, and a cleanup context
+that builds the :class:`~federation.moderation.service.ModerationService` once the database is
+open and runs the webhook worker (unless ``[server] run_worker = false``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from federation.moderation.accounts import LoginLimiter
+from federation.moderation.service import ModerationService
+from federation.moderation.webhook import WebhookWorker
+from federation.moderation.web import admin, api, public
+from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION, WEBHOOK_WORKER
+from federation.web.state import CLIENT, DIRECTORY, SETTINGS
+
+__all__ = ["setup", "MODERATION", "LOGIN_LIMITER", "WEBHOOK_WORKER"]
+
+
+async def _moderation(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    worker = WebhookWorker(settings, app[CLIENT])
+    app[WEBHOOK_WORKER] = worker
+    app[MODERATION] = ModerationService(settings, app[DIRECTORY], on_decision=worker.wake.set)
+    task = None
+    if settings.server.run_worker and settings.moderation.webhook_url:
+        task = asyncio.create_task(worker.run_forever(), name="moderation-webhook")
+    try:
+        yield
+    finally:
+        if task is not None:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+
+def setup(app: web.Application) -> None:
+    config = app[SETTINGS].moderation
+    app[LOGIN_LIMITER] = LoginLimiter(
+        per_username=config.login_attempts_per_username,
+        global_limit=config.login_attempts_global,
+        window=config.login_window_seconds,
+    )
+    app.cleanup_ctx.append(_moderation)
+    admin.setup(app)
+    api.setup(app)
+    public.setup(app)

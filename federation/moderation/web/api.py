@@ -1,0 +1,177 @@
+"""The moderation JSON API (``/api/v1/moderation/…``), for scripts and the site's back office.
+
+Authentication: ``Authorization: Bearer <token>`` with a moderator API token created by
+``federation moderators token USERNAME``. No or an unknown token: 401; a token without the
+``moderation`` scope: 403. Decisions are recorded under the token's moderator.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from aiohttp import web
+
+from federation.db.moderation import Reply, ReplyState, Report
+from federation.errors import BadRequest, Forbidden, Unauthorized
+from federation.moderation.accounts import SCOPE_MODERATION, find_token
+from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
+from federation.moderation.web.keys import MODERATION
+from federation.protocol.actors import iso
+
+routes = web.RouteTableDef()
+
+MAX_LIMIT = 200
+DEFAULT_LIMIT = 50
+MAX_BULK = 500
+
+
+def _json(data: Any, status: int = 200) -> web.Response:
+    response = web.Response(body=json.dumps(data, ensure_ascii=False).encode(), status=status,
+                            content_type="application/json", charset="utf-8")
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+async def _moderator(request: web.Request) -> str:
+    """The username behind the bearer token (401 without a valid one, 403 without the scope)."""
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("a bearer token is required")
+    row = await find_token(token.strip())
+    if row is None:
+        raise Unauthorized("invalid token")
+    if SCOPE_MODERATION not in (row.scopes or []):
+        raise Forbidden("this token has no moderation scope")
+    return row.moderator.username
+
+
+def _reply_id(request: web.Request) -> int:
+    try:
+        value = int(request.match_info["reply_id"])
+    except ValueError:
+        raise BadRequest("a reply id is a number") from None
+    if not 0 < value < 2**31:
+        raise BadRequest("a reply id is a positive number")
+    return value
+
+
+def _int_param(request: web.Request, name: str, default: int | None, maximum: int) -> int | None:
+    raw = request.query.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be a number") from None
+    return max(1, min(value, maximum))
+
+
+def reply_item(reply: Reply) -> dict[str, Any]:
+    data = reply_summary(reply, with_content=True)
+    data.update({
+        "id": reply.id,
+        "is_public": reply.is_public,
+        "received": iso(reply.received_at),
+        "decided": iso(reply.decided_at) if reply.decided_at else None,
+        "thread": reply.thread_root_uri,
+    })
+    return data
+
+
+@routes.get("/api/v1/moderation/replies")
+async def list_replies(request: web.Request) -> web.Response:
+    """Replies in one state (``?state=pending`` by default), newest first; ``?before=<id>``."""
+    await _moderator(request)
+    try:
+        state = ReplyState(request.query.get("state", "pending"))
+    except ValueError:
+        raise BadRequest("state must be pending, approved, rejected or spam") from None
+    limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    before = _int_param(request, "before", None, 2**31 - 1)
+    query = Reply.filter(state=state)
+    if before is not None:
+        query = query.filter(id__lt=before)
+    replies = await query.order_by("-id").limit(limit or DEFAULT_LIMIT).prefetch_related(
+        "author", "target"
+    )
+    return _json({"state": str(state), "items": [reply_item(r) for r in replies]})
+
+
+@routes.get("/api/v1/moderation/replies/{reply_id}")
+async def show_reply(request: web.Request) -> web.Response:
+    await _moderator(request)
+    reply = await request.app[MODERATION].reply(_reply_id(request))
+    return _json(reply_item(reply))
+
+
+@routes.post("/api/v1/moderation/replies/{reply_id}/{action}")
+async def act_on_reply(request: web.Request) -> web.Response:
+    """``approve``, ``reject``, ``spam`` or ``undo`` one reply."""
+    moderator = await _moderator(request)
+    try:
+        action = Action(request.match_info["action"])
+    except ValueError:
+        raise BadRequest("unknown action") from None
+    if action not in REPLY_ACTIONS:
+        raise BadRequest("unknown action")
+    service = request.app[MODERATION]
+    await service.decide(_reply_id(request), action, moderator)
+    return _json(reply_item(await service.reply(_reply_id(request))))
+
+
+@routes.post("/api/v1/moderation/bulk")
+async def bulk(request: web.Request) -> web.Response:
+    """``{"action": "approve", "ids": [1, 2, 3]}`` — one outcome per id."""
+    moderator = await _moderator(request)
+    try:
+        body = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    ids = body.get("ids")
+    if (not isinstance(ids, list) or len(ids) > MAX_BULK
+            or not all(isinstance(i, int) and not isinstance(i, bool) for i in ids)):
+        raise BadRequest(f"ids must be a list of at most {MAX_BULK} numbers")
+    action = body.get("action")
+    if action not in [str(a) for a in REPLY_ACTIONS]:
+        raise BadRequest("action must be approve, reject, spam or undo")
+    outcomes = await request.app[MODERATION].bulk(action, ids, moderator)
+    return _json({"results": [
+        {"id": o.reply_id, "ok": o.ok, "state": o.state, "error": o.error} for o in outcomes
+    ]})
+
+
+@routes.get("/api/v1/moderation/reports")
+async def list_reports(request: web.Request) -> web.Response:
+    await _moderator(request)
+    resolved = request.query.get("resolved", "false").lower() in ("1", "true", "yes")
+    reports = await Report.filter(resolved=resolved).order_by("-id").limit(MAX_LIMIT)\
+        .prefetch_related("reporter")
+    return _json({"items": [{
+        "id": r.id, "activity": r.activity_uri, "objects": r.object_uris, "content": r.content,
+        "reporter": r.reporter.handle if r.reporter else None, "resolved": r.resolved,
+        "received": iso(r.received_at),
+    } for r in reports]})
+
+
+@routes.post("/api/v1/moderation/reports/{report_id}/{action}")
+async def act_on_report(request: web.Request) -> web.Response:
+    moderator = await _moderator(request)
+    action = request.match_info["action"]
+    if action not in ("resolve", "reopen"):
+        raise BadRequest("action must be resolve or reopen")
+    try:
+        report_id = int(request.match_info["report_id"])
+    except ValueError:
+        raise BadRequest("a report id is a number") from None
+    report = await request.app[MODERATION].resolve_report(
+        report_id, moderator, resolved=action == "resolve"
+    )
+    return _json({"id": report.id, "resolved": report.resolved})
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)
