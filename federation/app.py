@@ -15,11 +15,10 @@ from federation.db.lifecycle import open_database
 from federation.identity.directory import ActorDirectory
 from federation.identity.signers import signer_for
 from federation.moderation import web as moderation
-from federation.moderation import web as moderation
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
-from federation.web import actors, api, api, delivery, inbox, objects, wellknown
+from federation.web import actors, api, delivery, inbox, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS, VAULT
 
@@ -53,6 +52,6 @@ def create_app(settings: Settings) -> web.Application:
     app[SETTINGS] = settings
     app[VAULT] = KeyVault.load_or_create(settings.data_dir)
     app.cleanup_ctx.append(_database)
-    for part in (wellknown, actors, objects, api, objects, api, inbox, delivery, moderation, moderation):
+    for part in (wellknown, actors, objects, api, inbox, delivery, moderation):
         part.setup(app)
     return app
