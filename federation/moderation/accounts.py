@@ -30,9 +30,10 @@ from federation.db.moderation import ModeratorAccount, ModeratorSession, Moderat
 from federation.errors import BadRequest, Conflict, NotFound
 from federation.settings import USERNAME_RE
 
-#: The scope an API token needs for the moderation API.
+#: Scopes of moderator API tokens: ``moderation`` (every action) or ``moderation:read`` (lists).
 SCOPE_MODERATION = "moderation"
-KNOWN_SCOPES = frozenset({SCOPE_MODERATION})
+SCOPE_READ = "moderation:read"
+KNOWN_SCOPES = frozenset({SCOPE_MODERATION, SCOPE_READ})
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
 LANGUAGES = ("fr", "en")

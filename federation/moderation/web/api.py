@@ -1,8 +1,10 @@
 """The moderation JSON API (``/api/v1/moderation/…``), for scripts and the site's back office.
 
 Authentication: ``Authorization: Bearer <token>`` with a moderator API token created by
-``federation moderators token USERNAME``. No or an unknown token: 401; a token without the
-``moderation`` scope: 403. Decisions are recorded under the token's moderator.
+``federation moderators token USERNAME``. No or an unknown token: 401. A token without the
+needed scope is a 403: reading needs ``moderation:read`` or ``moderation``, acting needs
+``moderation``; a CMS push token (``federation tokens``) is valid but has no moderation scope.
+Decisions are recorded under the token's moderator.
 """
 
 from __future__ import annotations
@@ -14,7 +16,8 @@ from aiohttp import web
 
 from federation.db.moderation import Reply, ReplyState, Report
 from federation.errors import BadRequest, Forbidden, Unauthorized
-from federation.moderation.accounts import SCOPE_MODERATION, find_token
+from federation.db.ingest import ApiToken
+from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
 from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
@@ -33,17 +36,22 @@ def _json(data: Any, status: int = 200) -> web.Response:
     return response
 
 
-async def _moderator(request: web.Request) -> str:
+async def _moderator(request: web.Request, *, write: bool = True) -> str:
     """The username behind the bearer token (401 without a valid one, 403 without the scope)."""
     header = request.headers.get("Authorization", "")
-    scheme, _, token = header.partition(" ")
-    if scheme.lower() != "bearer" or not token.strip():
+    scheme, _, token = header.strip().partition(" ")
+    token = token.strip()
+    if scheme.lower() != "bearer" or not token:
         raise Unauthorized("a bearer token is required")
-    row = await find_token(token.strip())
+    row = await find_token(token)
     if row is None:
+        if await ApiToken.filter(token_hash=sha256_hex(token), revoked_at=None).exists():
+            raise Forbidden("this token has no moderation scope")
         raise Unauthorized("invalid token")
-    if SCOPE_MODERATION not in (row.scopes or []):
-        raise Forbidden("this token has no moderation scope")
+    scopes = set(row.scopes or [])
+    needed = {SCOPE_MODERATION} if write else {SCOPE_MODERATION, SCOPE_READ}
+    if not scopes & needed:
+        raise Forbidden("this token has no scope for this request")
     return row.moderator.username
 
 
@@ -83,7 +91,7 @@ def reply_item(reply: Reply) -> dict[str, Any]:
 @routes.get("/api/v1/moderation/replies")
 async def list_replies(request: web.Request) -> web.Response:
     """Replies in one state (``?state=pending`` by default), newest first; ``?before=<id>``."""
-    await _moderator(request)
+    await _moderator(request, write=False)
     try:
         state = ReplyState(request.query.get("state", "pending"))
     except ValueError:
@@ -101,7 +109,7 @@ async def list_replies(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/moderation/replies/{reply_id}")
 async def show_reply(request: web.Request) -> web.Response:
-    await _moderator(request)
+    await _moderator(request, write=False)
     reply = await request.app[MODERATION].reply(_reply_id(request))
     return _json(reply_item(reply))
 
@@ -146,7 +154,7 @@ async def bulk(request: web.Request) -> web.Response:
 
 @routes.get("/api/v1/moderation/reports")
 async def list_reports(request: web.Request) -> web.Response:
-    await _moderator(request)
+    await _moderator(request, write=False)
     resolved = request.query.get("resolved", "false").lower() in ("1", "true", "yes")
     reports = await Report.filter(resolved=resolved).order_by("-id").limit(MAX_LIMIT)\
         .prefetch_related("reporter")
