@@ -1,0 +1,203 @@
+"""The queue's rules: decisions, audit log, Accept/Reject queued for delivery, undo, bulk, blocks."""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.db.content import OutboxActivity
+from federation.db.delivery import FanoutJob
+from federation.db.moderation import Decision, ReplyAuthorization, ReplyKind, ReplyState, Report
+from federation.db.social import Block, BlockKind
+from federation.errors import BadRequest, Conflict, NotFound
+from federation.moderation.service import Action
+
+from .conftest import COLLECTIVE
+
+GTS = "https://gotosocial.org/ns"
+
+
+async def _sent(activity_type: str) -> list[OutboxActivity]:
+    return await OutboxActivity.filter(type=activity_type).order_by("id")
+
+
+async def test_approve_sends_accept_with_authorization(service, factory, directory):
+    """Approval: state approved, one Accept to the replier (object, target, result), not public."""
+    article = await factory.article()
+    reply = await factory.reply(article)
+    await service.approve(reply.id, "camille")
+    await reply.refresh_from_db()
+    assert reply.state == ReplyState.APPROVED and reply.decided_at is not None
+    [row] = await _sent("Accept")
+    our_actor = directory.get(COLLECTIVE)
+    accept = row.document
+    assert accept["actor"] == our_actor.uri
+    assert accept["to"] == ["https://social.example/users/alice"]
+    assert accept["object"] == reply.uri
+    assert accept["target"] == article.uri
+    assert accept["result"] == reply.authorization_uri
+    assert accept["result"].startswith("https://bridge.example/authorizations/")
+    assert GTS in accept["@context"]
+    assert row.public is False and row.actor_id == our_actor.db_id
+    fanout = await FanoutJob.get(activity=row)
+    assert fanout.sender == COLLECTIVE
+    assert fanout.audience["actor_uris"] == ["https://social.example/users/alice"]
+    assert not fanout.audience.get("followers_of")
+    authorization = await ReplyAuthorization.get(uri=reply.authorization_uri)
+    assert authorization.interacting_uri == reply.uri
+    assert authorization.target_uri == article.uri
+    assert authorization.actor_uri == our_actor.uri
+
+
+async def test_reply_request_accept_answers_the_request(service, factory):
+    """For a GoToSocial ReplyRequest, the Accept's object is the request activity."""
+    article = await factory.article()
+    reply = await factory.reply(article, kind=ReplyKind.REPLY_REQUEST)
+    await service.approve(reply.id, "camille")
+    [row] = await _sent("Accept")
+    assert row.document["object"] == reply.request_activity_uri
+    assert row.document["target"] == article.uri
+
+
+async def test_mention_is_accepted_by_the_mentioned_actor(service, factory, directory):
+    """A mention without an object: our actor is the mentioned one, and the target too."""
+    from federation.db.actors import Actor
+
+    local = await Actor.get(identifier="changer-de-cap")
+    reply = await factory.reply(None, kind=ReplyKind.MENTION, local_actor=local)
+    await service.approve(reply.id, "camille")
+    [row] = await _sent("Accept")
+    mentioned = directory.get("changer-de-cap").uri
+    assert row.document["actor"] == mentioned and row.document["target"] == mentioned
+
+
+async def test_reject_sends_reject(service, factory, directory):
+    """Rejection: state rejected, one Reject {actor, to, object}, no authorization."""
+    article = await factory.article()
+    reply = await factory.reply(article)
+    await service.reject(reply.id, "camille")
+    await reply.refresh_from_db()
+    assert reply.state == ReplyState.REJECTED and reply.authorization_uri is None
+    [row] = await _sent("Reject")
+    assert row.document["actor"] == directory.get(COLLECTIVE).uri
+    assert row.document["to"] == [reply.uri.split("/statuses/")[0]]
+    assert row.document["object"] == reply.uri
+    assert row.public is False
+    assert await _sent("Accept") == []
+
+
+async def test_spam_sends_nothing(service, factory):
+    """Marking spam changes the state and sends nothing to the spammer."""
+    reply = await factory.reply(await factory.article())
+    await service.mark_spam(reply.id, "camille")
+    await reply.refresh_from_db()
+    assert reply.state == ReplyState.SPAM
+    assert await OutboxActivity.all().count() == 0
+
+
+async def test_every_decision_is_audited(service, factory):
+    """Each decision writes who, what, from which state to which, when."""
+    reply = await factory.reply(await factory.article())
+    await service.approve(reply.id, "camille")
+    await service.undo(reply.id, "dominique")
+    await service.mark_spam(reply.id, "camille")
+    rows = await Decision.filter(subject_uri=reply.uri).order_by("id")
+    assert [(d.moderator, d.action, d.from_state, d.to_state) for d in rows] == [
+        ("camille", "approve", "pending", "approved"),
+        ("dominique", "undo", "approved", "pending"),
+        ("camille", "spam", "pending", "spam"),
+    ]
+    assert all(d.created_at is not None for d in rows)
+
+
+async def test_decisions_only_on_pending_replies(service, factory):
+    """A decided reply cannot be decided again without undo (409); unknown ids are 404."""
+    reply = await factory.reply(await factory.article())
+    await service.reject(reply.id, "camille")
+    with pytest.raises(Conflict):
+        await service.approve(reply.id, "camille")
+    with pytest.raises(NotFound):
+        await service.approve(999_999, "camille")
+    with pytest.raises(BadRequest):
+        await service.decide(reply.id, "delete", "camille")
+    assert await OutboxActivity.filter(type="Accept").count() == 0
+
+
+async def test_undo_of_approval_revokes_authorization_and_sends_nothing(service, factory):
+    """Undo after approval: back to pending, authorization revoked, no new activity sent."""
+    reply = await factory.reply(await factory.article())
+    await service.approve(reply.id, "camille")
+    await reply.refresh_from_db()
+    uri = reply.authorization_uri
+    sent_before = await OutboxActivity.all().count()
+    await service.undo(reply.id, "camille")
+    await reply.refresh_from_db()
+    assert reply.state == ReplyState.PENDING and reply.authorization_uri is None
+    assert (await ReplyAuthorization.get(uri=uri)).revoked_at is not None
+    assert await OutboxActivity.all().count() == sent_before
+    with pytest.raises(Conflict):
+        await service.undo(reply.id, "camille")
+    # approving again issues a new authorization
+    await service.approve(reply.id, "camille")
+    await reply.refresh_from_db()
+    assert reply.authorization_uri and reply.authorization_uri != uri
+
+
+async def test_bulk_applies_each_and_reports_failures(service, factory):
+    """Bulk approve: every pending one approved, a decided one and an unknown id reported."""
+    article = await factory.article()
+    first = await factory.reply(article)
+    second = await factory.reply(article)
+    done = await factory.reply(article, state=ReplyState.REJECTED)
+    outcomes = await service.bulk(Action.APPROVE, [first.id, second.id, done.id, 424242],
+                                  "camille")
+    assert [(o.reply_id, o.ok) for o in outcomes] == [
+        (first.id, True), (second.id, True), (done.id, False), (424242, False)]
+    assert await OutboxActivity.filter(type="Accept").count() == 2
+    assert await Decision.filter(action="approve").count() == 2
+
+
+async def test_block_author_and_domain(service, factory):
+    """Blocking writes social.Block rows and rejects the blocked party's pending replies."""
+    article = await factory.article()
+    spammer = await factory.remote("spammer", "spam.example", "Buy now")
+    other = await factory.remote("bob", "spam.example", "Bob")
+    first = await factory.reply(article, spammer)
+    second = await factory.reply(article, other)
+    innocent = await factory.reply(article)
+    await service.block_author(first.id, "camille")
+    assert await Block.filter(kind=BlockKind.ACTOR, value=spammer.uri).exists()
+    await first.refresh_from_db()
+    await second.refresh_from_db()
+    assert first.state == ReplyState.REJECTED and second.state == ReplyState.PENDING
+    await service.block_domain(second.id, "camille")
+    assert await Block.filter(kind=BlockKind.DOMAIN, value="spam.example").exists()
+    await second.refresh_from_db()
+    await innocent.refresh_from_db()
+    assert second.state == ReplyState.REJECTED and innocent.state == ReplyState.PENDING
+    assert await OutboxActivity.all().count() == 0  # nothing is sent to blocked parties
+    actions = await Decision.all().order_by("id").values_list("action", flat=True)
+    assert "block_author" in actions and "block_domain" in actions
+    block = await Block.get(kind=BlockKind.DOMAIN)
+    await service.unblock(block.id, "camille")
+    assert not await Block.filter(kind=BlockKind.DOMAIN).exists()
+
+
+async def test_our_own_domain_cannot_be_blocked(service, factory):
+    """A reply claiming our domain as author domain cannot make us block ourselves."""
+    ours = await factory.remote("x", "bridge.example")
+    reply = await factory.reply(await factory.article(), ours)
+    with pytest.raises(BadRequest):
+        await service.block_domain(reply.id, "camille")
+
+
+async def test_reports_are_resolved_and_reopened(service, factory):
+    """A Flag's report is resolved, reopened, and both are audited."""
+    report = await factory.report(await factory.remote(), ["https://social.example/x"])
+    await service.resolve_report(report.id, "camille")
+    assert (await Report.get(id=report.id)).resolved
+    with pytest.raises(Conflict):
+        await service.resolve_report(report.id, "camille")
+    await service.resolve_report(report.id, "camille", resolved=False)
+    assert not (await Report.get(id=report.id)).resolved
+    actions = await Decision.filter(subject_type="report").values_list("action", flat=True)
+    assert sorted(actions) == ["reopen", "resolve"]
