@@ -73,6 +73,7 @@ class DeliveryWorker:
         owner: str | None = None,
         concurrency: int | None = None,
         poll_interval: float = 1.0,
+        shutdown_grace: float = SHUTDOWN_GRACE,
     ) -> None:
         self._settings = settings
         self._config = settings.delivery
@@ -83,6 +84,7 @@ class DeliveryWorker:
         self._tokens = LeaseTokens(owner)
         self._concurrency = concurrency or self._config.concurrency
         self._poll_interval = poll_interval
+        self._shutdown_grace = shutdown_grace
         self._lease = timedelta(seconds=self._config.lease_seconds)
         self._per_host_claim = self._config.per_host_concurrency * PER_HOST_QUEUE_FACTOR
         self._host_limits: dict[str, asyncio.Semaphore] = {}
@@ -264,7 +266,7 @@ class DeliveryWorker:
     async def _shutdown(self, inflight: dict[asyncio.Task[Outcome], DeliveryJob],
                         finished: list[Outcome]) -> None:
         if inflight:
-            done, pending = await asyncio.wait(inflight, timeout=SHUTDOWN_GRACE)
+            done, pending = await asyncio.wait(inflight, timeout=self._shutdown_grace)
             finished += self._collect(done, inflight)
             for task in pending:
                 task.cancel()

@@ -65,6 +65,7 @@ class Peer:
     refused: list[str] = field(default_factory=list)
     script: dict[str, list[Any]] = field(default_factory=dict)
     release: asyncio.Event = field(default_factory=asyncio.Event)
+    hanging: asyncio.Event = field(default_factory=asyncio.Event)
 
     def url(self, path: str) -> str:
         return f"{self.base_url}{path}"
@@ -100,6 +101,7 @@ class Peer:
         queued = self.script.get(request.path)
         answer = queued.pop(0) if queued else 202
         if answer == HANG:
+            self.hanging.set()
             await self.release.wait()
             answer = 202
         activity_id = json.loads(body)["id"]
