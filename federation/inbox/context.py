@@ -12,7 +12,8 @@ import logging
 from dataclasses import dataclass, field
 from typing import Any
 
-from federation.errors import FederationError, RemoteError
+from federation.db.social import RemoteActor
+from federation.errors import FederationError
 from federation.identity.directory import ActorDirectory
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
@@ -75,20 +76,9 @@ class Activity:
     def type(self) -> str:
         return str(self.document["type"])
 
-    async def remote_actor(self, uri: str | None = None) -> Any:
+    async def remote_actor(self, uri: str | None = None) -> RemoteActor:
         """The row of ``uri`` (default: the sender), fetched within the budget when needed."""
-        uri = uri or self.actor_uri
-        store = self.services.actors
-        row = await store.get(uri)
-        if row is not None and store.is_fresh(row):
-            return row
-        self.budget.take()
-        try:
-            return await store.fetch(uri)
-        except RemoteError:
-            if row is not None:
-                return row
-            raise
+        return await self.services.actors.ensure(uri or self.actor_uri, self.budget.take)
 
     async def fetch_object(self, uri: str) -> dict[str, Any]:
         """A remote object fetched from its origin (identity = the URL fetched), within budget."""

@@ -36,7 +36,8 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
     refresh = timedelta(hours=settings.inbox.actor_refresh_hours)
     store = RemoteActorStore(client, local_origin=settings.base_url, refresh_after=refresh)
     keys = DatabaseKeyCache(refresh)
-    resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url)
+    resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
+                           on_actor=store.remember)
     services = InboxServices(settings, directory, client, store)
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

@@ -40,6 +40,9 @@ ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Applicat
 MAX_NAME_CHARS = 200
 DEFAULT_REFRESH_AFTER = timedelta(hours=24)
 MAX_NEGATIVE_ENTRIES = 10_000
+#: Actor documents fetched for a key, kept until the request they serve is verified.
+MAX_PENDING = 1_000
+PENDING_TTL = 120.0
 
 
 def _plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
@@ -117,6 +120,7 @@ class RemoteActorStore:
         self._client, self._local_origin = client, local_origin
         self._refresh_after, self._negative_ttl, self._clock = refresh_after, negative_ttl, clock
         self._failures: dict[str, float] = {}
+        self._pending: dict[str, tuple[float, dict[str, Any]]] = {}
 
     async def get(self, uri: str) -> RemoteActor | None:
         """The row of ``uri`` if we know it (no fetch)."""
@@ -125,14 +129,20 @@ class RemoteActorStore:
     def is_fresh(self, row: RemoteActor) -> bool:
         return row.fetched_at + self._refresh_after > datetime.now(UTC)
 
-    async def ensure(self, uri: str) -> RemoteActor:
+    async def ensure(self, uri: str, before_fetch: Callable[[], None] | None = None) -> RemoteActor:
         """A row for ``uri``: the known one when fresh, else fetched (the stale row if that fails).
 
-        Raises :class:`RemoteError` (or a subclass) when nothing usable is known or fetched.
+        ``before_fetch`` runs just before a fetch (a budget may refuse it by raising). Raises
+        :class:`RemoteError` (or a subclass) when nothing usable is known or fetched.
         """
         row = await self.get(uri)
         if row is not None and self.is_fresh(row):
             return row
+        adopted = await self.adopt(uri)
+        if adopted is not None:
+            return adopted
+        if before_fetch is not None:
+            before_fetch()
         try:
             return await self.fetch(uri)
         except RemoteError:
@@ -157,6 +167,33 @@ class RemoteActorStore:
             raise RemoteBadResponse("unusable actor document") from exc
         self._failures.pop(uri, None)
         return await self.upsert(document["id"], fields)
+
+    async def remember(self, document: dict[str, Any]) -> None:
+        """Keep an actor document fetched elsewhere (the key resolver) for :meth:`adopt`.
+
+        Nothing is written yet: the request that caused the fetch is not verified. The
+        document's identity was proven by :func:`fetch_ap_document`; an unusable actor (no
+        inbox, not an actor type) is not kept. At most :data:`MAX_PENDING` documents, for
+        ``pending_ttl`` seconds.
+        """
+        try:
+            fields = actor_fields(document)
+        except (RemoteError, ValueError):
+            return
+        now = self._clock()
+        if len(self._pending) >= MAX_PENDING:
+            self._pending = {u: p for u, p in self._pending.items() if now - p[0] < PENDING_TTL}
+            while len(self._pending) >= MAX_PENDING:
+                self._pending.pop(next(iter(self._pending)))
+        self._pending[document["id"]] = (now, fields)
+
+    async def adopt(self, uri: str) -> RemoteActor | None:
+        """Store the document :meth:`remember` kept for ``uri`` (``None`` when there is none)."""
+        entry = self._pending.pop(uri, None)
+        if entry is None or self._clock() - entry[0] >= PENDING_TTL:
+            return None
+        self._failures.pop(uri, None)
+        return await self.upsert(uri, entry[1])
 
     async def upsert(self, uri: str, fields: dict[str, Any]) -> RemoteActor:
         """Create or update the row of ``uri`` with ``fields`` (``fetched_at`` set to now)."""

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -132,8 +132,11 @@ class KeyResolver:
         local_origin: str | None = None,
         max_fetches: int = MAX_FETCHES_PER_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
+        on_actor: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
     ) -> None:
+        """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch)."""
         self._client = client
+        self._on_actor = on_actor
         self._cache: KeyCache = cache or MemoryKeyCache(ttl, clock=clock)
         self._negative_ttl, self._max_fetches, self._clock = negative_ttl, max_fetches, clock
         self._local_origin = local_origin
@@ -196,6 +199,7 @@ class KeyResolver:
             key = find_listed_key(document, key_id)
             if key is None:
                 raise SignatureError("key_not_owned", "the actor does not list this key")
+            await self._actor_fetched(document)
             return RemoteKey(key_id, document["id"], key), self._siblings(document, key_id)
         if not same_uri(document["id"], key_id):
             raise SignatureError("key_unavailable", "document is neither an actor nor the key")
@@ -208,7 +212,12 @@ class KeyResolver:
         key = find_listed_key(actor, key_id)
         if key is None:
             raise SignatureError("key_not_owned", "the owner's actor document does not list this key")
+        await self._actor_fetched(actor)
         return RemoteKey(key_id, actor["id"], key), self._siblings(actor, key_id)
+
+    async def _actor_fetched(self, actor: dict[str, Any]) -> None:
+        if self._on_actor is not None:
+            await self._on_actor(actor)
 
     @staticmethod
     def _siblings(actor: dict[str, Any], key_id: str) -> list[RemoteKey]:
