@@ -8,6 +8,8 @@ changes nothing), ``DELETE`` deletes (the object then answers 410), ``PUT``/``DE
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -17,11 +19,12 @@ from aiohttp import web
 from federation.db.content import ContentObject, ObjectKind
 from federation.db.ingest import ApiToken
 from federation.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
+from federation.ingest.poller import FeedPoller, poll_forever
 from federation.ingest.payloads import SOURCE_ID_RE, parse_item
 from federation.ingest.tokens import authenticate, authorize
 from federation.protocol.actors import iso
 from federation.publishing.service import Outcome, Publisher, PublishResult
-from federation.web.state import DIRECTORY, PUBLISHER, SETTINGS
+from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -135,7 +138,22 @@ async def _publisher(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+async def _feed_poller(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    if not settings.server.run_worker:
+        yield
+        return
+    poller = FeedPoller(app[CLIENT], app[PUBLISHER], language=settings.site.language,
+                        timezone=settings.site.timezone)
+    task = asyncio.create_task(poll_forever(poller), name="feed-poller")
+    yield
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+
+
 def setup(app: web.Application) -> None:
-    """The push API routes, and the publisher they (and the feed poller) use."""
+    """The push API routes, the publisher they use, and the feed poller (when serving)."""
     app.cleanup_ctx.append(_publisher)
+    app.cleanup_ctx.append(_feed_poller)
     app.router.add_routes(routes)

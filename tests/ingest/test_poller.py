@@ -1,0 +1,163 @@
+"""Feed polling against real loopback servers: conditional GET, change detection, backoff."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from federation.db.actors import Actor
+from federation.db.content import ContentObject, ObjectKind, OutboxActivity
+from federation.db.delivery import FanoutJob
+from federation.db.ingest import Feed, FeedKind
+from federation.ingest.poller import FeedPoller, backoff
+
+from .conftest import Bridge, FeedServer, fixture_bytes
+
+ACTOR = "halte-au-controle-numerique"
+
+
+async def _feed(bridge: Bridge, server: FeedServer, kind: FeedKind) -> Feed:
+    actor = await Actor.get(identifier=ACTOR)
+    return await Feed.create(actor=actor, url=server.url, kind=kind, interval_seconds=600,
+                             next_poll_at=bridge.clock.now)
+
+
+def _poller(bridge: Bridge) -> FeedPoller:
+    return FeedPoller(bridge.client, bridge.publisher, clock=bridge.clock)
+
+
+async def test_first_poll_records_history_without_delivering(bridge: Bridge,
+                                                             feed_server: FeedServer) -> None:
+    """A new feed's entries land in the outbox, oldest first, but nothing is queued for delivery."""
+    feed_server.body = fixture_bytes("spip.rss")
+    await _feed(bridge, feed_server, FeedKind.RSS)
+    reports = await _poller(bridge).run_once()
+    assert reports[0].status == "ok" and reports[0].outcomes == {"created": 2}
+    assert await FanoutJob.all().count() == 0
+    activities = await OutboxActivity.all().order_by("id")
+    assert [a.document["object"]["name"][:6] for a in activities] == ["Débat ", "Une ca"]
+
+    article = await ContentObject.get(source_id="https://site.example/spip.php?article4521")
+    document = article.document
+    assert document["summary"].startswith("<p>Halte au contrôle numérique organise")
+    assert "<script" not in document["content"] and "Ciblage des pauvres" in document["content"]
+    assert [(a["type"], a["mediaType"]) for a in document["attachment"]] == [
+        ("Document", "application/pdf"), ("Audio", "audio/mpeg")]
+    assert {t["name"] for t in document["tag"]} == {
+        "#FlicageSurveillance", "#DroitsSociauxSanté", "#SaintÉtienne"}
+    cantine = await ContentObject.get(source_id="https://site.example/spip.php?article4600")
+    assert cantine.document["image"]["url"] == "https://site.example/IMG/jpg/cantine.jpg"
+
+
+async def test_conditional_get_and_change_detection(bridge: Bridge,
+                                                    feed_server: FeedServer) -> None:
+    """304 and an unchanged body publish nothing; a changed entry becomes one delivered Update."""
+    feed_server.body = fixture_bytes("spip.rss")
+    feed = await _feed(bridge, feed_server, FeedKind.RSS)
+    poller = _poller(bridge)
+    await poller.run_once()
+    assert await poller.run_once() == []  # not due yet
+
+    bridge.clock.now += timedelta(minutes=11)
+    report = (await poller.run_once())[0]
+    assert report.status == "not-modified"
+    assert feed_server.seen[-1]["If-None-Match"] == '"v1"'
+    assert feed_server.seen[-1]["If-Modified-Since"] == "Sat, 04 Oct 2024 10:00:00 GMT"
+
+    feed_server.etag = '"v2"'  # same body, new validator
+    bridge.clock.now += timedelta(minutes=11)
+    assert (await poller.run_once())[0].status == "same-body"
+
+    feed_server.etag = '"v3"'
+    feed_server.body = fixture_bytes("spip.rss").replace(b"Repas \xc3\xa0 prix libre",
+                                                        b"Repas gratuit")
+    bridge.clock.now += timedelta(minutes=11)
+    report = (await poller.run_once())[0]
+    assert report.outcomes == {"unchanged": 1, "updated": 1}
+    assert [a.type for a in await OutboxActivity.all().order_by("id")] == [
+        "Create", "Create", "Update"]
+    assert await FanoutJob.all().count() == 1  # only the change is delivered
+    await feed.refresh_from_db()
+    assert feed.etag == '"v3"' and feed.failures == 0
+
+
+async def test_failing_feed_backs_off_then_recovers(bridge: Bridge,
+                                                    feed_server: FeedServer) -> None:
+    """A 500 or garbage counts a failure and doubles the wait; success resets it."""
+    feed_server.status = 500
+    feed = await _feed(bridge, feed_server, FeedKind.RSS)
+    poller = _poller(bridge)
+    report = (await poller.run_once())[0]
+    assert report.status == "failed" and "500" in report.error
+    await feed.refresh_from_db()
+    assert feed.failures == 1 and feed.next_poll_at == bridge.clock.now + timedelta(seconds=1200)
+
+    feed_server.status = 200
+    feed_server.body = b"<html>not a feed"
+    bridge.clock.now = feed.next_poll_at
+    assert (await poller.run_once())[0].status == "failed"
+    await feed.refresh_from_db()
+    assert feed.failures == 2 and "not a feed" in feed.last_error
+
+    feed_server.body = fixture_bytes("feed.atom")
+    bridge.clock.now = feed.next_poll_at
+    assert (await poller.run_once())[0].status == "ok"
+    await feed.refresh_from_db()
+    assert feed.failures == 0 and feed.last_error == ""
+    assert backoff(600, 30) == timedelta(days=1)
+
+
+async def test_json_feed_and_atom(bridge: Bridge, feed_server: FeedServer) -> None:
+    """JSON Feed and Atom entries become articles with summaries, tags and attachments."""
+    feed_server.body = fixture_bytes("feed.json")
+    feed_server.content_type = "application/feed+json"
+    await _feed(bridge, feed_server, FeedKind.JSON)
+    await _poller(bridge).run_once()
+    article = await ContentObject.get(source_id="4521")
+    assert article.document["summary"] == "<p>Jeudi 9 juin, débat à Saint-Étienne.</p>"
+    assert article.document["attachment"][0]["name"] == "L'affiche"
+    assert article.document["published"] == "2022-05-29T08:00:00Z"
+
+
+async def test_ical_feed_events_cancellation_and_note(bridge: Bridge,
+                                                      feed_server: FeedServer) -> None:
+    """A VEVENT becomes an Event with its zone and place; cancelling it sends Update and a Note."""
+    feed_server.body = fixture_bytes("agenda.ics", DTSTAMP="20241004T100000Z",
+                                     STATUS="CONFIRMED")
+    feed_server.content_type = "text/calendar"
+    await _feed(bridge, feed_server, FeedKind.ICAL)
+    poller = _poller(bridge)
+    await poller.run_once()
+    event = await ContentObject.get(kind=ObjectKind.EVENT)
+    document = event.document
+    assert document["startTime"] == "2022-06-09T18:00:00+02:00"
+    assert document["endTime"] == "2022-06-09T20:00:00+02:00"
+    assert document["timezone"] == "Europe/Paris"
+    assert document["location"]["address"] == {
+        "type": "PostalAddress", "streetAddress": "16 rue Royet", "postalCode": "42000",
+        "addressLocality": "Saint-Étienne"}
+    assert document["location"]["latitude"] == 45.4397
+    assert document["summary"] == ("<p>jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — la Cale, "
+                                   "16 rue Royet, Saint-Étienne</p>")
+
+    # a new DTSTAMP alone is no change
+    feed_server.etag = '"v2"'
+    feed_server.body = fixture_bytes("agenda.ics", DTSTAMP="20241005T100000Z",
+                                     STATUS="CONFIRMED")
+    bridge.clock.now += timedelta(minutes=11)
+    assert (await poller.run_once())[0].outcomes == {"unchanged": 1}
+
+    feed_server.etag = '"v3"'
+    feed_server.body = fixture_bytes("agenda.ics", DTSTAMP="20241006T100000Z",
+                                     STATUS="CANCELLED")
+    bridge.clock.now += timedelta(minutes=11)
+    assert (await poller.run_once())[0].outcomes == {"updated": 1}
+    await event.refresh_from_db()
+    assert event.document["ical:status"] == "CANCELLED"
+    assert event.document["summary"].startswith("<p>ANNULÉ — jeudi 9 juin 2022")
+    note = await ContentObject.get(kind=ObjectKind.NOTE)
+    assert "Annulé" in note.document["content"]
+    assert note.document["tag"][0]["href"] == event.uri
+    types = [(a.type, a.document["object"]["type"]) for a in
+             await OutboxActivity.all().order_by("id")]
+    assert types == [("Create", "Event"), ("Update", "Event"), ("Create", "Note")]
+    assert await FanoutJob.all().count() == 2  # the Update and the Note are delivered
