@@ -23,9 +23,9 @@ EXIT_USAGE = 2
 
 
 def _command_modules() -> list:
-    from federation.cli import actors, delivery, setup
+    from federation.cli import actors, delivery, moderation, setup
 
-    return [setup, actors, delivery]
+    return [setup, actors, delivery, moderation]
 
 
 def build_parser() -> argparse.ArgumentParser:

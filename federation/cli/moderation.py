@@ -1,0 +1,160 @@
+"""Moderation from the command line: ``moderators add|list|remove|passwd|token`` and
+``moderation list|approve|reject|spam|undo``.
+
+Passwords are never taken from the command line (they would land in the shell history and in
+``ps``): they are read from a prompt on a terminal, or from the first line of stdin otherwise.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import sys
+
+from federation.cli.context import opened, settings_from
+from federation.db.moderation import ModeratorAccount, Reply, ReplyState
+from federation.errors import BadRequest
+from federation.moderation import accounts
+from federation.moderation.service import REPLY_ACTIONS, Action, ModerationService
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    moderators = subparsers.add_parser(
+        "moderators", help="manage the accounts of the moderation UI",
+        description="Accounts that log in to /admin/. Passwords are read from a prompt, or "
+        "from stdin when it is not a terminal — never from arguments.",
+    )
+    verbs = moderators.add_subparsers(dest="verb", metavar="VERB", required=True)
+    add = verbs.add_parser("add", help="create a moderator (asks for the password)")
+    add.add_argument("username")
+    add.add_argument("--language", choices=accounts.LANGUAGES, default="fr",
+                     help="language of the UI for this moderator (default fr)")
+    add.add_argument("--admin", action="store_true", help="mark as administrator")
+    add.set_defaults(handler=cmd_add)
+    listing = verbs.add_parser("list", help="list the moderators")
+    listing.set_defaults(handler=cmd_list_moderators)
+    remove = verbs.add_parser("remove", help="delete a moderator (the audit log keeps the name)")
+    remove.add_argument("username")
+    remove.set_defaults(handler=cmd_remove)
+    passwd = verbs.add_parser("passwd", help="change a password (logs the moderator out)")
+    passwd.add_argument("username")
+    passwd.set_defaults(handler=cmd_passwd)
+    token = verbs.add_parser("token", help="create an API token for /api/v1/moderation")
+    token.add_argument("username")
+    token.add_argument("--name", default="", help="a label for the token")
+    token.add_argument("--read-only", action="store_true",
+                       help="scope moderation:read (lists only) instead of moderation")
+    token.set_defaults(handler=cmd_token)
+    revoke = verbs.add_parser("revoke-tokens", help="revoke every API token of a moderator")
+    revoke.add_argument("username")
+    revoke.set_defaults(handler=cmd_revoke_tokens)
+
+    moderation = subparsers.add_parser(
+        "moderation", help="list and decide replies waiting for moderation",
+        description="The same rules as the web UI: approving sends the replier an Accept, "
+        "rejecting a Reject; spam sends nothing; undo puts a reply back in the queue.",
+    )
+    mverbs = moderation.add_subparsers(dest="verb", metavar="VERB", required=True)
+    mlist = mverbs.add_parser("list", help="list replies in a state (default pending)")
+    mlist.add_argument("--state", choices=[s.value for s in ReplyState], default="pending")
+    mlist.add_argument("--limit", type=int, default=50)
+    mlist.set_defaults(handler=cmd_list_replies)
+    for action in REPLY_ACTIONS:
+        parser = mverbs.add_parser(str(action), help=f"{action} replies by id")
+        parser.add_argument("ids", nargs="+", type=int, metavar="ID")
+        parser.add_argument("--as", dest="moderator", default="cli",
+                            help="name recorded in the audit log (default: cli)")
+        parser.set_defaults(handler=cmd_decide, action=action)
+
+
+def read_password(*, confirm: bool) -> str:
+    """A password from the terminal (twice when ``confirm``) or the first line of stdin."""
+    if sys.stdin.isatty():
+        password = getpass.getpass("Password: ")
+        if confirm and getpass.getpass("Again: ") != password:
+            raise BadRequest("the passwords differ")
+    else:
+        password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise BadRequest("no password given")
+    return password
+
+
+async def cmd_add(args: argparse.Namespace) -> int:
+    password = read_password(confirm=True)
+    async with opened(settings_from(args), sync=False):
+        await accounts.create_account(args.username, password, language=args.language,
+                                      is_admin=args.admin)
+    print(f"moderator {args.username} created")
+    return 0
+
+
+async def cmd_list_moderators(args: argparse.Namespace) -> int:
+    async with opened(settings_from(args), sync=False):
+        rows = await ModeratorAccount.all().order_by("username")
+        for row in rows:
+            flags = ",".join(f for f, on in (("admin", row.is_admin),
+                                             ("disabled", row.disabled)) if on)
+            print(f"{row.username:24} {row.language:3} {flags:16} "
+                  f"{row.created_at:%Y-%m-%d}")
+    return 0
+
+
+async def cmd_remove(args: argparse.Namespace) -> int:
+    async with opened(settings_from(args), sync=False):
+        await accounts.remove_account(args.username)
+    print(f"moderator {args.username} removed")
+    return 0
+
+
+async def cmd_passwd(args: argparse.Namespace) -> int:
+    password = read_password(confirm=True)
+    async with opened(settings_from(args), sync=False):
+        await accounts.set_password(args.username, password)
+    print(f"password of {args.username} changed (their sessions were closed)")
+    return 0
+
+
+async def cmd_token(args: argparse.Namespace) -> int:
+    scope = accounts.SCOPE_READ if args.read_only else accounts.SCOPE_MODERATION
+    async with opened(settings_from(args), sync=False):
+        token = await accounts.create_token(args.username, name=args.name, scopes=(scope,))
+    print(token)
+    print(f"(scope {scope}; shown once, store it now)", file=sys.stderr)
+    return 0
+
+
+async def cmd_revoke_tokens(args: argparse.Namespace) -> int:
+    async with opened(settings_from(args), sync=False):
+        count = await accounts.revoke_tokens(args.username)
+    print(f"{count} token(s) revoked")
+    return 0
+
+
+async def cmd_list_replies(args: argparse.Namespace) -> int:
+    async with opened(settings_from(args), sync=False):
+        ordering = "id" if args.state == "pending" else "-id"
+        replies = await Reply.filter(state=args.state).order_by(ordering).limit(
+            max(1, min(args.limit, 1000))
+        ).prefetch_related("author", "target")
+        for reply in replies:
+            target = reply.target.uri if reply.target else (reply.in_reply_to_uri or "-")
+            print(f"{reply.id:6} {reply.received_at:%Y-%m-%d %H:%M} "
+                  f"{reply.author.handle:40} {target}")
+            print(f"       {reply.uri}")
+    return 0
+
+
+async def cmd_decide(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        service = ModerationService(settings, directory)
+        outcomes = await service.bulk(Action(args.action), args.ids, args.moderator)
+    failed = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            print(f"{outcome.reply_id}: {outcome.state}")
+        else:
+            failed += 1
+            print(f"{outcome.reply_id}: {outcome.error}", file=sys.stderr)
+    return 1 if failed else 0
