@@ -26,6 +26,7 @@ venv-test: $(VENV)/.installed-test
 run: venv
 	@test -f $(CONFIG) || $(BIN)/federation --config $(CONFIG) init
 	$(BIN)/federation --config $(CONFIG) migrate
+	$(BIN)/federation --config $(CONFIG) demo
 	$(BIN)/federation --config $(CONFIG) serve
 
 ## make test: the whole suite (PostgreSQL too when FEDERATION_TEST_DATABASE_URL is set).

@@ -23,9 +23,9 @@ EXIT_USAGE = 2
 
 
 def _command_modules() -> list:
-    from federation.cli import actors, delivery, moderation, setup
+    from federation.cli import actors, delivery, moderation, publishing, setup
 
-    return [setup, actors, delivery, moderation]
+    return [setup, actors, delivery, moderation, publishing]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -1,0 +1,306 @@
+"""Content commands: ``publish``, ``import``, ``tokens``, ``feeds``, ``demo``.
+
+``publish FILE`` sends one item (the push API's JSON, with ``type``, ``actor`` and ``id``) to
+followers. ``import`` backfills history from a feed or a JSON file: it goes to the outbox
+*without being delivered* unless ``--deliver`` is given, so followers' timelines are not
+flooded with old articles. ``demo`` publishes sample content modelled on the site (never
+delivered).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from tqdm import tqdm
+
+from federation.cli.context import opened, settings_from
+from federation.db.actors import Actor
+from federation.db.ingest import Feed, FeedKind
+from federation.errors import BadRequest, Conflict, FederationError, Problem, Unprocessable
+from federation.identity.signers import signer_for
+from federation.ingest.feeds import parse_feed
+from federation.ingest.ical import parse_calendar
+from federation.ingest.payloads import parse_item
+from federation.ingest.poller import MAX_FEED_BYTES, FeedPoller, guess_kind
+from federation.ingest.tokens import create_token, list_tokens, revoke_token
+from federation.publishing.demo import demo_items
+from federation.publishing.items import ContentItem
+from federation.publishing.service import Publisher
+from federation.remote.client import ClientPolicy, HardenedClient
+from federation.settings import Settings
+
+MAX_FILE_BYTES = 50_000_000
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    publish = subparsers.add_parser(
+        "publish", help="publish one article or event from a JSON file",
+        description="Publish the item in FILE (the push API's JSON with \"type\", \"actor\" and "
+        "\"id\"; '-' reads stdin). The same item twice changes nothing; a changed one is sent "
+        "as an Update. Followers receive it through the delivery worker.",
+    )
+    publish.add_argument("file", metavar="FILE")
+    publish.set_defaults(handler=cmd_publish)
+
+    backfill = subparsers.add_parser(
+        "import", help="backfill history from a feed or a JSON file (not delivered)",
+        description="Record past articles/events in an actor's outbox. Nothing is delivered "
+        "to followers unless --deliver is given. Items already imported are skipped.",
+    )
+    source = backfill.add_mutually_exclusive_group(required=True)
+    source.add_argument("--feed", metavar="URL", help="an RSS, Atom, JSON Feed or iCal URL")
+    source.add_argument("--file", metavar="PATH", help="a feed file, or a JSON list of items")
+    backfill.add_argument("--actor", required=True, help="the actor's identifier")
+    backfill.add_argument("--kind", choices=[k.value for k in FeedKind],
+                          help="feed kind (guessed from the URL or file otherwise)")
+    backfill.add_argument("--deliver", action="store_true",
+                          help="also deliver to current followers (floods timelines)")
+    backfill.set_defaults(handler=cmd_import)
+
+    tokens = subparsers.add_parser("tokens", help="API tokens of the CMS clients")
+    verbs = tokens.add_subparsers(dest="verb", metavar="VERB", required=True)
+    create = verbs.add_parser("create", help="create a token (shown once)")
+    create.add_argument("name", help="the CMS client's name")
+    create.add_argument("--actor", action="append", default=[],
+                        help="limit the token to this actor (repeatable)")
+    create.set_defaults(handler=cmd_tokens_create)
+    verbs.add_parser("list", help="list tokens").set_defaults(handler=cmd_tokens_list)
+    revoke = verbs.add_parser("revoke", help="revoke a token")
+    revoke.add_argument("name")
+    revoke.set_defaults(handler=cmd_tokens_revoke)
+
+    feeds = subparsers.add_parser("feeds", help="feeds polled for the actors")
+    feed_verbs = feeds.add_subparsers(dest="verb", metavar="VERB", required=True)
+    add = feed_verbs.add_parser("add", help="poll a feed for an actor",
+                                description="Add a feed. Its first poll records the entries "
+                                "already there without delivering them; later polls deliver.")
+    add.add_argument("url")
+    add.add_argument("--actor", required=True)
+    add.add_argument("--kind", choices=[k.value for k in FeedKind])
+    add.add_argument("--interval", type=int, default=900, help="seconds between polls")
+    add.set_defaults(handler=cmd_feeds_add)
+    feed_verbs.add_parser("list", help="list feeds").set_defaults(handler=cmd_feeds_list)
+    poll = feed_verbs.add_parser("poll", help="poll feeds now")
+    poll.add_argument("--all", action="store_true", help="every feed, not only due ones")
+    poll.set_defaults(handler=cmd_feeds_poll)
+
+    demo = subparsers.add_parser(
+        "demo", help="publish sample content (idempotent, never delivered)",
+        description="Publish the debate article and event of Halte au contrôle numérique "
+        "(from the site's page of 29 May 2022) so that outboxes show real objects.",
+    )
+    demo.set_defaults(handler=cmd_demo)
+
+
+@asynccontextmanager
+async def _publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    async with opened(settings) as directory:
+        yield Publisher(directory, site_language=settings.site.language)
+
+
+@asynccontextmanager
+async def _client(settings: Settings, publisher: Publisher) -> AsyncIterator[HardenedClient]:
+    signer = signer_for(publisher.directory, settings.site_actor.identifier)
+    async with HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
+                              signer) as client:
+        yield client
+
+
+def _read(path: str) -> bytes:
+    if path == "-":
+        return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_FILE_BYTES + 1)
+    except OSError as error:
+        raise BadRequest(f"cannot read {path}: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise BadRequest(f"{path} is larger than {MAX_FILE_BYTES} bytes")
+    return data
+
+
+def _json(data: bytes, path: str) -> Any:
+    try:
+        return json.loads(data)
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        raise BadRequest(f"{path} is not JSON: {error}") from None
+
+
+def _print_problems(error: Unprocessable, where: str = "") -> None:
+    for problem in error.problems:
+        print(f"  {where}{problem}", file=sys.stderr)
+
+
+async def cmd_publish(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    payload = _json(_read(args.file), args.file)
+    item = parse_item(payload, language=settings.site.language, timezone=settings.site.timezone)
+    async with _publisher(settings) as publisher:
+        try:
+            result = await publisher.upsert(item)
+        except Unprocessable as error:
+            _print_problems(error)
+            raise
+    print(json.dumps(result.to_json(), ensure_ascii=False))
+    return 0
+
+
+def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
+                     kind: str | None) -> list[ContentItem]:
+    site = settings.site
+    stripped = data.lstrip()
+    if stripped.startswith(b"[") or (stripped.startswith(b"{") and b'"items"' not in data[:4096]
+                                     and kind != "json"):
+        payloads = _json(data, path)
+        payloads = payloads if isinstance(payloads, list) else [payloads]
+        items, problems = [], []
+        for index, payload in enumerate(payloads):
+            if isinstance(payload, dict):
+                payload = {"actor": actor, **payload}
+            try:
+                items.append(parse_item(payload, source="import", language=site.language,
+                                        timezone=site.timezone))
+            except Unprocessable as error:
+                problems.extend(Problem(f"[{index}].{p.location}", p.message)
+                                for p in error.problems)
+        if problems:
+            raise Unprocessable(problems, f"{path}: invalid items")
+        return items
+    return _parse_feed_bytes(data, kind or guess_kind(path).value, settings, actor)
+
+
+def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) -> list[ContentItem]:
+    if kind == FeedKind.ICAL.value or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
+        return parse_calendar(data, actor=actor, source="import", language=settings.site.language,
+                              timezone=settings.site.timezone)
+    return parse_feed(data, actor=actor, source="import", language=settings.site.language)
+
+
+async def _publish_all(publisher: Publisher, items: Iterable[ContentItem], *, deliver: bool,
+                       total: int) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    ordered = sorted(items, key=lambda i: i.published_at or datetime.now(UTC))
+    for item in tqdm(ordered, total=total, unit="item", desc="import", file=sys.stderr):
+        try:
+            result = await publisher.upsert(item, deliver=deliver)
+            outcome = str(result.outcome)
+        except FederationError as error:
+            outcome = f"skipped ({error.http_status})"
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
+
+
+async def cmd_import(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with _publisher(settings) as publisher:
+        publisher.directory.get(args.actor)
+        if args.feed:
+            async with _client(settings, publisher) as client:
+                response = await client.get(args.feed, accept="*/*", sign=False,
+                                            max_bytes=MAX_FEED_BYTES)
+            if response.status != 200:
+                raise BadRequest(f"{args.feed} answered HTTP {response.status}")
+            kind = args.kind or guess_kind(args.feed).value
+            items = _parse_feed_bytes(response.body, kind, settings, args.actor)
+        else:
+            items = _items_from_file(_read(args.file), args.file, settings, args.actor,
+                                     args.kind)
+        counts = await _publish_all(publisher, items, deliver=args.deliver, total=len(items))
+    summary = ", ".join(f"{n} {k}" for k, n in sorted(counts.items())) or "nothing"
+    print(f"imported for {args.actor}: {summary}"
+          + ("" if args.deliver else " (recorded in the outbox, not delivered)"))
+    return 0
+
+
+async def cmd_tokens_create(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with opened(settings) as directory:
+        for actor in args.actor:
+            directory.get(actor)
+        token = await create_token(args.name, args.actor)
+    print(f"token for {token.name} (shown once, keep it secret):")
+    print(token.secret)
+    return 0
+
+
+async def cmd_tokens_list(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        tokens = await list_tokens()
+    for token in tokens:
+        state = "revoked" if token.revoked_at else "active"
+        actors = ",".join(token.actors) or "all actors"
+        used = token.last_used_at.isoformat(timespec="minutes") if token.last_used_at else "never"
+        print(f"{token.name:24} {token.prefix}…  {state:8} {actors:32} last used {used}")
+    return 0
+
+
+async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        await revoke_token(args.name)
+    print(f"revoked {args.name}")
+    return 0
+
+
+async def cmd_feeds_add(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    if args.interval < 60:
+        raise BadRequest("--interval must be at least 60 seconds")
+    async with opened(settings) as directory:
+        directory.get(args.actor)
+        actor = await Actor.get(identifier=args.actor)
+        if await Feed.exists(actor=actor, url=args.url):
+            raise Conflict(f"{args.url} is already polled for {args.actor}")
+        kind = FeedKind(args.kind) if args.kind else guess_kind(args.url)
+        feed = await Feed.create(actor=actor, url=args.url, kind=kind,
+                                 interval_seconds=args.interval, next_poll_at=datetime.now(UTC))
+    print(f"feed {feed.id}: {kind.value} {args.url} for {args.actor}, every {args.interval} s "
+          "(existing entries will be recorded without delivery)")
+    return 0
+
+
+async def cmd_feeds_list(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        feeds = await Feed.all().order_by("id").prefetch_related("actor")
+    for feed in feeds:
+        state = f"failing ×{feed.failures}: {feed.last_error[:60]}" if feed.failures else "ok"
+        print(f"{feed.id:4} {feed.kind.value:5} {feed.actor.identifier:28} {feed.url}  "
+              f"next {feed.next_poll_at.isoformat(timespec='minutes')}  {state}")
+    return 0
+
+
+async def cmd_feeds_poll(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with _publisher(settings) as publisher, _client(settings, publisher) as client:
+        poller = FeedPoller(client, publisher, language=settings.site.language,
+                            timezone=settings.site.timezone)
+        if args.all:
+            reports = [await poller.poll(feed) for feed in await Feed.all().order_by("id")]
+        else:
+            reports = await poller.run_once()
+    for report in reports:
+        outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
+        print(f"feed {report.feed_id}: {report.status} {outcomes} {report.error}".rstrip())
+    return 1 if any(r.status == "failed" for r in reports) else 0
+
+
+async def cmd_demo(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    async with _publisher(settings) as publisher:
+        items = demo_items(settings, publisher.directory)
+        if not items:
+            print("demo: no collective 'halte-au-controle-numerique' configured; nothing to do")
+            return 0
+        for item in items:
+            result = await publisher.upsert(item, deliver=False)
+            print(f"demo {item.kind}: {result.outcome} {result.object_uri}")
+    return 0
