@@ -1,0 +1,108 @@
+"""The content commands: demo (idempotent, undelivered), publish, import, tokens."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from federation.cli import main
+from federation.db.content import ContentObject, ObjectKind, OutboxActivity
+from federation.db.delivery import FanoutJob
+from federation.db.ingest import ApiToken
+from federation.db.lifecycle import open_database
+
+TOML = """\
+base_url = "https://bridge.example"
+data_dir = "data"
+database_url = "{database_url}"
+
+[site]
+name = "Le Numéro Zéro"
+home_page = "https://site.example/"
+
+[site_actor]
+identifier = "site"
+username = "lenumerozero"
+name = "Le Numéro Zéro"
+
+[[collectives]]
+identifier = "halte-au-controle-numerique"
+username = "halteaucontrolenumerique"
+name = "Halte au contrôle numérique"
+"""
+
+
+@pytest.fixture
+def config(tmp_path: Path, database_url: str) -> Path:
+    path = tmp_path / "federation.toml"
+    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
+    return path
+
+
+def _query(database_url: str, coroutine_factory: Any) -> Any:
+    async def run() -> Any:
+        async with open_database(database_url):
+            return await coroutine_factory()
+
+    return asyncio.run(run())
+
+
+def test_demo_is_idempotent_and_not_delivered(config: Path, database_url: str,
+                                              capsys: pytest.CaptureFixture[str]) -> None:
+    """`federation demo` twice: one article and one event, two Creates, no delivery queued."""
+    assert main(["--config", str(config), "demo"]) == 0
+    assert main(["--config", str(config), "demo"]) == 0
+    output = capsys.readouterr().out
+    assert output.count("created") == 2 and output.count("unchanged") == 2
+
+    async def check() -> tuple[list[str], int, int, dict[str, Any]]:
+        kinds = sorted(str(o.kind) for o in await ContentObject.all())
+        event = await ContentObject.get(kind=ObjectKind.EVENT)
+        return kinds, await OutboxActivity.all().count(), await FanoutJob.all().count(), \
+            event.document
+
+    kinds, activities, fanouts, event = _query(database_url, check)
+    assert kinds == ["article", "event"] and activities == 2 and fanouts == 0
+    assert event["summary"] == ("<p>jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — la Cale, "
+                                "16 rue Royet, Saint-Étienne</p>")
+
+
+def test_publish_import_and_tokens(config: Path, database_url: str, tmp_path: Path,
+                                   capsys: pytest.CaptureFixture[str]) -> None:
+    """publish queues delivery; import records without delivering; tokens are stored hashed."""
+    item = {"type": "article", "actor": "halte-au-controle-numerique", "id": "1",
+            "title": "Un article", "published": "2024-10-04T10:00:00+02:00",
+            "content_html": "<p>Texte.</p>"}
+    (tmp_path / "item.json").write_text(json.dumps(item), encoding="utf-8")
+    assert main(["--config", str(config), "publish", str(tmp_path / "item.json")]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["status"] == "created"
+
+    history = [{"type": "article", "id": str(n), "title": f"Ancien {n}",
+                "published": f"2020-01-0{n}T10:00:00+01:00", "content_html": "<p>x</p>"}
+               for n in range(2, 5)]
+    (tmp_path / "history.json").write_text(json.dumps(history), encoding="utf-8")
+    assert main(["--config", str(config), "import", "--actor", "halte-au-controle-numerique",
+                 "--file", str(tmp_path / "history.json")]) == 0
+    assert "3 created" in capsys.readouterr().out
+
+    bad = [{"type": "article", "id": "9", "title": ""}]
+    (tmp_path / "bad.json").write_text(json.dumps(bad), encoding="utf-8")
+    assert main(["--config", str(config), "import", "--actor", "halte-au-controle-numerique",
+                 "--file", str(tmp_path / "bad.json")]) == 1
+
+    assert main(["--config", str(config), "tokens", "create", "spip"]) == 0
+    secret = capsys.readouterr().out.strip().splitlines()[-1]
+    assert secret.startswith("fed_")
+    assert main(["--config", str(config), "tokens", "revoke", "spip"]) == 0
+
+    async def check() -> tuple[int, int, ApiToken]:
+        return (await OutboxActivity.all().count(), await FanoutJob.all().count(),
+                await ApiToken.get(name="spip"))
+
+    activities, fanouts, token = _query(database_url, check)
+    assert activities == 4 and fanouts == 1  # only the published item is delivered
+    assert secret not in token.token_hash and token.revoked_at is not None
