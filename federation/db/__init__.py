@@ -18,6 +18,7 @@ APPS: dict[str, list[str]] = {
     "inbox": ["federation.db.inbox"],
     "delivery": ["federation.db.delivery"],
     "ingest": ["federation.db.ingest"],
+    "syndication": ["federation.db.syndication"],
 }
 
 
