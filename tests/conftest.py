@@ -2,13 +2,15 @@
 
 Database tests take the ``database_url`` fixture, parametrized over ``sqlite`` and ``postgres``.
 The PostgreSQL run needs ``FEDERATION_TEST_DATABASE_URL`` (``.ci/run`` sets it to the local
-server); without it those tests are skipped with that reason. Each test gets its own database,
-copied from a template migrated once per session, so tests never see each other's rows.
+server); without it those tests are skipped with that reason. Each test gets an empty migrated
+database (SQLite: a copy of a file migrated once per session; PostgreSQL: the session's migrated
+database emptied before the test), so tests never see each other's rows.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
 import os
 import shutil
 import uuid
@@ -21,6 +23,7 @@ import pytest
 
 from federation.db.lifecycle import migrate_database
 from federation.settings import Settings, settings_from_mapping
+from federation.signing.keys import load_private_key_pem as _load_private_key_pem
 
 PG_ENV = "FEDERATION_TEST_DATABASE_URL"
 PG_SKIP_REASON = f"{PG_ENV} is not set: the PostgreSQL run is skipped (.ci/run sets it)"
@@ -65,23 +68,67 @@ def pg_template() -> Iterator[str]:
         asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+async def _pg_clean(url: str) -> None:
+    """Empty every table (children first) and restart the sequences: a fresh migrated database.
+
+    ~40 ms instead of ~450 ms for ``CREATE DATABASE … TEMPLATE`` + ``DROP`` (TRUNCATE is slower
+    still: it fsyncs new files). Connections a previous test left open are terminated.
+    """
+    connection = await asyncpg.connect(url.replace("postgresql://", "postgres://", 1))
+    try:
+        await connection.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
+        rows = await connection.fetch(
+            "SELECT c.relname, array_remove(array_agg(DISTINCT p.relname), NULL) AS parents "
+            "FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+            "LEFT JOIN pg_constraint f ON f.conrelid = c.oid AND f.contype = 'f' "
+            "LEFT JOIN pg_class p ON p.oid = f.confrelid AND p.oid <> c.oid "
+            "WHERE n.nspname = 'public' AND c.relkind = 'r' AND c.relname <> $1 "
+            "GROUP BY c.relname", MIGRATIONS_TABLE,
+        )
+        parents = {row["relname"]: set(row["parents"]) for row in rows}
+        order: list[str] = []  # children before their parents
+        while parents:
+            leaves = sorted(t for t in parents if not any(t in p for p in parents.values()))
+            leaves = leaves or sorted(parents)  # a cycle: let the database complain
+            order += leaves
+            for table in leaves:
+                parents.pop(table)
+        async with connection.transaction():
+            for table in order:
+                await connection.execute(f'DELETE FROM "{table}"')
+            await connection.execute(
+                "SELECT setval(c.oid, 1, false) FROM pg_class c "
+                "JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE c.relkind = 'S' AND n.nspname = 'public'"
+            )
+    finally:
+        await connection.close()
+
+
+MIGRATIONS_TABLE = "tortoise_migrations"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A fresh, migrated, empty database (SQLite file or PostgreSQL database) for one test."""
+    """A fresh, migrated, empty database (SQLite file or PostgreSQL database) for one test.
+
+    SQLite: a copy of the session's migrated template file. PostgreSQL: the session's migrated
+    database, emptied before each test (tests never see each other's rows).
+    """
     if request.param == "sqlite":
         path = tmp_path / "test.sqlite3"
         shutil.copyfile(request.getfixturevalue("sqlite_template"), path)
         yield f"sqlite://{path}"
         return
-    template = request.getfixturevalue("pg_template")
+    name = request.getfixturevalue("pg_template")
     admin = _pg_admin_url()
     assert admin is not None
-    name = f"fedtest_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_execute(admin, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
-    try:
-        yield _with_database(admin, name)
-    finally:
-        asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    url = _with_database(admin, name)
+    asyncio.run(_pg_clean(url))
+    yield url
 
 
 def base_config(database_url: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:
@@ -163,6 +210,14 @@ def fast_actor_keys(monkeypatch: pytest.MonkeyPatch, _rsa_key_pool: list[Any]) -
     import itertools
 
     from federation.identity import directory
+    from federation.signing import keys
 
     cycle = itertools.cycle(_rsa_key_pool)
     monkeypatch.setattr(directory, "generate_rsa_key", lambda: next(cycle))
+    # Loading an RSA PEM checks the key (~25 ms): the pool's few keys are loaded once.
+    monkeypatch.setattr(keys, "load_private_key_pem", _cached_private_key)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_private_key(pem: str | bytes) -> Any:
+    return _load_private_key_pem(pem)

@@ -10,10 +10,11 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
+from urllib.parse import unquote
 
 from aiohttp import web
 
-from federation.errors import FederationError, Gone, Unprocessable
+from federation.errors import BadRequest, FederationError, Gone, Unprocessable
 from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
 
 log = logging.getLogger(__name__)
@@ -49,9 +50,16 @@ def _error_response(request: web.Request, status: int, message: str,
     return response
 
 
+def _has_nul(request: web.Request) -> bool:
+    """A NUL in the path or query: no valid use, and PostgreSQL refuses it in text (a 500)."""
+    return "\x00" in request.path or "\x00" in unquote(request.query_string)
+
+
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
+        if _has_nul(request):
+            raise BadRequest("NUL characters are not allowed in URLs")
         response = await handler(request)
     except Gone as error:
         response = _error_response(request, error.http_status, error.message, error.tombstone)

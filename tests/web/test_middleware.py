@@ -91,3 +91,12 @@ async def test_a_bug_is_a_500_without_details_and_logged(app_client, caplog):
 async def test_redirects_pass_through(app_client):
     response = await app_client.get("/x/redirect", allow_redirects=False)
     assert response.status == 302
+
+
+async def test_nul_in_path_or_query_is_400(app_client):
+    """A NUL byte never reaches a handler (PostgreSQL would refuse it with a 500)."""
+    from yarl import URL
+
+    for url in ("/x/notfound%00", "/x/notfound?page=%00", "/x/bug?a=b%00c"):
+        response = await app_client.get(URL(url, encoded=True), headers=AP)
+        assert response.status == 400, url
