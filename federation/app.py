@@ -12,12 +12,11 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from federation.db.lifecycle import open_database
-from federation.identity.directory import ActorDirectory
+from federation.identity.directory import ActorDirectory, open_vault
 from federation.identity.signers import signer_for
 from federation.moderation import web as moderation
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
-from federation.signing.keys import KeyVault
 from federation.web import actors, api, delivery, inbox, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS, VAULT
@@ -50,7 +49,7 @@ def create_app(settings: Settings) -> web.Application:
     """Build the bridge's web application for ``settings``."""
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
-    app[VAULT] = KeyVault.load_or_create(settings.data_dir)
+    app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(_database)
     for part in (wellknown, actors, objects, api, inbox, delivery, moderation):
         part.setup(app)

@@ -36,12 +36,11 @@ async def require_migrated(settings: Settings) -> None:
 async def opened(settings: Settings, *, sync: bool = True) -> AsyncIterator[ActorDirectory]:
     """Open the database (refusing an unmigrated one) and load the actor directory."""
     from federation.db.lifecycle import open_database
-    from federation.identity.directory import ActorDirectory
-    from federation.signing.keys import KeyVault
+    from federation.identity.directory import ActorDirectory, open_vault
 
     await require_migrated(settings)
     async with open_database(settings.effective_database_url):
-        directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
         if sync:
             await directory.sync()
         else:

@@ -12,11 +12,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
 
 from tortoise.transactions import in_transaction
 
 from federation.db.actors import Actor, ActorKey, KeyKind
-from federation.errors import NotFound
+from federation.errors import FederationError, NotFound
 from federation.protocol.actors import (
     ActorView,
     ProfileFieldView,
@@ -26,6 +27,7 @@ from federation.protocol.actors import (
 from federation.protocol.paths import LocalURIs
 from federation.settings import ActorConfig, Settings
 from federation.signing.keys import (
+    SECRET_FILE_NAME,
     KeyVault,
     PrivateKey,
     ed25519_public_multibase,
@@ -38,6 +40,20 @@ from federation.signing.keys import (
 log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_SECONDS = 30.0
+
+
+class KeyVaultError(FederationError):
+    """The data directory's secret is missing, invalid, or not the one the keys were made with."""
+
+
+def open_vault(data_dir: Path) -> KeyVault:
+    """The key vault of ``data_dir`` (its ``secret.key`` is created on first use)."""
+    try:
+        return KeyVault.load_or_create(data_dir)
+    except ValueError:
+        raise KeyVaultError(
+            f"{data_dir / SECRET_FILE_NAME} is not a valid secret: restore it from a backup"
+        ) from None
 
 
 @dataclass(frozen=True)
@@ -129,6 +145,16 @@ class ActorDirectory:
         log.info("rotated the keys of actor %s", identifier)
         await self.load()
 
+    def _decrypt(self, identifier: str, row: ActorKey) -> PrivateKey:
+        try:
+            return self._vault.decrypt_private_key(row.private_encrypted)
+        except ValueError:
+            raise KeyVaultError(
+                f"cannot decrypt the keys of actor {identifier!r}: the data directory's "
+                f"{SECRET_FILE_NAME} is not the one they were encrypted with (restore it from "
+                "a backup)"
+            ) from None
+
     async def _marker(self) -> int:
         latest = await ActorKey.all().order_by("-id").first().values_list("id", flat=True)
         return int(latest or 0)
@@ -156,8 +182,8 @@ class ActorDirectory:
                 published_at=_published(config, row.created_at),
                 rsa_public_pem=rsa_row.public_pem,
                 ed25519_multibase=ed25519_public_multibase(load_public_key_pem(ed_row.public_pem)),
-                rsa_private=self._vault.decrypt_private_key(rsa_row.private_encrypted),
-                ed25519_private=self._vault.decrypt_private_key(ed_row.private_encrypted),
+                rsa_private=self._decrypt(config.identifier, rsa_row),
+                ed25519_private=self._decrypt(config.identifier, ed_row),
                 is_site_actor=config.identifier == self._settings.site_actor.identifier,
             )
         self._actors = loaded
