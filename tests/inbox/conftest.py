@@ -58,15 +58,15 @@ class Peer:
     refused: list[str] = field(default_factory=list)
     trusted_keys: dict[str, str] = field(default_factory=dict)
 
-    def actor(self, name: str, key: Any, **extra: Any) -> PeerActor:
+    def actor(self, name: str, key: Any, /, **extra: Any) -> PeerActor:
         uri = f"{self.base}/users/{name}"
         self.documents[f"/users/{name}"] = {
             "@context": ["https://www.w3.org/ns/activitystreams", "https://w3id.org/security/v1"],
             "id": uri, "type": "Person", "preferredUsername": name, "name": name.title(),
             "inbox": f"{uri}/inbox", "endpoints": {"sharedInbox": f"{self.base}/inbox"},
             "publicKey": {"id": f"{uri}#main-key", "owner": uri, "publicKeyPem": public_key_to_pem(key)},
-            **extra,
         }
+        self.documents[f"/users/{name}"].update(extra)
         return PeerActor(uri, key)
 
     def serve(self, path: str, document: Any) -> str:

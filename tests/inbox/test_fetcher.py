@@ -1,0 +1,88 @@
+"""Checklist items 9, 22, 25, 26: what the inbox would fetch is refused on private ranges."""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.db.delivery import DeliveryJob
+from federation.db.moderation import Reply
+from federation.db.social import Follower
+
+from .conftest import Bridge, create, note, nothing_stored, stored
+
+
+@pytest.fixture
+async def strict_bridge(database_url, make_settings, aiohttp_client) -> Bridge:
+    """The bridge with the default policy: loopback is not reachable."""
+    from federation.app import create_app
+
+    app = create_app(make_settings(database_url))
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def test_key_on_loopback_is_not_fetched_by_default(strict_bridge, peer, alice):
+    """(9) A keyId on 127.0.0.1 is never fetched unless loopback is explicitly allowed."""
+    response = await strict_bridge.post(create(alice, note(alice)), alice)
+    assert response.status == 401
+    assert peer.gets == []
+    assert await nothing_stored()
+
+
+@pytest.mark.parametrize("key_id", [
+    "http://169.254.169.254/latest/meta-data#main-key",
+    "file:///etc/passwd#main-key",
+    "data:application/activity+json,{}#main-key",
+    "http://10.0.0.1/users/alice#main-key",
+    "http://192.168.1.1/users/alice#main-key",
+    "http://100.64.0.1/users/alice#main-key",
+    "http://0.0.0.0/users/alice#main-key",
+    "http://[::1]/users/alice#main-key",
+    "http://[fc00::1]/users/alice#main-key",
+    "http://[fe80::1]/users/alice#main-key",
+    "http://[::ffff:10.0.0.1]/users/alice#main-key",
+    "http://[64:ff9b::a00:1]/users/alice#main-key",
+])
+async def test_key_on_private_or_reserved_address_is_refused(bridge, peer, alice, key_id):
+    """(9, 22) keyIds on metadata, file:, data:, private and reserved ranges are refused (401)."""
+    actor = type(alice)(key_id.split("#")[0] if key_id.startswith("http") else alice.uri, alice.key)
+    response = await bridge.post(create(actor, note(actor)) | {"id": actor.uri + "/a"}, actor,
+                                 key_id=key_id)
+    assert response.status == 401
+    assert await nothing_stored()
+
+
+async def test_object_fetch_on_private_address_is_refused(bridge, peer, alice):
+    """(22) An Announce naming an object on a private address: not fetched, nothing stored."""
+    await bridge.article()
+    announce = {"id": f"{alice.uri}/statuses/9/activity", "type": "Announce", "actor": alice.uri,
+                "object": "http://10.0.0.1/notes/1"}
+    assert (await bridge.post(announce, alice)).status == 202
+    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+
+
+async def test_follower_with_private_inbox_gets_no_delivery(bridge, peer, peer_keys):
+    """(25) A follower whose inbox is on a private address is accepted but never delivered to."""
+    from federation.delivery.worker import DeliveryWorker
+    from federation.web.state import CLIENT, SETTINGS
+
+    mallory = peer.actor("mallory", peer_keys[1], inbox="http://10.0.0.5/inbox", endpoints={})
+    follow = {"id": f"{mallory.uri}#follows/1", "type": "Follow", "actor": mallory.uri,
+              "object": "https://bridge.example/actors/halte-au-controle-numerique"}
+    assert (await bridge.post(follow, mallory)).status == 202
+    assert await Follower.all().count() == 1
+    worker = DeliveryWorker(bridge.app[SETTINGS], bridge.directory, bridge.app[CLIENT], random=lambda: 0.0)
+    for _ in range(3):
+        await worker.run_once()
+    jobs = await DeliveryJob.all()
+    assert all(job.state != "delivered" for job in jobs)
+    assert peer.received == []
+
+
+async def test_unknown_context_is_never_fetched(bridge, peer, alice):
+    """(26) An unknown @context URL in an activity is never fetched."""
+    await bridge.article()
+    activity = create(alice, note(alice))
+    activity["@context"] = ["https://www.w3.org/ns/activitystreams", f"{peer.base}/context.jsonld"]
+    assert (await bridge.post(activity, alice)).status == 202
+    assert await Reply.all().count() == 1
+    assert peer.count("/context") == 0
