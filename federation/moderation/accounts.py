@@ -13,6 +13,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -110,7 +111,9 @@ async def remove_account(username: str) -> None:
 async def authenticate(username: str, password: str) -> ModeratorAccount | None:
     """The account if ``password`` is right and the account enabled, else None."""
     account = await ModeratorAccount.get_or_none(username=username[:64])
-    ok = verify_password(account.password_hash if account else None, password)
+    # argon2 takes tens of milliseconds: keep the event loop serving other requests
+    ok = await asyncio.to_thread(verify_password, account.password_hash if account else None,
+                                 password)
     if not ok or account is None or account.disabled:
         return None
     if _hasher.check_needs_rehash(account.password_hash):
