@@ -19,6 +19,7 @@ from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.social import Follower, RemoteActor
 from federation.delivery.health import record_failure, record_successes
 from federation.delivery.policy import Decision, Verdict
+from federation.delivery.queue import ClaimedJob
 
 log = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ _FINAL_STATE = {
 class Outcome:
     """One attempt: the job as claimed, the answer (status or error) and the decision."""
 
-    job: DeliveryJob
+    job: ClaimedJob
     decision: Decision
     status: int | None = None
     error: str | None = None

@@ -1,8 +1,8 @@
 """The durable queue: claiming jobs under a lease, releasing them, recording results in batches.
 
 Claiming is a lease: a claimed job carries ``lease_owner`` (a token unique to that claim) and
-``lease_expires_at``; a job whose lease expired (its worker died) is claimable again, so every
-job is attempted at least once and never lost.
+``lease_expires_at``; a job whose lease expired (its worker died) is put back to pending by
+:func:`reclaim_expired`, so every job is attempted at least once and never lost.
 
 - PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` and the lease ``UPDATE`` in one transaction,
   so concurrent workers (processes) never claim the same row.
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from tortoise.expressions import F, Q, Subquery
 from tortoise.models import Model
@@ -57,12 +58,22 @@ class LeaseTokens:
 
 
 def claimable_deliveries(now: datetime) -> QuerySet[DeliveryJob]:
-    """Due pending jobs, and jobs whose lease expired, on hosts not set aside."""
+    """Due pending jobs on hosts not set aside (one index range: state, next_attempt_at)."""
     set_aside = HostHealth.filter(unavailable=True, set_aside_until__gt=now).values("host")
-    return DeliveryJob.filter(
-        Q(state=DeliveryState.PENDING, next_attempt_at__lte=now)
-        | Q(state=DeliveryState.SENDING, lease_expires_at__lt=now)
-    ).exclude(host__in=Subquery(set_aside))
+    return DeliveryJob.filter(state=DeliveryState.PENDING, next_attempt_at__lte=now).exclude(
+        host__in=Subquery(set_aside)
+    )
+
+
+async def reclaim_expired(now: datetime) -> int:
+    """Jobs whose worker died (lease expired while sending) become pending and due again.
+
+    The lost attempt stays counted (attempts are counted at claim), so a job that kills its
+    worker every time is still abandoned after ``max_attempts``.
+    """
+    return await DeliveryJob.filter(state=DeliveryState.SENDING, lease_expires_at__lt=now).update(
+        state=DeliveryState.PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=now
+    )
 
 
 def claimable_fanouts(now: datetime) -> QuerySet[FanoutJob]:
@@ -72,58 +83,60 @@ def claimable_fanouts(now: datetime) -> QuerySet[FanoutJob]:
     )
 
 
+@dataclass
+class ClaimedJob:
+    """A delivery held under our lease (what the worker needs, no ORM object)."""
+
+    id: int
+    activity_id: int
+    inbox_url: str
+    host: str
+    attempts: int
+    lease_owner: str
+
+
 def pick_per_host(
-    rows: Sequence[DeliveryJob], limit: int, busy: Mapping[str, int], per_host: int
-) -> list[DeliveryJob]:
-    """At most ``limit`` rows, at most ``per_host`` per host counting ``busy`` in-flight ones."""
+    rows: Sequence[tuple[int, str]], limit: int, busy: Mapping[str, int], per_host: int
+) -> list[int]:
+    """Ids of at most ``limit`` (id, host) rows, at most ``per_host`` per host counting ``busy``."""
     counts = dict(busy)
     chosen = []
-    for row in rows:
-        if counts.get(row.host, 0) >= per_host:
+    for job_id, host in rows:
+        if counts.get(host, 0) >= per_host:
             continue
-        counts[row.host] = counts.get(row.host, 0) + 1
-        chosen.append(row)
+        counts[host] = counts.get(host, 0) + 1
+        chosen.append(job_id)
         if len(chosen) >= limit:
             break
     return chosen
 
 
-async def _claim(
-    claimable: QuerySet[M],
-    model: type[M],
-    token: str,
-    now: datetime,
-    lease: timedelta,
-    read: int,
-    choose: object,
-    updates: dict[str, object],
-) -> list[M]:
-    """Shared claim algorithm; ``choose`` narrows the candidates read (callable)."""
-    ordering = ("next_attempt_at", "id") if model is DeliveryJob else ("id",)
-    values = {"lease_owner": token, "lease_expires_at": now + lease, **updates}
+async def _lock_and_update(
+    claimable: QuerySet[M], model: type[M], ordering: tuple[str, ...], read: int,
+    choose: Callable[[list[tuple[int, str]]], list[int]], values: dict[str, Any],
+) -> list[int]:
+    """Claim algorithm shared by fanouts and deliveries; returns the ids now leased to us."""
+    fields = ("id", "host") if model is DeliveryJob else ("id",)
     if is_postgres(model):
         async with in_transaction() as connection:
             rows = await (
                 claimable.order_by(*ordering).limit(read)
-                .select_for_update(skip_locked=True).using_db(connection)
+                .select_for_update(skip_locked=True).only(*fields).using_db(connection)
             )
-            chosen = choose(rows)  # type: ignore[operator]
-            if chosen:
-                await model.filter(id__in=[r.pk for r in chosen]).using_db(connection).update(**values)
-    else:
-        rows = await claimable.order_by(*ordering).limit(read)
-        chosen = choose(rows)  # type: ignore[operator]
-        if not chosen:
-            return []
-        ids = [r.pk for r in chosen]
-        changed = await claimable.filter(id__in=ids).update(**values)
-        if changed != len(ids):  # another worker took some: keep the rows carrying our token
-            mine = set(await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
-            chosen = [r for r in chosen if r.pk in mine]
-    for row in chosen:
-        row.lease_owner = token
-        row.lease_expires_at = now + lease
-    return chosen
+            ids = choose([(r.pk, getattr(r, "host", "")) for r in rows])
+            if ids:
+                await model.filter(id__in=ids).using_db(connection).update(**values)
+        return ids
+    rows = await claimable.order_by(*ordering).limit(read).values_list(*fields)
+    ids = choose([(row[0], row[1] if len(row) > 1 else "") for row in rows])
+    if not ids:
+        return []
+    changed = await claimable.filter(id__in=ids).update(**values)
+    if changed != len(ids):  # another worker took some: keep the rows carrying our token
+        token = values["lease_owner"]
+        mine = set(await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
+        ids = [i for i in ids if i in mine]
+    return ids
 
 
 async def claim_deliveries(
@@ -134,33 +147,36 @@ async def claim_deliveries(
     *,
     busy: Mapping[str, int] | None = None,
     per_host: int = 4,
-) -> list[DeliveryJob]:
+) -> list[ClaimedJob]:
     """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim)."""
     if limit <= 0:
         return []
-    chosen = await _claim(
-        claimable_deliveries(now), DeliveryJob, token, now, lease, limit * OVERSELECT,
+    ids = await _lock_and_update(
+        claimable_deliveries(now), DeliveryJob, ("next_attempt_at",), limit * OVERSELECT,
         lambda rows: pick_per_host(rows, limit, busy or {}, per_host),
-        {"state": DeliveryState.SENDING, "attempts": F("attempts") + 1},
+        {"state": DeliveryState.SENDING, "attempts": F("attempts") + 1,
+         "lease_owner": token, "lease_expires_at": now + lease},
     )
-    for row in chosen:
-        row.state = DeliveryState.SENDING
-        row.attempts += 1
-    return chosen
+    if not ids:
+        return []
+    rows = await DeliveryJob.filter(id__in=ids, lease_owner=token).values_list(
+        "id", "activity_id", "inbox_url", "host", "attempts"
+    )
+    return [ClaimedJob(*row, lease_owner=token) for row in rows]
 
 
 async def claim_fanouts(token: str, now: datetime, lease: timedelta, limit: int) -> list[FanoutJob]:
     """Claim up to ``limit`` fanouts to expand."""
-    chosen = await _claim(
-        claimable_fanouts(now), FanoutJob, token, now, lease, limit,
-        lambda rows: list(rows), {"state": FanoutState.EXPANDING},
+    ids = await _lock_and_update(
+        claimable_fanouts(now), FanoutJob, ("id",), limit, lambda rows: [r[0] for r in rows],
+        {"state": FanoutState.EXPANDING, "lease_owner": token, "lease_expires_at": now + lease},
     )
-    for row in chosen:
-        row.state = FanoutState.EXPANDING
-    return chosen
+    if not ids:
+        return []
+    return list(await FanoutJob.filter(id__in=ids, lease_owner=token))
 
 
-async def release_deliveries(jobs: Sequence[DeliveryJob]) -> int:
+async def release_deliveries(jobs: Sequence[ClaimedJob]) -> int:
     """Give back claimed jobs that were not attempted (clean shutdown): pending again, now."""
     released = 0
     by_token: dict[str, list[int]] = {}

@@ -24,11 +24,17 @@ from datetime import UTC, datetime, timedelta
 import yarl
 
 from federation.db.content import OutboxActivity
-from federation.db.delivery import DeliveryJob
 from federation.delivery.fanout import expand
 from federation.delivery.outcomes import Outcome, record_outcomes
 from federation.delivery.policy import Decision, Verdict, decide
-from federation.delivery.queue import LeaseTokens, claim_deliveries, claim_fanouts, release_deliveries
+from federation.delivery.queue import (
+    ClaimedJob,
+    LeaseTokens,
+    claim_deliveries,
+    claim_fanouts,
+    reclaim_expired,
+    release_deliveries,
+)
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.remote.client import HardenedClient
@@ -48,6 +54,8 @@ PER_HOST_QUEUE_FACTOR = 2
 FANOUTS_PER_CYCLE = 4
 FLUSH_INTERVAL = 0.1
 SHUTDOWN_GRACE = 10.0
+#: Seconds between two looks for jobs whose worker died (their lease expired).
+RECLAIM_INTERVAL = 5.0
 
 
 def utc_now() -> datetime:
@@ -108,7 +116,7 @@ class DeliveryWorker:
                 log.warning("fanout %d cannot be expanded: %s", fanout.id, error.message)
         return len(fanouts)
 
-    async def claim(self, limit: int) -> list[DeliveryJob]:
+    async def claim(self, limit: int) -> list[ClaimedJob]:
         """Claim up to ``limit`` due deliveries and load their bodies."""
         jobs = await claim_deliveries(
             self._tokens.next(), self._clock(), self._lease, limit,
@@ -121,6 +129,7 @@ class DeliveryWorker:
     async def run_once(self) -> int:
         """Expand fanouts, then claim one batch and attempt it; return the work items done."""
         await self._directory.refresh_if_stale()
+        await reclaim_expired(self._clock())
         expanded = await self.expand_fanouts()
         jobs = await self.claim(min(self._config.batch_size, self._concurrency))
         outcomes = await asyncio.gather(*(self.attempt(job) for job in jobs))
@@ -129,7 +138,7 @@ class DeliveryWorker:
 
     # -- one delivery ---------------------------------------------------------------------
 
-    async def _load_bodies(self, jobs: list[DeliveryJob]) -> None:
+    async def _load_bodies(self, jobs: list[ClaimedJob]) -> None:
         missing = {job.activity_id for job in jobs} - self._bodies.keys()
         if missing:
             rows = await OutboxActivity.filter(id__in=list(missing)).values_list(
@@ -156,12 +165,12 @@ class DeliveryWorker:
                 return actor
         raise NotFound(f"no local actor with id {actor_db_id}")
 
-    def _decide(self, job: DeliveryJob, status: int | None, retry_after: str | None) -> Decision:
+    def _decide(self, job: ClaimedJob, status: int | None, retry_after: str | None) -> Decision:
         return decide(attempt=job.attempts, now=self._clock(), status=status,
                       retry_after=retry_after, max_attempts=self._config.max_attempts,
                       random=self._random)
 
-    async def attempt(self, job: DeliveryJob) -> Outcome:
+    async def attempt(self, job: ClaimedJob) -> Outcome:
         """POST ``job``'s activity to its inbox and decide what comes next (never raises)."""
         cached = self._bodies.get(job.activity_id)
         if cached is None:
@@ -198,7 +207,7 @@ class DeliveryWorker:
         self._log(job, outcome)
         return outcome
 
-    def _log(self, job: DeliveryJob, outcome: Outcome) -> None:
+    def _log(self, job: ClaimedJob, outcome: Outcome) -> None:
         verdict = outcome.decision.verdict
         level = logging.DEBUG if verdict is Verdict.DELIVERED else logging.INFO
         if log.isEnabledFor(level):
@@ -210,14 +219,17 @@ class DeliveryWorker:
 
     async def run_forever(self, stop: asyncio.Event) -> None:
         """Deliver until ``stop`` is set; then finish in-flight requests or release them."""
-        inflight: dict[asyncio.Task[Outcome], DeliveryJob] = {}
+        inflight: dict[asyncio.Task[Outcome], ClaimedJob] = {}
         finished: list[Outcome] = []
-        flushed_at = time.monotonic()
+        flushed_at, reclaimed_at = time.monotonic(), time.monotonic() - RECLAIM_INTERVAL
         log.info("delivery worker %s started (concurrency %d)", self.owner, self._concurrency)
         try:
             while not stop.is_set():
                 try:
                     await self._directory.refresh_if_stale()
+                    if time.monotonic() - reclaimed_at >= RECLAIM_INTERVAL:
+                        await reclaim_expired(self._clock())
+                        reclaimed_at = time.monotonic()
                     await self.expand_fanouts()
                     room = self._concurrency - len(inflight)
                     if room > 0 and (not inflight or room >= self._concurrency // 4):
@@ -241,7 +253,7 @@ class DeliveryWorker:
             await self._shutdown(inflight, finished)
 
     def _collect(self, done: set[asyncio.Task[Outcome]],
-                 inflight: dict[asyncio.Task[Outcome], DeliveryJob]) -> list[Outcome]:
+                 inflight: dict[asyncio.Task[Outcome], ClaimedJob]) -> list[Outcome]:
         outcomes = []
         for task in done:
             job = inflight.pop(task)
@@ -263,7 +275,7 @@ class DeliveryWorker:
         except TimeoutError:
             pass
 
-    async def _shutdown(self, inflight: dict[asyncio.Task[Outcome], DeliveryJob],
+    async def _shutdown(self, inflight: dict[asyncio.Task[Outcome], ClaimedJob],
                         finished: list[Outcome]) -> None:
         if inflight:
             done, pending = await asyncio.wait(inflight, timeout=self._shutdown_grace)

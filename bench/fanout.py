@@ -1,0 +1,215 @@
+"""Fanout throughput: one article to N followers on H hosts, delivered by one worker process.
+
+Run: ``.venv/bin/python bench/fanout.py [--followers 10000] [--hosts 2000] [--shared]
+[--database-url URL] [--ports 4] [--concurrency 128]``.
+
+A separate receiver process serves ``--ports`` aiohttp apps on 127.0.0.1; every "host"
+``hN.bench.test`` is mapped to one of them by a resolver given to the HardenedClient, so
+thousands of hosts share a few real sockets. Receivers verify every signature (cavage, with the
+sender's public key parsed once and cached, ``cryptography`` underneath) and the digest. Prints
+deliveries/s, total time, peak RSS of the worker and of the receivers.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import multiprocessing
+import os
+import platform
+import resource
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.abc import AbstractResolver
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from federation.db.delivery import DeliveryJob, DeliveryState  # noqa: E402
+from federation.db.lifecycle import migrate_database, open_database  # noqa: E402
+from federation.db.social import Follower, FollowState, RemoteActor  # noqa: E402
+from federation.delivery.outbox import Audience, activity_uri, send_activity  # noqa: E402
+from federation.delivery.worker import DeliveryWorker  # noqa: E402
+from federation.identity.directory import ActorDirectory  # noqa: E402
+from federation.remote.client import ClientPolicy, HardenedClient  # noqa: E402
+from federation.settings import settings_from_mapping  # noqa: E402
+from federation.signing.cavage import verify_request  # noqa: E402
+from federation.signing.keys import KeyVault, load_public_key_pem  # noqa: E402
+
+SENDER = "collectif"
+
+
+class BenchResolver(AbstractResolver):
+    """Every ``*.bench.test`` name resolves to 127.0.0.1."""
+
+    async def resolve(self, host: str, port: int = 0,
+                      family: socket.AddressFamily = socket.AF_INET) -> list[dict[str, Any]]:
+        if not host.endswith(".bench.test"):
+            raise OSError(f"unknown bench host {host}")
+        return [{"hostname": host, "host": "127.0.0.1", "port": port, "family": socket.AF_INET,
+                 "proto": 0, "flags": socket.AI_NUMERICHOST}]
+
+    async def close(self) -> None:
+        return None
+
+
+def run_receivers(ports: list[int], key_pem: str, ready: Any, counts: Any) -> None:
+    """Receiver process: verify and count every delivery on every port."""
+    public_key = load_public_key_pem(key_pem)  # parsed once: the cache
+
+    async def handle(request: web.Request) -> web.Response:
+        body = await request.read()
+        try:
+            verify_request("POST", request.path_qs, request.headers, public_key, body=body)
+        except Exception:  # noqa: BLE001 - count any refusal
+            with counts.get_lock():
+                counts[1] += 1
+            return web.Response(status=401)
+        with counts.get_lock():
+            counts[0] += 1
+        return web.Response(status=202)
+
+    async def main() -> None:
+        runners = []
+        for port in ports:
+            app = web.Application()
+            app.router.add_post("/{tail:.*}", handle)
+            runner = web.AppRunner(app, access_log=None)
+            await runner.setup()
+            await web.TCPSite(runner, "127.0.0.1", port, backlog=4096).start()
+            runners.append(runner)
+        ready.set()
+        await asyncio.Event().wait()
+
+    asyncio.run(main())
+
+
+def free_ports(n: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(n)]
+    for s in sockets:
+        s.bind(("127.0.0.1", 0))
+    ports = [s.getsockname()[1] for s in sockets]
+    for s in sockets:
+        s.close()
+    return ports
+
+
+async def populate(directory: ActorDirectory, followers: int, hosts: int, ports: list[int],
+                   shared: bool) -> None:
+    now = datetime.now(UTC)
+    remotes = []
+    for n in range(followers):
+        host = f"h{n % hosts}.bench.test:{ports[n % hosts % len(ports)]}"
+        remotes.append(RemoteActor(
+            uri=f"http://{host}/users/u{n}", domain=host.split(":")[0],
+            inbox=f"http://{host}/users/u{n}/inbox",
+            shared_inbox=f"http://{host}/inbox" if shared else None, fetched_at=now))
+    await RemoteActor.bulk_create(remotes, batch_size=1000)
+    ids = await RemoteActor.all().values_list("id", flat=True)
+    actor_id = directory.get(SENDER).db_id
+    await Follower.bulk_create(
+        [Follower(actor_id=actor_id, remote_id=i, state=FollowState.ACCEPTED,
+                  follow_activity_uri=f"urn:follow:{i}") for i in ids], batch_size=1000)
+
+
+async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any) -> dict[str, float]:
+    workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
+    settings = settings_from_mapping({
+        "base_url": "https://bridge.example", "database_url": url, "data_dir": str(workdir),
+        "allow_loopback_fetch": True,
+        "site": {"name": "Bench", "home_page": "https://site.example/"},
+        "site_actor": {"identifier": "site", "username": "site", "name": "Site"},
+        "collectives": [{"identifier": SENDER, "username": SENDER, "name": "Collectif"}],
+        "delivery": {"concurrency": args.concurrency, "batch_size": args.batch},
+    })
+    await migrate_database(url)
+    async with open_database(url):
+        directory = ActorDirectory(settings, KeyVault.load_or_create(workdir))
+        await directory.sync()
+        sender = directory.get(SENDER)
+        key_ready(sender.rsa_public_pem)
+        await populate(directory, args.followers, args.hosts, ports, args.shared)
+        policy = ClientPolicy(allow_loopback=True, limit=args.concurrency, limit_per_host=2)
+        async with HardenedClient(policy, resolver=BenchResolver()) as client:
+            worker = DeliveryWorker(settings, directory, client, poll_interval=0.05)
+            article = {"id": "https://bridge.example/objects/article/1", "type": "Article",
+                       "name": "Débat", "content": "<p>" + "Texte intégral. " * 120 + "</p>"}
+            activity = {"@context": "https://www.w3.org/ns/activitystreams",
+                        "id": activity_uri(directory, "create"), "type": "Create",
+                        "actor": sender.uri, "object": article,
+                        "to": ["https://www.w3.org/ns/activitystreams#Public"]}
+            stop = asyncio.Event()
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu_before = usage.ru_utime + usage.ru_stime
+            started = time.perf_counter()
+            await send_activity(activity, sender=sender, audience=Audience(followers_of=SENDER))
+            task = asyncio.create_task(worker.run_forever(stop))
+            total = None
+            while True:
+                await asyncio.sleep(0.25)
+                total = total or await DeliveryJob.all().count()
+                left = await DeliveryJob.exclude(state=DeliveryState.DELIVERED).count()
+                if total and not left:
+                    break
+                if task.done():
+                    task.result()
+            elapsed = time.perf_counter() - started
+            usage = resource.getrusage(resource.RUSAGE_SELF)
+            cpu = usage.ru_utime + usage.ru_stime - cpu_before
+            stop.set()
+            await task
+    return {"deliveries": float(total or 0), "seconds": elapsed, "cpu": cpu}
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--followers", type=int, default=10_000)
+    parser.add_argument("--hosts", type=int, default=2_000)
+    parser.add_argument("--shared", action="store_true", help="followers use per-host shared inboxes")
+    parser.add_argument("--ports", type=int, default=4, help="real receiver sockets")
+    parser.add_argument("--concurrency", type=int, default=128)
+    parser.add_argument("--batch", type=int, default=500)
+    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    ports = free_ports(args.ports)
+    ready, counts = multiprocessing.Event(), multiprocessing.Array("l", 2)
+    receivers: list[multiprocessing.Process] = []
+
+    def start_receivers(key_pem: str) -> None:
+        process = multiprocessing.Process(target=run_receivers, args=(ports, key_pem, ready, counts),
+                                          daemon=True)
+        process.start()
+        receivers.append(process)
+        if not ready.wait(10):
+            raise SystemExit("receivers did not start")
+
+    result = asyncio.run(bench(args, ports, start_receivers))
+    worker_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    for process in receivers:
+        process.terminate()
+        process.join()
+    receiver_rss = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    rate = result["deliveries"] / result["seconds"]
+    print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU, "
+          f"Python {platform.python_version()}, {'PostgreSQL' if args.database_url else 'SQLite'}")
+    print(f"followers {args.followers} on {args.hosts} hosts ({'shared' if args.shared else 'personal'} "
+          f"inboxes) → {int(result['deliveries'])} deliveries")
+    print(f"verified by receivers: {counts[0]}, refused: {counts[1]}")
+    print(f"total {result['seconds']:.2f} s (send_activity → last delivery recorded), "
+          f"{rate:.0f} deliveries/s")
+    per = result["cpu"] / max(result["deliveries"], 1) * 1000
+    print(f"worker CPU {result['cpu']:.2f} s = {per:.2f} ms per delivery "
+          f"(ceiling on one free core: {1000 / per:.0f}/s); load average {os.getloadavg()[0]:.1f}")
+    print(f"peak RSS: worker process {worker_rss:.0f} MiB, receivers {receiver_rss:.0f} MiB")
+    return 0 if counts[1] == 0 and counts[0] >= result["deliveries"] else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
