@@ -9,7 +9,8 @@ from __future__ import annotations
 from aiohttp import web
 
 from federation.identity.directory import LocalActor
-from federation.protocol.collections import build_collection, build_page, parse_page
+from federation.inbox.collections import followers_collection, following_collection
+from federation.protocol.collections import parse_page
 from federation.publishing.collections import featured_collection, outbox_collection
 from federation.web.negotiation import negotiate
 from federation.web.state import DIRECTORY, SETTINGS
@@ -32,16 +33,6 @@ async def actor_document(request: web.Request) -> web.Response:
     return negotiate(request, document, _page_url(request, actor), cache_seconds=180)
 
 
-async def _empty_collection(request: web.Request, collection_uri: str) -> web.Response:
-    actor = _actor(request)
-    page = parse_page(request.query.get("page"))
-    if page.page is None:
-        document = build_collection(collection_uri, 0)
-    else:
-        document = build_page(collection_uri, page, 0, [])
-    return negotiate(request, document, _page_url(request, actor))
-
-
 @routes.get("/actors/{identifier}/outbox")
 async def outbox(request: web.Request) -> web.Response:
     actor = _actor(request)
@@ -53,17 +44,23 @@ async def outbox(request: web.Request) -> web.Response:
 @routes.get("/actors/{identifier}/followers")
 async def followers(request: web.Request) -> web.Response:
     actor = _actor(request)
-    return await _empty_collection(
-        request, request.app[DIRECTORY].uris.followers(actor.identifier)
+    uri = request.app[DIRECTORY].uris.followers(actor.identifier)
+    document = await followers_collection(
+        actor, uri, parse_page(request.query.get("page")),
+        publish=request.app[SETTINGS].inbox.publish_follower_lists,
     )
+    return negotiate(request, document, _page_url(request, actor))
 
 
 @routes.get("/actors/{identifier}/following")
 async def following(request: web.Request) -> web.Response:
     actor = _actor(request)
-    return await _empty_collection(
-        request, request.app[DIRECTORY].uris.following(actor.identifier)
+    uri = request.app[DIRECTORY].uris.following(actor.identifier)
+    document = await following_collection(
+        actor, uri, parse_page(request.query.get("page")),
+        publish=request.app[SETTINGS].inbox.publish_follower_lists,
     )
+    return negotiate(request, document, _page_url(request, actor))
 
 
 @routes.get("/actors/{identifier}/featured")
