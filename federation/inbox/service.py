@@ -14,18 +14,22 @@ from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
 from federation.remote.client import HardenedClient
 from federation.remote.keys import KeyResolver
 from federation.settings import Settings
+from federation.syndication import listeners as syndication
+from federation.syndication.listeners import first_of
 
-#: Activity type → listener. Types not listed are acknowledged and ignored.
+#: Activity type → listener. Types not listed are acknowledged and ignored. Syndication comes
+#: first for what followed sister sites publish; it declines replies and boosts of our own
+#: objects, which reach moderation and interactions as before.
 LISTENERS: dict[str, Listener] = {
     "Follow": follows.on_follow,
-    "Accept": follows.on_follow_answer,
-    "Reject": follows.on_follow_answer,
-    "Create": replies.on_create,
-    "Update": replies.on_update,
-    "Delete": replies.on_delete,
+    "Accept": first_of(syndication.on_relay_answer, follows.on_follow_answer),
+    "Reject": first_of(syndication.on_relay_answer, follows.on_follow_answer),
+    "Create": first_of(syndication.on_create, replies.on_create),
+    "Update": first_of(syndication.on_update, replies.on_update),
+    "Delete": first_of(syndication.on_delete, replies.on_delete),
     "ReplyRequest": replies.on_reply_request,
     "Like": interactions.on_like_or_announce,
-    "Announce": interactions.on_like_or_announce,
+    "Announce": first_of(syndication.on_announce, interactions.on_like_or_announce),
     "Undo": interactions.on_undo,
     "Flag": interactions.on_flag,
 }

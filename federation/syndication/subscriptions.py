@@ -1,0 +1,201 @@
+"""Following sister sites and subscribing to relays (the admin's side of syndication).
+
+Every function writes rows and queues activities with
+:func:`~federation.delivery.outbox.send_activity`; nothing is sent from here. A running
+``federation serve`` (or ``federation worker``) delivers them; the remote ``Accept``/``Reject``
+arrives in the inbox and updates the ``Following`` row.
+
+- :func:`follow` — ``@name@host`` (WebFinger) or an actor URL; the actor document is fetched
+  from its origin (its identity proven by the fetch) before anything is written.
+- :func:`unfollow` — ``Undo(Follow)`` to the actor, then the row (and its items) is removed.
+- :func:`subscribe_relay` — FEP-ae0c: *mastodon* style is a ``Follow`` of ``as:Public`` POSTed
+  to the relay's inbox URL; *litepub* style is a ``Follow`` of the relay's actor. Relayed
+  content arrives as ``Announce`` from the relay's actor.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Any
+from urllib.parse import urlsplit
+
+from federation.db.social import Following, FollowState, RemoteActor, SyndicationPolicy
+from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.errors import BadRequest, NotFound
+from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.uris import same_origin
+from federation.remote.actors import RemoteActorStore
+from federation.remote.client import HardenedClient
+from federation.remote.webfinger import resolve_handle
+
+logger = logging.getLogger(__name__)
+
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+class RelayStyle(StrEnum):
+    MASTODON = "mastodon"
+    LITEPUB = "litepub"
+
+
+@dataclass(frozen=True)
+class FollowResult:
+    row: Following
+    created: bool
+    sent: bool
+
+
+def _is_url(text: str) -> bool:
+    parts = urlsplit(text)
+    return parts.scheme in ("http", "https") and bool(parts.netloc)
+
+
+async def resolve_actor(client: HardenedClient, store: RemoteActorStore, handle_or_url: str,
+                        *, local_origin: str) -> RemoteActor:
+    """The remote actor named by a handle or a URL, fetched from its origin and stored."""
+    text = handle_or_url.strip()
+    uri = text if _is_url(text) else await resolve_handle(client, text)
+    if same_origin(uri, local_origin):
+        raise BadRequest("that is one of our own actors")
+    return await store.fetch(uri)
+
+
+def _follow_activity(directory: ActorDirectory, actor: LocalActor, target: str) -> dict[str, Any]:
+    return {"@context": AS2_CONTEXT, "id": activity_uri(directory, "follow"), "type": "Follow",
+            "actor": actor.uri, "object": target}
+
+
+async def _send_follow(directory: ActorDirectory, actor: LocalActor, row: Following,
+                       audience: Audience, follow_object: str) -> None:
+    activity = _follow_activity(directory, actor, follow_object)
+    row.follow_activity_uri = activity["id"]
+    row.state, row.decided_at = FollowState.PENDING, None
+    await row.save()
+    await send_activity(activity, sender=actor, audience=audience, public=False)
+
+
+async def is_mastodon_relay(row: Following) -> bool:
+    """A Mastodon-style relay: we followed ``as:Public`` at its inbox (the target is no actor)."""
+    if not row.is_relay:
+        return False
+    await row.fetch_related("remote")
+    return row.remote is None or row.remote.uri != row.target_uri
+
+
+async def _upsert(directory: ActorDirectory, actor: LocalActor, target_uri: str,
+                  remote: RemoteActor | None, policy: SyndicationPolicy, is_relay: bool,
+                  audience: Audience) -> FollowResult:
+    follow_object = target_uri if remote is not None else PUBLIC
+    row = await Following.get_or_none(actor_id=actor.db_id, target_uri=target_uri)
+    if row is not None:
+        changed = row.policy != policy
+        row.policy = policy
+        if row.state == FollowState.REJECTED:
+            await _send_follow(directory, actor, row, audience, follow_object)
+            return FollowResult(row, False, True)
+        if changed:
+            await row.save(update_fields=["policy"])
+        return FollowResult(row, False, False)
+    row = Following(actor_id=actor.db_id, target_uri=target_uri, remote=remote, policy=policy,
+                    is_relay=is_relay, follow_activity_uri=activity_uri(directory, "follow"))
+    await _send_follow(directory, actor, row, audience, follow_object)
+    logger.info("%s follows %s (%s)", actor.identifier, target_uri, policy)
+    return FollowResult(row, True, True)
+
+
+async def follow(directory: ActorDirectory, client: HardenedClient, store: RemoteActorStore,
+                 handle_or_url: str, *, as_actor: str | None = None,
+                 policy: SyndicationPolicy = SyndicationPolicy.REVIEW) -> FollowResult:
+    """Follow a remote actor as ``as_actor`` (default: the site actor) with ``policy``.
+
+    Following again changes the policy; a rejected follow is sent again.
+    """
+    actor = directory.get(as_actor) if as_actor else directory.site_actor
+    remote = await resolve_actor(client, store, handle_or_url,
+                                 local_origin=directory.uris.base_url)
+    return await _upsert(directory, actor, remote.uri, remote, policy, False,
+                         Audience(actor_uris=(remote.uri,)))
+
+
+async def find_following(directory: ActorDirectory, reference: str,
+                         as_actor: str | None = None, *, client: HardenedClient | None = None) -> Following:
+    """Our follow named by its id, target URL or (with a client) handle."""
+    actor = directory.get(as_actor) if as_actor else None
+    rows = Following.all() if actor is None else Following.filter(actor_id=actor.db_id)
+    text = reference.strip()
+    row = None
+    if text.isdigit():
+        row = await rows.filter(id=int(text)).first()
+    elif _is_url(text):
+        row = await rows.filter(target_uri=text).order_by("id").first()
+        if row is None:
+            row = await rows.filter(remote__uri=text).order_by("id").first()
+    elif client is not None:
+        uri = await resolve_handle(client, text)
+        row = await rows.filter(target_uri=uri).order_by("id").first()
+    if row is None:
+        raise NotFound(f"we do not follow {reference}")
+    return row
+
+
+async def unfollow(directory: ActorDirectory, row: Following) -> None:
+    """Send ``Undo(Follow)`` for ``row`` and remove it (its items go with it)."""
+    actor = next((a for a in directory.all() if a.db_id == row.actor_id), None)  # type: ignore[attr-defined]
+    if actor is None:
+        raise NotFound("the actor of this follow is not configured any more")
+    mastodon = await is_mastodon_relay(row)
+    follow_document = {"id": row.follow_activity_uri, "type": "Follow", "actor": actor.uri,
+                       "object": PUBLIC if mastodon else row.target_uri}
+    undo = {"@context": AS2_CONTEXT, "id": activity_uri(directory, "undo"), "type": "Undo",
+            "actor": actor.uri, "object": follow_document}
+    audience = Audience(inboxes=(row.target_uri,)) if mastodon else Audience(
+        actor_uris=(row.target_uri,))
+    await send_activity(undo, sender=actor, audience=audience, public=False)
+    await row.delete()
+    logger.info("%s unfollowed %s", actor.identifier, row.target_uri)
+
+
+async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, url: str, *,
+                          style: RelayStyle | None = None,
+                          policy: SyndicationPolicy = SyndicationPolicy.REVIEW) -> FollowResult:
+    """Subscribe the site actor to the relay at ``url`` (an inbox URL, or the relay's actor).
+
+    Without ``style``: an URL ending in ``/inbox`` is a Mastodon-style relay, anything else the
+    actor of a LitePub relay.
+    """
+    url = url.strip()
+    if not _is_url(url):
+        raise BadRequest("a relay is given by its URL (https://relay.example/inbox or its actor)")
+    if same_origin(url, directory.uris.base_url):
+        raise BadRequest("that URL is on our own origin")
+    if style is None:
+        style = RelayStyle.MASTODON if url.rstrip("/").endswith("/inbox") else RelayStyle.LITEPUB
+    actor = directory.site_actor
+    if style == RelayStyle.MASTODON:
+        if not url.rstrip("/").endswith("/inbox"):
+            raise BadRequest("a Mastodon-style relay is subscribed at its inbox URL (…/inbox)")
+        return await _upsert(directory, actor, url, None, policy, True, Audience(inboxes=(url,)))
+    remote = await store.fetch(url)
+    return await _upsert(directory, actor, remote.uri, remote, policy, True,
+                         Audience(actor_uris=(remote.uri,)))
+
+
+async def following_of(as_actor: str | None, directory: ActorDirectory) -> list[Following]:
+    rows = Following.all()
+    if as_actor:
+        rows = rows.filter(actor_id=directory.get(as_actor).db_id)
+    return await rows.order_by("id").prefetch_related("remote", "actor")
+
+
+def describe(row: Following) -> dict[str, Any]:
+    """A follow as the CLI shows it."""
+    remote = row.remote
+    return {
+        "id": row.id, "actor": row.actor.identifier,
+        "target": row.target_uri, "handle": remote.handle if remote else None,
+        "state": str(row.state), "policy": str(row.policy), "relay": row.is_relay,
+    }
+

@@ -1,0 +1,182 @@
+"""The editorial queue of sister sites' items at ``/admin/syndication`` (server-rendered).
+
+It is a page of the moderation UI: the same session cookie, CSRF token, rate-limited login,
+Content-Security-Policy and headers (applied to every ``/admin/`` answer), the same base
+template and stylesheet. Remote content is rendered only from its stored sanitised HTML,
+sanitised again (:func:`~federation.moderation.web.admin.clean_html`); links only for http(s).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import jinja2
+from aiohttp import web
+from markupsafe import Markup
+
+from federation.db.social import Following
+from federation.db.syndication import ItemState, SyndicatedItem
+from federation.moderation.web import admin as moderation_admin
+from federation.moderation.web.admin import (
+    PAGE_SIZE,
+    _counts,
+    _cursor,
+    _format,
+    _language,
+    _message,
+    _redirect,
+    _require,
+    _require_post,
+    _zone,
+    clean_html,
+    safe_href,
+)
+from federation.moderation.web.i18n import translator as moderation_translator
+from federation.syndication.items import title_of
+from federation.syndication.service import ACTIONS, decide_many
+from federation.syndication.web.i18n import MESSAGES
+from federation.web.state import DIRECTORY, SETTINGS
+
+routes = web.RouteTableDef()
+
+PATH = "/admin/syndication"
+STATES = [str(s) for s in ItemState]
+
+_env = jinja2.Environment(
+    loader=jinja2.ChoiceLoader([
+        jinja2.PackageLoader("federation.syndication.web", "templates"),
+        jinja2.PackageLoader("federation.moderation.web", "templates"),
+    ]),
+    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+    undefined=jinja2.StrictUndefined,
+)
+
+
+def translator(language: str) -> Callable[[str], str]:
+    """Our messages first, the moderation UI's for the shared template."""
+    ours = MESSAGES.get(language, MESSAGES["fr"])
+    theirs = moderation_translator(language)
+
+    def translate(key: str) -> str:
+        return ours.get(key) or theirs(key)
+
+    return translate
+
+
+@dataclass(frozen=True)
+class ItemView:
+    id: int
+    state: str
+    type: str
+    title: str
+    summary: Markup
+    content: Markup
+    author: str
+    author_href: str | None
+    original_href: str | None
+    source: str
+    via: str | None
+    received_at: str
+    published_at: str | None
+    start_at: str | None
+    end_at: str | None
+    location: str
+
+
+def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> ItemView:
+    document = item.document if isinstance(item.document, dict) else {}
+    content = document.get("content") if isinstance(document.get("content"), str) else ""
+    source = sources.get(item.source_id)  # type: ignore[attr-defined]
+    source_name = "?"
+    if source is not None:
+        remote = source.remote
+        source_name = remote.handle if remote is not None else source.target_uri
+    return ItemView(
+        id=item.id, state=str(item.state), type=item.type,
+        title=title_of(item.name, item.summary, content),
+        summary=clean_html(item.summary), content=clean_html(content),
+        author=item.actor_uri, author_href=safe_href(item.actor_uri),
+        original_href=safe_href(item.url) or safe_href(item.object_uri),
+        source=source_name, via=item.via_uri,
+        received_at=_format(item.received_at, zone) or "",
+        published_at=_format(item.published_at, zone),
+        start_at=_format(item.start_at, zone), end_at=_format(item.end_at, zone),
+        location=str(document.get("location") or ""),
+    )
+
+
+def _render(request: web.Request, session: Any, **context: Any) -> web.Response:
+    language = _language(request, session)
+    body = _env.get_template("syndication.html").render(
+        _=translator(language), lang=language, other_lang="en" if language == "fr" else "fr",
+        session=session, csrf=session.csrf_token, moderator=session.account.username,
+        site_name=request.app[SETTINGS].site.name, request_path=request.path_qs,
+        message=_message(request), view="syndication", **context,
+    )
+    return web.Response(text=body, content_type="text/html", charset="utf-8")
+
+
+@routes.get(PATH)
+async def queue(request: web.Request) -> web.Response:
+    """Items in one state (default: waiting for review, oldest first), and the sources."""
+    session = await _require(request)
+    state = request.query.get("state", str(ItemState.PENDING_REVIEW))
+    if state not in STATES:
+        state = str(ItemState.PENDING_REVIEW)
+    oldest_first = state == ItemState.PENDING_REVIEW
+    query = SyndicatedItem.filter(state=state)
+    cursor = _cursor(request)
+    if cursor is not None:
+        query = query.filter(id__gt=cursor) if oldest_first else query.filter(id__lt=cursor)
+    items = await query.order_by("id" if oldest_first else "-id").limit(PAGE_SIZE + 1)
+    more = len(items) > PAGE_SIZE
+    items = items[:PAGE_SIZE]
+    sources = {row.id: row for row in
+               await Following.all().order_by("id").prefetch_related("remote", "actor")}
+    zone = _zone(request)
+    waiting = await SyndicatedItem.filter(state=ItemState.PENDING_REVIEW).count()
+    return _render(
+        request, session, state=state, states=STATES, waiting=waiting,
+        items=[_view(item, sources, zone) for item in items],
+        next_cursor=items[-1].id if more and items else None,
+        sources=[{"id": row.id, "actor": row.actor.identifier,
+                  "name": row.remote.handle if row.remote else row.target_uri,
+                  "href": safe_href(row.target_uri), "state": str(row.state),
+                  "policy": str(row.policy), "relay": row.is_relay} for row in sources.values()],
+        counts=await _counts(),
+        failures=[f[:500] for f in request.query.getall("failed", [])[:1]],
+    )
+
+
+@routes.post(PATH)
+async def act(request: web.Request) -> web.Response:
+    """``one=<action>:<id>``, or ``action`` with checked ``ids``: approve or reject."""
+    session, form = await _require_post(request)
+    back = moderation_admin._back(form, PATH)
+    one = str(form.get("one", ""))
+    if one:
+        action, _, raw_id = one.partition(":")
+        ids = [raw_id]
+    else:
+        action = str(form.get("action", ""))
+        ids = [str(v) for v in form.getall("ids", [])]
+    if action not in ACTIONS:
+        raise web.HTTPBadRequest(text="400: unknown action\n")
+    try:
+        numbers = [int(i) for i in ids][:500]
+    except ValueError:
+        raise web.HTTPBadRequest(text="400: bad item id\n") from None
+    if not numbers:
+        raise _redirect(back, msg="nothing_selected")
+    outcomes = await decide_many(request.app[DIRECTORY], numbers, action,
+                                 session.account.username)
+    failures = [f"#{o.item_id}: {o.error}" for o in outcomes if not o.ok]
+    if failures:
+        raise _redirect(back, msg="done.partial", failed="; ".join(failures)[:500])
+    raise _redirect(back, msg="done")
+
+
+def setup(app: web.Application) -> None:
+    app.router.add_routes(routes)
