@@ -23,9 +23,9 @@ EXIT_USAGE = 2
 
 
 def _command_modules() -> list:
-    from federation.cli import actors, delivery, moderation, publishing, setup
+    from federation.cli import actors, delivery, followers, moderation, publishing, setup
 
-    return [setup, actors, delivery, moderation, publishing]
+    return [setup, actors, delivery, moderation, publishing, followers]
 
 
 def build_parser() -> argparse.ArgumentParser:

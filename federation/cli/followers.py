@@ -1,0 +1,62 @@
+"""Followers of a local actor: ``followers ACTOR [--pending]``, ``followers accept|reject ACTOR REMOTE``.
+
+``accept`` and ``reject`` decide a follow request of an actor that approves its followers by
+hand (``manually_approves_followers``): the follower gets an ``Accept`` or a ``Reject``, queued
+for the delivery worker of the running server (or of ``federation serve`` later).
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from federation.cli.context import opened, settings_from
+from federation.db.social import Follower, FollowState
+from federation.inbox.follows import decide_follower
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    followers = subparsers.add_parser(
+        "followers", help="list a local actor's followers, accept or reject follow requests",
+        description="List the followers of ACTOR (accepted ones, or pending requests with "
+        "--pending), or decide a pending request: `followers accept ACTOR REMOTE` / "
+        "`followers reject ACTOR REMOTE`, REMOTE being the follower's actor id (URL).",
+    )
+    followers.add_argument("args", nargs="+", metavar="ACTOR | accept ACTOR REMOTE | reject ACTOR REMOTE")
+    followers.add_argument("--pending", action="store_true", help="list pending follow requests")
+    followers.set_defaults(handler=cmd_followers)
+
+
+async def cmd_followers(args: argparse.Namespace) -> int:
+    words = list(args.args)
+    if words[0] in ("accept", "reject"):
+        if len(words) != 3:
+            print("usage: federation followers accept|reject ACTOR REMOTE")
+            return 2
+        return await _decide(args, words[1], words[2], accept=words[0] == "accept")
+    if len(words) != 1:
+        print("usage: federation followers ACTOR [--pending]")
+        return 2
+    return await _list(args, words[0], pending=args.pending)
+
+
+async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> int:
+    settings = settings_from(args)
+    state = FollowState.PENDING if pending else FollowState.ACCEPTED
+    async with opened(settings, sync=False) as directory:
+        actor = directory.get(identifier)
+        rows = await (Follower.filter(actor_id=actor.db_id, state=state)
+                      .order_by("created_at").prefetch_related("remote"))
+        for row in rows:
+            print(f"{row.remote.uri}\t{row.remote.handle}\t{row.created_at:%Y-%m-%d %H:%M}")
+    label = "pending request(s)" if pending else "follower(s)"
+    print(f"{len(rows)} {label} of {identifier}")
+    return 0
+
+
+async def _decide(args: argparse.Namespace, identifier: str, remote_uri: str, *, accept: bool) -> int:
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        await decide_follower(directory, identifier, remote_uri, accept=accept)
+    verb = "accepted" if accept else "rejected"
+    print(f"{verb} {remote_uri} as a follower of {identifier}; the answer is queued for delivery")
+    return 0
