@@ -23,9 +23,17 @@ EXIT_USAGE = 2
 
 
 def _command_modules() -> list:
-    from federation.cli import actors, delivery, followers, moderation, publishing, setup
+    from federation.cli import (
+        actors,
+        delivery,
+        followers,
+        moderation,
+        publishing,
+        setup,
+        syndication,
+    )
 
-    return [setup, actors, delivery, moderation, publishing, followers]
+    return [setup, actors, delivery, moderation, publishing, followers, syndication]
 
 
 def build_parser() -> argparse.ArgumentParser:

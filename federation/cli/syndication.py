@@ -1,0 +1,223 @@
+"""Sister sites from the command line: ``follow``, ``unfollow``, ``following``, ``relay …`` and
+``syndication list|approve|reject``.
+
+These commands write rows and queue activities; they never deliver. A running ``federation
+serve`` (its in-process worker) or ``federation worker`` sends what they queue, so they work
+beside a serving process as well as alone — then deliveries wait in the queue until a worker
+runs, and the commands say so.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+from federation.cli.context import opened, settings_from
+from federation.settings import Settings
+
+if TYPE_CHECKING:
+    from federation.identity.directory import ActorDirectory
+    from federation.remote.actors import RemoteActorStore
+    from federation.remote.client import HardenedClient
+
+POLICIES = ("announce", "review", "store")
+ITEM_STATES = ("pending_review", "approved", "rejected", "stored", "withdrawn")
+QUEUED_NOTE = ("queued: the delivery worker of a running `federation serve` (or `federation "
+               "worker`) sends it; if none runs, it waits in the queue until one does")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    follow = subparsers.add_parser(
+        "follow", help="follow a sister site's actor (by @name@host or URL)",
+        description="Follow a remote actor as the site actor (or --as a collective). What it "
+        "publishes is then handled by the policy: announce (boosted at once), review (waits in "
+        "/admin/syndication), store (kept for the site's feeds only). Following again changes "
+        "the policy.",
+    )
+    follow.add_argument("target", metavar="HANDLE_OR_URL")
+    follow.add_argument("--as", dest="as_actor", metavar="ACTOR",
+                        help="identifier of our actor that follows (default: the site actor)")
+    follow.add_argument("--policy", choices=POLICIES, default="review")
+    follow.set_defaults(handler=cmd_follow)
+
+    unfollow = subparsers.add_parser(
+        "unfollow", help="stop following (sends Undo(Follow), removes its items)",
+        description="Send Undo(Follow) and forget the follow and the items it brought.",
+    )
+    unfollow.add_argument("target", metavar="HANDLE_URL_OR_ID")
+    unfollow.add_argument("--as", dest="as_actor", metavar="ACTOR")
+    unfollow.set_defaults(handler=cmd_unfollow)
+
+    following = subparsers.add_parser(
+        "following", help="list whom we follow, with the state (pending, accepted, rejected)")
+    following.add_argument("--as", dest="as_actor", metavar="ACTOR")
+    following.add_argument("--json", action="store_true", help="one JSON document")
+    following.set_defaults(handler=cmd_following)
+
+    relay = subparsers.add_parser(
+        "relay", help="subscribe to fediverse relays (FEP-ae0c)",
+        description="Mastodon-style relays are subscribed at their inbox URL (a Follow of "
+        "as:Public); LitePub relays at their actor URL (a Follow of the actor). Relayed posts "
+        "are handled by the policy chosen here.",
+    )
+    verbs = relay.add_subparsers(dest="verb", metavar="VERB", required=True)
+    subscribe = verbs.add_parser("subscribe", help="subscribe the site actor to a relay")
+    subscribe.add_argument("url", metavar="URL")
+    subscribe.add_argument("--style", choices=("mastodon", "litepub"),
+                           help="default: mastodon for an URL ending in /inbox, else litepub")
+    subscribe.add_argument("--policy", choices=POLICIES, default="review")
+    subscribe.set_defaults(handler=cmd_relay_subscribe)
+    unsubscribe = verbs.add_parser("unsubscribe", help="leave a relay")
+    unsubscribe.add_argument("url", metavar="URL_OR_ID")
+    unsubscribe.set_defaults(handler=cmd_unfollow, as_actor=None)
+    verbs.add_parser("list", help="list relays").set_defaults(
+        handler=cmd_following, as_actor=None, json=False, relays_only=True)
+
+    syndication = subparsers.add_parser(
+        "syndication", help="sister sites' items: list, approve (boost), reject",
+        description="The editorial queue of /admin/syndication from the command line.",
+    )
+    sverbs = syndication.add_subparsers(dest="verb", metavar="VERB", required=True)
+    listing = sverbs.add_parser("list", help="items in a state (default pending_review)")
+    listing.add_argument("--state", choices=ITEM_STATES, default="pending_review")
+    listing.add_argument("--limit", type=int, default=50)
+    listing.add_argument("--json", action="store_true")
+    listing.set_defaults(handler=cmd_items)
+    for action in ("approve", "reject"):
+        parser = sverbs.add_parser(action, help=f"{action} items by id")
+        parser.add_argument("ids", nargs="+", type=int, metavar="ID")
+        parser.add_argument("--as", dest="moderator", default="cli",
+                            help="name recorded in the audit log (default: cli)")
+        parser.set_defaults(handler=cmd_decide, action=action)
+
+
+@asynccontextmanager
+async def _remote(settings: Settings) -> AsyncIterator[
+        tuple[ActorDirectory, HardenedClient, RemoteActorStore]]:
+    from federation.identity.signers import signer_for
+    from federation.remote.actors import RemoteActorStore
+    from federation.remote.client import ClientPolicy, HardenedClient
+
+    async with opened(settings) as directory:
+        signer = signer_for(directory, settings.site_actor.identifier)
+        policy = ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
+        async with HardenedClient(policy, signer) as client:
+            store = RemoteActorStore(client, local_origin=settings.base_url,
+                                     refresh_after=timedelta(hours=settings.inbox.actor_refresh_hours))
+            yield directory, client, store
+
+
+def _line(row: dict[str, Any]) -> str:
+    relay = " relay" if row["relay"] else ""
+    name = row["handle"] or row["target"]
+    return (f"{row['id']:5} {row['actor']:28} {row['state']:9} {row['policy']:8}{relay:6} "
+            f"{name}  {row['target'] if row['handle'] else ''}").rstrip()
+
+
+async def cmd_follow(args: argparse.Namespace) -> int:
+    from federation.db.social import SyndicationPolicy
+    from federation.syndication import subscriptions
+
+    settings = settings_from(args)
+    async with _remote(settings) as (directory, client, store):
+        result = await subscriptions.follow(directory, client, store, args.target,
+                                            as_actor=args.as_actor,
+                                            policy=SyndicationPolicy(args.policy))
+        await result.row.fetch_related("remote", "actor")
+        print(_line(subscriptions.describe(result.row)))
+    if result.sent:
+        print(f"Follow {QUEUED_NOTE}; `federation following` shows the answer", file=sys.stderr)
+    else:
+        print(f"already following (state {result.row.state}, policy {result.row.policy})",
+              file=sys.stderr)
+    return 0
+
+
+async def cmd_unfollow(args: argparse.Namespace) -> int:
+    from federation.syndication import subscriptions
+
+    settings = settings_from(args)
+    target = getattr(args, "target", None) or args.url
+    async with _remote(settings) as (directory, client, _):
+        row = await subscriptions.find_following(directory, target, args.as_actor, client=client)
+        uri = row.target_uri
+        await subscriptions.unfollow(directory, row)
+    print(f"unfollowed {uri}")
+    print(f"Undo(Follow) {QUEUED_NOTE}", file=sys.stderr)
+    return 0
+
+
+async def cmd_following(args: argparse.Namespace) -> int:
+    from federation.syndication import subscriptions
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        rows = await subscriptions.following_of(args.as_actor, directory)
+        described = [subscriptions.describe(row) for row in rows
+                     if row.is_relay or not getattr(args, "relays_only", False)]
+    if args.json:
+        print(json.dumps({"following": described}, ensure_ascii=False))
+        return 0
+    for row in described:
+        print(_line(row))
+    if not described:
+        print("(none)", file=sys.stderr)
+    return 0
+
+
+async def cmd_relay_subscribe(args: argparse.Namespace) -> int:
+    from federation.db.social import SyndicationPolicy
+    from federation.syndication import subscriptions
+
+    settings = settings_from(args)
+    style = subscriptions.RelayStyle(args.style) if args.style else None
+    async with _remote(settings) as (directory, _, store):
+        result = await subscriptions.subscribe_relay(directory, store, args.url, style=style,
+                                                     policy=SyndicationPolicy(args.policy))
+        await result.row.fetch_related("remote", "actor")
+        print(_line(subscriptions.describe(result.row)))
+    if result.sent:
+        print(f"Follow {QUEUED_NOTE}", file=sys.stderr)
+    return 0
+
+
+async def cmd_items(args: argparse.Namespace) -> int:
+    from federation.db.syndication import SyndicatedItem
+    from federation.syndication.service import item_summary
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        ordering = "id" if args.state == "pending_review" else "-id"
+        items = await SyndicatedItem.filter(state=args.state).order_by(ordering).limit(
+            max(1, min(args.limit, 1000)))
+        summaries = [item_summary(item) for item in items]
+    if args.json:
+        print(json.dumps({"items": summaries}, ensure_ascii=False))
+        return 0
+    for item in summaries:
+        print(f"{item['id']:6} {item['type']:8} {item['state']:15} {item['name'] or '-'}")
+        print(f"       {item['object']}")
+    return 0
+
+
+async def cmd_decide(args: argparse.Namespace) -> int:
+    from federation.syndication.service import decide_many
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        outcomes = await decide_many(directory, args.ids, args.action, args.moderator)
+    failed = 0
+    for outcome in outcomes:
+        if outcome.ok:
+            print(f"{outcome.item_id}: {outcome.state}")
+        else:
+            failed += 1
+            print(f"{outcome.item_id}: {outcome.error}", file=sys.stderr)
+    if args.action == "approve" and failed < len(outcomes):
+        print(f"Announce {QUEUED_NOTE}", file=sys.stderr)
+    return 1 if failed else 0
