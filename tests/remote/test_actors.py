@@ -1,0 +1,120 @@
+"""The database-backed remote actor store and key cache."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from federation.db.lifecycle import open_database
+from federation.db.social import RemoteActor
+from federation.errors import RemoteBadResponse, RemoteError
+from federation.remote.actors import DatabaseKeyCache, RemoteActorStore, actor_fields
+from federation.remote.keys import RemoteKey
+from federation.signing.keys import generate_rsa_key, public_key_to_pem
+
+from .conftest import FakeClock
+from .test_keys import Peer
+
+
+@pytest.fixture
+async def db(database_url):
+    async with open_database(database_url):
+        yield
+
+
+@pytest.fixture(scope="module")
+def key():
+    return generate_rsa_key()
+
+
+@pytest.fixture
+async def peer(serve):
+    peer = Peer()
+    peer.base = await serve(peer.routes())
+    return peer
+
+
+def store_for(client, clock=None):
+    return RemoteActorStore(client, local_origin="https://bridge.example", clock=clock or FakeClock())
+
+
+async def test_fetch_upserts_the_actor(db, peer, make_client, key):
+    """An actor is fetched from its origin and stored with inbox, shared inbox, handle and key."""
+    uri = peer.actor("/users/alice", key, preferredUsername="alice", name="Alice",
+                     endpoints={"sharedInbox": peer.base + "/inbox"})
+    row = await store_for(make_client()).fetch(uri)
+    assert (row.inbox, row.shared_inbox, row.handle) == (uri + "/inbox", peer.base + "/inbox",
+                                                        "@alice@127.0.0.1")
+    assert row.key_id == uri + "#main-key" and row.public_key_pem == public_key_to_pem(key)
+    peer.documents["/users/alice"]["name"] = "Alice B."
+    again = await store_for(make_client()).fetch(uri)
+    assert again.id == row.id and again.name == "Alice B."
+    assert await RemoteActor.all().count() == 1
+
+
+async def test_ensure_uses_fresh_rows_and_falls_back_to_stale(db, peer, make_client, key):
+    """A fresh row is used without fetching; a stale row is refetched, and kept if that fails."""
+    uri = peer.actor("/users/alice", key)
+    store = store_for(make_client())
+    await store.ensure(uri)
+    await store.ensure(uri)
+    assert peer.hits["/users/alice"] == 1
+    await RemoteActor.filter(uri=uri).update(fetched_at=datetime.now(UTC) - timedelta(days=2))
+    peer.documents["/users/alice"] = 500
+    row = await store.ensure(uri)
+    assert row.uri == uri and peer.hits["/users/alice"] == 2
+
+
+async def test_failures_are_negatively_cached(db, peer, make_client):
+    """A failed fetch is not retried within the negative TTL, then it is."""
+    clock = FakeClock()
+    store = store_for(make_client(), clock)
+    uri = peer.base + "/users/ghost"
+    for _ in range(3):
+        with pytest.raises(RemoteError):
+            await store.fetch(uri)
+    assert peer.hits["/users/ghost"] == 1
+    clock.advance(301)
+    with pytest.raises(RemoteError):
+        await store.fetch(uri)
+    assert peer.hits["/users/ghost"] == 2
+
+
+def test_actor_fields_refuse_non_actors_and_strip_markup(key):
+    """Documents without an inbox or of a non-actor type are refused; names become plain text."""
+    base = {"id": "https://peer.example/users/a", "type": "Person", "inbox": "https://peer.example/inbox"}
+    with pytest.raises(RemoteBadResponse):
+        actor_fields({**base, "type": "Note"})
+    with pytest.raises(RemoteBadResponse):
+        actor_fields({**base, "inbox": "javascript:alert(1)"})
+    fields = actor_fields({**base, "name": "<script>x</script><b>Ann</b>\u202e", "url": "file:///x"})
+    assert fields["name"] == "Ann" and fields["url"] is None
+
+
+async def test_remembered_document_is_stored_only_when_adopted(db, make_client, key):
+    """A document fetched for a key is kept in memory until the request is verified."""
+    store = store_for(make_client())
+    document = {"id": "https://peer.example/users/a", "type": "Person",
+                "inbox": "https://peer.example/users/a/inbox"}
+    await store.remember(document)
+    assert await RemoteActor.all().count() == 0
+    row = await store.adopt(document["id"])
+    assert row is not None and row.inbox == document["inbox"]
+    assert await store.adopt(document["id"]) is None
+
+
+async def test_key_cache_reads_rows_and_expires(db, key):
+    """Keys are written to the owner's row, read back after a restart, and expire with the row."""
+    now = datetime.now(UTC)
+    await RemoteActor.create(uri="https://peer.example/users/a", domain="peer.example",
+                             inbox="https://peer.example/inbox", fetched_at=now)
+    key_id = "https://peer.example/users/a#main-key"
+    await DatabaseKeyCache().put(RemoteKey(key_id, "https://peer.example/users/a", key.public_key()))
+    restarted = DatabaseKeyCache()
+    cached = await restarted.get(key_id)
+    assert cached is not None and cached.owner_uri == "https://peer.example/users/a"
+    assert await restarted.known_owner(key_id)
+    await RemoteActor.all().update(fetched_at=now - timedelta(days=2))
+    assert await DatabaseKeyCache().get(key_id) is None
+    assert await DatabaseKeyCache().get("https://peer.example/users/b#main-key") is None
