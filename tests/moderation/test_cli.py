@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from federation.db.lifecycle import open_database
 from federation.db.moderation import ModeratorAccount, Reply, ReplyState
 from federation.identity.directory import ActorDirectory
@@ -47,6 +49,7 @@ def _run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[
                           text=True, timeout=120)
 
 
+@pytest.mark.slow
 def test_moderators_and_moderation_commands(tmp_path: Path) -> None:
     """Add a moderator with the password on stdin, list, change it; approve a reply by id."""
     (tmp_path / "federation.toml").write_text(CONFIG, encoding="utf-8")
