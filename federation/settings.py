@@ -35,6 +35,8 @@ from federation.errors import ConfigError, Problem
 
 ENV_PREFIX = "FEDERATION_"
 DEFAULT_CONFIG_PATH = Path("config/federation.toml")
+#: Variables of the command line, not configuration keys (FEDERATION_TEST_* are ignored too).
+NOT_SETTINGS_ENV = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}LOG_LEVEL"})
 
 IDENTIFIER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
@@ -280,7 +282,7 @@ class Settings(_Strict):
 
 def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
     for name, value in env.items():
-        if not name.startswith(ENV_PREFIX) or name in (f"{ENV_PREFIX}CONFIG",):
+        if not name.startswith(ENV_PREFIX) or name in NOT_SETTINGS_ENV:
             continue
         path = name[len(ENV_PREFIX) :].lower().split("__")
         if path[0].startswith("test_"):

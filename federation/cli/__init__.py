@@ -56,8 +56,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    level = "DEBUG" if args.verbose else os.environ.get("FEDERATION_LOG_LEVEL", "INFO").upper()
+    if not isinstance(logging.getLevelName(level), int):
+        print(f"federation: FEDERATION_LOG_LEVEL={level!r} is not a log level "
+              "(DEBUG, INFO, WARNING, ERROR)", file=sys.stderr)
+        return EXIT_USAGE
     logging.basicConfig(
-        level=logging.DEBUG if args.verbose else os.environ.get("FEDERATION_LOG_LEVEL", "INFO"),
+        level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from federation.settings import Settings, load_settings
@@ -24,7 +25,14 @@ def settings_from(args: argparse.Namespace) -> Settings:
 async def require_migrated(settings: Settings) -> None:
     from federation.db.lifecycle import DatabaseError, pending_migrations
 
-    pending = await pending_migrations(settings.effective_database_url)
+    url = settings.effective_database_url
+    if url.startswith("sqlite://") and ":memory:" not in url:
+        path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
+        if not path.exists():
+            raise DatabaseError(
+                f"the database {path} does not exist yet: run `federation migrate` first"
+            )
+    pending = await pending_migrations(url)
     if pending:
         raise DatabaseError(
             f"the database needs {len(pending)} migration(s) ({', '.join(pending)}): "

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -90,3 +93,30 @@ def write_config(tmp_path: Path) -> Callable[..., Path]:
         return path
 
     return write
+
+
+@pytest.fixture
+def ready_config(tmp_path: Path, database_url: str, settings: Any) -> Path:
+    """A configuration on a migrated database whose actors already have keys.
+
+    The keys come from the test key pool (made in-process), so the commands under test do not
+    spend seconds generating RSA keys. The data directory is shared with ``settings``.
+    """
+    from federation.db.lifecycle import open_database
+    from federation.identity.directory import ActorDirectory, open_vault
+
+    async def sync() -> None:
+        async with open_database(database_url):
+            await ActorDirectory(settings, open_vault(settings.data_dir)).sync()
+
+    assert settings.data_dir == tmp_path / "data"
+    asyncio.run(sync())
+    path = tmp_path / "federation.toml"
+    path.write_text(valid_toml(database_url=database_url, port=free_port()), encoding="utf-8")
+    return path
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])

@@ -1,0 +1,190 @@
+"""The command line as an admin uses it: init, migrate, serve, actors, keys (by subprocess)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from tests.cli.conftest import clean_env, free_port, run_cli, valid_toml
+
+COMMANDS = ["init", "serve", "migrate", "check-config", "actors", "keys"]
+
+
+def test_help_lists_every_command_with_a_description(tmp_path: Path) -> None:
+    """`federation --help` and each command's --help explain what they do."""
+    result = run_cli("--help", cwd=tmp_path)
+    assert result.returncode == 0
+    for command in COMMANDS:
+        assert command in result.stdout
+    assert "--config" in result.stdout and "FEDERATION_CONFIG" in result.stdout
+    for args, expected in [(["serve", "--help"], "--port"), (["migrate", "--help"], "Safe to run repeatedly"),
+                           (["keys", "rotate", "--help"], "ACTOR"),
+                           (["actors", "show", "--help"], "identifier"),
+                           (["check-config", "--help"], "Exit code"),
+                           (["init", "--help"], "--base-url")]:
+        sub = run_cli(*args, cwd=tmp_path)
+        assert sub.returncode == 0 and expected in sub.stdout, (args, sub.stdout)
+
+
+def test_console_script_is_installed(tmp_path: Path) -> None:
+    """The `federation` entry point runs the same command line as `python -m federation`."""
+    script = Path(sys.executable).parent / "federation"
+    if not script.exists():
+        pytest.skip("the package is not installed with its console script")
+    result = subprocess.run([str(script), "--help"], capture_output=True, text=True,
+                            env=clean_env(), cwd=tmp_path, timeout=30)
+    assert result.returncode == 0 and "check-config" in result.stdout
+
+
+def test_no_command_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli(cwd=tmp_path)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    unknown = run_cli("frobnicate", cwd=tmp_path)
+    assert unknown.returncode == 2 and "invalid choice" in unknown.stderr
+
+
+def test_init_migrate_list_show_rotate(tmp_path: Path) -> None:
+    """The admin's first steps on SQLite: init writes a valid demo, migrate creates the keys,
+    actors list/show read them, keys rotate replaces them."""
+    config = tmp_path / "site" / "federation.toml"
+    init = run_cli("--config", str(config), "init", "--base-url", "http://127.0.0.1:8099",
+                   cwd=tmp_path)
+    assert init.returncode == 0, init.stderr
+    assert config.exists() and (config.parent / "secret.key").exists() is False
+    again = run_cli("--config", str(config), "init", cwd=tmp_path)
+    assert again.returncode == 1 and "exists already" in again.stderr
+
+    assert run_cli("--config", str(config), "check-config", cwd=tmp_path).returncode == 0
+    unmigrated = run_cli("--config", str(config), "actors", "list", cwd=tmp_path)
+    assert unmigrated.returncode == 1 and "run `federation migrate` first" in unmigrated.stderr
+
+    migrate = run_cli("--config", str(config), "migrate", cwd=tmp_path)
+    assert migrate.returncode == 0, migrate.stderr
+    assert "actors.0001_initial" in migrate.stdout and "3 actor(s) ready" in migrate.stdout
+    assert (config.parent / "federation.sqlite3").exists()
+    assert (config.parent / "secret.key").exists()
+    second = run_cli("--config", str(config), "migrate", cwd=tmp_path)
+    assert "applied 0 migration(s)" in second.stdout
+
+    listing = run_cli("--config", str(config), "actors", "list", cwd=tmp_path)
+    assert listing.returncode == 0
+    for handle in ("@lenumerozero@127.0.0.1:8099", "@halteaucontrolenumerique@", "@changerdecap@"):
+        assert handle in listing.stdout
+
+    show = run_cli("--config", str(config), "actors", "show", "changer-de-cap", cwd=tmp_path)
+    before = json.loads(show.stdout)
+    assert before["id"] == "http://127.0.0.1:8099/actors/changer-de-cap"
+
+    rotate = run_cli("--config", str(config), "keys", "rotate", "changer-de-cap", cwd=tmp_path)
+    assert rotate.returncode == 0, rotate.stderr
+    assert "rotated the keys of changer-de-cap" in rotate.stdout
+    after = json.loads(run_cli("--config", str(config), "actors", "show", "changer-de-cap",
+                               cwd=tmp_path).stdout)
+    assert after["publicKey"]["publicKeyPem"] != before["publicKey"]["publicKeyPem"]
+    assert (after["assertionMethod"][0]["publicKeyMultibase"]
+            != before["assertionMethod"][0]["publicKeyMultibase"])
+
+    for output in (init, migrate, listing, show, rotate):
+        assert "PRIVATE KEY" not in output.stdout + output.stderr
+
+
+def test_unknown_actor_is_a_clear_error(tmp_path: Path, ready_config: Path) -> None:
+    """keys rotate and actors show of an unknown actor: one message, exit 1 (both databases)."""
+    config = ready_config
+    for command in (["keys", "rotate", "nobody"], ["actors", "show", "nobody"]):
+        result = run_cli("--config", str(config), *command, cwd=tmp_path)
+        assert result.returncode == 1, result
+        assert "Traceback" not in result.stderr
+        assert result.stderr.splitlines()[-1].startswith("federation: ")
+        assert "'nobody'" in result.stderr.splitlines()[-1]
+
+
+def test_wrong_secret_is_a_clear_error(tmp_path: Path, ready_config: Path) -> None:
+    """Replacing secret.key makes commands fail with a message naming it, exit 1."""
+    config = ready_config
+    secret = tmp_path / "data" / "secret.key"
+    secret.write_text("ZmFrZWZha2VmYWtlZmFrZWZha2VmYWtlZmFrZWZha2U=\n")
+    result = run_cli("--config", str(config), "actors", "list", cwd=tmp_path)
+    assert result.returncode == 1 and "secret.key" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
+    config = tmp_path / "federation.toml"
+    config.write_text(valid_toml(port=free_port()), encoding="utf-8")
+    result = run_cli("--config", str(config), "serve", cwd=tmp_path, timeout=30)
+    assert result.returncode == 1
+    assert "run `federation migrate` first" in result.stderr
+    assert "Traceback" not in result.stderr
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "federation.sqlite3").write_bytes(b"")  # exists, but empty
+    empty = run_cli("--config", str(config), "serve", cwd=tmp_path, timeout=30)
+    assert empty.returncode == 1 and "needs" in empty.stderr
+    assert "run `federation migrate` first" in empty.stderr
+    assert "Traceback" not in empty.stderr
+
+
+def test_bad_log_level_is_a_usage_error(tmp_path: Path) -> None:
+    result = run_cli("check-config", cwd=tmp_path, env=clean_env(FEDERATION_LOG_LEVEL="LOUD"))
+    assert result.returncode == 2 and "FEDERATION_LOG_LEVEL" in result.stderr
+
+
+def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, ready_config: Path) -> None:
+    """`serve` listens on the configured port, serves the actor, and exits cleanly on SIGTERM."""
+    config = ready_config
+    port = int(config.read_text().split("port = ")[1].split()[0])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "federation", "--config", str(config), "serve", "--no-worker"],
+        cwd=tmp_path, env=clean_env(FEDERATION_LOG_LEVEL="DEBUG"),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert process.poll() is None, process.communicate()
+            try:
+                with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "serve did not listen within 30 s"
+                time.sleep(0.1)
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{port}/actors/halte-au-controle-numerique",
+            headers={"Accept": "application/activity+json"})
+        with urllib.request.urlopen(request, timeout=10) as response:
+            assert response.status == 200
+            assert response.headers["Vary"] == "Accept"
+            document = json.load(response)
+        assert document["id"] == "https://bridge.example/actors/halte-au-controle-numerique"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        stdout, stderr = process.communicate(timeout=30)
+    assert process.returncode in (0, -signal.SIGTERM), stderr
+    assert "federation serving Le Numéro Zéro" in stdout
+    assert "Traceback" not in stderr
+    assert "PRIVATE KEY" not in stdout + stderr
+    assert "127.0.0.1:" not in stderr.replace(f"127.0.0.1:{port}", "")  # no client address
+
+
+def test_serve_reports_a_busy_port(tmp_path: Path, ready_config: Path) -> None:
+    """A port already in use is one message and exit 1, no traceback."""
+    config = ready_config
+    port = int(config.read_text().split("port = ")[1].split()[0])
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", port))
+        sock.listen()
+        result = run_cli("--config", str(config), "serve", "--no-worker", cwd=tmp_path,
+                         timeout=30)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert "address already in use" in result.stderr.lower() or "98" in result.stderr
