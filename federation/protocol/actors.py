@@ -34,6 +34,10 @@ ACTOR_CONTEXT: list[Any] = [
         "indexable": "toot:indexable",
         "featured": {"@id": "toot:featured", "@type": "@id"},
         "attributionDomains": {"@id": "toot:attributionDomains", "@type": "@id"},
+        # FEP-521a: neither security/v1 nor multikey/v1 defines the term (did/v1 does, but is
+        # @protected and redefines security/v1 terms); without it JSON-LD processors drop it.
+        "assertionMethod": {"@id": "https://w3id.org/security#assertionMethod",
+                            "@type": "@id", "@container": "@set"},
     },
 ]
 

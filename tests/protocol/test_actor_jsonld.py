@@ -1,0 +1,201 @@
+"""Our actor document read by code that is not ours: pyld (bundled contexts only) and bovine."""
+
+from __future__ import annotations
+
+import socket
+from datetime import UTC, datetime
+from typing import Any
+
+import pytest
+from pyld import jsonld as pyld_jsonld
+
+from federation.protocol import jsonld
+from federation.protocol.actors import ACTOR_CONTEXT, ActorView, ProfileFieldView, build_actor
+from federation.protocol.collections import PageRequest, build_collection, build_page
+from federation.protocol.paths import LocalURIs
+from federation.signing.keys import (
+    ed25519_public_multibase,
+    generate_ed25519_key,
+    public_key_to_pem,
+)
+
+AS = "https://www.w3.org/ns/activitystreams#"
+SEC = "https://w3id.org/security#"
+TOOT = "http://joinmastodon.org/ns#"
+URIS = LocalURIs("https://bridge.example")
+ACTOR_URI = "https://bridge.example/actors/halte-au-controle-numerique"
+
+
+@pytest.fixture(autouse=True)
+def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Any attempt to open a connection fails the test: contexts are never fetched."""
+
+    def refuse(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError(f"network access attempted: {args!r}")
+
+    monkeypatch.setattr(socket.socket, "connect", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse)
+    monkeypatch.setattr(socket, "create_connection", refuse)
+
+
+@pytest.fixture
+def keys(_rsa_key_pool: list[Any]) -> dict[str, Any]:
+    return {"rsa": _rsa_key_pool[0], "ed25519": generate_ed25519_key()}
+
+
+@pytest.fixture
+def actor_document(keys: dict[str, Any]) -> dict[str, Any]:
+    view = ActorView(
+        identifier="halte-au-controle-numerique", username="halteaucontrolenumerique",
+        type="Group", name="Halte au contrôle numérique", summary_html="<p>Collectif</p>",
+        url="https://site.example/halte", icon_url="https://site.example/logo.png",
+        header_url="https://site.example/banner.jpg",
+        fields=(ProfileFieldView("Site", "https://site.example/halte"),),
+        manually_approves_followers=False, discoverable=True, indexable=True,
+        published_at=datetime(2019, 5, 1, tzinfo=UTC),
+        rsa_public_pem=public_key_to_pem(keys["rsa"]),
+        ed25519_multibase=ed25519_public_multibase(keys["ed25519"]),
+        site_domain="bridge.example",
+    )
+    return build_actor(view, URIS)
+
+
+class RecordingLoader:
+    """Our bundled-contexts loader, recording every URL it is asked for."""
+
+    def __init__(self) -> None:
+        self.urls: list[str] = []
+
+    def __call__(self, url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
+        self.urls.append(url)
+        return jsonld.document_loader(url, options)
+
+
+def _values(node: dict[str, Any], term: str) -> list[Any]:
+    return [v.get("@id", v.get("@value")) for v in node.get(term, [])]
+
+
+def test_actor_expands_with_bundled_contexts_only(actor_document):
+    """pyld expands every field to its IRI; every context came from the bundle."""
+    loader = RecordingLoader()
+    [node] = pyld_jsonld.expand(actor_document, {"documentLoader": loader})
+    assert loader.urls, "the loader was not used"
+    for url in loader.urls:
+        jsonld.bundled_context(url)  # raises if it were not bundled
+
+    assert node["@id"] == ACTOR_URI
+    assert node["@type"] == [f"{AS}Group"]
+    for term in ("inbox", "outbox", "followers", "following"):
+        assert _values(node, f"http://www.w3.org/ns/ldp#{term}" if term == "inbox"
+                       else f"{AS}{term}") == [f"{ACTOR_URI}/{term}"]
+    assert _values(node, f"{TOOT}featured") == [f"{ACTOR_URI}/featured"]
+    assert _values(node, f"{AS}preferredUsername") == ["halteaucontrolenumerique"]
+    assert _values(node, f"{AS}manuallyApprovesFollowers") == [False]
+    assert _values(node, f"{TOOT}discoverable") == [True]
+    assert _values(node, f"{TOOT}indexable") == [True]
+    assert _values(node, f"{TOOT}attributionDomains") == ["bridge.example"]
+    [endpoints] = node[f"{AS}endpoints"]
+    assert _values(endpoints, f"{AS}sharedInbox") == ["https://bridge.example/inbox"]
+
+    [key] = node[f"{SEC}publicKey"]
+    assert key["@id"] == f"{ACTOR_URI}#main-key"
+    assert _values(key, f"{SEC}owner") == [ACTOR_URI]
+    assert _values(key, f"{SEC}publicKeyPem")[0].startswith("-----BEGIN PUBLIC KEY-----")
+
+    [method] = node[f"{SEC}assertionMethod"]
+    assert method["@type"] == [f"{SEC}Multikey"]
+    assert _values(method, f"{SEC}controller") == [ACTOR_URI]
+    assert [v["@value"] for v in method[f"{SEC}publicKeyMultibase"]] == [
+        actor_document["assertionMethod"][0]["publicKeyMultibase"]]
+
+    [field] = node[f"{AS}attachment"]
+    assert field["@type"] == ["http://schema.org#PropertyValue"]
+    assert 'rel="me' in _values(field, "http://schema.org#value")[0]
+
+
+def test_every_context_we_use_is_bundled():
+    """Each context URL our documents name is bundled, and itself expands without fetching."""
+    named = [c for c in ACTOR_CONTEXT if isinstance(c, str)]
+    named += [jsonld.AS2_CONTEXT, jsonld.SECURITY_CONTEXT, jsonld.MULTIKEY_CONTEXT,
+              jsonld.GOTOSOCIAL_CONTEXT]
+    named += [build_collection("https://bridge.example/c", 0)["@context"]]
+    for url in named:
+        assert jsonld.bundled_context(url)["@context"]
+    for url in jsonld.known_contexts():
+        loader = RecordingLoader()
+        pyld_jsonld.expand({"@context": url, "@id": "https://x.example/1"},
+                           {"documentLoader": loader})
+
+
+@pytest.mark.parametrize("url", ["https://evil.example/context.jsonld",
+                                 "http://127.0.0.1/ctx", "file:///etc/passwd",
+                                 "https://www.w3.org/ns/activitystreams-evil"])
+def test_unknown_contexts_are_refused_without_fetching(url):
+    with pytest.raises(pyld_jsonld.JsonLdError):
+        jsonld.document_loader(url)
+    with pytest.raises(jsonld.UnknownContext):
+        jsonld.bundled_context(url)
+    with pytest.raises(jsonld.BadRequest, match="cannot expand"):
+        jsonld.expand({"@context": [jsonld.AS2_CONTEXT, url], "type": "Note"})
+
+
+def test_context_aliases_resolve_to_the_bundle():
+    """http:// and .jsonld spellings used by some servers map to the same bundled document."""
+    for alias in ("http://www.w3.org/ns/activitystreams",
+                  "https://www.w3.org/ns/activitystreams.jsonld",
+                  "http://w3id.org/security/v1"):
+        assert jsonld.bundled_context(alias)
+
+
+def test_collections_expand(actor_document):
+    """Empty collections and pages are valid AS2: they expand with their type and count."""
+    uri = f"{ACTOR_URI}/outbox"
+    collection = build_collection(uri, 0)
+    page = build_page(uri, PageRequest(page=1), 0, [])
+    [node] = jsonld.expand(collection)
+    assert node["@type"] == [f"{AS}OrderedCollection"]
+    assert node[f"{AS}totalItems"][0]["@value"] == 0
+    [page_node] = jsonld.expand(page)
+    assert page_node["@type"] == [f"{AS}OrderedCollectionPage"]
+    assert _values(page_node, f"{AS}partOf") == [uri]
+
+
+@pytest.fixture
+def bovine_parse(tmp_path, monkeypatch):
+    """bovine.parse, imported so that its import-time side effects stay contained.
+
+    Importing bovine creates a JSON-LD cache file in the working directory and replaces pyld's
+    default document loader: run it from a temporary directory and restore the loader.
+    """
+    monkeypatch.chdir(tmp_path)
+    saved_loader = pyld_jsonld._default_document_loader
+    import bovine.parse
+
+    yield bovine.parse
+    pyld_jsonld.set_document_loader(saved_loader)
+
+
+def test_bovine_reads_our_keys(actor_document, keys, bovine_parse):
+    """bovine's actor parser finds our RSA publicKey and Ed25519 Multikey and verifies
+    signatures made with our private keys, attributing them to the actor."""
+    data = {k: v for k, v in actor_document.items() if k != "@context"}  # bovine's own context
+    actor = bovine_parse.Actor(data)
+    assert actor.id == ACTOR_URI
+    assert actor.unvalidated_acct_uri == "acct:halteaucontrolenumerique@bridge.example"
+    pem = actor.publicKeyPem(f"{ACTOR_URI}#main-key")
+    assert pem == public_key_to_pem(keys["rsa"])
+
+    identifiers = {i.id: i for i in actor.cryptographic_identifiers}
+    rsa_identifier = identifiers[f"{ACTOR_URI}#main-key"]
+    ed_identifier = identifiers[f"{ACTOR_URI}#ed25519-key"]
+    assert "assertionMethod" in ed_identifier.verification_relationships
+
+    from cryptography.hazmat.primitives import hashes
+    from cryptography.hazmat.primitives.asymmetric import padding
+
+    message = b"(request-target): get /actors/site"
+    rsa_signature = keys["rsa"].sign(message, padding.PKCS1v15(), hashes.SHA256())
+    ed_signature = keys["ed25519"].sign(message)
+    assert rsa_identifier.verify(message, rsa_signature) == ACTOR_URI
+    assert ed_identifier.verify(message, ed_signature) == ACTOR_URI
+    assert rsa_identifier.verify(b"tampered", rsa_signature) is None
