@@ -7,6 +7,7 @@ never compared as strings or prefixes of the raw URL.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -48,9 +49,14 @@ def normalise_host(host: str) -> str:
 
 
 def origin_of(url: str) -> Origin:
-    """The origin of an absolute http(s) URL; ``ValueError`` for anything else."""
+    """The origin of an absolute http(s) URL; ``ValueError`` for anything else (memoised)."""
     if not isinstance(url, str):
         raise ValueError("URL must be a string")
+    return _origin_of(url)
+
+
+@functools.lru_cache(maxsize=4096)
+def _origin_of(url: str) -> Origin:
     parts = urlsplit(url.strip())
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
