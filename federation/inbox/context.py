@@ -9,7 +9,7 @@ more.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 from federation.db.social import RemoteActor
@@ -66,7 +66,8 @@ class Activity:
     budget: FetchBudget
     #: Identifier of the local actor whose personal inbox received it (``None``: shared inbox).
     inbox_owner: str | None = None
-    notes: list[str] = field(default_factory=list)
+    #: Which of the actor and the object ids were deleted (read once by the processor).
+    tombstoned: frozenset[str] = frozenset()
 
     @property
     def id(self) -> str:
@@ -75,6 +76,18 @@ class Activity:
     @property
     def type(self) -> str:
         return str(self.document["type"])
+
+    @property
+    def object_id(self) -> str | None:
+        """The id of the activity's ``object`` (a string or an embedded object's ``id``)."""
+        value = self.document.get("object")
+        if isinstance(value, dict):
+            value = value.get("id")
+        return value if isinstance(value, str) else None
+
+    def is_deleted(self, uri: str | None) -> bool:
+        """True when ``uri`` (the actor or the object) was deleted by its author."""
+        return uri is not None and uri in self.tombstoned
 
     async def remote_actor(self, uri: str | None = None) -> RemoteActor:
         """The row of ``uri`` (default: the sender), fetched within the budget when needed."""

@@ -72,7 +72,11 @@ class Processor:
         if listener is None:
             logger.debug("no listener for %s", activity.type)
             return Outcome.IGNORED
-        if await is_tombstoned(activity.actor_uri):
+        wanted = [uri for uri in (activity.actor_uri, activity.object_id) if uri is not None]
+        activity.tombstoned = frozenset(
+            await DeletedObject.filter(object_uri__in=wanted).values_list("object_uri", flat=True)
+        )
+        if activity.is_deleted(activity.actor_uri):
             return Outcome.IGNORED
         claim = await self._claim(activity)
         if claim is None:

@@ -23,14 +23,15 @@ LD signatures in bodies are never looked at (principle 7).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from federation.db.social import Block, BlockKind, RemoteActor
-from federation.delivery.fanout import blocked_domains, is_blocked
+from federation.db.social import RemoteActor
 from federation.errors import BadRequest, Forbidden, SignatureError, UnsupportedMediaType
+from federation.inbox.blocks import BlockList
 from federation.inbox.context import Activity, FetchBudget, InboxServices
 from federation.inbox.processor import Outcome, Processor
 from federation.inbox.wire import id_of
@@ -50,6 +51,9 @@ MAX_INBOX_BYTES = 1_000_000
 MAX_ACTIVITY_DEPTH = 32
 #: Most JSON items (≈ commas) accepted in an activity.
 MAX_ACTIVITY_ITEMS = 20_000
+#: A host's liveness is reported to the delivery engine at most this often.
+HOST_CONTACT_INTERVAL = 60.0
+MAX_CONTACTED_HOSTS = 10_000
 ACCEPTED_MEDIA_TYPES = frozenset({
     "application/activity+json", "application/ld+json", "application/json",
 })
@@ -108,10 +112,16 @@ class Receiver:
         keys: DatabaseKeyCache,
         processor: Processor,
         host_contacted: HostContacted | None = None,
+        *,
+        blocks: BlockList | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._services, self._resolver, self._keys = services, resolver, keys
         self._processor, self._host_contacted = processor, host_contacted
         self._settings = services.settings
+        self._blocks = blocks or BlockList(services.settings)
+        self._clock = clock
+        self._contacted: dict[str, float] = {}
 
     @property
     def processor(self) -> Processor:
@@ -131,12 +141,11 @@ class Receiver:
         key = await self._verified_key(request, scheme, key_id, budget)
         if key.owner_uri != actor_uri:
             raise SignatureError("key_not_owned", "the signer is not the activity's actor")
-        if await Block.filter(kind=BlockKind.ACTOR, value=actor_uri).exists():
+        if (await self._blocks.current()).actor_blocked(actor_uri):
             raise Forbidden("actor blocked")
         if not same_origin(document["id"], actor_uri):
             raise Forbidden("activity id is not on the actor's origin")
-        if self._host_contacted is not None:
-            await self._host_contacted(key_id)
+        await self._report_contact(key_id)
         activity = Activity(document, actor_uri, self._services, budget, inbox_owner)
         return await self._processor.process(activity)
 
@@ -160,9 +169,21 @@ class Receiver:
             hosts = {origin_of(key_id).host, origin_of(actor_uri).host}
         except ValueError:
             raise SignatureError("malformed", "keyId is not an http(s) URL") from None
-        blocked = await blocked_domains(self._settings)
-        if any(is_blocked(host, blocked) for host in hosts):
+        blocks = await self._blocks.current()
+        if any(blocks.domain_blocked(host) for host in hosts):
             raise Forbidden("domain blocked")
+
+    async def _report_contact(self, key_id: str) -> None:
+        """Tell the delivery engine the signer's host is alive (once a minute per host)."""
+        if self._host_contacted is None:
+            return
+        host, now = str(origin_of(key_id)), self._clock()
+        if now - self._contacted.get(host, -HOST_CONTACT_INTERVAL) < HOST_CONTACT_INTERVAL:
+            return
+        if len(self._contacted) >= MAX_CONTACTED_HOSTS:
+            self._contacted.clear()
+        self._contacted[host] = now
+        await self._host_contacted(key_id)
 
     async def _knows(self, actor_uri: str, key_id: str) -> bool:
         return await self._keys.known_owner(key_id) or await RemoteActor.exists(uri=actor_uri)

@@ -158,8 +158,6 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
                       request_uri: str | None = None) -> bool:
     """Create the pending ``Reply`` for ``note`` (nothing when it is already known)."""
     uri = str(note["id"])
-    if await Reply.exists(uri=uri):
-        return False
     author = await activity.remote_actor(activity.actor_uri)
     try:
         await Reply.create(
@@ -174,7 +172,7 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
             state=ReplyState.PENDING,
             **content_fields(note),
         )
-    except IntegrityError:  # the same reply, concurrently
+    except IntegrityError:  # already known (another activity carried it)
         return False
     logger.info("reply %s from %s queued for moderation", uri, author.domain)
     return True
@@ -183,7 +181,7 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
 async def on_create(activity: Activity) -> bool:
     """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
     value = activity.document.get("object")
-    if await is_tombstoned(id_of(value)):
+    if activity.is_deleted(id_of(value)):
         return False
     note = await authored_note(activity, value)
     if note is None:
@@ -263,7 +261,7 @@ async def on_delete(activity: Activity) -> bool:
         return False
     retention = timedelta(days=activity.services.settings.inbox.tombstone_retention_days)
     if object_id == activity.actor_uri:
-        await RemoteActor.filter(uri=activity.actor_uri).delete()  # cascades: replies, follows…
+        await activity.services.actors.delete(activity.actor_uri)  # cascades: replies, follows…
         await add_tombstone(object_id, activity.actor_uri, retention)
         logger.info("actor deleted: its replies, interactions and follows are removed")
         return True

@@ -40,6 +40,9 @@ ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Applicat
 MAX_NAME_CHARS = 200
 DEFAULT_REFRESH_AFTER = timedelta(hours=24)
 MAX_NEGATIVE_ENTRIES = 10_000
+#: Rows read recently are served from memory for this long (a Delete of the actor drops them).
+ROW_CACHE_TTL = 60.0
+MAX_CACHED_ROWS = 5_000
 #: Actor documents fetched for a key, kept until the request they serve is verified.
 MAX_PENDING = 1_000
 PENDING_TTL = 120.0
@@ -121,10 +124,28 @@ class RemoteActorStore:
         self._refresh_after, self._negative_ttl, self._clock = refresh_after, negative_ttl, clock
         self._failures: dict[str, float] = {}
         self._pending: dict[str, tuple[float, dict[str, Any]]] = {}
+        self._rows: dict[str, tuple[float, RemoteActor]] = {}
 
     async def get(self, uri: str) -> RemoteActor | None:
-        """The row of ``uri`` if we know it (no fetch)."""
-        return await RemoteActor.get_or_none(uri=uri)
+        """The row of ``uri`` if we know it (no fetch); recently read rows come from memory."""
+        cached = self._rows.get(uri)
+        if cached is not None and self._clock() - cached[0] < ROW_CACHE_TTL:
+            return cached[1]
+        row = await RemoteActor.get_or_none(uri=uri)
+        if row is not None:
+            self._cache_row(row)
+        return row
+
+    async def delete(self, uri: str) -> None:
+        """Remove the row of ``uri`` (its replies, interactions and follows go with it)."""
+        self._rows.pop(uri, None)
+        self._pending.pop(uri, None)
+        await RemoteActor.filter(uri=uri).delete()
+
+    def _cache_row(self, row: RemoteActor) -> None:
+        if len(self._rows) >= MAX_CACHED_ROWS:
+            self._rows.pop(next(iter(self._rows)))
+        self._rows[row.uri] = (self._clock(), row)
 
     def is_fresh(self, row: RemoteActor) -> bool:
         return row.fetched_at + self._refresh_after > datetime.now(UTC)
@@ -201,11 +222,14 @@ class RemoteActorStore:
         row = await RemoteActor.get_or_none(uri=uri)
         if row is None:
             try:
-                return await RemoteActor.create(uri=uri, **fields)
+                row = await RemoteActor.create(uri=uri, **fields)
+                self._cache_row(row)
+                return row
             except IntegrityError:  # created concurrently: update that one
                 row = await RemoteActor.get(uri=uri)
         await RemoteActor.filter(id=row.id).update(**fields)
         await row.refresh_from_db()
+        self._cache_row(row)
         return row
 
     def _remember_failure(self, uri: str, now: float) -> None:

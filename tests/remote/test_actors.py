@@ -62,6 +62,7 @@ async def test_ensure_uses_fresh_rows_and_falls_back_to_stale(db, peer, make_cli
     assert peer.hits["/users/alice"] == 1
     await RemoteActor.filter(uri=uri).update(fetched_at=datetime.now(UTC) - timedelta(days=2))
     peer.documents["/users/alice"] = 500
+    store = store_for(make_client())  # rows read within a minute come from memory
     row = await store.ensure(uri)
     assert row.uri == uri and peer.hits["/users/alice"] == 2
 

@@ -1,0 +1,235 @@
+"""Inbox throughput: signed activities one server process verifies and stores per second.
+
+Run: ``.venv/bin/python bench/inbox.py [--activities 3000] [--actors 20] [--concurrency 32]
+[--scheme cavage|rfc9421] [--kind reply|like] [--database-url URL]``.
+
+The bridge runs alone in a child process (``create_app``, one event loop, default SQLite in a
+temporary directory). The parent serves the remote actors' documents on 127.0.0.1 and sends
+the activities with aiohttp. Every activity is signed (RSA-2048) before timing starts; each
+actor sends one activity first so that its key is fetched and cached (the figure is for known
+actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
+and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``).
+Prints activities/s, the server's CPU per activity, and checks that every row was stored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import multiprocessing
+import os
+import platform
+import resource
+import socket
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from federation.db.content import ContentObject, ObjectKind  # noqa: E402
+from federation.db.lifecycle import migrate_database, open_database  # noqa: E402
+from federation.db.moderation import Interaction, Reply  # noqa: E402
+from federation.identity.directory import ActorDirectory  # noqa: E402
+from federation.settings import settings_from_mapping  # noqa: E402
+from federation.signing.cavage import sign_request  # noqa: E402
+from federation.signing.keys import KeyVault, generate_rsa_key, public_key_to_pem  # noqa: E402
+from federation.signing.rfc9421 import sign_request_rfc9421  # noqa: E402
+
+BRIDGE = "https://bridge.example"
+ARTICLE = f"{BRIDGE}/objects/article/1"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
+
+
+def config(database_url: str, data_dir: Path) -> dict[str, Any]:
+    return {
+        "base_url": BRIDGE, "database_url": database_url, "data_dir": str(data_dir),
+        "allow_loopback_fetch": True, "server": {"run_worker": False},
+        "site": {"name": "Bench", "home_page": "https://site.example/"},
+        "site_actor": {"identifier": "site", "username": "site", "name": "Site"},
+        "collectives": [{"identifier": "collectif", "username": "collectif", "name": "Collectif"}],
+    }
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def run_bridge(mapping: dict[str, Any], port: int, profile: str = "") -> None:
+    """The child process: the bridge alone on its event loop (under cProfile with ``profile``)."""
+    import cProfile
+    import logging
+    import signal
+
+    from federation.app import create_app
+
+    logging.basicConfig(level=logging.WARNING)
+    profiler = cProfile.Profile() if profile else None
+
+    def stop(*_: Any) -> None:
+        if profiler is not None:
+            profiler.disable()
+            profiler.dump_stats(profile)
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, stop)
+    if profiler is not None:
+        profiler.enable()
+    web.run_app(create_app(settings_from_mapping(mapping)), host="127.0.0.1", port=port,
+                print=None, access_log=None, handle_signals=False)
+
+
+async def prepare(mapping: dict[str, Any]) -> None:
+    settings = settings_from_mapping(mapping)
+    await migrate_database(settings.effective_database_url)
+    async with open_database(settings.effective_database_url):
+        directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
+        await directory.sync()
+        await ContentObject.create(
+            actor_id=directory.get("collectif").db_id, kind=ObjectKind.ARTICLE, source="push",
+            source_id="1", uri=ARTICLE, document={"id": ARTICLE}, content_hash="0" * 64,
+            published_at=datetime.now(UTC))
+
+
+async def count_rows(mapping: dict[str, Any], kind: str) -> int:
+    settings = settings_from_mapping(mapping)
+    async with open_database(settings.effective_database_url):
+        return await (Reply if kind == "reply" else Interaction).all().count()
+
+
+def activity(actor: str, number: int, kind: str) -> dict[str, Any]:
+    if kind == "like":
+        return {"id": f"{actor}#likes/{number}", "type": "Like", "actor": actor, "object": ARTICLE}
+    note = {"id": f"{actor}/statuses/{number}", "type": "Note", "attributedTo": actor,
+            "inReplyTo": ARTICLE, "to": [PUBLIC], "published": "2026-11-28T12:00:00Z",
+            "content": "<p>Merci pour cet article, <a href=\"https://peer.example/\">voir ici</a>.</p>"}
+    return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note['id']}/activity",
+            "type": "Create", "actor": actor, "object": note, "to": [PUBLIC]}
+
+
+def signed(body: bytes, actor: str, key: Any, scheme: str) -> dict[str, str]:
+    headers = {"Content-Type": "application/activity+json", "Host": "bridge.example"}
+    if scheme == "rfc9421":
+        headers.update(sign_request_rfc9421("POST", f"{BRIDGE}/inbox", {}, body, actor + "#main-key", key))
+    else:
+        headers.update(sign_request("POST", f"{BRIDGE}/inbox", {}, body, actor + "#main-key", key))
+    return headers
+
+
+async def peer_server(keys: list[Any]) -> tuple[web.AppRunner, str]:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    documents = {}
+    for index, key in enumerate(keys):
+        uri = f"{base}/users/u{index}"
+        documents[f"/users/u{index}"] = json.dumps({
+            "id": uri, "type": "Person", "preferredUsername": f"u{index}", "inbox": uri + "/inbox",
+            "publicKey": {"id": uri + "#main-key", "owner": uri, "publicKeyPem": public_key_to_pem(key)}})
+
+    async def get(request: web.Request) -> web.Response:
+        return web.Response(text=documents[request.path], content_type="application/activity+json")
+
+    app = web.Application()
+    app.router.add_get("/users/{name}", get)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    return runner, base
+
+
+async def send_all(port: int, requests: list[tuple[bytes, dict[str, str]]], concurrency: int) -> list[int]:
+    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
+    for item in requests:
+        queue.put_nowait(item)
+    statuses: list[int] = []
+    connector = aiohttp.TCPConnector(limit=concurrency)
+    async with aiohttp.ClientSession(connector=connector) as session:
+        async def worker() -> None:
+            while not queue.empty():
+                body, headers = queue.get_nowait()
+                async with session.post(f"http://127.0.0.1:{port}/inbox", data=body, headers=headers) as response:
+                    await response.read()
+                    statuses.append(response.status)
+
+        await asyncio.gather(*(worker() for _ in range(concurrency)))
+    return statuses
+
+
+async def wait_until_up(port: int) -> None:
+    for _ in range(200):
+        try:
+            _, writer = await asyncio.open_connection("127.0.0.1", port)
+            writer.close()
+            return
+        except OSError:
+            await asyncio.sleep(0.05)
+    raise SystemExit("the bridge did not start")
+
+
+def cpu_of(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--activities", type=int, default=3000)
+    parser.add_argument("--actors", type=int, default=20)
+    parser.add_argument("--concurrency", type=int, default=32)
+    parser.add_argument("--scheme", choices=["cavage", "rfc9421"], default="cavage")
+    parser.add_argument("--kind", choices=["reply", "like"], default="reply")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--profile", default="", help="write the server's cProfile stats here")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as directory:
+        data_dir = Path(directory)
+        database_url = args.database_url or f"sqlite://{data_dir / 'bench.sqlite3'}"
+        mapping = config(database_url, data_dir)
+        await prepare(mapping)
+        keys = [generate_rsa_key() for _ in range(args.actors)]
+        runner, base = await peer_server(keys)
+        actors = [f"{base}/users/u{i}" for i in range(args.actors)]
+        requests = []
+        for number in range(args.activities + args.actors):
+            index = number % args.actors
+            body = json.dumps(activity(actors[index], number, args.kind)).encode()
+            requests.append((body, signed(body, actors[index], keys[index], args.scheme)))
+        warmup, timed = requests[: args.actors], requests[args.actors:]
+
+        port = free_port()
+        process = multiprocessing.get_context("spawn").Process(target=run_bridge, args=(mapping, port, args.profile))
+        process.start()
+        try:
+            await wait_until_up(port)
+            assert set(await send_all(port, warmup, 4)) == {202}, "warm-up refused"
+            cpu_before, started = cpu_of(process.pid), time.perf_counter()
+            statuses = await send_all(port, timed, args.concurrency)
+            elapsed, cpu = time.perf_counter() - started, cpu_of(process.pid) - cpu_before
+        finally:
+            process.terminate()
+            process.join()
+            await runner.cleanup()
+        stored = await count_rows(mapping, args.kind)
+        refused = sum(1 for status in statuses if status != 202)
+        engine = "PostgreSQL" if database_url.startswith("postgres") else "SQLite"
+        print(f"{platform.machine()} {os.cpu_count()} cores, Python {platform.python_version()}, "
+              f"load avg {os.getloadavg()[0]:.1f}, {engine}, {args.scheme}, {args.kind}")
+        print(f"{len(timed)} activities in {elapsed:.2f} s: {len(timed) / elapsed:.0f} activities/s, "
+              f"server CPU {1000 * cpu / len(timed):.2f} ms/activity, refused {refused}, "
+              f"rows stored {stored} (expected {args.activities + args.actors})")
+        print(f"parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
