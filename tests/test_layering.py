@@ -1,0 +1,105 @@
+"""The layering of docs/architecture.md, enforced on the imports of every module (ast).
+
+protocol/, signing/ (pure) → db/ → remote/ → services → web/ → app → cli/ (the entry point:
+``serve`` builds the app). A service's own HTTP handlers (``federation.<service>.web``) belong to
+the web layer. A lower layer never imports a higher one; protocol/ and signing/ import no I/O
+library either.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).parents[1] / "federation"
+SERVICES = ("identity", "inbox", "delivery", "publishing", "ingest", "moderation", "syndication")
+
+#: Layer of each top-level part of the package; a module may import its own layer and below.
+LAYERS: dict[str, int] = {
+    "errors": 0, "settings": 0, "__init__": 0,
+    "protocol": 1, "signing": 1,
+    "db": 2,
+    "remote": 3,
+    **{name: 4 for name in SERVICES},
+    "web": 5,
+    "app": 6,
+    "cli": 7, "__main__": 7,
+}
+PURE = ("protocol", "signing")
+IO_LIBRARIES = ("aiohttp", "tortoise", "asyncpg", "aiosqlite", "requests", "httpx", "urllib.request",
+                "socket", "asyncio")
+
+
+def _part(module: str) -> str:
+    """``federation.web.actors`` → ``web``; ``federation.moderation.web.admin`` → ``web``."""
+    parts = module.split(".")
+    if len(parts) > 2 and parts[1] in SERVICES and parts[2] == "web":
+        return "web"
+    return parts[1] if len(parts) > 1 else "__init__"
+
+
+def _module_name(path: Path) -> str:
+    relative = path.relative_to(PACKAGE.parent).with_suffix("")
+    parts = list(relative.parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imports(path: Path) -> list[tuple[int, str]]:
+    """Every module imported by ``path`` (absolute names), with its line."""
+    module = _module_name(path)
+    is_package = path.name == "__init__.py"
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found += [(node.lineno, alias.name) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level:
+                base = module.split(".")
+                base = base[: len(base) - node.level + (1 if is_package else 0)]
+                name = ".".join(base + ([node.module] if node.module else []))
+            else:
+                name = node.module or ""
+            found.append((node.lineno, name))
+            if name in ("federation",) or (node.level and not node.module):
+                found += [(node.lineno, f"{name}.{alias.name}") for alias in node.names]
+    return found
+
+
+def _modules() -> list[Path]:
+    return sorted(p for p in PACKAGE.rglob("*.py") if "migrations" not in p.parts)
+
+
+def test_every_part_has_a_layer():
+    parts = {_part(_module_name(p)) for p in _modules()}
+    assert parts <= set(LAYERS), parts - set(LAYERS)
+
+
+@pytest.mark.parametrize("path", _modules(), ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_lower_layers_never_import_higher_ones(path):
+    own = _part(_module_name(path))
+    violations = []
+    for line, name in _imports(path):
+        if not name.startswith("federation.") and name != "federation":
+            continue
+        target = _part(name)
+        if target in LAYERS and LAYERS[target] > LAYERS[own]:
+            violations.append(f"line {line}: {own} (layer {LAYERS[own]}) imports {name} "
+                              f"(layer {LAYERS[target]})")
+    assert not violations, violations
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if _part(_module_name(p)) in PURE],
+                         ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_protocol_and_signing_are_pure(path):
+    """No database, network, event loop or service import in protocol/ and signing/."""
+    forbidden = []
+    for line, name in _imports(path):
+        if any(name == lib or name.startswith(lib + ".") for lib in IO_LIBRARIES):
+            forbidden.append(f"line {line}: {name}")
+        if name.startswith("federation.") and _part(name) not in (*PURE, "errors"):
+            forbidden.append(f"line {line}: {name}")
+    assert not forbidden, forbidden
