@@ -8,7 +8,8 @@ temporary directory). The parent serves the remote actors' documents on 127.0.0.
 the activities with aiohttp. Every activity is signed (RSA-2048) before timing starts; each
 actor sends one activity first so that its key is fetched and cached (the figure is for known
 actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
-and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``).
+and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Activities go round robin over
+500 articles, so every like is a new one (``--activities`` up to 500 × ``--actors``).
 Prints activities/s, the server's CPU per activity, and checks that every row was stored.
 """
 
@@ -44,7 +45,9 @@ from federation.signing.keys import KeyVault, generate_rsa_key, public_key_to_pe
 from federation.signing.rfc9421 import sign_request_rfc9421  # noqa: E402
 
 BRIDGE = "https://bridge.example"
-ARTICLE = f"{BRIDGE}/objects/article/1"
+ARTICLE = f"{BRIDGE}/objects/article/"
+#: Articles replied to and liked, round robin (an actor likes an article once).
+ARTICLES = 500
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
@@ -94,10 +97,13 @@ async def prepare(mapping: dict[str, Any]) -> None:
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
         await directory.sync()
-        await ContentObject.create(
-            actor_id=directory.get("collectif").db_id, kind=ObjectKind.ARTICLE, source="push",
-            source_id="1", uri=ARTICLE, document={"id": ARTICLE}, content_hash="0" * 64,
-            published_at=datetime.now(UTC))
+        for number in range(ARTICLES):
+            uri = f"{ARTICLE}{number}"
+            await ContentObject.create(
+                actor_id=directory.get("collectif").db_id, kind=ObjectKind.ARTICLE, source="push",
+                source_id=str(number), uri=uri, document={"id": uri, "type": "Article",
+                                                          "content": "<p>texte</p>" * 200},
+                content_hash="0" * 64, published_at=datetime.now(UTC))
 
 
 async def count_rows(mapping: dict[str, Any], kind: str) -> int:
@@ -107,10 +113,11 @@ async def count_rows(mapping: dict[str, Any], kind: str) -> int:
 
 
 def activity(actor: str, number: int, kind: str) -> dict[str, Any]:
+    article = f"{ARTICLE}{number % ARTICLES}"
     if kind == "like":
-        return {"id": f"{actor}#likes/{number}", "type": "Like", "actor": actor, "object": ARTICLE}
+        return {"id": f"{actor}#likes/{number}", "type": "Like", "actor": actor, "object": article}
     note = {"id": f"{actor}/statuses/{number}", "type": "Note", "attributedTo": actor,
-            "inReplyTo": ARTICLE, "to": [PUBLIC], "published": "2026-11-28T12:00:00Z",
+            "inReplyTo": article, "to": [PUBLIC], "published": "2026-11-28T12:00:00Z",
             "content": "<p>Merci pour cet article, <a href=\"https://peer.example/\">voir ici</a>.</p>"}
     return {"@context": "https://www.w3.org/ns/activitystreams", "id": f"{note['id']}/activity",
             "type": "Create", "actor": actor, "object": note, "to": [PUBLIC]}

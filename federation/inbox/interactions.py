@@ -32,10 +32,12 @@ MAX_REPORTED_OBJECTS = 20
 MAX_REPORT_CHARS = 5_000
 
 
-async def _our_object(activity: Activity, uri: str | None) -> ContentObject | None:
+async def _our_object(activity: Activity, uri: str | None) -> str | None:
+    """``uri`` when it is one of our published objects (``None`` otherwise)."""
     if uri is None or not same_origin(uri, activity.services.local_origin):
         return None
-    return await ContentObject.get_or_none(uri=uri, state=ObjectState.PUBLISHED)
+    found = await ContentObject.exists(uri=uri, state=ObjectState.PUBLISHED)
+    return uri if found else None
 
 
 async def on_like_or_announce(activity: Activity) -> bool:
@@ -46,7 +48,7 @@ async def on_like_or_announce(activity: Activity) -> bool:
         remote = await activity.remote_actor()
         try:
             await Interaction.create(kind=KINDS[activity.type], activity_uri=activity.id,
-                                     remote_id=remote.id, object_uri=target.uri)
+                                     remote_id=remote.id, object_uri=target)
         except IntegrityError:  # already counted
             return False
         return True

@@ -68,14 +68,15 @@ async def relation_of(activity: Activity, note: dict[str, Any]) -> Relation | No
     in_reply_to = id_of(note.get("inReplyTo"))
     if in_reply_to is not None:
         if same_origin(in_reply_to, activity.services.local_origin):
-            target = await ContentObject.get_or_none(uri=in_reply_to, state=ObjectState.PUBLISHED)
+            target = await (ContentObject.filter(uri=in_reply_to, state=ObjectState.PUBLISHED)
+                            .first().values_list("id", "actor_id"))
             if target is not None:
-                return Relation(ReplyKind.REPLY, target.id, target.actor_id, target.uri)
+                return Relation(ReplyKind.REPLY, target[0], target[1], in_reply_to)
         else:
-            parent = await Reply.get_or_none(uri=in_reply_to)
-            if parent is not None and parent.thread_root_uri is not None:
-                return Relation(ReplyKind.REPLY, parent.target_id, parent.local_actor_id,
-                                parent.thread_root_uri)
+            parent = await (Reply.filter(uri=in_reply_to).first()
+                            .values_list("target_id", "local_actor_id", "thread_root_uri"))
+            if parent is not None and parent[2] is not None:
+                return Relation(ReplyKind.REPLY, *parent)
     directory = activity.services.directory
     mentioned = [t.get("href") for t in as_list(note.get("tag")) if isinstance(t, dict)
                  and t.get("type") == "Mention"]
