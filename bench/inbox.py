@@ -8,7 +8,7 @@ temporary directory). The parent serves the remote actors' documents on 127.0.0.
 the activities with aiohttp. Every activity is signed (RSA-2048) before timing starts; each
 actor sends one activity first so that its key is fetched and cached (the figure is for known
 actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
-and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Activities go round robin over
+and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Each actor goes round robin over
 500 articles, so every like is a new one (``--activities`` up to 500 × ``--actors``).
 Prints activities/s, the server's CPU per activity, and checks that every row was stored.
 """
@@ -112,8 +112,8 @@ async def count_rows(mapping: dict[str, Any], kind: str) -> int:
         return await (Reply if kind == "reply" else Interaction).all().count()
 
 
-def activity(actor: str, number: int, kind: str) -> dict[str, Any]:
-    article = f"{ARTICLE}{number % ARTICLES}"
+def activity(actor: str, number: int, kind: str, round_: int) -> dict[str, Any]:
+    article = f"{ARTICLE}{round_ % ARTICLES}"
     if kind == "like":
         return {"id": f"{actor}#likes/{number}", "type": "Like", "actor": actor, "object": article}
     note = {"id": f"{actor}/statuses/{number}", "type": "Note", "attributedTo": actor,
@@ -210,7 +210,7 @@ async def main() -> None:
         requests = []
         for number in range(args.activities + args.actors):
             index = number % args.actors
-            body = json.dumps(activity(actors[index], number, args.kind)).encode()
+            body = json.dumps(activity(actors[index], number, args.kind, number // args.actors)).encode()
             requests.append((body, signed(body, actors[index], keys[index], args.scheme)))
         warmup, timed = requests[: args.actors], requests[args.actors:]
 

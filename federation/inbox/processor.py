@@ -19,7 +19,13 @@ from enum import StrEnum
 
 from tortoise.exceptions import IntegrityError
 
-from federation.db.inbox import DeletedObject, ReceivedActivity
+from federation.db.inbox import (
+    DeletedObject,
+    ReceivedActivity,
+    claim_activity,
+    deleted_among,
+    release_claim,
+)
 from federation.errors import RemoteError
 from federation.inbox.context import Activity, BudgetExhausted
 from federation.settings import Settings
@@ -73,38 +79,26 @@ class Processor:
             logger.debug("no listener for %s", activity.type)
             return Outcome.IGNORED
         wanted = [uri for uri in (activity.actor_uri, activity.object_id) if uri is not None]
-        activity.tombstoned = frozenset(
-            await DeletedObject.filter(object_uri__in=wanted).values_list("object_uri", flat=True)
-        )
+        activity.tombstoned = await deleted_among(wanted)
         if activity.is_deleted(activity.actor_uri):
             return Outcome.IGNORED
-        claim = await self._claim(activity)
-        if claim is None:
+        now = datetime.now(UTC)
+        retention = timedelta(days=self._settings.inbox.dedup_retention_days)
+        if not await claim_activity(activity.id, activity.actor_uri, activity.type, now, now + retention):
             return Outcome.DUPLICATE
         try:
             changed = await listener(activity)
         except (BudgetExhausted, RemoteError) as error:
-            await claim.delete()
+            await release_claim(activity.id)
             logger.info("%s %s not processed: %s", activity.type, activity.id, type(error).__name__)
             return Outcome.IGNORED
         except BaseException:
-            await claim.delete()
+            await release_claim(activity.id)
             raise
         if not changed:  # unrelated to us: keep nothing about it (checklist item 30)
-            await claim.delete()
+            await release_claim(activity.id)
             return Outcome.IGNORED
         return Outcome.PROCESSED
-
-    async def _claim(self, activity: Activity) -> ReceivedActivity | None:
-        now = datetime.now(UTC)
-        retention = timedelta(days=self._settings.inbox.dedup_retention_days)
-        try:
-            return await ReceivedActivity.create(
-                activity_uri=activity.id, actor_uri=activity.actor_uri, type=activity.type[:32],
-                received_at=now, expires_at=now + retention,
-            )
-        except IntegrityError:
-            return None
 
     async def purge_expired(self, now: datetime | None = None) -> int:
         """Delete expired claims and tombstones; return how many rows went."""
