@@ -14,6 +14,8 @@ from typing import Any
 
 import pytest
 
+ROOT = Path(__file__).parents[2]
+
 VALID_TOML = """\
 base_url = "{base_url}"
 data_dir = "data"
@@ -69,6 +71,7 @@ def clean_env(**extra: str) -> dict[str, str]:
     """The current environment without any ``FEDERATION_*`` variable, plus ``extra``."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("FEDERATION_")}
     env["PYTHONUNBUFFERED"] = "1"
+    env["PYTHONPATH"] = str(ROOT)  # the code under test, even when another copy is installed
     env.update(extra)
     return env
 
