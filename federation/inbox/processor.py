@@ -47,7 +47,7 @@ Listener = Callable[[Activity], Awaitable[bool]]
 
 async def is_tombstoned(uri: str | None) -> bool:
     """True when ``uri`` names an object (or actor) its author deleted."""
-    return uri is not None and await DeletedObject.exists(object_uri=uri)
+    return uri is not None and bool(await deleted_among([uri]))
 
 
 async def add_tombstone(object_uri: str, actor_uri: str, retention: timedelta) -> None:
