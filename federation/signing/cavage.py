@@ -319,7 +319,8 @@ def host_header_for(url: str) -> str:
     return host if parts.port in (None, default) else f"{host}:{parts.port}"
 
 
-def _sign_bytes(private_key: PrivateKey, message: bytes) -> bytes:
+def sign_bytes(private_key: PrivateKey, message: bytes) -> bytes:
+    """The raw signature of ``message``: RSASSA-PKCS1-v1_5/SHA-256 for RSA, Ed25519 otherwise."""
     if isinstance(private_key, rsa.RSAPrivateKey):
         return private_key.sign(message, padding.PKCS1v15(), hashes.SHA256())
     if isinstance(private_key, ed25519.Ed25519PrivateKey):
@@ -349,8 +350,7 @@ def sign_request(
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     added = {
         "Host": header_value(headers, "host") or host_header_for(url),
-        "Date": header_value(headers, "date")
-        or email.utils.format_datetime((now or datetime.now(timezone.utc)).astimezone(timezone.utc), usegmt=True),
+        "Date": header_value(headers, "date") or http_date(now or datetime.now(timezone.utc)),
     }
     covered = ["(request-target)", "host", "date"]
     if body is not None and method in BODY_METHODS:
@@ -358,10 +358,58 @@ def sign_request(
         covered.append("digest")
     lines = [f"(request-target): {method.lower()} {target}"]
     lines += [f"{name}: {added[name.capitalize()]}" for name in covered[1:]]
-    signature = _sign_bytes(private_key, "\n".join(lines).encode("ascii"))
-    label = "rsa-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "hs2019"
-    added["Signature"] = (
-        f'keyId="{key_id}",algorithm="{label}",headers="{" ".join(covered)}",'
-        f'signature="{base64.b64encode(signature).decode("ascii")}"'
-    )
+    signature = sign_bytes(private_key, "\n".join(lines).encode("ascii"))
+    added["Signature"] = _signature_header(key_id, algorithm_label(private_key), covered, signature)
     return added
+
+
+def algorithm_label(private_key: PrivateKey) -> str:
+    """The ``algorithm=`` label we send for ``private_key`` (Mastodon's choice for RSA)."""
+    return "rsa-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "hs2019"
+
+
+def _signature_header(key_id: str, label: str, covered: list[str] | tuple[str, ...],
+                      signature: bytes) -> str:
+    return (f'keyId="{key_id}",algorithm="{label}",headers="{" ".join(covered)}",'
+            f'signature="{base64.b64encode(signature).decode("ascii")}"')
+
+
+def http_date(moment: datetime) -> str:
+    """``moment`` as an HTTP ``Date`` value (IMF-fixdate, GMT)."""
+    return email.utils.format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+
+
+#: What a signed POST covers (what Mastodon requires of deliveries).
+POST_COVERED = ("(request-target)", "host", "date", "digest")
+
+
+class PreparedPost:
+    """The parts of a signed POST of one body by one key that every recipient shares.
+
+    Between two inboxes only the request target, ``Host`` and ``Date`` differ, so the
+    ``Digest`` and the ``Signature`` parameters are computed once; :meth:`signing_string`
+    gives the bytes to sign for one inbox (to be signed by :func:`sign_bytes`, possibly in
+    another process) and :meth:`signature_header` the header that carries the result. The
+    output is byte for byte what :func:`sign_request` produces for the same request.
+    """
+
+    __slots__ = ("digest", "_prefix")
+
+    def __init__(self, body: bytes, key_id: str, label: str) -> None:
+        if '"' in key_id or "\\" in key_id:
+            raise ValueError("keyId must not contain quotes or backslashes")
+        self.digest = sha256_digest_header(body)
+        self._prefix = (f'keyId="{key_id}",algorithm="{label}",'
+                        f'headers="{" ".join(POST_COVERED)}",signature="')
+
+    def signing_string(self, target: str, host: str, date: str) -> bytes:
+        """What is signed for a POST to ``target`` (path and query) on ``host`` at ``date``.
+
+        ``UnicodeEncodeError`` (a ``ValueError``) when the target or host is not ASCII.
+        """
+        return (f"(request-target): post {target}\nhost: {host}\ndate: {date}\n"
+                f"digest: {self.digest}").encode("ascii")
+
+    def signature_header(self, signature: bytes) -> str:
+        """The ``Signature`` header value carrying ``signature``."""
+        return self._prefix + base64.b64encode(signature).decode("ascii") + '"'

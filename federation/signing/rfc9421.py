@@ -32,8 +32,8 @@ from federation.signing.cavage import (
     DEFAULT_TIME_WINDOW,
     TimeWindow,
     VerifiedSignature,
-    _sign_bytes,
     check_time,
+    sign_bytes,
     timestamp_to_datetime,
 )
 from federation.signing.digests import content_digest_header, verify_content_digest_header
@@ -274,7 +274,7 @@ def sign_request_rfc9421(
         default_alg = "rsa-v1_5-sha256" if isinstance(private_key, rsa.RSAPrivateKey) else "ed25519"
         params += f';alg="{alg or default_alg}"'
     lines.append(f'"@signature-params": {params}')
-    signature = _sign_bytes(private_key, "\n".join(lines).encode("ascii"))
+    signature = sign_bytes(private_key, "\n".join(lines).encode("ascii"))
     added["Signature-Input"] = f"{label}={params}"
     added["Signature"] = f"{label}=:{base64.b64encode(signature).decode('ascii')}:"
     return added

@@ -285,3 +285,15 @@ def test_absurd_created_timestamp_is_malformed(rsa_key):
     headers = resign(rsa_key, signed_post(rsa_key), ["(request-target)", "host", "(created)", "digest"],
                      algorithm="hs2019", extra=",created=999999999999")
     assert reason_of(verify_request, "POST", "/inbox?page=2", headers, rsa_key.public_key(), now=NOW) == "malformed"
+
+
+def test_prepared_post_signs_exactly_like_sign_request(rsa_key):
+    """A delivery's precomputed parts (digest, parameters, one signing string) give sign_request's headers."""
+    from federation.signing.cavage import PreparedPost, algorithm_label, http_date, sign_bytes
+
+    headers = signed_post(rsa_key)
+    prepared = PreparedPost(BODY, KEY_ID, algorithm_label(rsa_key))
+    message = prepared.signing_string("/inbox?page=2", "site.example", http_date(NOW))
+    assert prepared.digest == headers["Digest"] and headers["Date"] == http_date(NOW)
+    assert prepared.signature_header(sign_bytes(rsa_key, message)) == headers["Signature"]
+    verify_request("POST", "/inbox?page=2", headers, rsa_key.public_key(), now=NOW, body=BODY)
