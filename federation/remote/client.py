@@ -15,6 +15,7 @@ Errors: :class:`UnsafeURL`, :class:`RemoteTimeout`, :class:`RemoteTooLarge`,
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import socket
 import zlib
@@ -117,10 +118,19 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
         raise UnsafeURL("URL with credentials")
     if port == 0:
         raise UnsafeURL("port 0")
-    address = parse_ip(parts.hostname)
-    if address is not None and not is_allowed_address(address, allow_loopback=allow_loopback):
-        raise UnsafeURL(f"address {address} is in a private or reserved range")
+    refusal = _literal_refusal(parts.hostname, allow_loopback)
+    if refusal:
+        raise UnsafeURL(refusal)
     return url
+
+
+@functools.lru_cache(maxsize=8192)
+def _literal_refusal(hostname: str, allow_loopback: bool) -> str | None:
+    """Why an IP literal host may not be contacted (None: allowed, or a name). Pure, cached."""
+    address = parse_ip(hostname)
+    if address is not None and not is_allowed_address(address, allow_loopback=allow_loopback):
+        return f"address {address} is in a private or reserved range"
+    return None
 
 
 class _BodyReader:
@@ -234,25 +244,32 @@ class HardenedClient:
         *,
         sign: bool = True,
         max_bytes: int | None = None,
+        timeout: float | None = None,
     ) -> RemoteResponse:
-        """POST ``body`` to ``url``. Redirects are not followed (the 3xx is returned)."""
-        return await self._request("POST", url, body, dict(headers or {}), sign, max_bytes, follow=False)
+        """POST ``body`` to ``url``. Redirects are not followed (the 3xx is returned).
+
+        ``timeout`` (seconds) shortens the policy's ``total_timeout`` for this request.
+        """
+        return await self._request("POST", url, body, headers or {}, sign, max_bytes,
+                                   follow=False, timeout=timeout)
 
     async def _request(
         self,
         method: str,
         url: str,
         body: bytes | None,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         sign: bool,
         max_bytes: int | None,
         *,
         follow: bool,
+        timeout: float | None = None,
     ) -> RemoteResponse:
         limit = self.policy.max_body_bytes if max_bytes is None else min(max_bytes, self.policy.max_body_bytes)
         session = self._ensure_session()
+        deadline = self.policy.total_timeout if timeout is None else min(timeout, self.policy.total_timeout)
         try:
-            async with asyncio.timeout(self.policy.total_timeout):
+            async with asyncio.timeout(deadline):
                 for _hop in range(self.policy.max_redirects + 1):
                     response = await self._one_hop(session, method, url, body, headers, sign, limit)
                     location = response.headers.get("Location")
@@ -262,7 +279,7 @@ class HardenedClient:
                     logger.debug("following redirect to host %s", urlsplit(url).hostname)
                 raise UnsafeURL(f"more than {self.policy.max_redirects} redirects")
         except TimeoutError as exc:
-            raise RemoteTimeout(f"no complete answer within {self.policy.total_timeout} s") from exc
+            raise RemoteTimeout(f"no complete answer within {deadline} s") from exc
 
     async def _one_hop(
         self,
@@ -270,31 +287,35 @@ class HardenedClient:
         method: str,
         url: str,
         body: bytes | None,
-        headers: dict[str, str],
+        headers: Mapping[str, str],
         sign: bool,
         limit: int,
     ) -> RemoteResponse:
         validate_url(url, allow_loopback=self.policy.allow_loopback)
         try:
-            url = str(yarl.URL(url))  # sign exactly what aiohttp will send
+            target = yarl.URL(url)  # signed and sent as parsed here (aiohttp keeps a URL as is)
+            url = str(target)
         except (ValueError, TypeError) as exc:
             raise UnsafeURL("unparsable URL") from exc
-        request_headers = CIMultiDict(headers)
+        request_headers: Mapping[str, str] = headers
         if sign and self._signer is not None:
+            request_headers = CIMultiDict(headers)
             request_headers.update(self._signer(method, url, request_headers, body))
         try:
             async with session.request(
-                method, url, data=body, headers=request_headers, allow_redirects=False
+                method, target, data=body, headers=request_headers, allow_redirects=False
             ) as response:
                 length = response.content_length
                 if length is not None and length > limit and method != "HEAD":
                     raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
+                if length == 0:  # nothing to read (most inbox answers)
+                    return RemoteResponse(str(response.url), response.status, response.headers, b"")
                 encoding = response.headers.get("Content-Encoding", "").strip().lower()
                 reader = _BodyReader(encoding, limit)
                 async for chunk in response.content.iter_chunked(_READ_CHUNK):
                     reader.feed(chunk)
-                return RemoteResponse(str(response.url), response.status,
-                                      CIMultiDictProxy(CIMultiDict(response.headers)), reader.finish())
+                return RemoteResponse(str(response.url), response.status, response.headers,
+                                      reader.finish())
         except aiohttp.ClientConnectorError as exc:
             if _caused_by_refusal(exc):
                 raise UnsafeURL(f"{urlsplit(url).hostname} resolves to a refused address") from exc
