@@ -2,8 +2,9 @@
 
 The audience is resolved to inboxes (shared inbox preferred), deduplicated, and filtered: no
 inbox on our own host, none on a blocked domain (configuration or ``social.Block`` rows of kind
-domain, subdomains included), none that is not an http(s) URL. The jobs are written with
-``bulk_create`` in chunks, in the same transaction that marks the fanout done, so the work grows
+domain, subdomains included), none that is not an http(s) URL. The jobs are written by one
+prepared ``INSERT … ON CONFLICT DO NOTHING`` run over each chunk (no model objects), in the same
+transaction that marks the fanout done, so the work grows
 with the number of inboxes (one query reads the followers' inboxes) and a worker that
 dies mid-fanout leaves a fanout that another worker expands again after the lease.
 """
@@ -21,6 +22,7 @@ from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, Fanout
 from federation.db.social import Block, BlockKind, Follower, FollowState, RemoteActor
 from federation.delivery.health import host_key
 from federation.delivery.outbox import Audience
+from federation.delivery.queue import db_value, sql
 from federation.errors import FederationError
 from federation.identity.directory import ActorDirectory
 from federation.remote.client import HardenedClient
@@ -134,20 +136,17 @@ async def expand(
     """Write the delivery jobs of ``fanout`` and mark it done; return how many inboxes."""
     audience = Audience.from_json(fanout.audience or {})
     targets = await resolve_inboxes(audience, settings, directory, client)
-    jobs = [
-        DeliveryJob(
-            fanout_id=fanout.id,
-            activity_id=fanout.activity_id,
-            inbox_url=inbox,
-            host=host,
-            state=DeliveryState.PENDING,
-            next_attempt_at=now,
-        )
-        for inbox, host in interleave_hosts(targets)
-    ]
-    async with in_transaction():
+    pending = db_value(DeliveryJob, "state", DeliveryState.PENDING)
+    due, created = db_value(DeliveryJob, "next_attempt_at", now), db_value(DeliveryJob, "created_at", now)
+    jobs = [[fanout.id, fanout.activity_id, inbox, host, pending, 0, due, created]
+            for inbox, host in interleave_hosts(targets)]
+    async with in_transaction() as connection:
+        statement = sql(
+            'INSERT INTO "delivery_jobs" ("fanout_id", "activity_id", "inbox_url", "host", '
+            '"state", "attempts", "next_attempt_at", "created_at") VALUES (?,?,?,?,?,?,?,?) '
+            'ON CONFLICT DO NOTHING', connection)
         for start in range(0, len(jobs), BULK_CHUNK):
-            await DeliveryJob.bulk_create(jobs[start : start + BULK_CHUNK], ignore_conflicts=True)
+            await connection.execute_many(statement, jobs[start : start + BULK_CHUNK])
         await FanoutJob.filter(id=fanout.id).update(
             state=FanoutState.DONE, inbox_count=len(jobs), done_at=now,
             lease_owner=None, lease_expires_at=None,

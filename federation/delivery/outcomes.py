@@ -1,7 +1,8 @@
 """Writing the outcomes of a batch of attempts: job states, host health, gone inboxes.
 
-Outcomes are grouped so that a batch of successes costs one ``UPDATE`` per (lease token,
-status), all in one transaction; retries are written one by one (each has its own time).
+Outcomes are grouped so that a batch of successes costs one ``UPDATE`` (per distinct state,
+status and error), all in one transaction; retries are written one by one (each has its own
+time).
 Every write is guarded by the lease token: a worker whose lease expired (another worker took
 the job) does not overwrite the other worker's state.
 """
@@ -19,7 +20,7 @@ from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.social import Follower, RemoteActor
 from federation.delivery.health import record_failure, record_successes
 from federation.delivery.policy import Decision, Verdict
-from federation.delivery.queue import ClaimedJob
+from federation.delivery.queue import ClaimedJob, db_value, placeholders, sql
 
 log = logging.getLogger(__name__)
 
@@ -72,7 +73,7 @@ async def record_outcomes(outcomes: Sequence[Outcome], now: datetime) -> None:
     """Write ``outcomes``: job states (grouped), host health, removal of gone inboxes."""
     if not outcomes:
         return
-    finals: dict[tuple[str, DeliveryState, int | None, str | None], list[int]] = {}
+    finals: dict[tuple[DeliveryState, int | None, str | None], dict[str, list[int]]] = {}
     retries: list[Outcome] = []
     ok_hosts: set[str] = set()
     failed_hosts: dict[str, str] = {}
@@ -83,21 +84,26 @@ async def record_outcomes(outcomes: Sequence[Outcome], now: datetime) -> None:
         if verdict is Verdict.RETRY:
             retries.append(outcome)
         else:
-            key = (job.lease_owner or "", _FINAL_STATE[verdict], outcome.status,
+            key = (_FINAL_STATE[verdict], outcome.status,
                    (outcome.error or "")[:ERROR_LENGTH] or None)
-            finals.setdefault(key, []).append(job.id)
+            finals.setdefault(key, {}).setdefault(job.lease_owner or "", []).append(job.id)
         if verdict is Verdict.DELIVERED:
             ok_hosts.add(job.host)
         elif outcome.decision.host_failure:
             failed_hosts[job.host] = outcome.error or f"status {outcome.status}"
         if verdict is Verdict.GONE:
             gone_inboxes.add(job.inbox_url)
-    async with in_transaction():
-        for (token, state, status, error), ids in finals.items():
-            await DeliveryJob.filter(id__in=ids, lease_owner=token).update(
-                state=state, last_status=status, last_error=error, finished_at=now,
-                lease_owner=None, lease_expires_at=None,
-            )
+    async with in_transaction() as connection:
+        finished_at = db_value(DeliveryJob, "finished_at", now)
+        for (state, status, error), by_token in finals.items():
+            guards, values = [], [db_value(DeliveryJob, "state", state), status, error, finished_at]
+            for token, ids in by_token.items():  # only rows still under our lease
+                guards.append(f'("lease_owner" = ? AND "id" IN ({placeholders(len(ids))}))')
+                values += [token, *ids]
+            await connection.execute_query(sql(
+                'UPDATE "delivery_jobs" SET "state" = ?, "last_status" = ?, "last_error" = ?, '
+                '"finished_at" = ?, "lease_owner" = NULL, "lease_expires_at" = NULL WHERE '
+                + " OR ".join(guards), connection), values)
         for outcome in retries:
             await DeliveryJob.filter(id=outcome.job.id, lease_owner=outcome.job.lease_owner).update(
                 state=DeliveryState.PENDING, next_attempt_at=outcome.decision.retry_at,

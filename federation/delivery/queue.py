@@ -11,6 +11,11 @@ Claiming is a lease: a claimed job carries ``lease_owner`` (a token unique to th
   token are read back.
 
 Results are written grouped (one ``UPDATE`` per outcome kind) in one transaction per batch.
+
+The delivery hot path (claims here, outcomes in :mod:`.outcomes`, job inserts in
+:mod:`.fanout`) is plain SQL through the ORM's connection: no model objects, one statement
+per batch. Values are encoded by the model fields (:func:`db_value`), so both databases see
+what the ORM would write.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F, Q, Subquery
 from tortoise.models import Model
 from tortoise.queryset import QuerySet
@@ -44,6 +50,42 @@ OVERSELECT = 4
 def is_postgres(model: type[Model] = DeliveryJob) -> bool:
     """True when ``model`` lives in a PostgreSQL database."""
     return model._meta.db.capabilities.dialect == "postgres"
+
+
+def db_value(model: type[Model], field: str, value: Any) -> Any:
+    """``value`` as the ORM would send it for ``model.field`` (datetimes, enums)."""
+    return model._meta.fields_map[field].to_db_value(value, model)
+
+
+def sql(text: str, connection: BaseDBAsyncClient | None = None) -> str:
+    """``text`` written with ``?`` placeholders, in the dialect of ``connection``."""
+    connection = connection or DeliveryJob._meta.db
+    if connection.capabilities.dialect != "postgres":
+        return text
+    parts = text.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def placeholders(count: int) -> str:
+    """``?,?,…`` for an ``IN (…)`` list of ``count`` values."""
+    return ",".join("?" * count)
+
+
+_CANDIDATES = (
+    'SELECT "id", "host" FROM "delivery_jobs" WHERE "state" = ? AND "next_attempt_at" <= ? '
+    'AND "host" NOT IN (SELECT "host" FROM "delivery_host_health" '
+    'WHERE "unavailable" = ? AND "set_aside_until" > ?) '
+    'ORDER BY "next_attempt_at" LIMIT ?'
+)
+_LEASE = (
+    'UPDATE "delivery_jobs" SET "state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
+    '"lease_expires_at" = ? WHERE "id" IN ({ids}){recheck} '
+    'RETURNING "id", "activity_id", "inbox_url", "host", "attempts"'
+)
+_RECHECK = (
+    ' AND "state" = ? AND "next_attempt_at" <= ? AND "host" NOT IN (SELECT "host" FROM '
+    '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
+)
 
 
 class LeaseTokens:
@@ -148,21 +190,44 @@ async def claim_deliveries(
     busy: Mapping[str, int] | None = None,
     per_host: int = 4,
 ) -> list[ClaimedJob]:
-    """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim)."""
+    """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim).
+
+    Two statements: the candidates (ids and hosts, over the ``(state, next_attempt_at)``
+    index), and one ``UPDATE … RETURNING`` of the chosen ones. PostgreSQL locks the
+    candidates (``FOR UPDATE SKIP LOCKED``) in a transaction; SQLite re-checks that they are
+    still claimable in the ``UPDATE`` (another worker may have taken some).
+    """
     if limit <= 0:
         return []
-    ids = await _lock_and_update(
-        claimable_deliveries(now), DeliveryJob, ("next_attempt_at",), limit * OVERSELECT,
-        lambda rows: pick_per_host(rows, limit, busy or {}, per_host),
-        {"state": DeliveryState.SENDING, "attempts": F("attempts") + 1,
-         "lease_owner": token, "lease_expires_at": now + lease},
-    )
-    if not ids:
-        return []
-    rows = await DeliveryJob.filter(id__in=ids, lease_owner=token).values_list(
-        "id", "activity_id", "inbox_url", "host", "attempts"
-    )
-    return [ClaimedJob(*row, lease_owner=token) for row in rows]
+    due = [db_value(DeliveryJob, "state", DeliveryState.PENDING),
+           db_value(DeliveryJob, "next_attempt_at", now), True,
+           db_value(HostHealth, "set_aside_until", now)]
+    lease_values = [db_value(DeliveryJob, "state", DeliveryState.SENDING), token,
+                    db_value(DeliveryJob, "lease_expires_at", now + lease)]
+    busy = busy or {}
+    if is_postgres():
+        async with in_transaction() as connection:
+            _, rows = await connection.execute_query(
+                sql(_CANDIDATES + " FOR UPDATE SKIP LOCKED", connection),
+                [*due, limit * OVERSELECT])
+            ids = pick_per_host([(r[0], r[1]) for r in rows], limit, busy, per_host)
+            if not ids:
+                return []
+            leased = await connection.execute_query_dict(  # (a dict query: rows RETURNED)
+                sql(_LEASE.format(ids=placeholders(len(ids)), recheck=""), connection),
+                [*lease_values, *ids])
+    else:
+        connection = DeliveryJob._meta.db
+        _, rows = await connection.execute_query(_CANDIDATES, [*due, limit * OVERSELECT])
+        ids = pick_per_host([(r[0], r[1]) for r in rows], limit, busy, per_host)
+        if not ids:
+            return []
+        leased = await connection.execute_query_dict(
+            _LEASE.format(ids=placeholders(len(ids)), recheck=_RECHECK),
+            [*lease_values, *ids, *due])
+    by_id = {row["id"]: ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
+                                   row["attempts"], token) for row in leased}
+    return [by_id[i] for i in ids if i in by_id]
 
 
 async def claim_fanouts(token: str, now: datetime, lease: timedelta, limit: int) -> list[FanoutJob]:
