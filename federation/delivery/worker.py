@@ -6,8 +6,11 @@ claiming more as they finish, and on stop finishes what is in flight (within a g
 and gives back the leases of the rest.
 
 Each delivery is a ``POST`` of the activity (``application/activity+json``), serialised once per
-activity and cached, signed by the sender with draft-cavage over ``(request-target) host date
-digest``. At most ``per_host_concurrency`` requests go to one host at a time.
+activity and cached with its ``Digest``, signed by the sender with draft-cavage over
+``(request-target) host date digest``. A claimed batch is signed at once (one ``Date`` per
+batch, one signing string per inbox), in-process or in the signing processes of
+:mod:`federation.delivery.signer`; signatures are never reused (each covers its inbox).
+At most ``per_host_concurrency`` requests go to one host at a time.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import logging
 import random as random_module
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import yarl
@@ -35,11 +39,12 @@ from federation.delivery.queue import (
     reclaim_expired,
     release_deliveries,
 )
+from federation.delivery.signer import DeliverySigner
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
-from federation.signing.cavage import sign_request
+from federation.signing.cavage import PreparedPost, algorithm_label, host_header_for, http_date
 
 log = logging.getLogger(__name__)
 
@@ -56,6 +61,8 @@ FLUSH_INTERVAL = 0.1
 SHUTDOWN_GRACE = 10.0
 #: Seconds between two looks for jobs whose worker died (their lease expired).
 RECLAIM_INTERVAL = 5.0
+#: Seconds between two looks for new fanouts while deliveries are in flight.
+EXPAND_INTERVAL = 0.25
 
 
 def utc_now() -> datetime:
@@ -65,6 +72,35 @@ def utc_now() -> datetime:
 def serialise(document: object) -> bytes:
     """The wire form of an activity (compact UTF-8 JSON)."""
     return json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+@dataclass(frozen=True, slots=True)
+class Body:
+    """An activity as sent: its bytes, its sender and the parts of the signature it fixes."""
+
+    data: bytes
+    actor_db_id: int
+    prepared: PreparedPost | None  # None: the sender is not configured any more
+
+
+@dataclass(slots=True)
+class Delivery:
+    """A claimed job ready to POST (its URL and signed headers), or already decided."""
+
+    job: ClaimedJob
+    url: str = ""
+    body: bytes = b""
+    headers: dict[str, str] | None = None
+    outcome: Outcome | None = None
+
+
+def request_parts(inbox_url: str) -> tuple[str, str, str]:
+    """(URL as sent, request target, Host header) of a POST to ``inbox_url``; ValueError if bad."""
+    url = yarl.URL(inbox_url)
+    if not url.absolute or not url.raw_host:
+        raise ValueError("not an absolute URL")
+    sent = str(url)
+    return sent, url.raw_path_qs or "/", host_header_for(sent)
 
 
 class DeliveryWorker:
@@ -96,8 +132,9 @@ class DeliveryWorker:
         self._lease = timedelta(seconds=self._config.lease_seconds)
         self._per_host_claim = self._config.per_host_concurrency * PER_HOST_QUEUE_FACTOR
         self._host_limits: dict[str, asyncio.Semaphore] = {}
-        self._bodies: OrderedDict[int, tuple[bytes, int]] = OrderedDict()
+        self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._busy: Counter[str] = Counter()
+        self._signer = DeliverySigner(directory, self._config.signing_processes)
 
     @property
     def owner(self) -> str:
@@ -109,6 +146,8 @@ class DeliveryWorker:
         """Claim and expand waiting fanouts; return how many were expanded."""
         now = self._clock()
         fanouts = await claim_fanouts(self._tokens.next(), now, self._lease, FANOUTS_PER_CYCLE)
+        if fanouts:
+            self._signer.start_soon()
         for fanout in fanouts:
             try:
                 await expand(fanout, self._settings, self._directory, self._client, now)
@@ -116,25 +155,30 @@ class DeliveryWorker:
                 log.warning("fanout %d cannot be expanded: %s", fanout.id, error.message)
         return len(fanouts)
 
-    async def claim(self, limit: int) -> list[ClaimedJob]:
-        """Claim up to ``limit`` due deliveries and load their bodies."""
+    async def claim(self, limit: int) -> list[Delivery]:
+        """Claim up to ``limit`` due deliveries, load their bodies and sign them."""
         jobs = await claim_deliveries(
             self._tokens.next(), self._clock(), self._lease, limit,
             busy=self._busy, per_host=self._per_host_claim,
         )
-        if jobs:
-            await self._load_bodies(jobs)
-        return jobs
+        if not jobs:
+            return []
+        await self._load_bodies(jobs)
+        return await self._prepare(jobs)
 
     async def run_once(self) -> int:
         """Expand fanouts, then claim one batch and attempt it; return the work items done."""
         await self._directory.refresh_if_stale()
         await reclaim_expired(self._clock())
         expanded = await self.expand_fanouts()
-        jobs = await self.claim(min(self._config.batch_size, self._concurrency))
-        outcomes = await asyncio.gather(*(self.attempt(job) for job in jobs))
+        deliveries = await self.claim(min(self._config.batch_size, self._concurrency))
+        outcomes = await asyncio.gather(*(self.attempt(d) for d in deliveries))
         await record_outcomes(outcomes, self._clock())
-        return expanded + len(jobs)
+        return expanded + len(deliveries)
+
+    def close(self) -> None:
+        """Stop the signing processes (if any)."""
+        self._signer.close()
 
     # -- one delivery ---------------------------------------------------------------------
 
@@ -145,12 +189,56 @@ class DeliveryWorker:
                 "id", "actor_id", "document"
             )
             for activity_id, actor_id, document in rows:
-                self._bodies[activity_id] = (serialise(document), actor_id)
+                self._bodies[activity_id] = self._body(serialise(document), actor_id)
         for job in jobs:
             if job.activity_id in self._bodies:
                 self._bodies.move_to_end(job.activity_id)
         while len(self._bodies) > max(BODY_CACHE_SIZE, len({j.activity_id for j in jobs})):
             self._bodies.popitem(last=False)
+
+    def _body(self, data: bytes, actor_db_id: int) -> Body:
+        try:
+            sender = self._sender(actor_db_id)
+        except NotFound:
+            return Body(data, actor_db_id, None)
+        return Body(data, actor_db_id,
+                    PreparedPost(data, sender.key_id, algorithm_label(sender.rsa_private)))
+
+    async def _prepare(self, jobs: list[ClaimedJob]) -> list[Delivery]:
+        """Each job with its URL and signed headers (one Date and one signing call per sender)."""
+        date = http_date(datetime.now(UTC))  # the real time: receivers check it
+        deliveries = [Delivery(job) for job in jobs]
+        to_sign: dict[int, list[tuple[Delivery, bytes]]] = {}
+        for delivery in deliveries:
+            job = delivery.job
+            body = self._bodies.get(job.activity_id)
+            if body is None:
+                delivery.outcome = Outcome(job, Decision(Verdict.FAILED), error="activity not found")
+                continue
+            if body.prepared is None:
+                delivery.outcome = Outcome(job, Decision(Verdict.FAILED),
+                                           error=f"no local actor with id {body.actor_db_id}")
+                continue
+            try:
+                url, target, host = request_parts(job.inbox_url)
+                message = body.prepared.signing_string(target, host, date)
+            except ValueError as exc:  # an unparsable inbox URL
+                delivery.outcome = Outcome(job, Decision(Verdict.FAILED),
+                                           error=f"bad inbox URL: {exc}")
+                continue
+            delivery.url, delivery.body = url, body.data
+            delivery.headers = {"Content-Type": ACTIVITY_MEDIA_TYPE, "Host": host, "Date": date,
+                                "Digest": body.prepared.digest}
+            to_sign.setdefault(job.activity_id, []).append((delivery, message))
+        for activity_id, pending in to_sign.items():
+            body = self._bodies[activity_id]
+            assert body.prepared is not None
+            sender = self._sender(body.actor_db_id)
+            signatures = await self._signer.sign(sender, [message for _, message in pending])
+            for (delivery, _), signature in zip(pending, signatures, strict=True):
+                assert delivery.headers is not None
+                delivery.headers["Signature"] = body.prepared.signature_header(signature)
+        return deliveries
 
     def _semaphore(self, host: str) -> asyncio.Semaphore:
         semaphore = self._host_limits.get(host)
@@ -170,26 +258,20 @@ class DeliveryWorker:
                       retry_after=retry_after, max_attempts=self._config.max_attempts,
                       random=self._random)
 
-    async def attempt(self, job: ClaimedJob) -> Outcome:
-        """POST ``job``'s activity to its inbox and decide what comes next (never raises)."""
-        cached = self._bodies.get(job.activity_id)
-        if cached is None:
-            return Outcome(job, Decision(Verdict.FAILED), error="activity not found")
-        body, actor_db_id = cached
-        try:
-            sender = self._sender(actor_db_id)
-        except NotFound as error:
-            return Outcome(job, Decision(Verdict.FAILED), error=error.message)
+    async def attempt(self, delivery: Delivery) -> Outcome:
+        """POST ``delivery`` to its inbox and decide what comes next (never raises)."""
+        job = delivery.job
+        if delivery.outcome is not None:
+            self._log(job, delivery.outcome)
+            return delivery.outcome
+        assert delivery.headers is not None
         async with self._semaphore(job.host):
             status, retry_after, error = None, None, None
             try:
-                url = str(yarl.URL(job.inbox_url))
-                headers = {"Content-Type": ACTIVITY_MEDIA_TYPE}
-                headers.update(sign_request("POST", url, headers, body, sender.key_id,
-                                            sender.rsa_private))
-                async with asyncio.timeout(self._config.request_timeout):
-                    response = await self._client.post(url, body, headers, sign=False,
-                                                       max_bytes=MAX_ANSWER_BYTES)
+                response = await self._client.post(
+                    delivery.url, delivery.body, delivery.headers, sign=False,
+                    max_bytes=MAX_ANSWER_BYTES, timeout=self._config.request_timeout,
+                )
                 status, retry_after = response.status, response.headers.get("Retry-After")
                 if not 200 <= status < 300:
                     error = f"status {status}"
@@ -197,12 +279,8 @@ class DeliveryWorker:
                 outcome = Outcome(job, Decision(Verdict.FAILED), error=exc.message)
                 self._log(job, outcome)
                 return outcome
-            except (RemoteError, TimeoutError) as exc:
-                error = exc.message if isinstance(exc, FederationError) else "timeout"
-            except ValueError as exc:  # an unparsable inbox URL
-                outcome = Outcome(job, Decision(Verdict.FAILED), error=f"bad inbox URL: {exc}")
-                self._log(job, outcome)
-                return outcome
+            except RemoteError as exc:
+                error = exc.message
         outcome = Outcome(job, self._decide(job, status, retry_after), status, error)
         self._log(job, outcome)
         return outcome
@@ -218,11 +296,25 @@ class DeliveryWorker:
     # -- continuous operation -------------------------------------------------------------
 
     async def run_forever(self, stop: asyncio.Event) -> None:
-        """Deliver until ``stop`` is set; then finish in-flight requests or release them."""
+        """Deliver until ``stop`` is set; then finish in-flight requests or release them.
+
+        Claiming and signing the next batch runs in the background while the requests of the
+        previous ones are in flight (the signing processes and the event loop work at once).
+        """
         inflight: dict[asyncio.Task[Outcome], ClaimedJob] = {}
+        completed: list[asyncio.Task[Outcome]] = []
+        wakeup = asyncio.Event()
+        claiming: asyncio.Task[list[Delivery]] | None = None
         finished: list[Outcome] = []
-        flushed_at, reclaimed_at = time.monotonic(), time.monotonic() - RECLAIM_INTERVAL
-        log.info("delivery worker %s started (concurrency %d)", self.owner, self._concurrency)
+        now = time.monotonic()
+        flushed_at, reclaimed_at, expanded_at = now, now - RECLAIM_INTERVAL, now - EXPAND_INTERVAL
+
+        def on_done(task: asyncio.Task[Outcome]) -> None:
+            completed.append(task)
+            wakeup.set()
+
+        log.info("delivery worker %s started (concurrency %d, %d signing process(es))",
+                 self.owner, self._concurrency, self._signer.processes)
         try:
             while not stop.is_set():
                 try:
@@ -230,29 +322,54 @@ class DeliveryWorker:
                     if time.monotonic() - reclaimed_at >= RECLAIM_INTERVAL:
                         await reclaim_expired(self._clock())
                         reclaimed_at = time.monotonic()
-                    await self.expand_fanouts()
+                    if time.monotonic() - expanded_at >= EXPAND_INTERVAL or not inflight:
+                        await self.expand_fanouts()
+                        expanded_at = time.monotonic()
+                    if claiming is not None and claiming.done():
+                        claim_task, claiming = claiming, None
+                        claimed = claim_task.result()
+                        for delivery in claimed:
+                            task = asyncio.create_task(self.attempt(delivery))
+                            task.add_done_callback(on_done)
+                            inflight[task] = delivery.job
+                            self._busy[delivery.job.host] += 1
+                        if not claimed and not inflight:
+                            await self._idle(stop)
+                            continue
                     room = self._concurrency - len(inflight)
-                    if room > 0 and (not inflight or room >= self._concurrency // 4):
-                        for job in await self.claim(min(room, self._config.batch_size)):
-                            inflight[asyncio.create_task(self.attempt(job))] = job
-                            self._busy[job.host] += 1
-                    if inflight:
-                        done, _ = await asyncio.wait(inflight, timeout=FLUSH_INTERVAL,
-                                                     return_when=asyncio.FIRST_COMPLETED)
-                        finished += self._collect(done, inflight)
+                    if claiming is None and room > 0 and (
+                            not inflight or room >= self._concurrency // 4):
+                        claiming = asyncio.create_task(
+                            self.claim(min(room, self._config.batch_size)))
+                        claiming.add_done_callback(lambda _: wakeup.set())
+                    if not completed and (inflight or claiming is not None):
+                        try:
+                            async with asyncio.timeout(FLUSH_INTERVAL):
+                                await wakeup.wait()
+                        except TimeoutError:
+                            pass
+                    wakeup.clear()
+                    if completed:
+                        finished += self._collect(completed, inflight)
+                        completed.clear()
                     if finished and (not inflight or len(finished) >= self._config.batch_size
                                      or time.monotonic() - flushed_at >= FLUSH_INTERVAL):
                         await record_outcomes(finished, self._clock())
                         finished, flushed_at = [], time.monotonic()
-                    if not inflight:
-                        await self._idle(stop)
                 except (FederationError, OSError) as error:  # database or network trouble
                     log.warning("delivery worker %s: %s", self.owner, error)
                     await self._idle(stop)
         finally:
-            await self._shutdown(inflight, finished)
+            unsent: list[ClaimedJob] = []
+            if claiming is not None:
+                try:
+                    unsent = [delivery.job for delivery in await claiming]
+                except Exception:  # noqa: BLE001 - its jobs come back when their lease expires
+                    log.exception("delivery worker %s: the last claim failed", self.owner)
+            await self._shutdown(inflight, finished, unsent)
+            self._signer.close()
 
-    def _collect(self, done: set[asyncio.Task[Outcome]],
+    def _collect(self, done: Iterable[asyncio.Task[Outcome]],
                  inflight: dict[asyncio.Task[Outcome], ClaimedJob]) -> list[Outcome]:
         outcomes = []
         for task in done:
@@ -276,16 +393,17 @@ class DeliveryWorker:
             pass
 
     async def _shutdown(self, inflight: dict[asyncio.Task[Outcome], ClaimedJob],
-                        finished: list[Outcome]) -> None:
+                        finished: list[Outcome], unsent: list[ClaimedJob]) -> None:
         if inflight:
             done, pending = await asyncio.wait(inflight, timeout=self._shutdown_grace)
             finished += self._collect(done, inflight)
             for task in pending:
                 task.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            unfinished = list(inflight.values())
+            unsent += inflight.values()
             self._collect(set(pending), inflight)
-            released = await release_deliveries(unfinished)
+        if unsent:
+            released = await release_deliveries(unsent)
             log.info("delivery worker %s released %d lease(s)", self.owner, released)
         await record_outcomes(finished, self._clock())
         log.info("delivery worker %s stopped", self.owner)

@@ -166,7 +166,8 @@ async def add_follower(
     return remote
 
 
-DELIVERY_TEST_SETTINGS = {"request_timeout": 0.5, "per_host_concurrency": 2, "batch_size": 50}
+DELIVERY_TEST_SETTINGS = {"request_timeout": 0.5, "per_host_concurrency": 2, "batch_size": 50,
+                          "signing_processes": 0}
 
 
 @pytest.fixture

@@ -136,3 +136,19 @@ async def test_body_is_the_stored_activity(env: Env) -> None:
     sender = env.directory.get(SENDER)
     for peer in peers:
         assert [(r.activity_id, r.key_id) for r in peer.received] == [(activity_id, sender.key_id)]
+
+
+async def test_signing_processes_sign_what_peers_verify(env: Env) -> None:
+    """With a signing process (keys sent once), every peer verifies its own signature (httpsig)."""
+    peers: list[Peer] = [await env.peer() for _ in range(2)]
+    inboxes = [p.url(f"/users/{n}/inbox") for p in peers for n in range(20)]
+    await send_to(env, *inboxes)
+    env.settings = env.settings.model_copy(update={"delivery": env.settings.delivery.model_copy(
+        update={"signing_processes": 1})})
+    worker = env.worker()
+    try:
+        await env.drain(worker)
+    finally:
+        worker.close()
+    assert [p.count() for p in peers] == [20, 20] and not any(p.refused for p in peers)
+    assert await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 40
