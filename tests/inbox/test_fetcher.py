@@ -86,3 +86,23 @@ async def test_unknown_context_is_never_fetched(bridge, peer, alice):
     assert (await bridge.post(activity, alice)).status == 202
     assert await Reply.all().count() == 1
     assert peer.count("/context") == 0
+
+
+async def test_fetches_per_activity_are_bounded(database_url, make_settings, aiohttp_client,
+                                                make_peer, peer, alice, peer_keys):
+    """(10) With a budget of one fetch, the key uses it: the announced note is never fetched."""
+    from federation.app import create_app
+
+    other = await make_peer()
+    carol = other.actor("carol", peer_keys[1])
+    other.serve("/users/carol/statuses/1", note(carol))
+    settings = make_settings(database_url, allow_loopback_fetch=True,
+                             inbox={"max_fetches_per_activity": 1})
+    app = create_app(settings)
+    bounded = Bridge(await aiohttp_client(app), app)
+    await bounded.article()
+    announce = {"id": f"{alice.uri}/statuses/9/activity", "type": "Announce", "actor": alice.uri,
+                "object": f"{other.base}/users/carol/statuses/1"}
+    assert (await bounded.post(announce, alice)).status == 202
+    assert other.gets == []
+    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0

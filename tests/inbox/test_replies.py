@@ -175,3 +175,16 @@ async def test_delete_of_actor_removes_all_its_rows(bridge, peer, alice):
     again = {"id": f"{alice.uri}#follows/2", "type": "Follow", "actor": alice.uri, "object": HALTE}
     assert (await bridge.post(again, alice)).status == 202
     assert await Follower.all().count() == 0
+
+
+async def test_update_of_the_actor_refetches_its_document(bridge, peer, alice):
+    """An Update of the actor itself refetches its document from its origin (the embedded copy is ignored)."""
+    await bridge.article()
+    await bridge.post(create(alice, note(alice)), alice)
+    peer.documents["/users/alice"]["name"] = "Alice Renamed"
+    update = {"id": f"{alice.uri}#updates/1", "type": "Update", "actor": alice.uri,
+              "object": {"id": alice.uri, "type": "Person", "name": "Forged", "inbox": "https://evil.example/"}}
+    assert (await bridge.post(update, alice)).status == 202
+    row = await RemoteActor.get(uri=alice.uri)
+    assert row.name == "Alice Renamed" and row.inbox == f"{alice.uri}/inbox"
+    assert peer.count("/users/alice") == 2
