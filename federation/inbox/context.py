@@ -24,9 +24,10 @@ logger = logging.getLogger(__name__)
 
 
 class BudgetExhausted(FederationError):
-    """An incoming activity asked for more remote fetches than it may cause."""
+    """An incoming activity asked for more remote fetches than it may cause.
 
-    http_status = 202
+    Raised by listeners only; the processor catches it (the activity is ignored, 202).
+    """
 
 
 @dataclass
@@ -39,6 +40,10 @@ class FetchBudget:
         """Spend one fetch; :class:`BudgetExhausted` when none is left."""
         if self.remaining <= 0:
             raise BudgetExhausted("fetch budget of this activity exhausted")
+        self.remaining -= 1
+
+    def spend(self) -> None:
+        """Count a fetch made before the budget applied (the signer's key, bounded apart)."""
         self.remaining -= 1
 
 

@@ -194,7 +194,7 @@ class Receiver:
         """Step 7: resolve the key (fetch when unknown), verify, refetch once on failure."""
         cached = await self._keys.get(key_id)
         if cached is None:
-            budget.remaining -= 1
+            budget.spend()
         key = cached or await self._resolver.resolve(key_id)
         try:
             self._verify(request, scheme, key)
@@ -203,7 +203,7 @@ class Receiver:
             if error.reason != "invalid" or cached is None:
                 raise
         logger.info("cached key %s failed: refetching once", key_id)
-        budget.remaining -= 1
+        budget.spend()
         key = await self._resolver.resolve(key_id, refresh=True)
         self._verify(request, scheme, key)
         return key
