@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from federation.db.delivery import DeliveryJob
+from federation.db.content import OutboxActivity
+from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.moderation import Reply
 from federation.db.social import Follower
 
@@ -73,9 +74,10 @@ async def test_follower_with_private_inbox_gets_no_delivery(bridge, peer, peer_k
     worker = DeliveryWorker(bridge.app[SETTINGS], bridge.directory, bridge.app[CLIENT], random=lambda: 0.0)
     for _ in range(3):
         await worker.run_once()
+    assert await OutboxActivity.filter(type="Accept").count() == 1  # the Accept was queued…
     jobs = await DeliveryJob.all()
-    assert all(job.state != "delivered" for job in jobs)
-    assert peer.received == []
+    assert jobs and all(job.state in (DeliveryState.FAILED, DeliveryState.ABANDONED) for job in jobs)
+    assert peer.received == []  # …and never delivered
 
 
 async def test_unknown_context_is_never_fetched(bridge, peer, alice):
