@@ -134,7 +134,7 @@ def _title(obj: ContentObject) -> str:
     return obj.url or obj.uri
 
 
-def _format(moment: datetime | None, zone: ZoneInfo) -> str | None:
+def format_time(moment: datetime | None, zone: ZoneInfo) -> str | None:
     if moment is None:
         return None
     return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
@@ -162,8 +162,8 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             author_href=safe_href(author.url) or safe_href(author.uri),
             instance=author.domain,
             initials=initials(author.name or author.username or author.domain),
-            received_at=_format(reply.received_at, zone) or "",
-            published_at=_format(reply.published_at, zone),
+            received_at=format_time(reply.received_at, zone) or "",
+            published_at=format_time(reply.published_at, zone),
             content=clean_html(reply.content_html),
             summary=reply.summary,
             target_title=_title(target) if target is not None else None,
@@ -196,7 +196,7 @@ async def _session(request: web.Request) -> SessionInfo | None:
     return await find_session(request.cookies.get(SESSION_COOKIE))
 
 
-def _language(request: web.Request, session: SessionInfo | None) -> str:
+def ui_language(request: web.Request, session: SessionInfo | None) -> str:
     if session is not None:
         return normalise_language(session.account.language)
     wanted = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
@@ -206,32 +206,32 @@ def _language(request: web.Request, session: SessionInfo | None) -> str:
 _MESSAGES = ("done", "done.partial", "nothing_selected")
 
 
-def _message(request: web.Request) -> str:
+def flash_message(request: web.Request) -> str:
     message = request.query.get("msg", "")
     return message if message in _MESSAGES else ""
 
 
 def _render(request: web.Request, template: str, session: SessionInfo | None,
             status: int = 200, **context: Any) -> web.Response:
-    language = _language(request, session)
+    language = ui_language(request, session)
     body = _env.get_template(template).render(
         _=translator(language), lang=language, other_lang="en" if language == "fr" else "fr",
         session=session, csrf=session.csrf_token if session else "",
         moderator=session.account.username if session else "",
         site_name=request.app[SETTINGS].site.name, request_path=request.path,
-        message=_message(request), **context,
+        message=flash_message(request), **context,
     )
     return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
 
 
-async def _require(request: web.Request) -> SessionInfo:
+async def require_session(request: web.Request) -> SessionInfo:
     session = await _session(request)
     if session is None:
         raise web.HTTPSeeOther(location="/admin/login")
     return session
 
 
-async def _require_post(request: web.Request) -> tuple[SessionInfo, Any]:
+async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     """A logged-in moderator's form whose CSRF token matches the session; else 403."""
     session = await _session(request)
     form = await request.post()
@@ -240,13 +240,13 @@ async def _require_post(request: web.Request) -> tuple[SessionInfo, Any]:
     return session, form
 
 
-def _redirect(location: str, **params: str) -> web.HTTPSeeOther:
+def see_other(location: str, **params: str) -> web.HTTPSeeOther:
     if params:
         location += ("&" if "?" in location else "?") + urlencode(params)
     return web.HTTPSeeOther(location=location)
 
 
-def _back(form: Any, default: str = "/admin/") -> str:
+def back_target(form: Any, default: str = "/admin/") -> str:
     target = str(form.get("back", "") or "")
     if target.startswith("/admin/") and "//" not in target and "\\" not in target:
         return target
@@ -300,7 +300,7 @@ async def login(request: web.Request) -> web.Response:
 
 @routes.post("/admin/logout")
 async def logout(request: web.Request) -> web.Response:
-    await _require_post(request)
+    await require_session_post(request)
     await close_session(request.cookies.get(SESSION_COOKIE))
     response = web.HTTPSeeOther(location="/admin/login")
     response.del_cookie(SESSION_COOKIE, path=COOKIE_PATH)
@@ -309,28 +309,28 @@ async def logout(request: web.Request) -> web.Response:
 
 @routes.post("/admin/language")
 async def switch_language(request: web.Request) -> web.Response:
-    session, form = await _require_post(request)
+    session, form = await require_session_post(request)
     language = normalise_language(str(form.get("lang", "")))
     session.account.language = language
     await session.account.save(update_fields=["language"])
-    raise _redirect(_back(form))
+    raise see_other(back_target(form))
 
 
 # -- queues ------------------------------------------------------------------------------
 
 
-async def _counts() -> dict[str, int]:
+async def queue_counts() -> dict[str, int]:
     return {
         "pending": await Reply.filter(state=ReplyState.PENDING).count(),
         "reports": await Report.filter(resolved=False).count(),
     }
 
 
-def _zone(request: web.Request) -> ZoneInfo:
+def site_zone(request: web.Request) -> ZoneInfo:
     return ZoneInfo(request.app[SETTINGS].site.timezone)
 
 
-def _cursor(request: web.Request) -> int | None:
+def page_cursor(request: web.Request) -> int | None:
     try:
         value = int(request.query.get("cursor", ""))
     except ValueError:
@@ -340,9 +340,9 @@ def _cursor(request: web.Request) -> int | None:
 
 async def _queue(request: web.Request, state: ReplyState) -> web.Response:
     """Pending replies oldest first (the queue), decided ones newest first; ``?cursor=<id>``."""
-    session = await _require(request)
+    session = await require_session(request)
     query = Reply.filter(state=state)
-    cursor = _cursor(request)
+    cursor = page_cursor(request)
     oldest_first = state == ReplyState.PENDING
     if cursor is not None:
         query = query.filter(id__gt=cursor) if oldest_first else query.filter(id__lt=cursor)
@@ -351,10 +351,10 @@ async def _queue(request: web.Request, state: ReplyState) -> web.Response:
     ).prefetch_related("author", "target")
     more = len(replies) > PAGE_SIZE
     replies = replies[:PAGE_SIZE]
-    views = await _reply_views(replies, _zone(request))
+    views = await _reply_views(replies, site_zone(request))
     next_cursor = replies[-1].id if more and replies else None
     return _render(request, "queue.html", session, view=str(state), items=views,
-                   next_cursor=next_cursor, counts=await _counts(),
+                   next_cursor=next_cursor, counts=await queue_counts(),
                    failures=[f[:500] for f in request.query.getall("failed", [])[:1]])
 
 
@@ -385,7 +385,7 @@ async def spam(request: web.Request) -> web.Response:
 
 @routes.get("/admin/thread/{reply_id}")
 async def thread(request: web.Request) -> web.Response:
-    session = await _require(request)
+    session = await require_session(request)
     try:
         reply = await Reply.get_or_none(id=int(request.match_info["reply_id"]))
     except ValueError:
@@ -399,18 +399,18 @@ async def thread(request: web.Request) -> web.Response:
     replies = await query.order_by("published_at", "id").limit(200).prefetch_related(
         "author", "target"
     )
-    views = await _reply_views(replies, _zone(request))
+    views = await _reply_views(replies, site_zone(request))
     return _render(request, "queue.html", session, view="thread", items=views,
-                   next_cursor=None, counts=await _counts(), failures=[])
+                   next_cursor=None, counts=await queue_counts(), failures=[])
 
 
 @routes.post("/admin/replies")
 async def act(request: web.Request) -> web.Response:
     """One form for every reply action: ``one=<action>:<id>``, or ``action`` + checked ``ids``."""
-    session, form = await _require_post(request)
+    session, form = await require_session_post(request)
     service = request.app[MODERATION]
     moderator = session.account.username
-    back = _back(form)
+    back = back_target(form)
     one = str(form.get("one", ""))
     if one:
         action, _, raw_id = one.partition(":")
@@ -423,7 +423,7 @@ async def act(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPBadRequest(text="400: bad reply id\n") from None
     if not numbers:
-        raise _redirect(back, msg="nothing_selected")
+        raise see_other(back, msg="nothing_selected")
     failures: list[str] = []
     if action in (Action.BLOCK_AUTHOR, Action.BLOCK_DOMAIN):
         for number in numbers:
@@ -441,8 +441,8 @@ async def act(request: web.Request) -> web.Response:
     else:
         raise web.HTTPBadRequest(text="400: unknown action\n")
     if failures:
-        raise _redirect(back, msg="done.partial", **{"failed": "; ".join(failures)[:500]})
-    raise _redirect(back, msg="done")
+        raise see_other(back, msg="done.partial", **{"failed": "; ".join(failures)[:500]})
+    raise see_other(back, msg="done")
 
 
 # -- reports, blocks, audit log -----------------------------------------------------------------
@@ -450,9 +450,9 @@ async def act(request: web.Request) -> web.Response:
 
 @routes.get("/admin/reports")
 async def reports(request: web.Request) -> web.Response:
-    session = await _require(request)
+    session = await require_session(request)
     rows = await Report.all().order_by("resolved", "-id").limit(200).prefetch_related("reporter")
-    zone = _zone(request)
+    zone = site_zone(request)
     local = {r.uri: r.id for r in await Reply.filter(
         uri__in=[u for row in rows for u in (row.object_uris or []) if isinstance(u, str)]
     )}
@@ -464,15 +464,15 @@ async def reports(request: web.Request) -> web.Response:
                     for u in (row.object_uris or []) if isinstance(u, str)][:20],
         "content": row.content,
         "resolved": row.resolved,
-        "received_at": _format(row.received_at, zone),
+        "received_at": format_time(row.received_at, zone),
     } for row in rows]
     return _render(request, "reports.html", session, view="reports", items=items,
-                   counts=await _counts(), failures=[])
+                   counts=await queue_counts(), failures=[])
 
 
 @routes.post("/admin/reports")
 async def act_on_report(request: web.Request) -> web.Response:
-    session, form = await _require_post(request)
+    session, form = await require_session_post(request)
     action, _, raw_id = str(form.get("one", "")).partition(":")
     if action not in ("resolve", "reopen") or not raw_id.isdigit():
         raise web.HTTPBadRequest(text="400: unknown action\n")
@@ -480,50 +480,50 @@ async def act_on_report(request: web.Request) -> web.Response:
         await request.app[MODERATION].resolve_report(int(raw_id), session.account.username,
                                                      resolved=action == "resolve")
     except (NotFound, Conflict) as error:
-        raise _redirect("/admin/reports", msg="done.partial", failed=error.message) from None
-    raise _redirect("/admin/reports", msg="done")
+        raise see_other("/admin/reports", msg="done.partial", failed=error.message) from None
+    raise see_other("/admin/reports", msg="done")
 
 
 @routes.get("/admin/blocks")
 async def blocks(request: web.Request) -> web.Response:
-    session = await _require(request)
-    zone = _zone(request)
+    session = await require_session(request)
+    zone = site_zone(request)
     rows = await Block.all().order_by("-id").limit(500)
     items = [{"id": b.id, "kind": str(b.kind), "value": b.value, "reason": b.reason,
-              "by": b.created_by, "at": _format(b.created_at, zone)} for b in rows]
+              "by": b.created_by, "at": format_time(b.created_at, zone)} for b in rows]
     return _render(request, "blocks.html", session, view="blocks", items=items,
-                   counts=await _counts(), failures=[])
+                   counts=await queue_counts(), failures=[])
 
 
 @routes.post("/admin/blocks")
 async def unblock(request: web.Request) -> web.Response:
-    session, form = await _require_post(request)
+    session, form = await require_session_post(request)
     action, _, raw_id = str(form.get("one", "")).partition(":")
     if action != "unblock" or not raw_id.isdigit():
         raise web.HTTPBadRequest(text="400: unknown action\n")
     try:
         await request.app[MODERATION].unblock(int(raw_id), session.account.username)
     except NotFound as error:
-        raise _redirect("/admin/blocks", msg="done.partial", failed=error.message) from None
-    raise _redirect("/admin/blocks", msg="done")
+        raise see_other("/admin/blocks", msg="done.partial", failed=error.message) from None
+    raise see_other("/admin/blocks", msg="done")
 
 
 @routes.get("/admin/log")
 async def audit_log(request: web.Request) -> web.Response:
-    session = await _require(request)
+    session = await require_session(request)
     query = Decision.all()
-    cursor = _cursor(request)
+    cursor = page_cursor(request)
     if cursor is not None:
         query = query.filter(id__lt=cursor)
     rows = await query.order_by("-id").limit(PAGE_SIZE + 1)
-    zone = _zone(request)
-    items = [{"at": _format(d.created_at, zone), "moderator": d.moderator, "action": d.action,
+    zone = site_zone(request)
+    items = [{"at": format_time(d.created_at, zone), "moderator": d.moderator, "action": d.action,
               "subject_type": d.subject_type, "subject": d.subject_uri,
               "subject_href": safe_href(d.subject_uri), "from_state": d.from_state,
               "to_state": d.to_state, "note": d.note} for d in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return _render(request, "log.html", session, view="log", items=items,
-                   next_cursor=next_cursor, counts=await _counts(), failures=[])
+                   next_cursor=next_cursor, counts=await queue_counts(), failures=[])
 
 
 # -- headers ----------------------------------------------------------------------------------

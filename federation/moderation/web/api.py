@@ -29,14 +29,14 @@ DEFAULT_LIMIT = 50
 MAX_BULK = 500
 
 
-def _json(data: Any, status: int = 200) -> web.Response:
+def json_response(data: Any, status: int = 200) -> web.Response:
     response = web.Response(body=json.dumps(data, ensure_ascii=False).encode(), status=status,
                             content_type="application/json", charset="utf-8")
     response.headers["Cache-Control"] = "no-store"
     return response
 
 
-async def _moderator(request: web.Request, *, write: bool = True) -> str:
+async def require_moderator(request: web.Request, *, write: bool = True) -> str:
     """The username behind the bearer token (401 without a valid one, 403 without the scope)."""
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.strip().partition(" ")
@@ -65,7 +65,7 @@ def _reply_id(request: web.Request) -> int:
     return value
 
 
-def _int_param(request: web.Request, name: str, default: int | None, maximum: int) -> int | None:
+def int_param(request: web.Request, name: str, default: int | None, maximum: int) -> int | None:
     raw = request.query.get(name)
     if raw is None:
         return default
@@ -91,33 +91,33 @@ def reply_item(reply: Reply) -> dict[str, Any]:
 @routes.get("/api/v1/moderation/replies")
 async def list_replies(request: web.Request) -> web.Response:
     """Replies in one state (``?state=pending`` by default), newest first; ``?before=<id>``."""
-    await _moderator(request, write=False)
+    await require_moderator(request, write=False)
     try:
         state = ReplyState(request.query.get("state", "pending"))
     except ValueError:
         raise BadRequest("state must be pending, approved, rejected or spam") from None
-    limit = _int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
-    before = _int_param(request, "before", None, 2**31 - 1)
+    limit = int_param(request, "limit", DEFAULT_LIMIT, MAX_LIMIT)
+    before = int_param(request, "before", None, 2**31 - 1)
     query = Reply.filter(state=state)
     if before is not None:
         query = query.filter(id__lt=before)
     replies = await query.order_by("-id").limit(limit or DEFAULT_LIMIT).prefetch_related(
         "author", "target"
     )
-    return _json({"state": str(state), "items": [reply_item(r) for r in replies]})
+    return json_response({"state": str(state), "items": [reply_item(r) for r in replies]})
 
 
 @routes.get("/api/v1/moderation/replies/{reply_id}")
 async def show_reply(request: web.Request) -> web.Response:
-    await _moderator(request, write=False)
+    await require_moderator(request, write=False)
     reply = await request.app[MODERATION].reply(_reply_id(request))
-    return _json(reply_item(reply))
+    return json_response(reply_item(reply))
 
 
 @routes.post("/api/v1/moderation/replies/{reply_id}/{action}")
 async def act_on_reply(request: web.Request) -> web.Response:
     """``approve``, ``reject``, ``spam`` or ``undo`` one reply."""
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     try:
         action = Action(request.match_info["action"])
     except ValueError:
@@ -126,13 +126,13 @@ async def act_on_reply(request: web.Request) -> web.Response:
         raise BadRequest("unknown action")
     service = request.app[MODERATION]
     await service.decide(_reply_id(request), action, moderator)
-    return _json(reply_item(await service.reply(_reply_id(request))))
+    return json_response(reply_item(await service.reply(_reply_id(request))))
 
 
 @routes.post("/api/v1/moderation/bulk")
 async def bulk(request: web.Request) -> web.Response:
     """``{"action": "approve", "ids": [1, 2, 3]}`` — one outcome per id."""
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     try:
         body = await request.json()
     except (ValueError, UnicodeDecodeError):
@@ -147,18 +147,18 @@ async def bulk(request: web.Request) -> web.Response:
     if action not in [str(a) for a in REPLY_ACTIONS]:
         raise BadRequest("action must be approve, reject, spam or undo")
     outcomes = await request.app[MODERATION].bulk(action, ids, moderator)
-    return _json({"results": [
+    return json_response({"results": [
         {"id": o.reply_id, "ok": o.ok, "state": o.state, "error": o.error} for o in outcomes
     ]})
 
 
 @routes.get("/api/v1/moderation/reports")
 async def list_reports(request: web.Request) -> web.Response:
-    await _moderator(request, write=False)
+    await require_moderator(request, write=False)
     resolved = request.query.get("resolved", "false").lower() in ("1", "true", "yes")
     reports = await Report.filter(resolved=resolved).order_by("-id").limit(MAX_LIMIT)\
         .prefetch_related("reporter")
-    return _json({"items": [{
+    return json_response({"items": [{
         "id": r.id, "activity": r.activity_uri, "objects": r.object_uris, "content": r.content,
         "reporter": r.reporter.handle if r.reporter else None, "resolved": r.resolved,
         "received": iso(r.received_at),
@@ -167,7 +167,7 @@ async def list_reports(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/moderation/reports/{report_id}/{action}")
 async def act_on_report(request: web.Request) -> web.Response:
-    moderator = await _moderator(request)
+    moderator = await require_moderator(request)
     action = request.match_info["action"]
     if action not in ("resolve", "reopen"):
         raise BadRequest("action must be resolve or reopen")
@@ -178,7 +178,7 @@ async def act_on_report(request: web.Request) -> web.Response:
     report = await request.app[MODERATION].resolve_report(
         report_id, moderator, resolved=action == "resolve"
     )
-    return _json({"id": report.id, "resolved": report.resolved})
+    return json_response({"id": report.id, "resolved": report.resolved})
 
 
 def setup(app: web.Application) -> None:

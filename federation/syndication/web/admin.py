@@ -21,15 +21,15 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.moderation.web import admin as moderation_admin
 from federation.moderation.web.admin import (
     PAGE_SIZE,
-    _counts,
-    _cursor,
-    _format,
-    _language,
-    _message,
-    _redirect,
-    _require,
-    _require_post,
-    _zone,
+    queue_counts,
+    page_cursor,
+    format_time,
+    ui_language,
+    flash_message,
+    see_other,
+    require_session,
+    require_session_post,
+    site_zone,
     clean_html,
     safe_href,
 )
@@ -100,20 +100,20 @@ def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> Ite
         author=item.actor_uri, author_href=safe_href(item.actor_uri),
         original_href=safe_href(item.url) or safe_href(item.object_uri),
         source=source_name, via=item.via_uri,
-        received_at=_format(item.received_at, zone) or "",
-        published_at=_format(item.published_at, zone),
-        start_at=_format(item.start_at, zone), end_at=_format(item.end_at, zone),
+        received_at=format_time(item.received_at, zone) or "",
+        published_at=format_time(item.published_at, zone),
+        start_at=format_time(item.start_at, zone), end_at=format_time(item.end_at, zone),
         location=str(document.get("location") or ""),
     )
 
 
 def _render(request: web.Request, session: Any, **context: Any) -> web.Response:
-    language = _language(request, session)
+    language = ui_language(request, session)
     body = _env.get_template("syndication.html").render(
         _=translator(language), lang=language, other_lang="en" if language == "fr" else "fr",
         session=session, csrf=session.csrf_token, moderator=session.account.username,
         site_name=request.app[SETTINGS].site.name, request_path=request.path_qs,
-        message=_message(request), view="syndication", **context,
+        message=flash_message(request), view="syndication", **context,
     )
     return web.Response(text=body, content_type="text/html", charset="utf-8")
 
@@ -121,13 +121,13 @@ def _render(request: web.Request, session: Any, **context: Any) -> web.Response:
 @routes.get(PATH)
 async def queue(request: web.Request) -> web.Response:
     """Items in one state (default: waiting for review, oldest first), and the sources."""
-    session = await _require(request)
+    session = await require_session(request)
     state = request.query.get("state", str(ItemState.PENDING_REVIEW))
     if state not in STATES:
         state = str(ItemState.PENDING_REVIEW)
     oldest_first = state == ItemState.PENDING_REVIEW
     query = SyndicatedItem.filter(state=state)
-    cursor = _cursor(request)
+    cursor = page_cursor(request)
     if cursor is not None:
         query = query.filter(id__gt=cursor) if oldest_first else query.filter(id__lt=cursor)
     items = await query.order_by("id" if oldest_first else "-id").limit(PAGE_SIZE + 1)
@@ -135,7 +135,7 @@ async def queue(request: web.Request) -> web.Response:
     items = items[:PAGE_SIZE]
     sources = {row.id: row for row in
                await Following.all().order_by("id").prefetch_related("remote", "actor")}
-    zone = _zone(request)
+    zone = site_zone(request)
     waiting = await SyndicatedItem.filter(state=ItemState.PENDING_REVIEW).count()
     return _render(
         request, session, state=state, states=STATES, waiting=waiting,
@@ -145,7 +145,7 @@ async def queue(request: web.Request) -> web.Response:
                   "name": row.remote.handle if row.remote else row.target_uri,
                   "href": safe_href(row.target_uri), "state": str(row.state),
                   "policy": str(row.policy), "relay": row.is_relay} for row in sources.values()],
-        counts=await _counts(),
+        counts=await queue_counts(),
         failures=[f[:500] for f in request.query.getall("failed", [])[:1]],
     )
 
@@ -153,8 +153,8 @@ async def queue(request: web.Request) -> web.Response:
 @routes.post(PATH)
 async def act(request: web.Request) -> web.Response:
     """``one=<action>:<id>``, or ``action`` with checked ``ids``: approve or reject."""
-    session, form = await _require_post(request)
-    back = moderation_admin._back(form, PATH)
+    session, form = await require_session_post(request)
+    back = moderation_admin.back_target(form, PATH)
     one = str(form.get("one", ""))
     if one:
         action, _, raw_id = one.partition(":")
@@ -169,13 +169,13 @@ async def act(request: web.Request) -> web.Response:
     except ValueError:
         raise web.HTTPBadRequest(text="400: bad item id\n") from None
     if not numbers:
-        raise _redirect(back, msg="nothing_selected")
+        raise see_other(back, msg="nothing_selected")
     outcomes = await decide_many(request.app[DIRECTORY], numbers, action,
                                  session.account.username)
     failures = [f"#{o.item_id}: {o.error}" for o in outcomes if not o.ok]
     if failures:
-        raise _redirect(back, msg="done.partial", failed="; ".join(failures)[:500])
-    raise _redirect(back, msg="done")
+        raise see_other(back, msg="done.partial", failed="; ".join(failures)[:500])
+    raise see_other(back, msg="done")
 
 
 def setup(app: web.Application) -> None:
