@@ -34,6 +34,7 @@ from federation.inbox.processor import Listener, add_tombstone, is_tombstoned
 from federation.inbox.wire import attributed_to, id_of, is_public, owned_by
 from federation.protocol.uris import same_origin
 from federation.syndication import service
+from federation.syndication.followed import FOLLOWED
 from federation.syndication.items import ITEM_TYPES, is_reply, item_fields
 
 logger = logging.getLogger(__name__)
@@ -55,6 +56,8 @@ def first_of(*listeners: Listener) -> Listener:
 
 async def followed_source(actor_uri: str) -> Following | None:
     """Our accepted follow of ``actor_uri`` (a sister site, or a relay's actor), oldest first."""
+    if not await FOLLOWED.may_follow(actor_uri):  # most activities: no query
+        return None
     rows = Following.filter(state=FollowState.ACCEPTED)
     found = await rows.filter(target_uri=actor_uri).order_by("id").first()
     if found is None:
@@ -90,7 +93,7 @@ async def on_create(activity: Activity) -> bool:
     """``Create`` by a followed actor of a public article, event or note: a new item."""
     value = activity.document.get("object")
     object_id = id_of(value)
-    if object_id is None or await is_tombstoned(object_id):
+    if object_id is None or activity.is_deleted(object_id):  # tombstones read by the processor
         return False
     source = await followed_source(activity.actor_uri)
     if source is None or same_origin(object_id, activity.services.local_origin):

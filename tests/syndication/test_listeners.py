@@ -219,6 +219,22 @@ async def test_accept_of_our_follow_is_matched_by_follow_id_and_target(bridge, p
     assert (await Following.get()).state == FollowState.ACCEPTED
 
 
+async def test_create_right_after_the_accept_is_syndicated(bridge, peer, alice):
+    """The cached set of followed actors is forgotten when a follow is accepted: no delay."""
+    from federation.db.social import FollowState
+
+    row = await follow_row(bridge, alice.uri, "store", state=FollowState.PENDING)
+    await bridge.post(activity("Create", alice, article(alice, 1), 1), alice)  # caches "not followed"
+    assert await SyndicatedItem.all().count() == 0
+    accept = {"@context": "https://www.w3.org/ns/activitystreams", "type": "Accept",
+              "id": f"{alice.uri}#accept", "actor": alice.uri,
+              "object": {"id": row.follow_activity_uri, "type": "Follow", "actor": SITE,
+                         "object": alice.uri}}
+    await bridge.post(accept, alice)
+    await bridge.post(activity("Create", alice, article(alice, 2), 2), alice)
+    assert await SyndicatedItem.filter(object_uri=f"{alice.uri}/articles/2").count() == 1
+
+
 async def test_mastodon_relay_accept_and_relayed_announce(bridge, peer, make_peer, alice, peer_keys):
     """A Mastodon-style relay answers from its actor (same origin as its inbox); its Announces are syndicated."""
     from federation.db.social import Following, FollowState
