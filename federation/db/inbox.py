@@ -13,6 +13,8 @@ from datetime import datetime
 from tortoise import fields
 from tortoise.models import Model
 
+from federation.db.raw import db_value, placeholders
+
 URI_LENGTH = 2048
 
 
@@ -49,26 +51,18 @@ class DeletedObject(Model):
 # equivalent QuerySet); values are converted by the models' own fields, so ORM reads agree.
 
 
-def _placeholders(dialect: str, count: int) -> list[str]:
-    return ["?"] * count if dialect == "sqlite" else [f"${i}" for i in range(1, count + 1)]
-
-
-def _db_value(model: type[Model], name: str, value: object) -> object:
-    return model._meta.fields_map[name].to_db_value(value, model)
-
-
 async def claim_activity(activity_uri: str, actor_uri: str, kind: str, received_at: datetime,
                          expires_at: datetime) -> bool:
     """Record ``activity_uri`` as received; ``False`` when it already was (a duplicate)."""
     db = ReceivedActivity._meta.db
-    marks = _placeholders(db.capabilities.dialect, 5)
+    marks = placeholders(db.capabilities.dialect, 5)
     # The leading comment makes tortoise's asyncpg client fetch the RETURNING row.
     sql = (f"/* claim */ INSERT INTO inbox_received_activities "
            f"(activity_uri, actor_uri, type, received_at, expires_at) VALUES ({', '.join(marks)}) "
            f"ON CONFLICT (activity_uri) DO NOTHING RETURNING id")
     values = [activity_uri, actor_uri, kind[:32],
-              _db_value(ReceivedActivity, "received_at", received_at),
-              _db_value(ReceivedActivity, "expires_at", expires_at)]
+              db_value(ReceivedActivity, "received_at", received_at),
+              db_value(ReceivedActivity, "expires_at", expires_at)]
     _, rows = await db.execute_query(sql, values)
     return bool(rows)
 
@@ -76,7 +70,7 @@ async def claim_activity(activity_uri: str, actor_uri: str, kind: str, received_
 async def release_claim(activity_uri: str) -> None:
     """Forget a claim (the activity was refused or did not concern us)."""
     db = ReceivedActivity._meta.db
-    [mark] = _placeholders(db.capabilities.dialect, 1)
+    [mark] = placeholders(db.capabilities.dialect, 1)
     await db.execute_query(f"DELETE FROM inbox_received_activities WHERE activity_uri = {mark}",
                            [activity_uri])
 
@@ -86,7 +80,7 @@ async def deleted_among(uris: list[str]) -> frozenset[str]:
     if not uris:
         return frozenset()
     db = DeletedObject._meta.db
-    marks = _placeholders(db.capabilities.dialect, len(uris))
+    marks = placeholders(db.capabilities.dialect, len(uris))
     _, rows = await db.execute_query(
         f"SELECT object_uri FROM inbox_deleted_objects WHERE object_uri IN ({', '.join(marks)})",
         list(uris))

@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db.content import ContentObject, ObjectState
 from federation.db.moderation import Interaction, InteractionKind, Report
+from federation.db.raw import first_row, insert_new
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.follows import undo_follow
@@ -36,8 +37,8 @@ async def _our_object(activity: Activity, uri: str | None) -> str | None:
     """``uri`` when it is one of our published objects (``None`` otherwise)."""
     if uri is None or not same_origin(uri, activity.services.local_origin):
         return None
-    found = await ContentObject.exists(uri=uri, state=ObjectState.PUBLISHED)
-    return uri if found else None
+    found = await first_row(ContentObject, ("id",), uri=uri, state=ObjectState.PUBLISHED)
+    return uri if found is not None else None
 
 
 async def on_like_or_announce(activity: Activity) -> bool:
@@ -47,11 +48,12 @@ async def on_like_or_announce(activity: Activity) -> bool:
     if target is not None:
         remote = await activity.remote_actor()
         try:
-            await Interaction.create(kind=KINDS[activity.type], activity_uri=activity.id,
-                                     remote_id=remote.id, object_uri=target)
-        except IntegrityError:  # already counted
+            created = await insert_new(Interaction, {
+                "kind": KINDS[activity.type], "activity_uri": activity.id,
+                "remote_id": remote.id, "object_uri": target})
+        except IntegrityError:  # the actor's row removed meanwhile
             return False
-        return True
+        return created is not None  # None: already counted
     if activity.type == "Announce":
         return await _announced_note(activity, value)
     return False

@@ -23,6 +23,7 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db.content import ContentObject, ObjectState
 from federation.db.moderation import Reply, ReplyKind, ReplyState
+from federation.db.raw import first_row, insert_new
 from federation.db.social import RemoteActor
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
@@ -68,13 +69,13 @@ async def relation_of(activity: Activity, note: dict[str, Any]) -> Relation | No
     in_reply_to = id_of(note.get("inReplyTo"))
     if in_reply_to is not None:
         if same_origin(in_reply_to, activity.services.local_origin):
-            target = await (ContentObject.filter(uri=in_reply_to, state=ObjectState.PUBLISHED)
-                            .first().values_list("id", "actor_id"))
+            target = await first_row(ContentObject, ("id", "actor_id"),
+                                     uri=in_reply_to, state=ObjectState.PUBLISHED)
             if target is not None:
                 return Relation(ReplyKind.REPLY, target[0], target[1], in_reply_to)
         else:
-            parent = await (Reply.filter(uri=in_reply_to).first()
-                            .values_list("target_id", "local_actor_id", "thread_root_uri"))
+            parent = await first_row(Reply, ("target_id", "local_actor_id", "thread_root_uri"),
+                                     uri=in_reply_to)
             if parent is not None and parent[2] is not None:
                 return Relation(ReplyKind.REPLY, *parent)
     directory = activity.services.directory
@@ -161,19 +162,21 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
     uri = str(note["id"])
     author = await activity.remote_actor(activity.actor_uri)
     try:
-        await Reply.create(
-            uri=uri,
-            kind=ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
-            author_id=author.id,
-            local_actor_id=relation.local_actor_id,
-            target_id=relation.target_id,
-            in_reply_to_uri=id_of(note.get("inReplyTo")),
-            thread_root_uri=relation.thread_root_uri,
-            request_activity_uri=request_uri,
-            state=ReplyState.PENDING,
+        created = await insert_new(Reply, {
+            "uri": uri,
+            "kind": ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
+            "author_id": author.id,
+            "local_actor_id": relation.local_actor_id,
+            "target_id": relation.target_id,
+            "in_reply_to_uri": id_of(note.get("inReplyTo")),
+            "thread_root_uri": relation.thread_root_uri,
+            "request_activity_uri": request_uri,
+            "state": ReplyState.PENDING,
             **content_fields(note),
-        )
-    except IntegrityError:  # already known (another activity carried it)
+        })
+    except IntegrityError:  # its target or author removed meanwhile
+        return False
+    if created is None:  # already known (another activity carried it)
         return False
     logger.info("reply %s from %s queued for moderation", uri, author.domain)
     return True
