@@ -113,7 +113,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for actor in settings.actors:
             print(f"  curl -s -H 'Accept: application/activity+json' {base}/actors/"
                   f"{actor.identifier}")
+        if settings.collectives:
+            first = settings.collectives[0].identifier
+            print(f"  curl -s -H 'Accept: application/activity+json' '{base}/actors/{first}"
+                  "/outbox?page=1'")
         print(f"  curl -s {base}/.well-known/nodeinfo")
+        print(f"moderation: {base}/admin/ (create an account: federation moderators add NAME)")
 
     app.on_startup.append(announce)
     web.run_app(app, host=host, port=port, print=None, access_log=None)
