@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from federation.errors import PayloadTooLarge
+from federation.inbox.processor import Outcome
 from federation.inbox.receive import MAX_INBOX_BYTES, IncomingRequest
 from federation.inbox.service import build_receiver
 from federation.web.state import CLIENT, DIRECTORY, INBOX, SETTINGS
@@ -27,6 +29,8 @@ routes = web.RouteTableDef()
 #: How often expired de-duplication claims and tombstones are purged.
 PURGE_INTERVAL_SECONDS = 3600.0
 _READ_CHUNK = 65_536
+#: The 202 answers, encoded once (``{"status": "processed"}``…).
+_ANSWERS = {outcome: json.dumps({"status": str(outcome)}) for outcome in Outcome}
 
 
 async def read_capped_body(request: web.Request, limit: int = MAX_INBOX_BYTES) -> bytes:
@@ -53,7 +57,7 @@ async def _receive(request: web.Request, inbox_owner: str | None) -> web.Respons
         content_type=request.headers.get("Content-Type", ""),
     )
     outcome = await request.app[INBOX].receive(incoming, inbox_owner)
-    return web.json_response({"status": str(outcome)}, status=202)
+    return web.Response(text=_ANSWERS[outcome], status=202, content_type="application/json")
 
 
 @routes.post("/inbox")
