@@ -26,6 +26,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
@@ -39,7 +40,12 @@ from federation.protocol.uris import origin_of, same_origin
 from federation.remote.actors import DatabaseKeyCache
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 from federation.remote.keys import KeyResolver, RemoteKey
-from federation.signing.cavage import check_request, verify_request
+from federation.signing.cavage import (
+    SignatureParams,
+    check_request,
+    verify_checked_request,
+    verify_request,
+)
 from federation.signing.headers import HeadersLike, header_value
 from federation.signing.rfc9421 import check_request_rfc9421, detect_scheme, verify_request_rfc9421
 
@@ -59,6 +65,8 @@ ACCEPTED_MEDIA_TYPES = frozenset({
 })
 
 HostContacted = Callable[[str], Awaitable[Any]]
+#: A cavage signature parsed and checked without its key (parameters, signing time).
+Checked = tuple[SignatureParams, datetime]
 
 
 class Scheme(StrEnum):
@@ -132,13 +140,13 @@ class Receiver:
         document = parse_activity(request.content_type, request.body)
         actor_uri = id_of(document["actor"])
         assert actor_uri is not None
-        scheme, key_id = self._check_signature(request)
+        scheme, key_id, checked = self._check_signature(request)
         await self._refuse_blocked_domains(key_id, actor_uri)
         if document["type"] == "Delete" and not await self._knows(actor_uri, key_id):
             logger.info("Delete %s from an unknown actor acknowledged", document["id"])
             return Outcome.IGNORED
         budget = FetchBudget(self._settings.inbox.max_fetches_per_activity)
-        key = await self._verified_key(request, scheme, key_id, budget)
+        key = await self._verified_key(request, scheme, key_id, budget, checked)
         if key.owner_uri != actor_uri:
             raise SignatureError("key_not_owned", "the signer is not the activity's actor")
         if (await self._blocks.current()).actor_blocked(actor_uri):
@@ -149,8 +157,11 @@ class Receiver:
         activity = Activity(document, actor_uri, self._services, budget, inbox_owner)
         return await self._processor.process(activity)
 
-    def _check_signature(self, request: IncomingRequest) -> tuple[Scheme, str]:
-        """Steps 3–4: parse the signature, check digest, time and host — no key needed."""
+    def _check_signature(self, request: IncomingRequest) -> tuple[Scheme, str, Checked | None]:
+        """Steps 3–4: parse the signature, check digest, time and host — no key needed.
+
+        For cavage, what was parsed and checked is kept for step 7 (verified as is, not
+        parsed and hashed again)."""
         detected = detect_scheme(request.headers)
         if detected is None:
             raise SignatureError("missing", "the request is not signed")
@@ -159,9 +170,9 @@ class Receiver:
             if (header_value(request.headers, "host") or "").strip().lower() != host:
                 raise SignatureError("host_mismatch", "request addressed to another host")
             params, _ = check_request_rfc9421(request.headers, request.body)
-            return Scheme.RFC9421, params.key_id
-        cavage, _ = check_request(request.method, request.headers, expected_host=host, body=request.body)
-        return Scheme.CAVAGE, cavage.key_id
+            return Scheme.RFC9421, params.key_id, None
+        checked = check_request(request.method, request.headers, expected_host=host, body=request.body)
+        return Scheme.CAVAGE, checked[0].key_id, checked
 
     async def _refuse_blocked_domains(self, key_id: str, actor_uri: str) -> None:
         """Step 5: the signer's and the actor's domains, configuration and Block rows."""
@@ -189,7 +200,8 @@ class Receiver:
         return await self._keys.known_owner(key_id) or await RemoteActor.exists(uri=actor_uri)
 
     async def _verified_key(
-        self, request: IncomingRequest, scheme: Scheme, key_id: str, budget: FetchBudget
+        self, request: IncomingRequest, scheme: Scheme, key_id: str, budget: FetchBudget,
+        checked: Checked | None = None,
     ) -> RemoteKey:
         """Step 7: resolve the key (fetch when unknown), verify, refetch once on failure."""
         cached = await self._keys.get(key_id)
@@ -197,7 +209,7 @@ class Receiver:
             budget.spend()
         key = cached or await self._resolver.resolve(key_id)
         try:
-            self._verify(request, scheme, key)
+            self._verify(request, scheme, key, checked)
             return key
         except SignatureError as error:
             if error.reason != "invalid" or cached is None:
@@ -205,11 +217,15 @@ class Receiver:
         logger.info("cached key %s failed: refetching once", key_id)
         budget.spend()
         key = await self._resolver.resolve(key_id, refresh=True)
-        self._verify(request, scheme, key)
+        self._verify(request, scheme, key, checked)
         return key
 
-    def _verify(self, request: IncomingRequest, scheme: Scheme, key: RemoteKey) -> None:
-        if scheme is Scheme.RFC9421:
+    def _verify(self, request: IncomingRequest, scheme: Scheme, key: RemoteKey,
+                checked: Checked | None = None) -> None:
+        if scheme is Scheme.CAVAGE and checked is not None:
+            verify_checked_request(*checked, request.method, request.path_qs, request.headers,
+                                   key.public_key)
+        elif scheme is Scheme.RFC9421:
             url = self._settings.base_url + request.path_qs
             verify_request_rfc9421(request.method, url, request.headers, request.body, key.public_key)
         else:

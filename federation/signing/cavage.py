@@ -297,6 +297,24 @@ def verify_request(
     params, created_at = check_request(
         method, headers, now=now, max_skew=max_skew, expected_host=expected_host, body=body
     )
+    return verify_checked_request(params, created_at, method, path_with_query, headers, public_key)
+
+
+def verify_checked_request(
+    params: SignatureParams,
+    created_at: datetime,
+    method: str,
+    path_with_query: str,
+    headers: HeadersLike,
+    public_key: PublicKey,
+) -> VerifiedSignature:
+    """The key step of :func:`verify_request`, for a request :func:`check_request` accepted.
+
+    ``params`` and ``created_at`` are what :func:`check_request` returned for these very
+    ``headers`` (a receiver checks before fetching the key, then verifies without parsing the
+    header and hashing the body again). Raises :class:`~federation.errors.SignatureError`.
+    """
+    method = method.upper()
     targets = [path_with_query]
     if "?" in path_with_query:
         targets.append(path_with_query.split("?", 1)[0])
