@@ -72,7 +72,8 @@ async def insert_new(model: type[Model], fields: dict[str, Any]) -> int | None:
     return int(rows[0]["id"]) if rows else None
 
 
-async def first_row(model: type[Model], columns: Sequence[str], **where: Any) -> tuple[Any, ...] | None:
+async def first_row(model: type[Model], columns: Sequence[str],
+                    **where: Any) -> tuple[Any, ...] | None:
     """``columns`` (raw database values) of the first row where every ``where`` column equals its
     value, or ``None``."""
     db = model._meta.db
@@ -81,7 +82,8 @@ async def first_row(model: type[Model], columns: Sequence[str], **where: Any) ->
     sql = _SQL.get(key)
     if sql is None:
         marks = placeholders(db.capabilities.dialect, len(names))
-        condition = " AND ".join(f"{_column(model, n)} = {m}" for n, m in zip(names, marks, strict=True))
+        condition = " AND ".join(f"{_column(model, n)} = {m}"
+                                 for n, m in zip(names, marks, strict=True))
         selected = ", ".join(_column(model, c) for c in columns)
         sql = _SQL[key] = f"SELECT {selected} FROM {model._meta.db_table} WHERE {condition} LIMIT 1"
     _, rows = await db.execute_query(sql, [db_value(model, n, where[n]) for n in names])

@@ -171,7 +171,8 @@ class Receiver:
                 raise SignatureError("host_mismatch", "request addressed to another host")
             params, _ = check_request_rfc9421(request.headers, request.body)
             return Scheme.RFC9421, params.key_id, None
-        checked = check_request(request.method, request.headers, expected_host=host, body=request.body)
+        checked = check_request(request.method, request.headers, expected_host=host,
+                                body=request.body)
         return Scheme.CAVAGE, checked[0].key_id, checked
 
     async def _refuse_blocked_domains(self, key_id: str, actor_uri: str) -> None:

@@ -29,7 +29,8 @@ DEFAULT_TTL = 5.0
 class FollowedActors:
     """The ids of the actors (and relay targets) of our accepted follows, cached for ``ttl`` s."""
 
-    def __init__(self, ttl: float = DEFAULT_TTL, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, ttl: float = DEFAULT_TTL,
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._ttl, self._clock = ttl, clock
         self._uris: frozenset[str] | None = None
         self._read_at = 0.0
