@@ -185,9 +185,16 @@ class Bridge:
 
 @pytest.fixture
 async def bridge(database_url: str, make_settings: Callable[..., Any], aiohttp_client: Any) -> Bridge:
+    """The application without its in-process delivery worker and feed poller.
+
+    Tests deliver with their own worker (``deliver_all``) and read what peers received right
+    after: an in-process worker polling the same queue could claim a job first and still be
+    sending it when the test looks (seen under load: the peer had received nothing yet).
+    """
     from federation.app import create_app
 
-    app = create_app(make_settings(database_url, allow_loopback_fetch=True))
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False}))
     client = await aiohttp_client(app)
     return Bridge(client, app)
 
