@@ -136,10 +136,15 @@ class Env:
         self.peers.append(peer)
         return peer
 
-    def worker(self, **options: Any) -> DeliveryWorker:
+    def worker(self, *, request_timeout: float | None = None, **options: Any) -> DeliveryWorker:
+        """A worker on the fake clock; ``request_timeout`` only for tests that want timeouts."""
         options.setdefault("clock", self.clock)
         options.setdefault("random", lambda: 0.0)
-        return DeliveryWorker(self.settings, self.directory, self.client, **options)
+        settings = self.settings
+        if request_timeout is not None:
+            delivery = settings.delivery.model_copy(update={"request_timeout": request_timeout})
+            settings = settings.model_copy(update={"delivery": delivery})
+        return DeliveryWorker(settings, self.directory, self.client, **options)
 
     async def drain(self, worker: DeliveryWorker | None = None, rounds: int = 20) -> int:
         """run_once until nothing is due; return the work items done."""
@@ -166,8 +171,15 @@ async def add_follower(
     return remote
 
 
-DELIVERY_TEST_SETTINGS = {"request_timeout": 0.5, "per_host_concurrency": 2, "batch_size": 50,
-                          "signing_processes": 0}
+#: Bound on waits that only end early when something is broken (never waited for otherwise).
+PATIENCE = 30.0
+#: The request timeout of the tests that make a peer hang on purpose.
+SHORT_TIMEOUT = 0.5
+#: No timeout short enough to fire on a loaded machine: an answer that came late would be a
+#: retry on the fake clock (never due), i.e. a delivery silently missing. Tests of timeouts
+#: ask for ``env.worker(request_timeout=SHORT_TIMEOUT)``.
+DELIVERY_TEST_SETTINGS = {"request_timeout": PATIENCE, "per_host_concurrency": 2,
+                          "batch_size": 50, "signing_processes": 0}
 
 
 @pytest.fixture
@@ -179,5 +191,5 @@ async def env(database_url: str, make_settings: Callable[..., Settings],
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
         await directory.sync()
-        async with HardenedClient(ClientPolicy(allow_loopback=True, total_timeout=5.0)) as client:
+        async with HardenedClient(ClientPolicy(allow_loopback=True, total_timeout=PATIENCE)) as client:
             yield Env(settings, directory, client, FakeClock(), aiohttp_server)

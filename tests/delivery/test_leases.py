@@ -8,7 +8,7 @@ from datetime import timedelta
 from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState
 from federation.delivery.outbox import Audience, send_activity
 from federation.delivery.queue import claim_fanouts
-from tests.delivery.conftest import HANG, Env, Peer
+from tests.delivery.conftest import HANG, PATIENCE, Env, Peer
 from tests.delivery.test_fanout import SENDER, make_activity
 
 
@@ -56,9 +56,9 @@ async def test_clean_shutdown_releases_in_flight_leases(env: Env) -> None:
     stop = asyncio.Event()
     worker = env.worker(poll_interval=0.01, shutdown_grace=0.05)
     task = asyncio.create_task(worker.run_forever(stop))
-    await asyncio.wait_for(peer.hanging.wait(), 5)
+    await asyncio.wait_for(peer.hanging.wait(), PATIENCE)
     stop.set()
-    await asyncio.wait_for(task, 5)
+    await asyncio.wait_for(task, PATIENCE)
     job = await DeliveryJob.get()
     assert (job.state, job.lease_owner, job.attempts) == (DeliveryState.PENDING, None, 0)
     peer.release.set()
@@ -72,12 +72,13 @@ async def test_run_forever_delivers_and_stops(env: Env) -> None:
     await send_to_many(env, peers, 5)
     stop = asyncio.Event()
     task = asyncio.create_task(env.worker(poll_interval=0.01).run_forever(stop))
-    for _ in range(500):
-        if await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 15:
-            break
-        await asyncio.sleep(0.01)  # polling for completion, not timing
-    stop.set()
-    await asyncio.wait_for(task, 5)
+    try:
+        async with asyncio.timeout(PATIENCE):  # polling for completion, not timing
+            while await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() < 15:
+                await asyncio.sleep(0.01)
+    finally:
+        stop.set()
+        await asyncio.wait_for(task, PATIENCE)
     assert [p.count() for p in peers] == [5, 5, 5]
 
 

@@ -7,7 +7,7 @@ from datetime import timedelta
 from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.social import Follower
 from federation.delivery.outbox import Audience, send_activity
-from tests.delivery.conftest import HANG, Env, Peer, add_follower
+from tests.delivery.conftest import HANG, SHORT_TIMEOUT, Env, Peer, add_follower
 from tests.delivery.test_fanout import SENDER, make_activity
 
 
@@ -45,7 +45,7 @@ async def test_timeout_is_retried(env: Env) -> None:
     peer = await env.peer()
     peer.answer("/inbox", HANG)
     await send_to(env, peer.url("/inbox"))
-    await env.drain()
+    await env.drain(env.worker(request_timeout=SHORT_TIMEOUT))
     job = await only_job()
     assert job.state == DeliveryState.PENDING and job.last_error and job.last_status is None
     peer.release.set()
