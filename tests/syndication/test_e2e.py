@@ -41,10 +41,19 @@ PASSWORD = "correct horse battery staple 42"
 POLL_TIMEOUT = 20.0
 
 
+_HANDED_OUT: set[int] = set()
+
+
 def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+    """A port free now, never handed out before: the serve processes bind theirs only later,
+    so two servers of one test could otherwise be given the same port."""
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
 
 
 CONFIG = """\
