@@ -69,10 +69,12 @@ class Bridge:
         return self.loop.call(coroutine)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
+def _listening_socket() -> socket.socket:
+    """A socket bound to a free port of 127.0.0.1, kept open until the server serves on it
+    (closing it and binding the port again later would leave a window to lose the port)."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @pytest.fixture(scope="module")
@@ -102,7 +104,8 @@ def browser(loop_thread: LoopThread) -> Iterator[Any]:
 def bridge(database_url: str, make_settings: Callable[..., Settings],
            loop_thread: LoopThread) -> Iterator[Bridge]:
     """The whole application on a real socket, 127.0.0.1:port."""
-    port = _free_port()
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
     settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}",
                              server={"run_worker": False},
                              moderation={"login_attempts_per_username": 3})
@@ -111,7 +114,7 @@ def bridge(database_url: str, make_settings: Callable[..., Settings],
         app = create_app(settings)
         runner = web.AppRunner(app)
         await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", port).start()
+        await web.SockSite(runner, sock).start()
         await accounts.create_account("camille", PASSWORD)
         return Bridge(f"http://127.0.0.1:{port}", app, runner, loop_thread)
 
