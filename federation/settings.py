@@ -163,6 +163,10 @@ class DeliverySettings(_Strict):
         default=0, ge=0, le=32,
         description="processes that sign deliveries beside the worker (0: sign in the worker)",
     )
+    retention_days: int = Field(
+        default=7, ge=1, le=3650,
+        description="finished deliveries, done fanouts and idle healthy hosts are deleted after",
+    )
 
 
 class InboxConfig(_Strict):

@@ -1,30 +1,42 @@
-"""Delivery commands: ``worker`` (run delivery workers alone), ``deliveries`` (the queue per host)."""
+"""Delivery commands: ``worker`` (delivery and feed polling without the web server),
+``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their retention)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
 import json
+import contextlib
 import signal
 from dataclasses import asdict, dataclass
+from datetime import UTC, datetime, timedelta
 
 from tortoise.functions import Count
 
 from federation.cli.context import opened, settings_from
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+from federation.delivery.retention import purge_finished
 from federation.delivery.worker import DeliveryWorker
+from federation.identity.directory import ActorDirectory
+from federation.ingest.poller import FeedPoller, poll_forever
+from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
+from federation.settings import Settings
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     worker = subparsers.add_parser(
-        "worker", help="run a delivery worker (without the web server)",
-        description="Deliver queued activities until interrupted (SIGINT/SIGTERM: in-flight "
-        "requests finish, the rest are given back). Several workers, on one machine or many, "
-        "may share a PostgreSQL database; use one worker with SQLite.",
+        "worker", help="run a delivery worker and the feed poller (without the web server)",
+        description="Deliver queued activities and poll due feeds until interrupted "
+        "(SIGINT/SIGTERM: in-flight requests finish, the rest are given back). Several "
+        "workers, on one machine or many, may share a PostgreSQL database; use one worker "
+        "with SQLite. With `serve --no-worker`, run one `federation worker` so that feeds "
+        "are polled.",
     )
     worker.add_argument("--concurrency", type=int, default=None,
                         help="requests in flight at once (default: delivery.concurrency)")
+    worker.add_argument("--no-feeds", dest="feeds", action="store_false",
+                        help="do not poll feeds (another worker or `serve` polls them)")
     worker.set_defaults(handler=cmd_worker)
 
     queue = subparsers.add_parser(
@@ -34,6 +46,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     queue.add_argument("--limit", type=int, default=50, help="hosts shown (most pending first)")
     queue.add_argument("--json", action="store_true", help="print JSON lines")
+    queue.add_argument("--purge", action="store_true",
+                       help="delete now the finished deliveries, done fanouts and idle healthy "
+                       "hosts older than delivery.retention_days (workers do it hourly)")
     queue.set_defaults(handler=cmd_deliveries)
 
 
@@ -47,9 +62,32 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         policy = ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
         async with HardenedClient(policy) as client:
             worker = DeliveryWorker(settings, directory, client, concurrency=args.concurrency)
-            print(f"delivery worker {worker.owner} running; Ctrl-C to stop")
-            await worker.run_forever(stop)
+            poller = feed_poller(settings, directory, client) if args.feeds else None
+            print(f"delivery worker {worker.owner} running"
+                  f"{', polling feeds' if poller else ''}; Ctrl-C to stop")
+            await run_worker(worker, poller, stop)
     return 0
+
+
+def feed_poller(settings: Settings, directory: ActorDirectory,
+                client: HardenedClient) -> FeedPoller:
+    """The feed poller of ``federation worker``, built as ``serve`` builds its own."""
+    publisher = Publisher(directory, site_language=settings.site.language)
+    return FeedPoller(client, publisher, language=settings.site.language,
+                      timezone=settings.site.timezone)
+
+
+async def run_worker(worker: DeliveryWorker, poller: FeedPoller | None,
+                     stop: asyncio.Event) -> None:
+    """Deliver (and poll feeds, with a poller) until ``stop`` is set."""
+    polling = asyncio.create_task(poll_forever(poller), name="feed-poller") if poller else None
+    try:
+        await worker.run_forever(stop)
+    finally:
+        if polling is not None:
+            polling.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await polling
 
 
 @dataclass
@@ -95,6 +133,15 @@ async def queue_by_host(limit: int) -> list[HostLine]:
 async def cmd_deliveries(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with opened(settings, sync=False):
+        if args.purge:
+            report = await purge_finished(datetime.now(UTC),
+                                          timedelta(days=settings.delivery.retention_days))
+            if args.json:
+                print(json.dumps({"purged": asdict(report)}))
+            else:
+                print(f"purged {report.deliveries} delivery(ies), {report.fanouts} fanout(s), "
+                      f"{report.hosts} host(s) finished more than "
+                      f"{settings.delivery.retention_days} day(s) ago")
         lines = await queue_by_host(args.limit)
     if args.json:
         for line in lines:

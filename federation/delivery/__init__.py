@@ -9,5 +9,6 @@ Public API for other services:
   request: give it another chance if it was set aside.
 
 Workers: :class:`federation.delivery.worker.DeliveryWorker` (``run_once``/``run_forever``),
-run in-process by ``federation serve`` and alone by ``federation worker``.
+run in-process by ``federation serve`` and alone by ``federation worker``; they purge finished
+rows past ``delivery.retention_days`` (:mod:`federation.delivery.retention`).
 """

@@ -1,7 +1,8 @@
 """Polling feeds: conditional GET, change detection, per-feed interval, backoff on failure.
 
 :class:`FeedPoller.run_once` polls every feed that is due and returns what happened;
-:func:`poll_forever` calls it in a loop (started by ``federation serve``). Every fetch goes
+:func:`poll_forever` calls it in a loop (started by ``federation serve``, or by ``federation
+worker`` unless ``--no-feeds``). Every fetch goes
 through the hardened client, unsigned, with a size cap. A feed answering 304, or the same body
 as last time, costs nothing more. The first successful poll of a new feed records its existing
 entries *without delivering them* (history must not flood followers); later polls deliver what
