@@ -9,7 +9,6 @@ without an id nor a link is skipped (it could not be updated later).
 from __future__ import annotations
 
 import calendar
-import json
 import logging
 import mimetypes
 from datetime import UTC, datetime
@@ -23,6 +22,7 @@ from federation.errors import BadRequest
 from federation.protocol.html import html_to_text, text_to_html
 from federation.protocol.objects import MediaView, TagView
 from federation.publishing.items import ContentItem, clean_content, derive_summary
+from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 
 log = logging.getLogger(__name__)
 
@@ -148,9 +148,9 @@ def parse_json_feed(body: bytes, *, actor: str, source: str = "feed",
                     language: str = "fr") -> list[ContentItem]:
     """The items of a JSON Feed (https://jsonfeed.org/version/1.1)."""
     try:
-        document = json.loads(body)
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("not a JSON Feed: invalid JSON") from None
+        document = parse_json_limited(body)
+    except JSONLimitError as error:
+        raise BadRequest(f"not a JSON Feed: {error}") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(
             "https://jsonfeed.org/version/"):
         raise BadRequest("not a JSON Feed: no jsonfeed.org version")

@@ -3,6 +3,10 @@
 Before ``json.loads`` runs, the structure is measured in linear time: string literals are
 blanked with one regular expression, and the brackets and commas left are counted. A document
 nested deeper than ``max_depth`` or holding more than ``max_items`` values is refused.
+
+A string holding U+0000 is refused too: neither PostgreSQL (``text``, ``jsonb``) nor the HTML
+we publish can carry it, and no legitimate document needs it. Every JSON body we accept or
+fetch is parsed here, so no NUL reaches the database.
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ MAX_JSON_DEPTH = 64
 MAX_JSON_ITEMS = 100_000
 
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: ``\u0000`` preceded by an even number of backslashes (an escaped backslash is not a NUL).
+_NUL_ESCAPE_RE = re.compile(rb'(?<!\\)(?:\\\\)*\\u0000')
 _KEEP = b"[]{},"
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
 
@@ -48,6 +54,8 @@ def parse_json_limited(
         raise JSONLimitError(f"JSON nested deeper than {max_depth}")
     if items > max_items:
         raise JSONLimitError(f"JSON holds more than {max_items} items")
+    if _NUL_ESCAPE_RE.search(body):
+        raise JSONLimitError("JSON strings must not contain NUL characters (U+0000)")
     try:
         return json.loads(body, parse_constant=_refuse_constant)
     except RecursionError as exc:  # belt and braces: the measure above should prevent it

@@ -24,6 +24,7 @@ from federation.ingest.payloads import SOURCE_ID_RE, parse_item
 from federation.ingest.tokens import authenticate, authorize
 from federation.protocol.actors import iso
 from federation.publishing.service import Outcome, Publisher, PublishResult
+from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
 
 routes = web.RouteTableDef()
@@ -69,9 +70,9 @@ async def _body(request: web.Request) -> Any:
         if len(raw) > MAX_BODY_BYTES:
             raise PayloadTooLarge(f"the body must not exceed {MAX_BODY_BYTES} bytes")
     try:
-        return json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
-        raise BadRequest("the body is not valid UTF-8 JSON") from None
+        return parse_json_limited(bytes(raw))
+    except JSONLimitError as error:
+        raise BadRequest(f"the body is not acceptable UTF-8 JSON: {error}") from None
 
 
 def _result(result: PublishResult) -> web.Response:

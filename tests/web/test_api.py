@@ -195,3 +195,12 @@ async def test_api_lists_actors(client: Any, auth: dict[str, str]) -> None:
     """The CMS can list the actors it may publish for."""
     listing = await (await client.get("/api/v1/actors", headers=auth)).json()
     assert ACTOR in {a["identifier"] for a in listing["actors"]}
+
+
+async def test_api_refuses_nul_character_with_400(client: Any, auth: dict[str, str]) -> None:
+    """A NUL (U+0000) in the JSON body is a 400 on both databases, and nothing is published."""
+    response = await client.put(ARTICLE_URL, json=article(content_html="<p>a\u0000b</p>"),
+                                headers=auth)
+    assert response.status == 400
+    assert "NUL" in (await response.json())["error"]
+    assert await OutboxActivity.all().count() == 0

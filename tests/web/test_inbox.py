@@ -81,3 +81,12 @@ async def test_inbox_answers_json_errors(bridge, alice):
                                         headers={**HEADERS, "Accept": AS_JSON})
     assert response.status == 401
     assert "error" in await response.json(content_type=None)
+
+
+async def test_reply_with_nul_character_is_400_and_stores_nothing(bridge, peer, alice):
+    """A NUL (U+0000) in a JSON string, which PostgreSQL cannot store, is a 400, not a 500."""
+    body = json.dumps(create(alice, note(alice, content="<p>a\u0000b</p>"))).encode()
+    assert b"\\u0000" in body
+    response = await bridge.post(None, alice, body=body)
+    assert response.status == 400
+    assert await nothing_stored()

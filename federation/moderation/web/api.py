@@ -21,6 +21,7 @@ from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_to
 from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
+from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 
 routes = web.RouteTableDef()
 
@@ -134,9 +135,9 @@ async def bulk(request: web.Request) -> web.Response:
     """``{"action": "approve", "ids": [1, 2, 3]}`` — one outcome per id."""
     moderator = await require_moderator(request)
     try:
-        body = await request.json()
-    except (ValueError, UnicodeDecodeError):
-        raise BadRequest("the body must be JSON") from None
+        body = parse_json_limited(await request.read())
+    except JSONLimitError as error:
+        raise BadRequest(f"the body must be JSON: {error}") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     ids = body.get("ids")
