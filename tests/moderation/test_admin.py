@@ -252,3 +252,14 @@ async def test_api_lists_and_decides(admin):
                             headers=headers)).status == 404
     approved = await admin.get("/api/v1/moderation/replies?state=rejected", headers=headers)
     assert len((await approved.json())["items"]) == 2
+
+
+async def test_form_with_nul_character_is_400(admin):
+    """A NUL (U+0000) in a form field, which PostgreSQL cannot compare, is a 400, not a 500."""
+    assert (await _login(admin, username="cam\x00ille")).status == 400
+    assert (await _login(admin)).status == 303
+    page = await admin.get("/admin/")
+    token = _csrf(await page.text())
+    response = await admin.post("/admin/replies", data={"csrf": token, "action": "approve",
+                                                     "ids": "1\x00"}, allow_redirects=False)
+    assert response.status == 400

@@ -33,7 +33,7 @@ from markupsafe import Markup
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
-from federation.errors import Conflict, FederationError, NotFound
+from federation.errors import BadRequest, Conflict, FederationError, NotFound
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
@@ -231,10 +231,18 @@ async def require_session(request: web.Request) -> SessionInfo:
     return session
 
 
+async def read_form(request: web.Request) -> Any:
+    """The posted form; 400 if a field holds U+0000 (no database can compare or store it)."""
+    form = await request.post()
+    if any("\x00" in str(value) for value in form.values()):
+        raise BadRequest("form fields must not contain NUL characters")
+    return form
+
+
 async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     """A logged-in moderator's form whose CSRF token matches the session; else 403."""
     session = await _session(request)
-    form = await request.post()
+    form = await read_form(request)
     if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):  # type: ignore[arg-type]
         raise web.HTTPForbidden(text="403: forbidden\n")
     return session, form
@@ -270,7 +278,7 @@ async def login_page(request: web.Request) -> web.Response:
 
 @routes.post("/admin/login")
 async def login(request: web.Request) -> web.Response:
-    form = await request.post()
+    form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not csrf_matches(expected, form.get("csrf")):  # type: ignore[arg-type]
         raise web.HTTPForbidden(text="403: forbidden\n")
