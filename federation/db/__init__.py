@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
+#: Longest URI we store (ActivityPub ids, inboxes, page URLs) in any model.
+URI_LENGTH = 2048
+
 #: tortoise app label → model modules. Every app has migrations in federation.db.migrations.<app>.
 APPS: dict[str, list[str]] = {
     "actors": ["federation.db.actors"],

@@ -19,7 +19,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-URI_LENGTH = 2048
+from federation.db import URI_LENGTH
+
 ERROR_LENGTH = 500
 LEASE_OWNER_LENGTH = 128
 

@@ -13,9 +13,10 @@ from datetime import datetime
 from tortoise import fields
 from tortoise.models import Model
 
+from federation.db import URI_LENGTH
+
 from federation.db.raw import db_value, placeholders
 
-URI_LENGTH = 2048
 
 
 class ReceivedActivity(Model):

@@ -12,7 +12,8 @@ from enum import StrEnum
 from tortoise import fields
 from tortoise.models import Model
 
-URI_LENGTH = 2048
+from federation.db import URI_LENGTH
+
 
 
 class ReplyState(StrEnum):
