@@ -5,7 +5,8 @@ Run: ``.venv/bin/python bench/inbox.py [--activities 3000] [--actors 20] [--conc
 
 The bridge runs alone in a child process (``create_app``, one event loop, default SQLite in a
 temporary directory). The parent serves the remote actors' documents on 127.0.0.1 and sends
-the activities with aiohttp. Every activity is signed (RSA-2048) before timing starts; each
+the activities from pre-serialised HTTP/1.1 requests on keep-alive connections (a wrk-like
+load generator, so that it takes little of the shared CPU). Every activity is signed (RSA-2048) before timing starts; each
 actor sends one activity first so that its key is fetched and cached (the figure is for known
 actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
 and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Each actor goes round robin over
@@ -21,6 +22,7 @@ import json
 import multiprocessing
 import os
 import platform
+import re
 import resource
 import socket
 import sys
@@ -30,19 +32,18 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import aiohttp
 from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from federation.db.content import ContentObject, ObjectKind  # noqa: E402
-from federation.db.lifecycle import migrate_database, open_database  # noqa: E402
-from federation.db.moderation import Interaction, Reply  # noqa: E402
-from federation.identity.directory import ActorDirectory  # noqa: E402
-from federation.settings import settings_from_mapping  # noqa: E402
-from federation.signing.cavage import sign_request  # noqa: E402
-from federation.signing.keys import KeyVault, generate_rsa_key, public_key_to_pem  # noqa: E402
-from federation.signing.rfc9421 import sign_request_rfc9421  # noqa: E402
+from federation.db.content import ContentObject, ObjectKind
+from federation.db.lifecycle import migrate_database, open_database
+from federation.db.moderation import Interaction, Reply
+from federation.identity.directory import ActorDirectory
+from federation.settings import settings_from_mapping
+from federation.signing.cavage import sign_request
+from federation.signing.keys import KeyVault, generate_rsa_key, public_key_to_pem
+from federation.signing.rfc9421 import sign_request_rfc9421
 
 BRIDGE = "https://bridge.example"
 ARTICLE = f"{BRIDGE}/objects/article/"
@@ -153,21 +154,32 @@ async def peer_server(keys: list[Any]) -> tuple[web.AppRunner, str]:
     return runner, base
 
 
-async def send_all(port: int, requests: list[tuple[bytes, dict[str, str]]], concurrency: int) -> list[int]:
-    queue: asyncio.Queue[tuple[bytes, dict[str, str]]] = asyncio.Queue()
-    for item in requests:
-        queue.put_nowait(item)
-    statuses: list[int] = []
-    connector = aiohttp.TCPConnector(limit=concurrency)
-    async with aiohttp.ClientSession(connector=connector) as session:
-        async def worker() -> None:
-            while not queue.empty():
-                body, headers = queue.get_nowait()
-                async with session.post(f"http://127.0.0.1:{port}/inbox", data=body, headers=headers) as response:
-                    await response.read()
-                    statuses.append(response.status)
+def raw_request(body: bytes, headers: dict[str, str]) -> bytes:
+    """One HTTP/1.1 keep-alive POST to ``/inbox``, serialised once before timing."""
+    lines = ["POST /inbox HTTP/1.1", f"Content-Length: {len(body)}"]
+    lines += [f"{name}: {value}" for name, value in headers.items()]
+    return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
 
-        await asyncio.gather(*(worker() for _ in range(concurrency)))
+
+async def send_all(port: int, requests: list[bytes], concurrency: int) -> list[int]:
+    """Send pre-serialised requests on ``concurrency`` keep-alive connections (a wrk-like load
+    generator: no HTTP client library, so that it takes as little of the shared CPU as it can)."""
+    pending = iter(requests)
+    statuses: list[int] = []
+
+    async def connection() -> None:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        try:
+            for request in pending:
+                writer.write(request)
+                head = await reader.readuntil(b"\r\n\r\n")
+                statuses.append(int(head[9:12]))
+                length = re.search(rb"(?i)\r\ncontent-length: *(\d+)", head)
+                await reader.readexactly(int(length.group(1)) if length else 0)
+        finally:
+            writer.close()
+
+    await asyncio.gather(*(connection() for _ in range(concurrency)))
     return statuses
 
 
@@ -211,7 +223,7 @@ async def main() -> None:
         for number in range(args.activities + args.actors):
             index = number % args.actors
             body = json.dumps(activity(actors[index], number, args.kind, number // args.actors)).encode()
-            requests.append((body, signed(body, actors[index], keys[index], args.scheme)))
+            requests.append(raw_request(body, signed(body, actors[index], keys[index], args.scheme)))
         warmup, timed = requests[: args.actors], requests[args.actors:]
 
         port = free_port()
@@ -221,8 +233,10 @@ async def main() -> None:
             await wait_until_up(port)
             assert set(await send_all(port, warmup, 4)) == {202}, "warm-up refused"
             cpu_before, started = cpu_of(process.pid), time.perf_counter()
+            own_before = cpu_of(os.getpid())
             statuses = await send_all(port, timed, args.concurrency)
             elapsed, cpu = time.perf_counter() - started, cpu_of(process.pid) - cpu_before
+            own = cpu_of(os.getpid()) - own_before
         finally:
             process.terminate()
             process.join()
@@ -234,7 +248,8 @@ async def main() -> None:
               f"load avg {os.getloadavg()[0]:.1f}, {engine}, {args.scheme}, {args.kind}")
         print(f"{len(timed)} activities in {elapsed:.2f} s: {len(timed) / elapsed:.0f} activities/s, "
               f"server CPU {1000 * cpu / len(timed):.2f} ms/activity, refused {refused}, "
-              f"rows stored {stored} (expected {args.activities + args.actors})")
+              f"rows stored {stored} (expected {args.activities + args.actors}); "
+              f"load generator CPU {1000 * own / len(timed):.2f} ms/activity")
         print(f"parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
 
 

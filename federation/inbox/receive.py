@@ -44,10 +44,14 @@ from federation.signing.cavage import (
     SignatureParams,
     check_request,
     verify_checked_request,
-    verify_request,
 )
 from federation.signing.headers import HeadersLike, header_value
-from federation.signing.rfc9421 import check_request_rfc9421, detect_scheme, verify_request_rfc9421
+from federation.signing.rfc9421 import (
+    Rfc9421Params,
+    check_request_rfc9421,
+    detect_scheme,
+    verify_checked_request_rfc9421,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -66,7 +70,7 @@ ACCEPTED_MEDIA_TYPES = frozenset({
 
 HostContacted = Callable[[str], Awaitable[Any]]
 #: A cavage signature parsed and checked without its key (parameters, signing time).
-Checked = tuple[SignatureParams, datetime]
+Checked = tuple[SignatureParams, datetime] | tuple[Rfc9421Params, datetime]
 
 
 class Scheme(StrEnum):
@@ -157,11 +161,11 @@ class Receiver:
         activity = Activity(document, actor_uri, self._services, budget, inbox_owner)
         return await self._processor.process(activity)
 
-    def _check_signature(self, request: IncomingRequest) -> tuple[Scheme, str, Checked | None]:
+    def _check_signature(self, request: IncomingRequest) -> tuple[Scheme, str, Checked]:
         """Steps 3–4: parse the signature, check digest, time and host — no key needed.
 
-        For cavage, what was parsed and checked is kept for step 7 (verified as is, not
-        parsed and hashed again)."""
+        What was parsed and checked is kept for step 7 (verified as is, not parsed and hashed
+        again)."""
         detected = detect_scheme(request.headers)
         if detected is None:
             raise SignatureError("missing", "the request is not signed")
@@ -169,8 +173,8 @@ class Receiver:
         if detected == "rfc9421":
             if (header_value(request.headers, "host") or "").strip().lower() != host:
                 raise SignatureError("host_mismatch", "request addressed to another host")
-            params, _ = check_request_rfc9421(request.headers, request.body)
-            return Scheme.RFC9421, params.key_id, None
+            rfc9421 = check_request_rfc9421(request.headers, request.body)
+            return Scheme.RFC9421, rfc9421[0].key_id, rfc9421
         checked = check_request(request.method, request.headers, expected_host=host,
                                 body=request.body)
         return Scheme.CAVAGE, checked[0].key_id, checked
@@ -202,7 +206,7 @@ class Receiver:
 
     async def _verified_key(
         self, request: IncomingRequest, scheme: Scheme, key_id: str, budget: FetchBudget,
-        checked: Checked | None = None,
+        checked: Checked,
     ) -> RemoteKey:
         """Step 7: resolve the key (fetch when unknown), verify, refetch once on failure."""
         cached = await self._keys.get(key_id)
@@ -221,16 +225,12 @@ class Receiver:
         self._verify(request, scheme, key, checked)
         return key
 
-    def _verify(self, request: IncomingRequest, scheme: Scheme, key: RemoteKey,
-                checked: Checked | None = None) -> None:
-        if scheme is Scheme.CAVAGE and checked is not None:
-            verify_checked_request(*checked, request.method, request.path_qs, request.headers,
-                                   key.public_key)
-        elif scheme is Scheme.RFC9421:
+    def _verify(self, request: IncomingRequest, scheme: Scheme, key: RemoteKey, checked: Checked) -> None:
+        params, signed_at = checked
+        if isinstance(params, Rfc9421Params):
             url = self._settings.base_url + request.path_qs
-            verify_request_rfc9421(request.method, url, request.headers, request.body, key.public_key)
+            verify_checked_request_rfc9421(params, signed_at, request.method, url, request.headers,
+                                           key.public_key)
         else:
-            verify_request(
-                request.method, request.path_qs, request.headers, key.public_key,
-                expected_host=self._settings.host, body=request.body,
-            )
+            verify_checked_request(params, signed_at, request.method, request.path_qs,
+                                   request.headers, key.public_key)

@@ -31,7 +31,14 @@ class Origin:
 
 
 def normalise_host(host: str) -> str:
-    """Lower-case IDNA form of ``host`` (IP literals in their canonical form)."""
+    """Lower-case IDNA form of ``host`` (IP literals in their canonical form; memoised)."""
+    if not isinstance(host, str):
+        raise ValueError("host must be a string")
+    return _normalise_host(host)
+
+
+@functools.lru_cache(maxsize=1024)
+def _normalise_host(host: str) -> str:
     host = host.strip().rstrip(".").lower()
     if not host:
         raise ValueError("empty host")

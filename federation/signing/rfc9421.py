@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import http_sf
@@ -61,6 +61,8 @@ class Rfc9421Params:
     expires: int | None
     alg: str | None
     signature: bytes = field(repr=False)
+    #: This member of ``Signature-Input`` alone, serialised (what the signature base covers).
+    input_member: str = field(default="", repr=False)
 
 
 def detect_scheme(headers: HeadersLike) -> Literal["rfc9421", "cavage"] | None:
@@ -114,7 +116,8 @@ def parse_signature_input(headers: HeadersLike) -> Rfc9421Params:
         for value in (created, expires):
             if value is not None and (type(value) is not int or value < 0):
                 raise SignatureError("malformed", "created/expires is not an integer")
-        return Rfc9421Params(label, key_id, tuple(covered), created, expires, alg, signature)
+        return Rfc9421Params(label, key_id, tuple(covered), created, expires, alg, signature,
+                             http_sf.ser({label: inputs[label]}))
     raise SignatureError("malformed", "no Signature member matches Signature-Input")
 
 
@@ -175,7 +178,7 @@ def check_request_rfc9421(
     for component in REQUIRED_COMPONENTS:
         if component not in params.covered:
             raise SignatureError("invalid", f"{component} is not covered")
-    now = now or datetime.now(timezone.utc)
+    now = now or datetime.now(UTC)
     created_at = timestamp_to_datetime(params.created)
     check_time(created_at, now, max_skew)
     if params.expires is not None and timestamp_to_datetime(params.expires) < now:
@@ -200,14 +203,26 @@ def verify_request_rfc9421(
 ) -> VerifiedSignature:
     """Verify an RFC 9421 request. ``url`` is the absolute URL as we are reached (our origin)."""
     params, created_at = check_request_rfc9421(headers, body, now=now, max_skew=max_skew)
+    return verify_checked_request_rfc9421(params, created_at, method, url, headers, public_key)
+
+
+def verify_checked_request_rfc9421(
+    params: Rfc9421Params,
+    created_at: datetime,
+    method: str,
+    url: str,
+    headers: HeadersLike,
+    public_key: PublicKey,
+) -> VerifiedSignature:
+    """The cryptographic half of :func:`verify_request_rfc9421`, for a request that
+    :func:`check_request_rfc9421` already parsed and checked (digest and time included)."""
     signature_algorithm = _algorithm_for(public_key, params.alg)
     selected = [
         (name, value) for name, value in header_pairs(headers)
         if name.lower() not in ("signature", "signature-input")
     ]
-    members = _parse_dictionary(headers, "signature-input")
-    only = http_sf.ser({params.label: members[params.label]})
-    selected += [("Signature-Input", only), ("Signature", f"{params.label}=:{base64.b64encode(params.signature).decode()}:")]
+    selected += [("Signature-Input", params.input_member),
+                 ("Signature", f"{params.label}=:{base64.b64encode(params.signature).decode()}:")]
     verifier = _Verifier(
         signature_algorithm=signature_algorithm,
         key_resolver=_KeyResolver(params.key_id, public_key),
@@ -266,7 +281,7 @@ def sign_request_rfc9421(
     lines = [f'"{name}": {_component_value(name, method, url, all_headers)}' for name in covered]
     params = "(" + " ".join(f'"{name}"' for name in covered) + ")"
     if created is not False:
-        params += f";created={int((created or datetime.now(timezone.utc)).timestamp())}"
+        params += f";created={int((created or datetime.now(UTC)).timestamp())}"
     if expires is not None:
         params += f";expires={int(expires.timestamp())}"
     params += f';keyid="{key_id}"'
