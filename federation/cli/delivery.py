@@ -1,12 +1,13 @@
-"""Delivery commands: ``worker`` (delivery and feed polling without the web server),
-``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their retention)."""
+"""Delivery commands: ``worker`` (delivery, feed polling and the moderation webhook without
+the web server), ``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their retention)."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import contextlib
+import functools
+import json
 import signal
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -19,19 +20,21 @@ from federation.delivery.retention import purge_finished
 from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import ActorDirectory
 from federation.ingest.poller import FeedPoller, poll_forever
+from federation.moderation.webhook import WebhookWorker
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
+from federation.web.background import background, forever
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     worker = subparsers.add_parser(
-        "worker", help="run a delivery worker and the feed poller (without the web server)",
+        "worker", help="run a delivery worker, the feed poller and the moderation webhook (without the web server)",
         description="Deliver queued activities and poll due feeds until interrupted "
         "(SIGINT/SIGTERM: in-flight requests finish, the rest are given back). Several "
         "workers, on one machine or many, may share a PostgreSQL database; use one worker "
         "with SQLite. With `serve --no-worker`, run one `federation worker` so that feeds "
-        "are polled.",
+        "are polled and the moderation webhook (if configured) is called.",
     )
     worker.add_argument("--concurrency", type=int, default=None,
                         help="requests in flight at once (default: delivery.concurrency)")
@@ -63,9 +66,11 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         async with HardenedClient(policy) as client:
             worker = DeliveryWorker(settings, directory, client, concurrency=args.concurrency)
             poller = feed_poller(settings, directory, client) if args.feeds else None
+            webhooks = WebhookWorker(settings, client) if settings.moderation.webhook_url else None
             print(f"delivery worker {worker.owner} running"
-                  f"{', polling feeds' if poller else ''}; Ctrl-C to stop")
-            await run_worker(worker, poller, stop)
+                  f"{', polling feeds' if poller else ''}"
+                  f"{', sending moderation webhooks' if webhooks else ''}; Ctrl-C to stop")
+            await run_worker(worker, poller, stop, webhooks)
     return 0
 
 
@@ -78,16 +83,17 @@ def feed_poller(settings: Settings, directory: ActorDirectory,
 
 
 async def run_worker(worker: DeliveryWorker, poller: FeedPoller | None,
-                     stop: asyncio.Event) -> None:
-    """Deliver (and poll feeds, with a poller) until ``stop`` is set."""
-    polling = asyncio.create_task(poll_forever(poller), name="feed-poller") if poller else None
-    try:
+                     stop: asyncio.Event, webhooks: WebhookWorker | None = None) -> None:
+    """Deliver until ``stop`` is set; meanwhile poll feeds (with a poller) and send the
+    moderation webhook's calls (with a webhook worker)."""
+    async with contextlib.AsyncExitStack() as loops:
+        if poller is not None:
+            await loops.enter_async_context(
+                background("feed-poller", forever(functools.partial(poll_forever, poller))))
+        if webhooks is not None:
+            await loops.enter_async_context(
+                background("moderation-webhook", forever(webhooks.run_forever)))
         await worker.run_forever(stop)
-    finally:
-        if polling is not None:
-            polling.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await polling
 
 
 @dataclass

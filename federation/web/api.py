@@ -8,8 +8,7 @@ changes nothing), ``DELETE`` deletes (the object then answers 410), ``PUT``/``DE
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
+import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,12 +18,13 @@ from aiohttp import web
 from federation.db.content import ContentObject, ObjectKind
 from federation.db.ingest import ApiToken
 from federation.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
-from federation.ingest.poller import FeedPoller, poll_forever
 from federation.ingest.payloads import SOURCE_ID_RE, parse_item
+from federation.ingest.poller import FeedPoller, poll_forever
 from federation.ingest.tokens import authenticate, authorize
 from federation.protocol.actors import iso
 from federation.publishing.service import Outcome, Publisher, PublishResult
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
+from federation.web.background import background, forever
 from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
 
 routes = web.RouteTableDef()
@@ -146,11 +146,8 @@ async def _feed_poller(app: web.Application) -> AsyncIterator[None]:
         return
     poller = FeedPoller(app[CLIENT], app[PUBLISHER], language=settings.site.language,
                         timezone=settings.site.timezone)
-    task = asyncio.create_task(poll_forever(poller), name="feed-poller")
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with background("feed-poller", forever(functools.partial(poll_forever, poller))):
+        yield
 
 
 def setup(app: web.Application) -> None:

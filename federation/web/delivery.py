@@ -7,16 +7,13 @@ their leases back) before they close.
 
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from federation.delivery.worker import DeliveryWorker
+from federation.web.background import background
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS
-
-log = logging.getLogger(__name__)
 
 WORKER = web.AppKey("delivery_worker", DeliveryWorker)
 
@@ -28,16 +25,8 @@ async def _run_worker(app: web.Application) -> AsyncIterator[None]:
         return
     worker = DeliveryWorker(settings, app[DIRECTORY], app[CLIENT])
     app[WORKER] = worker
-    stop = asyncio.Event()
-    task = asyncio.create_task(worker.run_forever(stop), name="delivery-worker")
-    try:
+    async with background("delivery-worker", worker.run_forever, graceful=True):
         yield
-    finally:
-        stop.set()
-        try:
-            await task
-        except Exception:  # noqa: BLE001 - a crashed worker must not block shutdown
-            log.exception("the delivery worker stopped with an error")
 
 
 def setup(app: web.Application) -> None:

@@ -10,7 +10,7 @@ runs the pipeline; an accepted activity is answered ``202 Accepted``. Other meth
 from __future__ import annotations
 
 import asyncio
-import contextlib
+import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,6 +21,7 @@ from federation.errors import PayloadTooLarge
 from federation.inbox.processor import Outcome
 from federation.inbox.receive import MAX_INBOX_BYTES, IncomingRequest
 from federation.inbox.service import build_receiver
+from federation.web.background import background, forever
 from federation.web.state import CLIENT, DIRECTORY, INBOX, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -83,11 +84,8 @@ async def _purge_forever(app: web.Application) -> None:
 
 async def _inbox(app: web.Application) -> AsyncIterator[None]:
     app[INBOX] = build_receiver(app[SETTINGS], app[DIRECTORY], app[CLIENT])
-    task = asyncio.create_task(_purge_forever(app))
-    yield
-    task.cancel()
-    with contextlib.suppress(asyncio.CancelledError):
-        await task
+    async with background("inbox-purge", forever(functools.partial(_purge_forever, app))):
+        yield
 
 
 def setup(app: web.Application) -> None:

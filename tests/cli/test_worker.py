@@ -1,15 +1,30 @@
-"""`federation worker` polls feeds beside the delivery worker; `deliveries --purge` purges."""
+"""`federation worker` polls feeds and calls the moderation webhook beside the delivery worker;
+`deliveries --purge` purges."""
 
 from __future__ import annotations
 
 import asyncio
 import json
+import signal
+import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
 
 from federation.cli.delivery import feed_poller, run_worker
+from federation.db.lifecycle import open_database
+from federation.db.moderation import WebhookDelivery, WebhookState
+from federation.moderation.webhook import enqueue, verify_signature
 from federation.settings import Settings
-from tests.cli.conftest import run_cli
+from tests.cli.conftest import clean_env, run_cli
+
+SECRET = "a-long-shared-secret-for-tests"
+#: Upper bound for waiting on the worker process (polling, not timing).
+PATIENCE = 30
 
 
 def test_worker_help_shows_no_feeds(tmp_path: Path) -> None:
@@ -59,3 +74,51 @@ def test_deliveries_purge(tmp_path: Path, ready_config: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout.splitlines()[0]) == {
         "purged": {"deliveries": 0, "fanouts": 0, "hosts": 0}}
+
+
+async def test_worker_process_calls_the_moderation_webhook(tmp_path: Path, database_url: str,
+                                                           ready_config: Path, settings: Settings) -> None:
+    """With `serve --no-worker`, the decisions' webhook calls are sent by `federation worker`:
+    a call queued before the worker starts reaches the site, signed, and is marked sent; the
+    worker then stops cleanly on SIGTERM."""
+    received: list[dict[str, Any]] = []
+    arrived = asyncio.Event()
+
+    async def hook(request: web.Request) -> web.Response:
+        body = await request.read()
+        signed = verify_signature(SECRET, request.headers["X-Federation-Timestamp"], body,
+                                  request.headers["X-Federation-Signature"], now=int(time.time()))
+        received.append({"signed": signed, **json.loads(body)})
+        arrived.set()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", hook)
+    async with TestServer(app, host="127.0.0.1") as site:
+        url = str(site.make_url("/hook"))
+        ready_config.write_text(
+            ready_config.read_text(encoding="utf-8").replace(
+                "[server]", "allow_loopback_fetch = true\n\n[server]"
+            ) + f'\n[moderation]\nwebhook_url = "{url}"\nwebhook_secret = "{SECRET}"\n',
+            encoding="utf-8")
+        hooked = settings.model_copy(update={"moderation": settings.moderation.model_copy(
+            update={"webhook_url": url, "webhook_secret": SECRET})})
+        async with open_database(database_url):
+            queued = await enqueue(hooked, "reply.approve", {"reply": {"uri": "https://peer.example/n/1"}})
+            assert queued is not None
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "federation", "--config", str(ready_config), "worker",
+            cwd=tmp_path, env=clean_env(), stdout=asyncio.subprocess.PIPE,
+            stderr=asyncio.subprocess.PIPE)
+        try:
+            await asyncio.wait_for(arrived.wait(), PATIENCE)
+        finally:
+            process.send_signal(signal.SIGTERM)
+            stdout, stderr = await asyncio.wait_for(process.communicate(), PATIENCE)
+    assert process.returncode == 0, stderr.decode()
+    assert "sending moderation webhooks" in stdout.decode()
+    assert received == [{"signed": True, "id": queued.id, "event": "reply.approve",
+                         "reply": {"uri": "https://peer.example/n/1"}}]
+    async with open_database(database_url):
+        row = await WebhookDelivery.get(id=queued.id)
+    assert (row.state, row.attempts) == (WebhookState.SENT, 1)

@@ -13,20 +13,19 @@ open and runs the webhook worker (unless ``[server] run_worker = false``).
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from federation.moderation.accounts import LoginLimiter
 from federation.moderation.service import ModerationService
-from federation.moderation.webhook import WebhookWorker
 from federation.moderation.web import admin, api, public
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION, WEBHOOK_WORKER
+from federation.moderation.webhook import WebhookWorker
+from federation.web.background import background, forever
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS
 
-__all__ = ["setup", "MODERATION", "LOGIN_LIMITER", "WEBHOOK_WORKER"]
+__all__ = ["LOGIN_LIMITER", "MODERATION", "WEBHOOK_WORKER", "setup"]
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
@@ -34,16 +33,11 @@ async def _moderation(app: web.Application) -> AsyncIterator[None]:
     worker = WebhookWorker(settings, app[CLIENT])
     app[WEBHOOK_WORKER] = worker
     app[MODERATION] = ModerationService(settings, app[DIRECTORY], on_decision=worker.wake.set)
-    task = None
-    if settings.server.run_worker and settings.moderation.webhook_url:
-        task = asyncio.create_task(worker.run_forever(), name="moderation-webhook")
-    try:
+    if not (settings.server.run_worker and settings.moderation.webhook_url):
         yield
-    finally:
-        if task is not None:
-            task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+        return
+    async with background("moderation-webhook", forever(worker.run_forever)):
+        yield
 
 
 def setup(app: web.Application) -> None:

@@ -1,0 +1,81 @@
+"""Background loops: named, logged when they die early, stopped gracefully or cancelled."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import pytest
+
+from federation.web.background import background, forever
+
+
+async def test_loop_runs_named_and_is_cancelled_on_exit() -> None:
+    """A loop that runs until cancelled runs as a named task during the block, then is gone."""
+    ticks: list[int] = []
+
+    async def loop() -> None:
+        while True:
+            ticks.append(1)
+            await asyncio.sleep(0)
+
+    async with background("ticker", forever(loop)) as task:
+        await asyncio.sleep(0.01)
+        assert task.get_name() == "ticker" and not task.done()
+        assert "ticker" in {t.get_name() for t in asyncio.all_tasks()}
+    assert task.cancelled() and ticks
+    assert "ticker" not in {t.get_name() for t in asyncio.all_tasks()}
+
+
+async def test_graceful_loop_finishes_its_work_after_stop() -> None:
+    """A graceful loop is not cancelled: it sees ``stop`` and finishes what it was doing."""
+    finished: list[str] = []
+
+    async def worker(stop: asyncio.Event) -> None:
+        await stop.wait()
+        await asyncio.sleep(0.01)  # hand back in-flight work
+        finished.append("released")
+
+    async with background("worker", worker, graceful=True) as task:
+        await asyncio.sleep(0)
+    assert finished == ["released"] and task.done() and not task.cancelled()
+
+
+async def test_loop_that_dies_is_logged_at_once_and_exit_does_not_raise(
+        caplog: pytest.LogCaptureFixture) -> None:
+    """An error ending a loop is logged when it happens, with the loop's name; leaving the
+    block afterwards (shutdown) goes on without raising it."""
+
+    async def broken(stop: asyncio.Event) -> None:
+        raise RuntimeError("database went away")
+
+    with caplog.at_level(logging.ERROR, logger="federation.web.background"):
+        async with background("feed-poller", broken) as task:
+            await asyncio.sleep(0.01)
+            assert task.done()
+            [record] = caplog.records
+            assert "feed-poller" in record.getMessage()
+            assert record.exc_info and "database went away" in str(record.exc_info[1])
+    assert len(caplog.records) == 1
+
+
+async def test_cancelling_the_owner_is_not_swallowed() -> None:
+    """Cancelling the task that owns the block cancels the loop and reaches the owner."""
+    loop_cancelled = asyncio.Event()
+
+    async def loop() -> None:
+        try:
+            await asyncio.Event().wait()
+        finally:
+            loop_cancelled.set()
+
+    async def owner() -> None:
+        async with background("inner", forever(loop)):
+            await asyncio.Event().wait()
+
+    task = asyncio.create_task(owner())
+    await asyncio.sleep(0.01)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert loop_cancelled.is_set()
