@@ -36,16 +36,18 @@ from aiohttp.abc import AbstractResolver
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from federation.db.delivery import DeliveryJob, DeliveryState  # noqa: E402
-from federation.db.lifecycle import migrate_database, open_database  # noqa: E402
-from federation.db.social import Follower, FollowState, RemoteActor  # noqa: E402
-from federation.delivery.outbox import Audience, activity_uri, send_activity  # noqa: E402
-from federation.delivery.worker import DeliveryWorker  # noqa: E402
-from federation.identity.directory import ActorDirectory  # noqa: E402
-from federation.remote.client import ClientPolicy, HardenedClient  # noqa: E402
-from federation.settings import settings_from_mapping  # noqa: E402
-from federation.signing.cavage import verify_request  # noqa: E402
-from federation.signing.keys import KeyVault, load_public_key_pem  # noqa: E402
+from benchdb import reset_if_postgres
+
+from federation.db.delivery import DeliveryJob, DeliveryState
+from federation.db.lifecycle import migrate_database, open_database
+from federation.db.social import Follower, FollowState, RemoteActor
+from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.delivery.worker import DeliveryWorker
+from federation.identity.directory import ActorDirectory
+from federation.remote.client import ClientPolicy, HardenedClient
+from federation.settings import settings_from_mapping
+from federation.signing.cavage import verify_request
+from federation.signing.keys import KeyVault, load_public_key_pem
 
 SENDER = "collectif"
 
@@ -150,6 +152,7 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
         "delivery": {"concurrency": args.concurrency, "batch_size": args.batch,
                      "signing_processes": args.signing_processes},
     })
+    await reset_if_postgres(url)
     await migrate_database(url)
     async with open_database(url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(workdir))
@@ -232,7 +235,8 @@ def main() -> int:
     parser.add_argument("--signing-processes", type=int, default=0,
                         help="[delivery] signing_processes (0: sign in the worker process)")
     parser.add_argument("--runs", type=int, default=1, help="repeat, then print best and median")
-    parser.add_argument("--database-url", default=None, help="default: a fresh SQLite file")
+    parser.add_argument("--database-url", default=None,
+                        help="default: a fresh SQLite file; a PostgreSQL database is emptied first")
     args = parser.parse_args()
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU, "
           f"Python {platform.python_version()}, {'PostgreSQL' if args.database_url else 'SQLite'}; "

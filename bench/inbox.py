@@ -36,6 +36,8 @@ from aiohttp import web
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from benchdb import reset_if_postgres
+
 from federation.db.content import ContentObject, ObjectKind
 from federation.db.lifecycle import migrate_database, open_database
 from federation.db.moderation import Interaction, Reply
@@ -94,6 +96,7 @@ def run_bridge(mapping: dict[str, Any], port: int, profile: str = "") -> None:
 
 async def prepare(mapping: dict[str, Any]) -> None:
     settings = settings_from_mapping(mapping)
+    await reset_if_postgres(settings.effective_database_url)
     await migrate_database(settings.effective_database_url)
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
@@ -207,7 +210,8 @@ async def main() -> None:
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--scheme", choices=["cavage", "rfc9421"], default="cavage")
     parser.add_argument("--kind", choices=["reply", "like"], default="reply")
-    parser.add_argument("--database-url", default="")
+    parser.add_argument("--database-url", default="",
+                        help="default: SQLite in a temporary directory; a PostgreSQL database is emptied first")
     parser.add_argument("--profile", default="", help="write the server's cProfile stats here")
     args = parser.parse_args()
 

@@ -12,7 +12,7 @@ import platform
 import sys
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 from federation.signing.cavage import sign_request, verify_request
 from federation.signing.httpsig_compat import (
@@ -20,7 +20,12 @@ from federation.signing.httpsig_compat import (
     httpsig_verify_request,
     make_httpsig_signer,
 )
-from federation.signing.keys import generate_ed25519_key, generate_rsa_key, private_key_to_pem, public_key_to_pem
+from federation.signing.keys import (
+    generate_ed25519_key,
+    generate_rsa_key,
+    private_key_to_pem,
+    public_key_to_pem,
+)
 from federation.signing.rfc9421 import sign_request_rfc9421, verify_request_rfc9421
 
 URL = "https://peer.example/inbox"
@@ -46,7 +51,7 @@ def main() -> None:
     seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 2.0
     rsa_key, ed_key = generate_rsa_key(), generate_ed25519_key()
     rsa_pem, rsa_pub_pem = private_key_to_pem(rsa_key), public_key_to_pem(rsa_key)
-    now = datetime.now(timezone.utc)
+    now = datetime.now(UTC)
     base = {"Content-Type": "application/activity+json"}
     ours = {**base, **sign_request("POST", URL, base, BODY, KEY_ID, rsa_key, now=now)}
     ed_signed = {**base, **sign_request("POST", URL, base, BODY, KEY_ID, ed_key, now=now)}
