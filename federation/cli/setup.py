@@ -95,6 +95,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     from aiohttp import web
 
     from federation.app import create_app
+    from federation.web.serverlog import server_logger
 
     settings = settings_from(args)
     if args.no_worker:
@@ -123,5 +124,6 @@ def cmd_serve(args: argparse.Namespace) -> int:
         print(f"moderation: {base}/admin/ (create an account: federation moderators add NAME)")
 
     app.on_startup.append(announce)
-    web.run_app(app, host=host, port=port, print=None, access_log=None)
+    web.run_app(app, host=host, port=port, print=None, access_log=None,
+                logger=server_logger())
     return 0

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
 import signal
 import socket
 import subprocess
@@ -140,7 +138,8 @@ def test_bad_log_level_is_a_usage_error(tmp_path: Path) -> None:
 
 
 def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, ready_config: Path) -> None:
-    """`serve` listens on the configured port, serves the actor, and exits cleanly on SIGTERM."""
+    """`serve` listens on the configured port, serves the actor, and exits cleanly on SIGTERM;
+    a malformed request gets a 400 and one log line, with no traceback and no client address."""
     config = ready_config
     port = int(config.read_text().split("port = ")[1].split()[0])
     process = subprocess.Popen(
@@ -166,6 +165,9 @@ def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, ready_config: Path)
             assert response.headers["Vary"] == "Accept"
             document = json.load(response)
         assert document["id"] == "https://bridge.example/actors/halte-au-controle-numerique"
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as raw:  # a NUL in a header
+            raw.sendall(b"GET / HTTP/1.1\r\nHost: bridge.example\r\nX-Probe: \x00\r\n\r\n")
+            assert raw.recv(200).split(b" ", 2)[1] == b"400"
     finally:
         process.send_signal(signal.SIGTERM)
         stdout, stderr = process.communicate(timeout=30)
@@ -173,7 +175,8 @@ def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, ready_config: Path)
     assert "federation serving Le Numéro Zéro" in stdout
     assert "Traceback" not in stderr
     assert "PRIVATE KEY" not in stdout + stderr
-    assert "127.0.0.1:" not in stderr.replace(f"127.0.0.1:{port}", "")  # no client address
+    assert "127.0.0.1" not in stderr.replace(f"127.0.0.1:{port}", "")  # no client address
+    assert "refused a malformed HTTP request (400)" in stderr
 
 
 def test_serve_reports_a_busy_port(tmp_path: Path, ready_config: Path) -> None:
