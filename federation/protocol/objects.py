@@ -3,9 +3,10 @@
 Shapes follow ``shared/reference/activitypub-shapes.md``: an ``Article`` whose ``summary`` is a
 real plain-language lead (Mastodon shows it, never ``content``), a FEP-b2b8 ``preview`` Note,
 GoToSocial ``interactionPolicy`` (replies wait for approval, likes, boosts and quotes do not), an
-``Event`` in Mobilizon's shape whose ``summary`` says "date – timezone – place" in French, a
-``Note`` that points to an object (Mastodon ignores ``Update`` of articles and events), a
-``Tombstone`` for what we deleted, and ``Create``/``Update``/``Delete``/``Add``/``Remove``.
+``Event`` in Mobilizon's shape whose ``summary`` says "date – timezone – place" in the event's
+language (``protocol/wording.py``), a ``Note`` that points to an object (Mastodon ignores
+``Update`` of articles and events), a ``Tombstone`` for what we deleted, and
+``Create``/``Update``/``Delete``/``Add``/``Remove``.
 
 Inputs are frozen views with already sanitised HTML; nothing here touches a database, a clock
 or the network.
@@ -17,12 +18,13 @@ import html
 import re
 import unicodedata
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from federation.protocol.actors import AS_PUBLIC, iso
 from federation.protocol.jsonld import AS2_CONTEXT, GOTOSOCIAL_CONTEXT
+from federation.protocol.wording import local_when, summary_line
 
 AP_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
@@ -65,11 +67,6 @@ EVENT_CONTEXT: list[Any] = [
         "commentsEnabled": {"@id": "pt:commentsEnabled", "@type": "sc:Boolean"},
     },
 ]
-
-_FR_DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-_FR_MONTHS = ("janvier", "février", "mars", "avril", "mai", "juin", "juillet", "août",
-              "septembre", "octobre", "novembre", "décembre")
-
 
 # -- views ---------------------------------------------------------------------------------
 
@@ -222,38 +219,38 @@ def iso_with_offset(moment: datetime, timezone: str) -> str:
     return local_time(moment, timezone).isoformat(timespec="seconds")
 
 
-def french_date(day: date) -> str:
-    """``jeudi 9 juin 2022`` (``1er`` for the first of the month)."""
-    number = "1er" if day.day == 1 else str(day.day)
-    return f"{_FR_DAYS[day.weekday()]} {number} {_FR_MONTHS[day.month - 1]} {day.year}"
+def event_when(start_at: datetime, end_at: datetime | None, timezone: str,
+               language: str) -> str:
+    """``jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris)`` in ``language``, in the event's zone.
+
+    ``Thursday 9 June 2022, 18:00–20:00 (Europe/Paris)`` in English; spans of days say
+    ``du … au …`` (``… to …``). See :mod:`federation.protocol.wording`.
+    """
+    start = local_time(start_at, timezone)
+    end = None if end_at is None else local_time(end_at, timezone)
+    return local_when(start, end, timezone, language)
+
+
+def event_summary(start_at: datetime, end_at: datetime | None, timezone: str,
+                  place: PlaceView | None, *, language: str, status: str = "CONFIRMED",
+                  is_online: bool = False) -> str:
+    """Mobilizon's "date – timezone – place" line in ``language``; a cancelled event says so."""
+    return summary_line(event_when(start_at, end_at, timezone, language),
+                        place.one_line() if place is not None else "", status=status,
+                        is_online=is_online, language=language)
 
 
 def event_when_fr(start_at: datetime, end_at: datetime | None, timezone: str) -> str:
-    """``jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris)``; spans of days say ``du … au …``."""
-    start = local_time(start_at, timezone)
-    zone = f"({timezone})"
-    if end_at is None:
-        return f"{french_date(start)}, {start:%H:%M} {zone}"
-    end = local_time(end_at, timezone)
-    if end.date() == start.date():
-        return f"{french_date(start)}, {start:%H:%M}–{end:%H:%M} {zone}"
-    return f"du {french_date(start)}, {start:%H:%M} au {french_date(end)}, {end:%H:%M} {zone}"
+    """:func:`event_when` in French."""
+    return event_when(start_at, end_at, timezone, "fr")
 
 
 def event_summary_fr(start_at: datetime, end_at: datetime | None, timezone: str,
                      place: PlaceView | None, *, status: str = "CONFIRMED",
                      is_online: bool = False) -> str:
-    """Mobilizon's "date – timezone – place" line, in French; a cancelled event says so."""
-    line = event_when_fr(start_at, end_at, timezone)
-    if place is not None and place.one_line():
-        line += f" — {place.one_line()}"
-    elif is_online:
-        line += " — en ligne"
-    if status == "CANCELLED":
-        line = f"ANNULÉ — {line}"
-    elif status == "TENTATIVE":
-        line = f"À CONFIRMER — {line}"
-    return line
+    """:func:`event_summary` in French."""
+    return event_summary(start_at, end_at, timezone, place, language="fr", status=status,
+                         is_online=is_online)
 
 
 def place_document(place: PlaceView) -> dict[str, Any]:
@@ -339,9 +336,9 @@ def build_article(view: ArticleView) -> dict[str, Any]:
 
 
 def build_event(view: EventView) -> dict[str, Any]:
-    """An ``Event`` in Mobilizon's shape; ``summary`` is the French "date – zone – place" line."""
-    line = event_summary_fr(view.start_at, view.end_at, view.timezone, view.place,
-                            status=view.status, is_online=view.is_online)
+    """An ``Event`` in Mobilizon's shape; ``summary`` is the "date – zone – place" line."""
+    line = event_summary(view.start_at, view.end_at, view.timezone, view.place,
+                         language=view.language, status=view.status, is_online=view.is_online)
     summary_html = f"<p>{html.escape(line, quote=False)}</p>"
     document = {"@context": EVENT_CONTEXT, **_common(view, "Event", summary_html)}
     document["startTime"] = iso_with_offset(view.start_at, view.timezone)

@@ -38,9 +38,10 @@ from federation.protocol.objects import (
     build_event,
     build_note,
     build_tombstone,
-    event_summary_fr,
-    event_when_fr,
+    event_summary,
+    event_when,
 )
+from federation.protocol.wording import wording
 from federation.publishing.items import ContentItem, content_hash
 
 log = logging.getLogger(__name__)
@@ -197,7 +198,8 @@ class Publisher:
             else now
         published_at = item.published_at or row.published_at
         document = self.build_document(item, actor, row.uri, published_at, updated_at)
-        news, correction = notice_parts(row.document, document, item)
+        news, correction = notice_parts(row.document, document, item,
+                                        language=item.language or self._language)
         notice_key = f"{row.id}:{digest[:32]}"
         if correction:
             correction_key = f"{row.id}:correction:{sha256(correction.encode()).hexdigest()[:24]}"
@@ -315,34 +317,36 @@ def _place_line(document: dict[str, Any]) -> str:
     return ", ".join(parts)
 
 
-def notice_parts(previous: dict[str, Any], current: dict[str, Any],
-                 item: ContentItem) -> tuple[str | None, str | None]:
+def notice_parts(previous: dict[str, Any], current: dict[str, Any], item: ContentItem, *,
+                 language: str | None = None) -> tuple[str | None, str | None]:
     """What the Note accompanying this Update must say: (event news, correction), or Nones.
 
     Events: cancelled, reinstated, moved in time or place. Any object: a correction the site
-    marked important.
+    marked important. Written in ``language`` (the object's: by default, its ``contentMap``'s).
     """
+    language = language or _language_of(current, "fr")
+    words = wording(language)
     name = str(current.get("name") or "")
     news = None
     event = item.event
     if current.get("type") == "Event" and event is not None:
         was = previous.get("ical:status")
         now = current.get("ical:status")
-        when = event_when_fr(event.start_at, event.end_at, event.timezone)
-        summary = event_summary_fr(event.start_at, event.end_at, event.timezone, event.place,
-                                   is_online=event.is_online)
+        when = event_when(event.start_at, event.end_at, event.timezone, language)
+        summary = event_summary(event.start_at, event.end_at, event.timezone, event.place,
+                                language=language, is_online=event.is_online)
         moved_in_time = any(previous.get(k) != current.get(k)
                             for k in ("startTime", "endTime", "timezone"))
         moved_in_place = _place_line(previous) != _place_line(current)
         if now == "CANCELLED" and was != "CANCELLED":
-            news = f"Annulé : « {name} », prévu {when}."
+            news = words.message("notice.cancelled", name=name, when=when)
         elif was == "CANCELLED" and now != "CANCELLED":
-            news = f"Finalement maintenu : « {name} », {summary}."
+            news = words.message("notice.reinstated", name=name, summary=summary)
         elif moved_in_time or moved_in_place:
-            label = ("Nouvelle date et nouveau lieu" if moved_in_time and moved_in_place
-                     else "Nouvelle date" if moved_in_time else "Nouveau lieu")
-            news = f"{label} : « {name} », {summary}."
+            key = ("notice.moved_both" if moved_in_time and moved_in_place
+                   else "notice.moved_time" if moved_in_time else "notice.moved_place")
+            news = words.message(key, name=name, summary=summary)
     correction = None
     if item.correction and item.correction.strip():
-        correction = f"Correction : « {name} » — {item.correction.strip()}"
+        correction = words.message("notice.correction", name=name, text=item.correction.strip())
     return news, correction

@@ -1,4 +1,5 @@
-"""The publisher: notices for moved events and important corrections, told once."""
+"""The publisher: notices for moved events and important corrections, told once, in the
+object's language."""
 
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.lifecycle import open_database
 from federation.identity.directory import ActorDirectory
 from federation.ingest.payloads import parse_item
-from federation.publishing.service import Outcome, Publisher
+from federation.protocol.objects import Addressing, EventView, build_event
+from federation.publishing.items import ContentItem
+from federation.publishing.service import Outcome, Publisher, notice_parts
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
 
@@ -67,3 +70,123 @@ async def test_plain_edit_sends_update_without_note(publisher: Publisher) -> Non
     row = await ContentObject.get(uri=result.object_uri)
     assert row.document["updated"] == "2024-10-05T00:00:00Z"
     assert row.updated_at - row.published_at > timedelta(days=1)
+
+
+# -- the language of notices ----------------------------------------------------------------
+
+ADDRESSING = Addressing("https://bridge.example/actors/a",
+                        "https://bridge.example/actors/a/followers")
+NEW_PLACE = "Maison de quartier, 3 rue Neuve, 42000 Saint-Étienne"
+
+
+def _document(item: ContentItem) -> dict[str, object]:
+    """The Event document of ``item`` (what ``Publisher.build_document`` stores)."""
+    event = item.event
+    assert event is not None and item.published_at is not None
+    return build_event(EventView(
+        object_uri="https://bridge.example/objects/event/1", addressing=ADDRESSING,
+        name=item.name, summary_text=item.summary_text, content_html=item.content_html,
+        language=item.language, url=item.url, published_at=item.published_at,
+        start_at=event.start_at, end_at=event.end_at, timezone=event.timezone,
+        place=event.place, status=event.status, is_online=event.is_online))
+
+
+def _news(before: ContentItem, after: ContentItem, language: str | None = None) -> str | None:
+    return notice_parts(_document(before), _document(after), after, language=language)[0]
+
+
+def test_french_notices_are_unchanged() -> None:
+    """French notices keep their exact wording and typography (« » with spaces)."""
+    item = _event()
+    assert _news(item, _event(status="cancelled")) == \
+        "Annulé : « Débat », prévu jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris)."
+    assert _news(item, _event(location=NEW_PLACE)) == (
+        "Nouveau lieu : « Débat », jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — "
+        "Maison de quartier, 3 rue Neuve, Saint-Étienne.")
+    assert _news(_event(status="cancelled"), item) == (
+        "Finalement maintenu : « Débat », jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — "
+        "la Cale, 16 rue Royet, Saint-Étienne.")
+    corrected = replace(item, correction=" La salle a changé. ")
+    assert notice_parts(_document(item), _document(corrected), corrected) == \
+        (None, "Correction : « Débat » — La salle a changé.")
+
+
+def test_english_notices() -> None:
+    """An English event is cancelled, moved, reinstated and corrected in English."""
+    item = _event(title="Debate", language="en")
+    assert _news(item, _event(title="Debate", language="en", status="cancelled")) == \
+        "Cancelled: “Debate”, planned for Thursday 9 June 2022, 18:00–20:00 (Europe/Paris)."
+    assert _news(item, _event(title="Debate", language="en", location=NEW_PLACE)) == (
+        "New venue: “Debate”, Thursday 9 June 2022, 18:00–20:00 (Europe/Paris) — "
+        "Maison de quartier, 3 rue Neuve, Saint-Étienne.")
+    moved = _event(title="Debate", language="en", location=NEW_PLACE,
+                   start="2022-06-10T18:00:00", end="2022-06-11T12:00:00")
+    assert _news(item, moved) == (
+        "New date and venue: “Debate”, Friday 10 June 2022, 18:00 to Saturday 11 June 2022, "
+        "12:00 (Europe/Paris) — Maison de quartier, 3 rue Neuve, Saint-Étienne.")
+    online = _event(title="Debate", language="en", location=None, online=True,
+                    start="2022-06-16T18:00:00", end="2022-06-16T20:00:00")
+    assert _news(_event(title="Debate", language="en", location=None, online=True), online) == \
+        "New date: “Debate”, Thursday 16 June 2022, 18:00–20:00 (Europe/Paris) — online."
+    assert _news(_event(title="Debate", language="en", status="cancelled"), item) == (
+        "Going ahead after all: “Debate”, Thursday 9 June 2022, 18:00–20:00 (Europe/Paris) — "
+        "la Cale, 16 rue Royet, Saint-Étienne.")
+    corrected = replace(item, correction="Room 2, not room 1.")
+    assert notice_parts(_document(item), _document(corrected), corrected)[1] == \
+        "Correction: “Debate” — Room 2, not room 1."
+
+
+def test_other_languages_get_english_sentences_around_their_own_dates() -> None:
+    """A German event's notice: English words, German date."""
+    item = _event(title="Debatte", language="de")
+    assert _news(item, _event(title="Debatte", language="de", status="cancelled")) == (
+        "Cancelled: “Debatte”, planned for Donnerstag, 9. Juni 2022, 18:00–20:00 "
+        "(Europe/Paris).")
+
+
+def test_notice_language_argument_wins_over_the_document() -> None:
+    """``language`` given wins; without it, the language of the document's ``contentMap``."""
+    before, after = _event(), _event(status="cancelled")
+    assert _news(before, after, language="en").startswith("Cancelled: “Débat”, planned for")
+    assert _news(before, after).startswith("Annulé : « Débat »")
+
+
+@pytest.fixture
+async def directory(settings: Settings) -> AsyncIterator[ActorDirectory]:
+    async with open_database(settings.effective_database_url):
+        directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
+        await directory.sync()
+        yield directory
+
+
+async def _cancellation_note(publisher: Publisher, item: ContentItem) -> ContentObject:
+    await publisher.upsert(item)
+    result = await publisher.upsert(replace(item, event=replace(item.event, status="CANCELLED")))
+    assert result.notice_uri is not None
+    return await ContentObject.get(uri=result.notice_uri)
+
+
+async def test_item_without_language_takes_the_site_language(directory: ActorDirectory) -> None:
+    """On an English site, an item without a language gets an English event and notice."""
+    publisher = Publisher(directory, site_language="en",
+                          clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
+    note = await _cancellation_note(publisher, replace(_event(title="Debate"), language=""))
+    assert note.document["contentMap"].keys() == {"en"}
+    assert note.document["content"].startswith(
+        "<p>Cancelled: “Debate”, planned for Thursday 9 June 2022, 18:00–20:00 (Europe/Paris)."
+        "</p>")
+    event = await ContentObject.get(kind=ObjectKind.EVENT)
+    assert event.document["summary"].startswith("<p>CANCELLED — Thursday 9 June 2022, 18:00")
+
+
+async def test_item_language_wins_over_the_site_language(directory: ActorDirectory) -> None:
+    """A French item on an English site stays French; an English item on a French site is not."""
+    english_site = Publisher(directory, site_language="en",
+                             clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
+    note = await _cancellation_note(english_site, _event(language="fr"))
+    assert note.document["content"].startswith(
+        "<p>Annulé : « Débat », prévu jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris).</p>")
+    french_site = Publisher(directory, clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
+    note = await _cancellation_note(french_site, _event(id="e2", title="Debate", language="en"))
+    assert note.document["content"].startswith("<p>Cancelled: “Debate”, planned for Thursday")
+    assert note.document["contentMap"].keys() == {"en"}
