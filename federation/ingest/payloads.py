@@ -54,7 +54,18 @@ def _timezone(value: str) -> str:
     return value
 
 
+#: Dates outside these years are a CMS bug (or a probe), not an article or an event.
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+
+
+def _plausible(value: datetime) -> datetime:
+    if not FIRST_YEAR <= value.year <= LAST_YEAR:
+        raise ValueError(f"must be a date between {FIRST_YEAR} and {LAST_YEAR}")
+    return value
+
+
 WebURL = Annotated[str, Field(max_length=2048), AfterValidator(_web_url)]
+Moment = Annotated[datetime, AfterValidator(_plausible)]
 Text = Annotated[str, Field(max_length=500)]
 
 
@@ -99,8 +110,8 @@ class ArticleIn(_Strict):
     id: str | None = Field(default=None, max_length=200)
     title: str = Field(min_length=1, max_length=500)
     url: WebURL | None = None
-    published: datetime
-    updated: datetime | None = None
+    published: Moment
+    updated: Moment | None = None
     summary: str | None = Field(default=None, max_length=5000)
     lead_html: str | None = Field(default=None, max_length=20_000)
     content_html: str = Field(default="", max_length=MAX_CONTENT_CHARS)
@@ -130,8 +141,8 @@ class ArticleIn(_Strict):
 class EventIn(ArticleIn):
     """An event: an article with a time span, a timezone, a place and a status."""
 
-    start: datetime
-    end: datetime | None = None
+    start: Moment
+    end: Moment | None = None
     timezone: Annotated[str, AfterValidator(_timezone)] | None = None
     location: PlaceIn | Annotated[str, Field(min_length=1, max_length=500)] | None = None
     status: Literal["confirmed", "tentative", "cancelled",

@@ -14,6 +14,7 @@ anyone: imported history must not flood followers' timelines.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import logging
 import uuid
 from hashlib import sha256
@@ -157,6 +158,7 @@ class Publisher:
         """Publish ``item``: Create when new, Update when changed, nothing when the same."""
         actor = self._directory.get(item.actor)
         digest = content_hash(item)
+        item = _stored_in_utc(item)  # after the hash: the hash of what the site sent is kept
         async with self._lock:
             row = await ContentObject.get_or_none(actor_id=actor.db_id, source=item.source,
                                                   source_id=item.source_id)
@@ -292,6 +294,19 @@ class Publisher:
                 )
         return PublishResult(Outcome.PINNED if pinned else Outcome.UNPINNED, row.uri, row.url,
                              sent)
+
+
+def _stored_in_utc(item: ContentItem) -> ContentItem:
+    """``item`` with its publication times in UTC, as the database stores them.
+
+    A naive time read in the site's zone can carry an odd offset (before 1911, Europe/Paris was
+    at +00:09:21, local mean time); stored as is in SQLite, such a value could not be read back.
+    """
+    def utc(moment: datetime | None) -> datetime | None:
+        return moment.astimezone(UTC) if moment is not None and moment.tzinfo else moment
+
+    return dataclasses.replace(item, published_at=utc(item.published_at),
+                               updated_at=utc(item.updated_at))
 
 
 # -- notices -------------------------------------------------------------------------------

@@ -36,8 +36,11 @@ def _error_response(request: web.Request, status: int, message: str,
         body = {"error": message, **(extra or {})}
         content_type = "application/json"
         if isinstance(extra, dict) and extra.get("type") == "Tombstone":
-            body = extra
-            content_type = AS_MEDIA_TYPE
+            if request.path.startswith("/api/"):  # the push API answers its own JSON
+                body = {"error": message, "tombstone": extra}
+            else:
+                body = extra
+                content_type = AS_MEDIA_TYPE
         response = web.Response(
             status=status, body=json.dumps(body, ensure_ascii=False).encode(),
             content_type=content_type, charset="utf-8",

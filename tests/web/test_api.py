@@ -142,7 +142,12 @@ async def test_api_delete_answers_410_with_tombstone(client: Any, auth: dict[str
     tombstone = await response.json()
     assert tombstone["type"] == "Tombstone" and tombstone["formerType"] == "Article"
     assert (await client.get(create_path, headers=AP)).status == 410
-    assert (await client.put(ARTICLE_URL, json=article(), headers=auth)).status == 410
+    refused = await client.put(ARTICLE_URL, json=article(), headers=auth)
+    assert (refused.status, refused.content_type) == (410, "application/json")
+    body = await refused.json()
+    assert "deleted" in body["error"] and body["tombstone"]["type"] == "Tombstone"
+    pin = await client.put(ARTICLE_URL + "/pin", headers=auth)
+    assert (pin.status, pin.content_type) == (410, "application/json")
 
     outbox = await (await client.get(f"/actors/{ACTOR}/outbox?page=1", headers=AP)).json()
     assert [a["type"] for a in outbox["orderedItems"]] == ["Delete", "Create"]
@@ -204,3 +209,28 @@ async def test_api_refuses_nul_character_with_400(client: Any, auth: dict[str, s
     assert response.status == 400
     assert "NUL" in (await response.json())["error"]
     assert await OutboxActivity.all().count() == 0
+
+
+async def test_api_dates_are_plausible_and_old_ones_read_back(client: Any, auth: dict[str, str]) -> None:
+    """A year outside 1900–2999 is a 422 naming the field; a naive 1905 date, read in
+    Europe/Paris (then at local mean time, +00:09:21), is stored in UTC and reads back."""
+    response = await client.put(ARTICLE_URL, json=article(published="0191-08-11T10:20:02"),
+                                headers=auth)
+    assert response.status == 422
+    assert [p["location"] for p in (await response.json())["problems"]] == ["published"]
+    response = await client.put(EVENT_URL, json=event(start="3001-01-01T18:00:00"), headers=auth)
+    assert response.status == 422
+    assert "start" in [p["location"] for p in (await response.json())["problems"]]
+
+    old = await client.put(ARTICLE_URL, json=article(published="1905-03-01T12:00:00"), headers=auth)
+    assert old.status == 201, await old.text()
+    state = await client.get(ARTICLE_URL, headers=auth)
+    assert state.status == 200
+    assert (await state.json())["published"] == "1905-03-01T11:50:39Z"
+    again = await client.put(ARTICLE_URL, json=article(published="1905-03-01T12:00:00"), headers=auth)
+    assert (await again.json())["status"] == "unchanged"
+    changed = await client.put(ARTICLE_URL, headers=auth, json=article(
+        title="Autre titre", published="1905-03-01T12:00:00", updated="1906-01-01T00:00:00"))
+    assert (await changed.json())["status"] == "updated"
+    state = await (await client.get(ARTICLE_URL, headers=auth)).json()
+    assert (state["published"], state["updated"]) == ("1905-03-01T11:50:39Z", "1905-12-31T23:50:39Z")
