@@ -211,6 +211,10 @@ class Publisher:
             elif news is None:
                 notice_key = correction_key
         notice_text = " ".join(part for part in (news, correction) if part)
+        if notice_text:  # back to an earlier state (moved, moved back, moved again): tell again
+            earlier = await ContentObject.filter(actor_id=actor.db_id, source=NOTICE_SOURCE,
+                                                 source_id__startswith=notice_key).count()
+            notice_key = f"{notice_key}:{earlier + 1}" if earlier else notice_key
         async with in_transaction():
             row.document = document
             row.content_hash = digest

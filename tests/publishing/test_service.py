@@ -48,6 +48,20 @@ async def test_moved_event_publishes_a_note_with_the_new_date(publisher: Publish
     assert "jeudi 16 juin 2022, 18:00–20:00" in note.document["content"]
 
 
+async def test_event_moved_back_and_forth_is_told_each_time(publisher: Publisher) -> None:
+    """Moved, moved back, moved again to the same date: three Updates and three Notes (the
+    third used to collide with the first Note's key: a 500, and the event stuck)."""
+    await publisher.upsert(_event())
+    later = {"start": "2022-06-16T18:00:00", "end": "2022-06-16T20:00:00"}
+    notices = [(await publisher.upsert(_event(**moves))).notice_uri
+               for moves in (later, {}, later)]
+    assert None not in notices and len(set(notices)) == 3
+    contents = [(await ContentObject.get(uri=uri)).document["content"] for uri in notices]
+    assert ["16 juin" in c for c in contents] == [True, False, True]
+    assert (await publisher.upsert(_event(**later))).outcome == Outcome.UNCHANGED
+    assert await ContentObject.filter(kind=ObjectKind.NOTE).count() == 3
+
+
 async def test_correction_is_told_once(publisher: Publisher) -> None:
     """A correction marked important makes one Note; later edits with the same one make none."""
     item = _event()
