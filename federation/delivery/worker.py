@@ -329,6 +329,10 @@ class DeliveryWorker:
         claiming: asyncio.Task[list[Delivery]] | None = None
         finished: list[Outcome] = []
         now = time.monotonic()
+        # After a claim found nothing while requests are in flight, the next one waits for a
+        # request to finish (a host may be under its limit again), new fanouts or the poll
+        # interval: claiming again at once would query the database in a busy loop.
+        claim_after = now
         flushed_at, reclaimed_at, expanded_at = now, now - RECLAIM_INTERVAL, now - EXPAND_INTERVAL
 
         def on_done(task: asyncio.Task[Outcome]) -> None:
@@ -346,7 +350,8 @@ class DeliveryWorker:
                         await reclaim_expired(self._clock())
                         reclaimed_at = time.monotonic()
                     if time.monotonic() - expanded_at >= EXPAND_INTERVAL or not inflight:
-                        await self.expand_fanouts()
+                        if await self.expand_fanouts():
+                            claim_after = 0.0
                         expanded_at = time.monotonic()
                     if claiming is not None and claiming.done():
                         claim_task, claiming = claiming, None
@@ -359,8 +364,10 @@ class DeliveryWorker:
                         if not claimed and not inflight:
                             await self._idle(stop)
                             continue
+                        if not claimed:
+                            claim_after = time.monotonic() + self._poll_interval
                     room = self._concurrency - len(inflight)
-                    if claiming is None and room > 0 and (
+                    if claiming is None and room > 0 and time.monotonic() >= claim_after and (
                             not inflight or room >= self._concurrency // 4):
                         claiming = asyncio.create_task(
                             self.claim(min(room, self._config.batch_size)))
@@ -375,6 +382,7 @@ class DeliveryWorker:
                     if completed:
                         finished += self._collect(completed, inflight)
                         completed.clear()
+                        claim_after = 0.0
                     if finished and (not inflight or len(finished) >= self._config.batch_size
                                      or time.monotonic() - flushed_at >= FLUSH_INTERVAL):
                         await record_outcomes(finished, self._clock())
