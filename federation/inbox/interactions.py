@@ -22,7 +22,7 @@ from federation.inbox.context import Activity
 from federation.inbox.follows import undo_follow
 from federation.inbox.processor import is_tombstoned
 from federation.inbox.replies import REPLY_TYPES, relation_of, store_reply
-from federation.inbox.wire import attributed_to, id_of, ids_of, owned_by, text
+from federation.inbox.wire import attributed_to, id_of, ids_of, owned_by, text, type_of
 from federation.protocol.html import html_to_text
 from federation.protocol.uris import same_origin
 
@@ -66,12 +66,11 @@ async def _announced_note(activity: Activity, value: Any) -> bool:
         return False
     if await is_tombstoned(object_id):
         return False
-    embedded_type = value.get("type") if isinstance(value, dict) else None
-    if embedded_type is not None and embedded_type not in REPLY_TYPES:
+    if isinstance(value, dict) and "type" in value and type_of(value, REPLY_TYPES) is None:
         return False
     note = await activity.fetch_object(object_id)
     author = attributed_to(note)
-    if note.get("type") not in REPLY_TYPES or author is None or not owned_by(object_id, author):
+    if type_of(note, REPLY_TYPES) is None or author is None or not owned_by(object_id, author):
         return False
     relation = await relation_of(activity, note)
     if relation is None:

@@ -38,6 +38,7 @@ from federation.inbox.wire import (
     owned_by,
     parse_time,
     text,
+    type_of,
 )
 from federation.protocol.html import html_to_text, sanitize_html
 from federation.protocol.uris import same_origin
@@ -92,14 +93,15 @@ def attachments_of(note: dict[str, Any]) -> list[dict[str, str]]:
     """Attachment metadata: known types, valid media types and URLs, capped in number and size."""
     kept = []
     for item in as_list(note.get("attachment"), MAX_ATTACHMENTS * 4):
-        if not isinstance(item, dict) or item.get("type") not in ATTACHMENT_TYPES:
+        kind = type_of(item, ATTACHMENT_TYPES)
+        if kind is None:
             continue
         url = http_url(item.get("url") or item.get("href"))
         if url is None:
             continue
         media_type = text(item.get("mediaType"), 100).strip().lower()
         kept.append({
-            "type": item["type"],
+            "type": kind,
             "media_type": media_type if _MEDIA_TYPE_RE.match(media_type) else "",
             "url": url,
             "name": html_to_text(text(item.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS],
@@ -149,7 +151,7 @@ async def authored_note(activity: Activity, value: Any) -> dict[str, Any] | None
         raise Forbidden("object id is not on the actor's origin")
     if not isinstance(value, dict):
         value = await activity.fetch_object(object_id)
-    if value.get("type") not in REPLY_TYPES:
+    if type_of(value, REPLY_TYPES) is None:
         return None
     if attributed_to(value) != activity.actor_uri:
         raise Forbidden("attributedTo is not the activity's actor")

@@ -6,6 +6,7 @@ type (a field documented as a string may arrive as a list, an object or a number
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
@@ -25,6 +26,17 @@ def as_list(value: Any, limit: int = MAX_LIST_ITEMS) -> list[Any]:
     if value is None:
         return []
     return (value if isinstance(value, list) else [value])[:limit]
+
+
+def type_of(document: Any, known: Collection[str]) -> str | None:
+    """The first of ``document``'s types found in ``known`` (``type`` may be a string or a list;
+    anything else — an object, a number — is no type): ``None`` when none is known."""
+    if not isinstance(document, dict):
+        return None
+    for kind in as_list(document.get("type"), 8):
+        if isinstance(kind, str) and kind in known:
+            return kind
+    return None
 
 
 def id_of(value: Any) -> str | None:

@@ -83,8 +83,9 @@ def same_origin(a: str, b: str) -> bool:
 
 
 def strip_fragment(url: str) -> str:
-    """``url`` without its ``#fragment``."""
-    return urlunsplit(urlsplit(url)._replace(fragment=""))
+    """``url`` without its ``#fragment`` (no parsing: a malformed URL is refused later, by
+    whoever has to use it)."""
+    return url.split("#", 1)[0]
 
 
 def normalise_uri(url: str) -> str:

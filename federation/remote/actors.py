@@ -82,8 +82,8 @@ def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
     uri = document["id"]
     kind = document.get("type")
     if isinstance(kind, list):
-        kind = next((k for k in kind if k in ACTOR_TYPES), None)
-    if kind not in ACTOR_TYPES:
+        kind = next((k for k in kind if isinstance(k, str) and k in ACTOR_TYPES), None)
+    if not isinstance(kind, str) or kind not in ACTOR_TYPES:
         raise RemoteBadResponse("document is not an actor")
     inbox = _http_url(document.get("inbox"))
     if inbox is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.inbox.wire import as_list, attributed_to, http_url, id_of, parse_time, text
+from federation.inbox.wire import as_list, attributed_to, http_url, id_of, parse_time, text, type_of
 from federation.protocol.html import html_to_text, sanitize_html
 
 #: Object types a sister site publishes and we may republish.
@@ -58,7 +58,7 @@ def _tags(value: Any) -> list[str]:
 
 def item_fields(document: dict[str, Any]) -> dict[str, Any]:
     """The columns of a ``SyndicatedItem`` for ``document`` (its type checked by the caller)."""
-    kind = str(document["type"])
+    kind = type_of(document, ITEM_TYPES) or "Note"  # the caller checked it is one of them
     name = html_to_text(text(document.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS]
     summary = sanitize_html(text(document.get("summary"), MAX_SUMMARY_CHARS * 4),
                             max_chars=MAX_SUMMARY_CHARS)

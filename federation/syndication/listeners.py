@@ -31,7 +31,7 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.processor import Listener, add_tombstone, is_tombstoned
-from federation.inbox.wire import attributed_to, id_of, is_public, owned_by
+from federation.inbox.wire import attributed_to, id_of, is_public, owned_by, type_of
 from federation.protocol.uris import same_origin
 from federation.syndication import service
 from federation.syndication.followed import FOLLOWED
@@ -85,7 +85,7 @@ async def store_item(activity: Activity, source: Following, document: dict[str, 
 
 
 def _keepable(document: dict[str, Any]) -> bool:
-    return (document.get("type") in ITEM_TYPES and not is_reply(document)
+    return (type_of(document, ITEM_TYPES) is not None and not is_reply(document)
             and is_public(document))
 
 
@@ -117,8 +117,7 @@ async def on_announce(activity: Activity) -> bool:
     source = await followed_source(activity.actor_uri)
     if source is None or await is_tombstoned(object_id):
         return False
-    embedded_type = value.get("type") if isinstance(value, dict) else None
-    if embedded_type is not None and embedded_type not in ITEM_TYPES:
+    if isinstance(value, dict) and "type" in value and type_of(value, ITEM_TYPES) is None:
         return False
     if await SyndicatedItem.exists(object_uri=object_id):
         return False
@@ -141,7 +140,7 @@ async def on_update(activity: Activity) -> bool:
     if item.actor_uri != activity.actor_uri or not owned_by(object_id, activity.actor_uri):
         raise Forbidden("Update of another actor's object")
     document = value if isinstance(value, dict) else await activity.fetch_object(object_id)
-    if document.get("type") not in ITEM_TYPES or attributed_to(document) != activity.actor_uri:
+    if type_of(document, ITEM_TYPES) is None or attributed_to(document) != activity.actor_uri:
         raise Forbidden("the updated object is not the actor's item")
     for name, new in item_fields(document).items():
         setattr(item, name, new)

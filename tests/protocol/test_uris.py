@@ -1,0 +1,36 @@
+"""Origins, fragments and hosts of URIs as the inbox meets them."""
+
+from __future__ import annotations
+
+import pytest
+
+from federation.protocol.uris import normalise_host, origin_of, same_origin, strip_fragment
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("https://peer.example/users/a#main-key", "https://peer.example/users/a"),
+    ("https://peer.example/users/a", "https://peer.example/users/a"),
+    ("https://peer.example/a#b#c", "https://peer.example/a"),
+    ("http://[::1", "http://[::1"),  # malformed: left for its user to refuse, never raises
+    ("", ""),
+])
+def test_strip_fragment(url: str, expected: str) -> None:
+    assert strip_fragment(url) == expected
+
+
+@pytest.mark.parametrize("url", ["http://[::1", "https://", "ftp://peer.example/", "peer.example",
+                                 "https://peer.example:99999/", "https://bad host/"])
+def test_malformed_urls_have_no_origin(url: str) -> None:
+    with pytest.raises(ValueError):
+        origin_of(url)
+    assert not same_origin(url, "https://peer.example/")
+
+
+def test_origins_are_normalised() -> None:
+    assert same_origin("https://PEER.example./a", "https://peer.example:443/b")
+    assert not same_origin("https://peer.example/", "http://peer.example/")
+    assert str(origin_of("https://xn--bcher-kva.example/")) == "https://xn--bcher-kva.example"
+    assert normalise_host("BÜCHER.example") == "xn--bcher-kva.example"
+    assert normalise_host("[::1]") == "::1"
+    with pytest.raises(ValueError):
+        normalise_host(5)  # type: ignore[arg-type]
