@@ -7,6 +7,12 @@ through the hardened client, unsigned, with a size cap. A feed answering 304, or
 as last time, costs nothing more. The first successful poll of a new feed records its existing
 entries *without delivering them* (history must not flood followers); later polls deliver what
 is new or changed. A failing feed waits ``interval × 2^failures`` (at most a day).
+
+An iCalendar feed is also read in full (no validators, no same-body shortcut) on its first
+poll of each day (UTC): its recurring events' next occurrences enter the horizon with time,
+not only when the calendar changes. A published occurrence that left its series (``EXDATE``,
+a shorter rule) is deleted; an event that vanishes from a feed is not (a feed is a window).
+Parsing runs in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 
 from federation.db.actors import Actor
+from federation.db.content import ContentObject, ObjectKind, ObjectState
 from federation.db.ingest import Feed, FeedKind
 from federation.errors import FederationError, Gone, NotFound
 from federation.ingest.feeds import parse_feed
-from federation.ingest.ical import parse_calendar
+from federation.ingest.ical import HORIZON, SOURCE, CalendarContent, SeriesWindow, read_calendar
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Outcome, Publisher
 from federation.remote.client import HardenedClient
@@ -75,12 +82,14 @@ class FeedPoller:
     """Polls due feeds and hands their items to the publisher."""
 
     def __init__(self, client: HardenedClient, publisher: Publisher, *, language: str = "fr",
-                 timezone: str = "Europe/Paris", clock: Callable[[], datetime] = _utc_now) -> None:
+                 timezone: str = "Europe/Paris", clock: Callable[[], datetime] = _utc_now,
+                 horizon: timedelta = HORIZON) -> None:
         self._client = client
         self._publisher = publisher
         self._language = language
         self._timezone = timezone
         self._clock = clock
+        self._horizon = horizon
 
     async def run_once(self) -> list[PollReport]:
         """Poll every feed whose time has come."""
@@ -89,20 +98,30 @@ class FeedPoller:
 
     def parse(self, feed: Feed, identifier: str, body: bytes,
               media_type: str | None) -> list[ContentItem]:
+        return self.read(feed, identifier, body, media_type, self._clock()).items
+
+    def read(self, feed: Feed, identifier: str, body: bytes, media_type: str | None,
+             now: datetime) -> CalendarContent:
+        """The items of a feed body (and, for a calendar, its recurring series)."""
         if feed.kind == FeedKind.ICAL:
-            return parse_calendar(body, actor=identifier, language=self._language,
-                                  timezone=self._timezone)
-        return parse_feed(body, actor=identifier, language=self._language,
-                          media_type=media_type if feed.kind == FeedKind.JSON else None)
+            return read_calendar(body, actor=identifier, language=self._language,
+                                 timezone=self._timezone, now=now, horizon=self._horizon)
+        return CalendarContent(parse_feed(
+            body, actor=identifier, language=self._language,
+            media_type=media_type if feed.kind == FeedKind.JSON else None), [])
 
     async def poll(self, feed: Feed) -> PollReport:
         """Fetch one feed (conditionally) and publish what changed."""
         now = self._clock()
         feed.last_polled_at = now
+        # a calendar is read in full once a day: its recurring events move with time
+        reread = feed.kind == FeedKind.ICAL and feed.primed and (
+            feed.last_success_at is None
+            or feed.last_success_at.astimezone(UTC).date() < now.astimezone(UTC).date())
         headers = {}
-        if feed.etag:
+        if feed.etag and not reread:
             headers["If-None-Match"] = feed.etag
-        if feed.last_modified:
+        if feed.last_modified and not reread:
             headers["If-Modified-Since"] = feed.last_modified
         actor = await Actor.get(id=feed.actor_id)
         try:
@@ -117,14 +136,16 @@ class FeedPoller:
             # that failed to parse
             etag = (response.headers.get("ETag") or "")[:512] or None
             last_modified = (response.headers.get("Last-Modified") or "")[:64] or None
-            if digest == feed.body_hash and feed.primed:
+            if digest == feed.body_hash and feed.primed and not reread:
                 feed.etag, feed.last_modified = etag, last_modified
                 return await self._succeeded(feed, PollReport(feed.id, "same-body"))
-            items = self.parse(feed, actor.identifier, response.body, response.media_type)
+            content = await asyncio.to_thread(self.read, feed, actor.identifier, response.body,
+                                              response.media_type, now)
             feed.etag, feed.last_modified = etag, last_modified
             report = PollReport(feed.id, "ok")
             deliver = feed.primed
-            items.sort(key=lambda i: i.published_at or now)  # oldest first: outbox order
+            await _rekey_first_occurrences(actor, content.series)
+            items = sorted(content.items, key=lambda i: i.published_at or now)  # outbox order
             for item in items:
                 try:
                     result = await self._publisher.upsert(item, deliver=deliver)
@@ -132,6 +153,10 @@ class FeedPoller:
                     continue  # deleted by the site, or another kind under the same id
                 report.outcomes[str(result.outcome)] = \
                     report.outcomes.get(str(result.outcome), 0) + 1
+            deleted = await self._delete_lost_occurrences(
+                actor, content.series, keep={item.source_id for item in items}, deliver=deliver)
+            if deleted:
+                report.outcomes["deleted"] = deleted
             feed.body_hash = digest
             feed.primed = True
             return await self._succeeded(feed, report)
@@ -144,6 +169,32 @@ class FeedPoller:
             log.warning("feed %s failed (%d in a row): %s", feed.id, feed.failures,
                         error.message)
             return PollReport(feed.id, "failed", error=error.message)
+
+    async def _delete_lost_occurrences(self, actor: Actor, series: list[SeriesWindow], *,
+                                       keep: set[str], deliver: bool) -> int:
+        """Delete the published occurrences that left their series (not the past ones, not
+        those of events that vanished from the calendar, never one published now in ``keep``).
+        """
+        if not series:
+            return 0
+        by_uid = {window.uid: window for window in series}
+        keys = await ContentObject.filter(
+            actor_id=actor.id, source=SOURCE, kind=ObjectKind.EVENT,
+            state=ObjectState.PUBLISHED, source_id__contains="@",
+        ).values_list("source_id", flat=True)
+        deleted = 0
+        for key in keys:
+            window = by_uid.get(str(key).rpartition("@")[0])
+            if window is None or key in keep or not window.lost(str(key)):
+                continue
+            row = await ContentObject.get(actor_id=actor.id, source=SOURCE, source_id=key)
+            if not window.upcoming(row.document.get("startTime")):
+                continue
+            await self._publisher.delete(actor.identifier, ObjectKind.EVENT, SOURCE, str(key),
+                                         deliver=deliver)
+            log.info("occurrence %s left its series: deleted", key)
+            deleted += 1
+        return deleted
 
     async def _succeeded(self, feed: Feed, report: PollReport) -> PollReport:
         now = self._clock()
@@ -158,6 +209,26 @@ class FeedPoller:
         if created or updated:
             log.info("feed %s: %d new, %d updated", feed.id, created, updated)
         return report
+
+
+async def _rekey_first_occurrences(actor: Actor, series: list[SeriesWindow]) -> None:
+    """An upcoming event that started or stopped recurring keeps its object: the key of its
+    first occurrence changes (``UID`` ↔ ``UID@DTSTART``) before it is upserted."""
+    if not series:
+        return
+    windows = {window.former_key: window for window in series}
+    rows = await ContentObject.filter(actor_id=actor.id, source=SOURCE, kind=ObjectKind.EVENT,
+                                      state=ObjectState.PUBLISHED,
+                                      source_id__in=list(windows))
+    for row in rows:
+        window = windows.get(row.source_id)
+        if window is None or not window.upcoming(row.document.get("startTime")):
+            continue
+        if await ContentObject.exists(actor_id=actor.id, source=SOURCE,
+                                      source_id=window.key_now):
+            continue
+        await ContentObject.filter(id=row.id).update(source_id=window.key_now)
+        log.info("event %s is now keyed %s", window.former_key, window.key_now)
 
 
 async def poll_forever(poller: FeedPoller, *, tick_seconds: float = 30.0) -> None:
