@@ -20,7 +20,7 @@ from federation.delivery.retention import purge_finished
 from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import ActorDirectory
 from federation.ingest.poller import FeedPoller, poll_forever
-from federation.moderation.webhook import WebhookWorker
+from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
@@ -92,7 +92,7 @@ async def run_worker(worker: DeliveryWorker, poller: FeedPoller | None,
                 background("feed-poller", forever(functools.partial(poll_forever, poller))))
         if webhooks is not None:
             await loops.enter_async_context(
-                background("moderation-webhook", forever(webhooks.run_forever)))
+                background("moderation-webhook", webhooks.run_forever, grace=WEBHOOK_GRACE))
         await worker.run_forever(stop)
 
 

@@ -37,6 +37,9 @@ MAX_ATTEMPTS = 8
 FIRST_DELAY_SECONDS = 30
 MAX_DELAY_SECONDS = 6 * 3600
 LEASE_SECONDS = 60
+#: On shutdown, the call being sent gets this long to finish before it is abandoned (it is
+#: then sent again after its lease: the site deduplicates on X-Federation-Delivery).
+WEBHOOK_GRACE = 10.0
 BATCH = 20
 MAX_ANSWER_BYTES = 16_384
 SIGNATURE_HEADER = "X-Federation-Signature"
@@ -129,13 +132,19 @@ class WebhookWorker:
             return None
         return f"HTTP {answer.status}"
 
-    async def run_once(self) -> int:
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """Send one batch of due calls; with ``stop`` set, the calls not begun are given back."""
         if not self._settings.moderation.webhook_url:
             return 0
         now = self._clock()
         sent = 0
         host = urlsplit(self._settings.moderation.webhook_url).hostname
-        for row in await self._lease(now):
+        leased = await self._lease(now)
+        for index, row in enumerate(leased):
+            if stop is not None and stop.is_set():
+                await WebhookDelivery.filter(id__in=[r.id for r in leased[index:]]).update(
+                    leased_until=None)
+                break
             error = await self._send(row)
             row.attempts += 1
             row.leased_until = None
@@ -160,17 +169,21 @@ class WebhookWorker:
                                           "last_error", "next_attempt_at"])
         return sent
 
-    async def run_forever(self, idle_seconds: float = 5.0) -> None:
-        """Background loop of the server: woken by new decisions, else polls every few seconds."""
-        while True:
+    async def run_forever(self, stop: asyncio.Event | None = None, idle_seconds: float = 5.0) -> None:
+        """Background loop: woken by new decisions, else polls every few seconds, until ``stop``
+        (the call being sent is finished and recorded; the others are given back)."""
+        stop = stop or asyncio.Event()
+        while not stop.is_set():
             try:
-                await self.run_once()
+                await self.run_once(stop)
             except asyncio.CancelledError:
                 raise
             except Exception:  # a bug or the database away: log, keep going
                 log.exception("webhook worker cycle failed")
+            waits = [asyncio.ensure_future(self.wake.wait()), asyncio.ensure_future(stop.wait())]
             try:
-                await asyncio.wait_for(self.wake.wait(), timeout=idle_seconds)
-            except TimeoutError:
-                pass
+                await asyncio.wait(waits, timeout=idle_seconds, return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                for waiting in waits:
+                    waiting.cancel()
             self.wake.clear()

@@ -6,10 +6,12 @@ beside the web server; ``federation worker`` runs the first three alone. Each is
 
 - the task is named (``asyncio.all_tasks()`` and tracebacks say which loop it is);
 - a loop that stops on its own with an error is logged at once, not at shutdown;
-- on leaving the block, ``stop`` is set; a *graceful* loop (the delivery worker, which finishes
-  or gives back its in-flight jobs) is awaited, any other is cancelled and awaited. The exit
-  never raises the loop's own error (shutdown goes on), and a cancellation of the caller is
-  not swallowed.
+- on leaving the block, ``stop`` is set; the loop has ``grace`` seconds to return by itself
+  (finishing or giving back what it was doing: the delivery worker, ``None``, waits as long as
+  it takes, bounded by its own shutdown grace; the webhook sender a few seconds), then it is
+  cancelled. A loop that ignores ``stop`` (``forever``) is cancelled at once. The exit never
+  raises the loop's own error (shutdown goes on), and a cancellation of the caller is not
+  swallowed.
 """
 
 from __future__ import annotations
@@ -33,7 +35,8 @@ def _report_end(task: asyncio.Task[None]) -> None:
 
 
 @contextlib.asynccontextmanager
-async def background(name: str, run: Loop, *, graceful: bool = False) -> AsyncIterator[asyncio.Task[None]]:
+async def background(name: str, run: Loop, *,
+                     grace: float | None = 0.0) -> AsyncIterator[asyncio.Task[None]]:
     """Run ``run(stop)`` as the task ``name`` while the block runs (see the module's doc)."""
     stop = asyncio.Event()
     task: asyncio.Task[None] = asyncio.create_task(_as_coroutine(run, stop), name=name)
@@ -42,10 +45,12 @@ async def background(name: str, run: Loop, *, graceful: bool = False) -> AsyncIt
         yield task
     finally:
         stop.set()
-        if not graceful:
-            task.cancel()
         # asyncio.wait neither raises the task's error nor hides our own cancellation.
-        await asyncio.wait([task])
+        if grace is None or grace > 0:
+            await asyncio.wait([task], timeout=grace)
+        if not task.done():
+            task.cancel()
+            await asyncio.wait([task])
 
 
 async def _as_coroutine(run: Loop, stop: asyncio.Event) -> None:

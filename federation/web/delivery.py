@@ -25,7 +25,7 @@ async def _run_worker(app: web.Application) -> AsyncIterator[None]:
         return
     worker = DeliveryWorker(settings, app[DIRECTORY], app[CLIENT])
     app[WORKER] = worker
-    async with background("delivery-worker", worker.run_forever, graceful=True):
+    async with background("delivery-worker", worker.run_forever, grace=None):
         yield
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import json
@@ -15,7 +16,7 @@ from federation.db.lifecycle import open_database
 from federation.db.moderation import WebhookDelivery, WebhookState
 from federation.identity.directory import ActorDirectory
 from federation.moderation.service import ModerationService
-from federation.moderation.webhook import WebhookWorker
+from federation.moderation.webhook import WebhookWorker, enqueue
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.signing.keys import KeyVault
 
@@ -139,3 +140,36 @@ async def test_no_webhook_configured_queues_nothing(service, factory):
     reply = await factory.reply(await factory.article())
     await service.approve(reply.id, "camille")
     assert await WebhookDelivery.all().count() == 0
+
+
+async def test_stop_finishes_the_call_in_flight_and_gives_back_the_rest(database_url, make_settings):
+    """Stopping the sender while the site answers the first of three calls: that call is
+    recorded as sent, the two not begun are pending again with no lease (sent by the next
+    worker at once, not after a lease), and ``run_forever`` returns."""
+    arrived, answer = asyncio.Event(), asyncio.Event()
+    received: list[int] = []
+
+    async def slow_site(request: web.Request) -> web.Response:
+        received.append(int(request.headers["X-Federation-Delivery"]))
+        arrived.set()
+        await answer.wait()
+        return web.Response(status=204)
+
+    app = web.Application()
+    app.router.add_post("/hook", slow_site)
+    async with TestServer(app, host="127.0.0.1") as server:
+        settings = await _setup(make_settings, database_url, str(server.make_url("/hook")))
+        async with open_database(settings.effective_database_url):
+            rows = [await enqueue(settings, "reply.approve", {"n": n}) for n in range(3)]
+            async with HardenedClient(ClientPolicy(allow_loopback=True)) as client:
+                stop = asyncio.Event()
+                task = asyncio.create_task(WebhookWorker(settings, client).run_forever(stop))
+                await asyncio.wait_for(arrived.wait(), 10)
+                stop.set()
+                answer.set()
+                await asyncio.wait_for(task, 10)
+            states = {r.id: (r.state, r.attempts, r.leased_until)
+                      for r in await WebhookDelivery.all()}
+    assert received == [rows[0].id]
+    assert states[rows[0].id][:2] == (WebhookState.SENT, 1)
+    assert [states[r.id] for r in rows[1:]] == [(WebhookState.PENDING, 0, None)] * 2

@@ -36,9 +36,24 @@ async def test_graceful_loop_finishes_its_work_after_stop() -> None:
         await asyncio.sleep(0.01)  # hand back in-flight work
         finished.append("released")
 
-    async with background("worker", worker, graceful=True) as task:
+    async with background("worker", worker, grace=None) as task:
         await asyncio.sleep(0)
     assert finished == ["released"] and task.done() and not task.cancelled()
+
+
+async def test_loop_past_its_grace_is_cancelled() -> None:
+    """A loop that does not return within its grace after ``stop`` is cancelled."""
+    seen: list[str] = []
+
+    async def slow(stop: asyncio.Event) -> None:
+        await stop.wait()
+        seen.append("stopping")
+        await asyncio.sleep(60)
+        seen.append("finished")  # never reached
+
+    async with background("slow", slow, grace=0.05) as task:
+        await asyncio.sleep(0)
+    assert seen == ["stopping"] and task.cancelled()
 
 
 async def test_loop_that_dies_is_logged_at_once_and_exit_does_not_raise(

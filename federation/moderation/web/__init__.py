@@ -21,8 +21,8 @@ from federation.moderation.accounts import LoginLimiter
 from federation.moderation.service import ModerationService
 from federation.moderation.web import admin, api, public
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION, WEBHOOK_WORKER
-from federation.moderation.webhook import WebhookWorker
-from federation.web.background import background, forever
+from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
+from federation.web.background import background
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS
 
 __all__ = ["LOGIN_LIMITER", "MODERATION", "WEBHOOK_WORKER", "setup"]
@@ -36,7 +36,7 @@ async def _moderation(app: web.Application) -> AsyncIterator[None]:
     if not (settings.server.run_worker and settings.moderation.webhook_url):
         yield
         return
-    async with background("moderation-webhook", forever(worker.run_forever)):
+    async with background("moderation-webhook", worker.run_forever, grace=WEBHOOK_GRACE):
         yield
 
 
