@@ -117,6 +117,9 @@ class SiteConfig(_Strict):
     home_page: WebURL
     language: str = "fr"
     timezone: str = "Europe/Paris"
+    recurring_events_days: int = Field(
+        default=60, ge=1, le=366,
+        description="how far ahead the occurrences of a recurring iCalendar event are published")
 
     @field_validator("language")
     @classmethod

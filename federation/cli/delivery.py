@@ -78,8 +78,7 @@ def feed_poller(settings: Settings, directory: ActorDirectory,
                 client: HardenedClient) -> FeedPoller:
     """The feed poller of ``federation worker``, built as ``serve`` builds its own."""
     publisher = Publisher(directory, site_language=settings.site.language)
-    return FeedPoller(client, publisher, language=settings.site.language,
-                      timezone=settings.site.timezone)
+    return FeedPoller.for_site(settings, client, publisher)
 
 
 async def run_worker(worker: DeliveryWorker, poller: FeedPoller | None,

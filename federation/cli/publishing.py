@@ -15,7 +15,6 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 from tqdm import tqdm
@@ -281,8 +280,7 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
 async def cmd_feeds_poll(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with _publisher(settings) as publisher, _client(settings, publisher) as client:
-        poller = FeedPoller(client, publisher, language=settings.site.language,
-                            timezone=settings.site.timezone)
+        poller = FeedPoller.for_site(settings, client, publisher)
         if args.all:
             reports = [await poller.poll(feed) for feed in await Feed.all().order_by("id")]
         else:

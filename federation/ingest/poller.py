@@ -33,6 +33,7 @@ from federation.ingest.ical import HORIZON, SOURCE, CalendarContent, SeriesWindo
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Outcome, Publisher
 from federation.remote.client import HardenedClient
+from federation.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -90,6 +91,15 @@ class FeedPoller:
         self._timezone = timezone
         self._clock = clock
         self._horizon = horizon
+
+    @classmethod
+    def for_site(cls, settings: Settings, client: HardenedClient,
+                 publisher: Publisher) -> FeedPoller:
+        """The poller as ``serve``, ``worker`` and ``feeds poll`` run it: the site's language,
+        timezone and recurring-event horizon."""
+        site = settings.site
+        return cls(client, publisher, language=site.language, timezone=site.timezone,
+                   horizon=timedelta(days=site.recurring_events_days))
 
     async def run_once(self) -> list[PollReport]:
         """Poll every feed whose time has come."""

@@ -144,8 +144,7 @@ async def _feed_poller(app: web.Application) -> AsyncIterator[None]:
     if not settings.server.run_worker:
         yield
         return
-    poller = FeedPoller(app[CLIENT], app[PUBLISHER], language=settings.site.language,
-                        timezone=settings.site.timezone)
+    poller = FeedPoller.for_site(settings, app[CLIENT], app[PUBLISHER])
     async with background("feed-poller", forever(functools.partial(poll_forever, poller))):
         yield
 

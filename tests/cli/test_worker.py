@@ -9,6 +9,7 @@ import signal
 import sys
 import time
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -56,9 +57,11 @@ async def test_run_worker_polls_feeds_beside_deliveries(tmp_path: Path,
     """The feed poller runs while the worker runs, is stopped with it, and --no-feeds omits it."""
     settings = make_settings(f"sqlite://{tmp_path / 'unused.sqlite3'}",
                              site={"name": "S", "home_page": "https://site.example/",
-                                   "language": "en", "timezone": "America/Montreal"})
+                                   "language": "en", "timezone": "America/Montreal",
+                                   "recurring_events_days": 30})
     poller = feed_poller(settings, None, None)  # type: ignore[arg-type]
     assert (poller._language, poller._timezone) == ("en", "America/Montreal")
+    assert poller._horizon == timedelta(days=30)
     worker = StubWorker()
     await run_worker(worker, poller, asyncio.Event())  # type: ignore[arg-type]
     assert "feed-poller" in worker.tasks
