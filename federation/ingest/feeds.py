@@ -37,10 +37,13 @@ def _guess_media_type(url: str, given: str | None) -> str:
 
 
 def _web_url(value: Any) -> str | None:
-    if isinstance(value, str):
-        parts = urlsplit(value.strip())
-        if parts.scheme in ("http", "https") and parts.hostname and len(value) <= 2048:
-            return value.strip()
+    if isinstance(value, str) and len(value) <= 2048:
+        try:
+            parts = urlsplit(value.strip())
+            if parts.scheme in ("http", "https") and parts.hostname:
+                return value.strip()
+        except ValueError:  # e.g. an unclosed IPv6 bracket
+            return None
     return None
 
 
@@ -91,7 +94,10 @@ def parse_feed(body: bytes, *, actor: str, source: str = "feed", language: str =
     stripped = body.lstrip()
     if stripped.startswith(b"{") or (media_type or "").endswith("json"):
         return parse_json_feed(body, actor=actor, source=source, language=language)
-    parsed = feedparser.parse(body)
+    try:
+        parsed = feedparser.parse(body)
+    except Exception as error:  # noqa: BLE001 - a parser of untrusted bytes: any error is the document's
+        raise BadRequest(f"not a feed: {type(error).__name__}") from None
     if parsed.bozo and not parsed.entries:
         raise BadRequest(f"not a feed: {type(parsed.get('bozo_exception')).__name__}")
     feed_language = _language(parsed.feed.get("language"), language)

@@ -120,10 +120,25 @@ def _categories(component: Any) -> tuple[TagView, ...]:
 
 
 def _decoded(component: Any, name: str) -> Any:
+    """A property that occurs once, decoded; ``None`` when absent, repeated (invalid for the
+    properties read here) or unreadable."""
     try:
-        return component.decoded(name)
-    except KeyError:
+        value = component.decoded(name)
+    except (KeyError, ValueError, TypeError, AttributeError):
         return None
+    return None if isinstance(value, list) else value
+
+
+def _when(component: Any, name: str) -> date | datetime | None:
+    """A date-valued property (``DTSTART``, ``RECURRENCE-ID``…), or ``None`` when it is
+    absent, repeated or not a date."""
+    value = _decoded(component, name)
+    return value if isinstance(value, (date, datetime)) else None
+
+
+def _sequence(component: Any) -> int:
+    value = _decoded(component, "SEQUENCE")
+    return value if isinstance(value, int) and not isinstance(value, bool) else 0
 
 
 @dataclass(frozen=True)
@@ -205,8 +220,8 @@ def read_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: st
     """The events of an iCalendar document and, for each recurring event, what was checked."""
     try:
         calendar = icalendar.Calendar.from_ical(body)
-    except (ValueError, IndexError, KeyError) as error:
-        raise BadRequest(f"not an iCalendar document: {error}") from None
+    except Exception as error:  # noqa: BLE001 - a parser of untrusted bytes: any error is the document's
+        raise BadRequest(f"not an iCalendar document: {type(error).__name__}: {error}"[:300]) from None
     now = now or datetime.now(UTC)
     deadline = monotonic() + budget
     common = {"actor": actor, "source": source, "language": language, "timezone": timezone}
@@ -222,7 +237,7 @@ def read_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: st
                 item = _single(component, **common)
                 if item is not None:
                     content.items.append(item)
-            if uid and masters and _decoded(masters[0], "DTSTART") is not None:
+            if uid and masters and _when(masters[0], "DTSTART") is not None:
                 content.series.append(_unrolled(uid, group, masters[0], now=now,
                                                 horizon=horizon, timezone=timezone))
             continue
@@ -273,7 +288,7 @@ def _window(now: datetime, horizon: timedelta) -> tuple[datetime, datetime]:
 def _overrides(uid: str, group: list[Any], series_start: date | datetime) -> dict[str, Any]:
     found = {}
     for component in group:
-        recurrence = _decoded(component, "RECURRENCE-ID")
+        recurrence = _when(component, "RECURRENCE-ID")
         if isinstance(recurrence, date):
             found[occurrence_key(uid, recurrence, series_start)] = component
     return found
@@ -283,7 +298,7 @@ def _unrolled(uid: str, group: list[Any], master: Any, *, now: datetime, horizon
               timezone: str) -> SeriesWindow:
     """A VEVENT that does not (or no longer) recur: none of its ``UID@…`` occurrences is
     part of it, except overrides still in the calendar."""
-    series_start = _decoded(master, "DTSTART")
+    series_start = _when(master, "DTSTART")
     start, end = _window(now, horizon)
     present = frozenset(_overrides(uid, group, series_start))
     return SeriesWindow(uid, start, end, present, timezone,
@@ -299,7 +314,7 @@ def _expansion_problem(master: Any, until: datetime, zone: str) -> str | None:
     year 9999: the common impossible rules (30 February, a ``BYSETPOS`` beyond the period)
     are refused here; the others cost a few seconds at most, then the budget stops the rest.
     """
-    start = _moment(_decoded(master, "DTSTART"), zone)
+    start = _moment(_when(master, "DTSTART"), zone)
     rdates = sum(len(getattr(value, "dts", ())) for value in _listed(master.get("RDATE")))
     if rdates > MAX_RDATES:
         return f"{rdates} RDATE values"
@@ -371,8 +386,8 @@ def _expand(uid: str, group: list[Any], masters: list[Any], *, now: datetime,
             horizon: timedelta, actor: str, source: str, language: str,
             timezone: str) -> tuple[list[ContentItem], SeriesWindow | None]:
     """The occurrences of one recurring event that start within the horizon."""
-    master = max(masters, key=lambda c: int(_decoded(c, "SEQUENCE") or 0))
-    series_start = _decoded(master, "DTSTART")
+    master = max(masters, key=_sequence)
+    series_start = _when(master, "DTSTART")
     if series_start is None:
         log.info("recurring event %s without DTSTART skipped", uid)
         return [], None
@@ -420,18 +435,18 @@ def _event(component: Any, *, actor: str, source: str, language: str, timezone: 
     published when it enters the horizon, and an edit of its series that does not show in it,
     such as an ``EXDATE``, must not update it)."""
     uid = _text(component, "UID")
-    start_value = _decoded(component, "DTSTART")
+    start_value = _when(component, "DTSTART")
     if not uid or start_value is None:
         log.info("iCalendar event without UID or DTSTART skipped")
         return None
     if source_id is None:
-        recurrence = _decoded(component, "RECURRENCE-ID")
+        recurrence = _when(component, "RECURRENCE-ID")
         source_id = uid if recurrence is None else f"{uid}@{recurrence.isoformat()}"
     zone = timezone
     if isinstance(start_value, datetime) and start_value.tzinfo is not None:
         zone = _zone_name(start_value, component.get("DTSTART"), timezone)
     start = _moment(start_value, zone)
-    end_value = _decoded(component, "DTEND")
+    end_value = _when(component, "DTEND")
     duration = _decoded(component, "DURATION")
     if end_value is not None:
         end: datetime | None = _moment(end_value, zone)
@@ -447,8 +462,8 @@ def _event(component: Any, *, actor: str, source: str, language: str, timezone: 
     description = _text(component, "DESCRIPTION")
     content = text_to_html(description)
     name = _text(component, "SUMMARY") or "(sans titre)"
-    created = _decoded(component, "CREATED") if dated else None
-    modified = _decoded(component, "LAST-MODIFIED") if dated else None
+    created = _when(component, "CREATED") if dated else None
+    modified = _when(component, "LAST-MODIFIED") if dated else None
     url = _web_url(_text(component, "URL"))
     return ContentItem(
         kind=ObjectKind.EVENT, actor=actor, source=source, source_id=source_id[:2048],

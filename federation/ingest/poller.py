@@ -171,14 +171,19 @@ class FeedPoller:
             feed.primed = True
             return await self._succeeded(feed, report)
         except FederationError as error:
-            feed.failures += 1
-            feed.last_error = error.message[:1000]
-            feed.next_poll_at = now + backoff(feed.interval_seconds, feed.failures)
-            await feed.save(update_fields=["failures", "last_error", "next_poll_at",
-                                           "last_polled_at"])
-            log.warning("feed %s failed (%d in a row): %s", feed.id, feed.failures,
-                        error.message)
-            return PollReport(feed.id, "failed", error=error.message)
+            return await self._failed(feed, now, error.message)
+        except Exception:  # a bug on one feed's content: that feed backs off, the others go on
+            log.exception("feed %s: unexpected error while polling", feed.id)
+            return await self._failed(feed, now, "internal error (see the bridge's log)")
+
+    async def _failed(self, feed: Feed, now: datetime, message: str) -> PollReport:
+        feed.failures += 1
+        feed.last_error = message[:1000]
+        feed.next_poll_at = now + backoff(feed.interval_seconds, feed.failures)
+        await feed.save(update_fields=["failures", "last_error", "next_poll_at",
+                                       "last_polled_at"])
+        log.warning("feed %s failed (%d in a row): %s", feed.id, feed.failures, message)
+        return PollReport(feed.id, "failed", error=message)
 
     async def _delete_lost_occurrences(self, actor: Actor, series: list[SeriesWindow], *,
                                        keep: set[str], deliver: bool) -> int:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
-from federation.errors import Unprocessable
+from federation.errors import BadRequest, Unprocessable
 from federation.ingest.feeds import parse_feed
 from federation.ingest.ical import parse_calendar
 from federation.ingest.payloads import parse_item, parse_place
@@ -62,3 +64,43 @@ def test_ical_utc_and_all_day_events_use_the_site_zone() -> None:
     assert evening.event.status == "TENTATIVE"
     assert weekend.event is not None and weekend.event.end_at is not None
     assert weekend.event.end_at.date().isoformat() == "2024-06-02"
+
+
+# -- hostile documents (found by mutating the fixtures): a clear refusal or a skipped entry -----
+
+HOSTILE = sorted((Path(__file__).parent / "fixtures" / "hostile").glob("*.bin"))
+
+
+@pytest.mark.parametrize("path", HOSTILE, ids=[p.stem for p in HOSTILE])
+def test_documents_that_break_the_parsers_are_refused_not_crashed(path: Path) -> None:
+    """Mutated fixtures on which feedparser or icalendar raise (KeyError, UnicodeDecodeError,
+    AttributeError, IsADirectoryError for a TZID naming a directory…): a BadRequest — the
+    feed's failure, with backoff — or the entries that could be read; never another error."""
+    body = path.read_bytes()
+    try:
+        if "ics" in path.stem:
+            parse_calendar(body, actor="a")
+        else:
+            parse_feed(body, actor="a")
+    except BadRequest as error:
+        assert error.message.startswith(("not a feed", "not an iCalendar document"))
+
+
+def test_feed_link_with_an_unclosed_ipv6_bracket_is_dropped() -> None:
+    rss = (b"<rss version='2.0'><channel><title>t</title><item><title>Un</title>"
+           b"<link>http://[::1</link><guid>g1</guid><pubDate>Sat, 04 Oct 2024 10:00:00 GMT</pubDate>"
+           b"<enclosure url='https://[bad/x.pdf' type='application/pdf' length='1'/>"
+           b"</item></channel></rss>")
+    [item] = parse_feed(rss, actor="a")
+    assert item.url is None and item.attachments == ()
+
+
+@pytest.mark.parametrize("start", ["DTSTART:20241010T180000Z\r\nDTSTART:20241011T180000Z",
+                                   "DTSTART;VALUE=TEXT:demain soir"])
+def test_event_with_a_repeated_or_textual_start_is_skipped(start: str) -> None:
+    calendar = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n"
+                "BEGIN:VEVENT\r\nUID:bad@x\r\n" + start + "\r\nSUMMARY:Cassé\r\nEND:VEVENT\r\n"
+                "BEGIN:VEVENT\r\nUID:good@x\r\nDTSTART:20241012T180000Z\r\nSUMMARY:Bon\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+    items = parse_calendar(calendar, actor="a")
+    assert [i.source_id for i in items] == ["good@x"]

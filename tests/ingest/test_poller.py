@@ -161,3 +161,28 @@ async def test_ical_feed_events_cancellation_and_note(bridge: Bridge,
              await OutboxActivity.all().order_by("id")]
     assert types == [("Create", "Event"), ("Update", "Event"), ("Create", "Note")]
     assert await FanoutJob.all().count() == 2  # the Update and the Note are delivered
+
+
+async def test_a_bug_on_one_feed_does_not_stop_the_others(bridge: Bridge,
+                                                          feed_server: FeedServer) -> None:
+    """An unexpected error while reading one feed is that feed's failure (backoff, a message,
+    the traceback in the log): the next feed of the same round is still polled."""
+
+    class BuggyOnFirst(FeedPoller):
+        def read(self, feed, identifier, body, media_type, now):  # type: ignore[no-untyped-def]
+            if feed.id == first.id:
+                raise RuntimeError("a bug")
+            return super().read(feed, identifier, body, media_type, now)
+
+    feed_server.body = fixture_bytes("feed.atom")
+    feed_server.content_type = "application/atom+xml"
+    first = await _feed(bridge, feed_server, FeedKind.ATOM)
+    second = await Feed.create(actor=await Actor.get(identifier=ACTOR), kind=FeedKind.ATOM,
+                               url=feed_server.url + "?other", interval_seconds=600,
+                               next_poll_at=bridge.clock.now)
+    poller = BuggyOnFirst(bridge.client, bridge.publisher, clock=bridge.clock)
+    reports = await poller.run_once()
+    assert [(r.feed_id, r.status) for r in reports] == [(first.id, "failed"), (second.id, "ok")]
+    await first.refresh_from_db()
+    assert first.failures == 1 and "internal error" in first.last_error
+    assert first.next_poll_at == bridge.clock.now + timedelta(seconds=1200)
