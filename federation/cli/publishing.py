@@ -143,7 +143,7 @@ async def cmd_publish(args: argparse.Namespace) -> int:
     item = parse_item(payload, language=settings.site.language, timezone=settings.site.timezone)
     async with _publisher(settings) as publisher:
         try:
-            result = await publisher.upsert(item)
+            result = await publisher.upsert(item, republish=True)
         except Unprocessable as error:
             _print_problems(error)
             raise

@@ -154,8 +154,15 @@ class Publisher:
             raise NotFound(f"no {kind} {source_id!r} for {actor_identifier}")
         return row
 
-    async def upsert(self, item: ContentItem, *, deliver: bool = True) -> PublishResult:
-        """Publish ``item``: Create when new, Update when changed, nothing when the same."""
+    async def upsert(self, item: ContentItem, *, deliver: bool = True,
+                     republish: bool = False) -> PublishResult:
+        """Publish ``item``: Create when new, Update when changed, nothing when the same.
+
+        An item whose object was deleted is :class:`Gone` — unless ``republish`` (the site
+        publishes it again, e.g. an article unpublished then published): it becomes a new
+        object with a new id (servers keep the old id's Tombstone and would refuse it again),
+        and the deleted one keeps answering 410.
+        """
         actor = self._directory.get(item.actor)
         digest = content_hash(item)
         item = _stored_in_utc(item)  # after the hash: the hash of what the site sent is kept
@@ -165,8 +172,10 @@ class Publisher:
             if row is not None and row.kind != item.kind:
                 raise NotFound(f"{item.source_id!r} is a {row.kind}, not a {item.kind}")
             if row is not None and row.state == ObjectState.DELETED:
-                raise Gone(f"{item.kind} {item.source_id!r} was deleted and stays deleted",
-                           tombstone=row.document)
+                if not republish:
+                    raise Gone(f"{item.kind} {item.source_id!r} was deleted and stays deleted",
+                               tombstone=row.document)
+                return await self._create(item, actor, digest, deliver=deliver, replacing=row)
             if row is not None and row.content_hash == digest:
                 return PublishResult(Outcome.UNCHANGED, row.uri, row.url)
             if row is None:
@@ -174,10 +183,13 @@ class Publisher:
             return await self._update(item, actor, row, digest, deliver=deliver)
 
     async def _create(self, item: ContentItem, actor: LocalActor, digest: str, *,
-                      deliver: bool) -> PublishResult:
+                      deliver: bool, replacing: ContentObject | None = None) -> PublishResult:
         now = self._clock()
         published_at = item.published_at or now
         async with in_transaction():
+            if replacing is not None:  # the tombstone gives its source id to the new object
+                replacing.source_id = f"{replacing.source_id}#deleted-{replacing.id}"
+                await replacing.save(update_fields=["source_id"])
             row = await ContentObject.create(
                 actor_id=actor.db_id, kind=item.kind, source=item.source,
                 source_id=item.source_id, uri=f"urn:uuid:{uuid.uuid4()}", url=item.url,

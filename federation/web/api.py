@@ -94,7 +94,7 @@ async def put_item(request: web.Request) -> web.Response:
     site = request.app[SETTINGS].site
     item = parse_item(await _body(request), kind=kind, actor=actor, source_id=item_id,
                       source=SOURCE, language=site.language, timezone=site.timezone)
-    return _result(await request.app[PUBLISHER].upsert(item))
+    return _result(await request.app[PUBLISHER].upsert(item, republish=True))
 
 
 @routes.get(ITEM)

@@ -126,7 +126,7 @@ async def test_api_publishes_once_and_updates_on_change(client: Any, auth: dict[
 
 
 async def test_api_delete_answers_410_with_tombstone(client: Any, auth: dict[str, str]) -> None:
-    """A deleted article answers 410 with a Tombstone; its Create is gone too; re-publishing it is 410."""
+    """A deleted article answers 410 with a Tombstone; its Create is gone too; pinning it is 410."""
     created = await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json()
     path = created["id"].removeprefix("https://bridge.example")
     create_path = created["activity"].removeprefix("https://bridge.example")
@@ -142,16 +142,40 @@ async def test_api_delete_answers_410_with_tombstone(client: Any, auth: dict[str
     tombstone = await response.json()
     assert tombstone["type"] == "Tombstone" and tombstone["formerType"] == "Article"
     assert (await client.get(create_path, headers=AP)).status == 410
-    refused = await client.put(ARTICLE_URL, json=article(), headers=auth)
-    assert (refused.status, refused.content_type) == (410, "application/json")
-    body = await refused.json()
-    assert "deleted" in body["error"] and body["tombstone"]["type"] == "Tombstone"
     pin = await client.put(ARTICLE_URL + "/pin", headers=auth)
     assert (pin.status, pin.content_type) == (410, "application/json")
+    body = await pin.json()
+    assert "deleted" in body["error"] and body["tombstone"]["type"] == "Tombstone"
 
     outbox = await (await client.get(f"/actors/{ACTOR}/outbox?page=1", headers=AP)).json()
     assert [a["type"] for a in outbox["orderedItems"]] == ["Delete", "Create"]
     assert outbox["orderedItems"][1]["object"]["type"] == "Tombstone"  # no content left
+
+
+async def test_api_republishing_a_deleted_item_makes_a_new_object(client: Any,
+                                                                  auth: dict[str, str]) -> None:
+    """An article unpublished (DELETE) then published again (PUT, same CMS id) is a new object
+    with a new id and a Create; the old id keeps answering 410 (servers keep its Tombstone)."""
+    first = await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json()
+    await client.delete(ARTICLE_URL, headers=auth)
+    again = await client.put(ARTICLE_URL, json=article(), headers=auth)
+    assert again.status == 201
+    second = await again.json()
+    assert second["status"] == "created" and second["id"] != first["id"]
+    old = first["id"].removeprefix("https://bridge.example")
+    new = second["id"].removeprefix("https://bridge.example")
+    assert (await client.get(old, headers=AP)).status == 410
+    assert (await (await client.get(new, headers=AP)).json())["type"] == "Article"
+    state = await (await client.get(ARTICLE_URL, headers=auth)).json()
+    assert (state["id"], state["state"]) == (second["id"], "published")
+    assert (await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json())[
+        "status"] == "unchanged"
+    outbox = await (await client.get(f"/actors/{ACTOR}/outbox?page=1", headers=AP)).json()
+    assert [a["type"] for a in outbox["orderedItems"]] == ["Create", "Delete", "Create"]
+    # deleted again, then republished again: a third object
+    await client.delete(ARTICLE_URL, headers=auth)
+    third = await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json()
+    assert third["id"] not in (first["id"], second["id"])
 
 
 async def test_api_pin_and_unpin_fill_featured(client: Any, auth: dict[str, str]) -> None:
