@@ -28,7 +28,7 @@ async def require_migrated(settings: Settings) -> None:
     url = settings.effective_database_url
     if url.startswith("sqlite://") and ":memory:" not in url:
         path = Path(url.removeprefix("sqlite://").split("?", 1)[0])
-        if not path.exists():
+        if not path.exists():  # noqa: ASYNC240 - once, before the database opens
             raise DatabaseError(
                 f"the database {path} does not exist yet: run `federation migrate` first"
             )

@@ -15,7 +15,6 @@ from tortoise.models import Model
 from federation.db import URI_LENGTH
 
 
-
 class ObjectKind(StrEnum):
     ARTICLE = "article"
     EVENT = "event"

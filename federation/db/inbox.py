@@ -14,9 +14,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
-
 from federation.db.raw import db_value, placeholders
-
 
 
 class ReceivedActivity(Model):

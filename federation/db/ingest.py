@@ -14,7 +14,6 @@ from tortoise.models import Model
 from federation.db import URI_LENGTH
 
 
-
 class FeedKind(StrEnum):
     RSS = "rss"
     ATOM = "atom"

@@ -17,7 +17,6 @@ from tortoise.models import Model
 from federation.db import URI_LENGTH
 
 
-
 class ItemState(StrEnum):
     PENDING_REVIEW = "pending_review"
     APPROVED = "approved"

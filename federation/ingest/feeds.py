@@ -96,7 +96,7 @@ def parse_feed(body: bytes, *, actor: str, source: str = "feed", language: str =
         return parse_json_feed(body, actor=actor, source=source, language=language)
     try:
         parsed = feedparser.parse(body)
-    except Exception as error:  # noqa: BLE001 - a parser of untrusted bytes: any error is the document's
+    except Exception as error:
         raise BadRequest(f"not a feed: {type(error).__name__}") from None
     if parsed.bozo and not parsed.entries:
         raise BadRequest(f"not a feed: {type(parsed.get('bozo_exception')).__name__}")

@@ -17,11 +17,11 @@ import asyncio
 import dataclasses
 import logging
 import uuid
-from hashlib import sha256
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
+from hashlib import sha256
 from typing import Any
 
 from tortoise.transactions import in_transaction

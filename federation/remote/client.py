@@ -29,7 +29,13 @@ import yarl
 from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 
-from federation.errors import RemoteBadResponse, RemoteError, RemoteTimeout, RemoteTooLarge, UnsafeURL
+from federation.errors import (
+    RemoteBadResponse,
+    RemoteError,
+    RemoteTimeout,
+    RemoteTooLarge,
+    UnsafeURL,
+)
 from federation.remote.addresses import is_allowed_address, parse_ip
 
 logger = logging.getLogger(__name__)
@@ -192,7 +198,7 @@ class HardenedClient:
         self._inner_resolver = resolver
         self._session: aiohttp.ClientSession | None = None
 
-    async def __aenter__(self) -> "HardenedClient":
+    async def __aenter__(self) -> HardenedClient:
         self._ensure_session()
         return self
 

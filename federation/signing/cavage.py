@@ -19,7 +19,7 @@ import email.utils
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
 from cryptography.exceptions import InvalidSignature
@@ -197,7 +197,7 @@ def _check_policy(params: SignatureParams, method: str) -> None:
 def timestamp_to_datetime(value: int) -> datetime:
     """A UTC datetime from a Unix timestamp; ``SignatureError("malformed")`` if out of range."""
     try:
-        return datetime.fromtimestamp(value, timezone.utc)
+        return datetime.fromtimestamp(value, UTC)
     except (OverflowError, OSError, ValueError) as exc:
         raise SignatureError("malformed", "timestamp out of range") from exc
 
@@ -221,7 +221,7 @@ def _signed_at(params: SignatureParams, headers: HeadersLike, now: datetime, win
         except (TypeError, ValueError, IndexError) as exc:
             raise SignatureError("malformed", "Date is not an HTTP date") from exc
         if created_at.tzinfo is None:
-            created_at = created_at.replace(tzinfo=timezone.utc)
+            created_at = created_at.replace(tzinfo=UTC)
         check_time(created_at, now, window)
     if "(created)" in params.headers and params.created is not None:
         created_at = timestamp_to_datetime(params.created)
@@ -266,7 +266,7 @@ def check_request(
         raise SignatureError("missing", "no Signature header")
     params = parse_signature_header(raw)
     _check_policy(params, method)
-    created_at = _signed_at(params, headers, now or datetime.now(timezone.utc), max_skew)
+    created_at = _signed_at(params, headers, now or datetime.now(UTC), max_skew)
     if expected_host is not None:
         host = (header_value(headers, "host") or "").strip().lower()
         if host != expected_host.strip().lower():
@@ -368,7 +368,7 @@ def sign_request(
     target = (parts.path or "/") + (f"?{parts.query}" if parts.query else "")
     added = {
         "Host": header_value(headers, "host") or host_header_for(url),
-        "Date": header_value(headers, "date") or http_date(now or datetime.now(timezone.utc)),
+        "Date": header_value(headers, "date") or http_date(now or datetime.now(UTC)),
     }
     covered = ["(request-target)", "host", "date"]
     if body is not None and method in BODY_METHODS:
@@ -394,7 +394,7 @@ def _signature_header(key_id: str, label: str, covered: list[str] | tuple[str, .
 
 def http_date(moment: datetime) -> str:
     """``moment`` as an HTTP ``Date`` value (IMF-fixdate, GMT)."""
-    return email.utils.format_datetime(moment.astimezone(timezone.utc), usegmt=True)
+    return email.utils.format_datetime(moment.astimezone(UTC), usegmt=True)
 
 
 #: What a signed POST covers (what Mastodon requires of deliveries).

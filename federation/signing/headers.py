@@ -7,9 +7,9 @@ Repeated header lines are combined with ``", "`` as HTTP/1.1 allows (RFC 9110 §
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
-from typing import Any, Union
+from typing import Any
 
-HeadersLike = Union[Mapping[str, str], Iterable[tuple[str, str]], Any]
+HeadersLike = Mapping[str, str] | Iterable[tuple[str, str]] | Any
 
 
 def header_values(headers: HeadersLike, name: str) -> list[str]:

@@ -10,7 +10,6 @@ import logging
 import os
 import stat
 from pathlib import Path
-from typing import Union
 
 from cryptography.exceptions import UnsupportedAlgorithm
 from cryptography.fernet import Fernet, InvalidToken
@@ -19,8 +18,8 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 logger = logging.getLogger(__name__)
 
-PrivateKey = Union[rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey]
-PublicKey = Union[rsa.RSAPublicKey, ed25519.Ed25519PublicKey]
+PrivateKey = rsa.RSAPrivateKey | ed25519.Ed25519PrivateKey
+PublicKey = rsa.RSAPublicKey | ed25519.Ed25519PublicKey
 
 #: Size of the RSA keys we generate (what Mastodon generates).
 RSA_KEY_BITS = 2048
@@ -159,7 +158,7 @@ class KeyVault:
         return Fernet.generate_key()
 
     @classmethod
-    def load_or_create(cls, data_dir: str | os.PathLike[str]) -> "KeyVault":
+    def load_or_create(cls, data_dir: str | os.PathLike[str]) -> KeyVault:
         """The vault whose secret is ``<data_dir>/secret.key`` (created with mode 0600)."""
         directory = Path(data_dir)
         directory.mkdir(mode=0o700, parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ class Inbox(Peer):
         body = await request.read()
         try:
             key_id = self._verify(request, body)
-        except Exception as error:  # noqa: BLE001 - any verification problem is a refusal
+        except Exception as error:
             self.refused.append(f"{request.path}: {error!r}")
             return web.Response(status=401)
         if not self.gate.opened.is_set():

@@ -9,7 +9,7 @@ import pytest
 from federation.db.moderation import Reply
 from federation.db.social import Follower, Following, FollowState, RemoteActor
 
-from .conftest import ARTICLE, Bridge, HALTE, create, note
+from .conftest import ARTICLE, HALTE, Bridge, create, note
 
 AP = {"Accept": "application/activity+json", "Host": "bridge.example"}
 

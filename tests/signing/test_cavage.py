@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -19,7 +19,7 @@ from federation.signing.cavage import (
 from federation.signing.httpsig_compat import httpsig_sign_request, httpsig_verify_request
 from federation.signing.keys import private_key_to_pem, public_key_to_pem
 
-NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 KEY_ID = "https://peer.example/actors/alice#main-key"
 URL = "https://site.example/inbox?page=2"
 BODY = b'{"type":"Follow"}'

@@ -6,6 +6,7 @@ import os
 import stat
 
 import pytest
+from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
 from federation.signing.keys import (
@@ -17,7 +18,6 @@ from federation.signing.keys import (
     private_key_to_pem,
     public_key_to_pem,
 )
-from cryptography.hazmat.primitives import serialization
 
 
 def test_rsa_pem_round_trip(rsa_key):

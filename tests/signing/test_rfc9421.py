@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from http_message_signatures import HTTPMessageSigner, MappingKeyResolver, algorithms
@@ -16,7 +16,7 @@ from federation.signing.rfc9421 import (
     verify_request_rfc9421,
 )
 
-NOW = datetime(2026, 5, 1, 12, 0, tzinfo=timezone.utc)
+NOW = datetime(2026, 5, 1, 12, 0, tzinfo=UTC)
 URL = "https://site.example/inbox"
 BODY = b'{"type":"Create"}'
 KEY_ID = "https://blog.example/?author=1#main-key"

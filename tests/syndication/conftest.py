@@ -8,11 +8,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-
-from federation.db.social import Following, FollowState, SyndicationPolicy
-from federation.delivery.worker import DeliveryWorker
-from federation.web.state import CLIENT, SETTINGS
-
 from inbox.conftest import (  # noqa: F401 - fixtures re-exported for these tests
     ARTICLE,
     BRIDGE,
@@ -27,6 +22,10 @@ from inbox.conftest import (  # noqa: F401 - fixtures re-exported for these test
     peer,
     peer_keys,
 )
+
+from federation.db.social import Following, FollowState, SyndicationPolicy
+from federation.delivery.worker import DeliveryWorker
+from federation.web.state import CLIENT, SETTINGS
 
 SITE = f"{BRIDGE}/actors/site"
 SITE_FOLLOWERS = f"{SITE}/followers"

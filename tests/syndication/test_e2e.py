@@ -124,7 +124,7 @@ class Site:
         return out.decode()
 
     async def start(self) -> None:
-        log = open(self.directory / "serve.log", "wb")  # noqa: SIM115 - closed with the process
+        log = open(self.directory / "serve.log", "wb")
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "federation", "--config", str(self.config), "serve",
             stdout=log, stderr=log, env=_environment(),

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 ACTOR = "/actors/halte-au-controle-numerique"
 AP_PATHS = [ACTOR, f"{ACTOR}/outbox", f"{ACTOR}/followers", f"{ACTOR}/following",
             f"{ACTOR}/featured", "/actors/site", "/actors/site/outbox"]

@@ -13,7 +13,7 @@ from federation.web.serverlog import WithoutClientAddress, server_logger
 def _record(error: BaseException) -> logging.LogRecord:
     try:
         raise error
-    except BaseException:  # noqa: BLE001 - any error, as aiohttp passes it
+    except BaseException:
         exc_info = sys.exc_info()
     return logging.LogRecord("federation.http", logging.ERROR, __file__, 1,
                              "Error handling request from %s", ("203.0.113.9",), exc_info)

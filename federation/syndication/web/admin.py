@@ -21,17 +21,17 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.moderation.web import admin as moderation_admin
 from federation.moderation.web.admin import (
     PAGE_SIZE,
-    queue_counts,
-    page_cursor,
-    format_time,
-    ui_language,
+    clean_html,
     flash_message,
-    see_other,
+    format_time,
+    page_cursor,
+    queue_counts,
     require_session,
     require_session_post,
-    site_zone,
-    clean_html,
     safe_href,
+    see_other,
+    site_zone,
+    ui_language,
 )
 from federation.moderation.web.i18n import translator as moderation_translator
 from federation.syndication.items import title_of
