@@ -82,8 +82,16 @@ def _as_list(value: Any) -> list[Any]:
 def find_listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
     """The key ``key_id`` if ``actor`` lists it in ``publicKey`` or ``assertionMethod``.
 
-    A listed key whose ``owner``/``controller`` names someone else is not the actor's.
+    A listed key whose ``owner``/``controller`` names someone else is not the actor's; a listed
+    key that does not parse (PEM, multibase) raises :class:`SignatureError` ``key_unavailable``.
     """
+    try:
+        return _listed_key(actor, key_id)
+    except ValueError:
+        raise SignatureError("key_unavailable", "the actor lists this key in an unreadable form") from None
+
+
+def _listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
     actor_id = actor.get("id")
     for entry in _as_list(actor.get("publicKey")):
         if isinstance(entry, dict) and entry.get("id") == key_id:
@@ -108,7 +116,7 @@ def listed_keys(actor: dict[str, Any]) -> dict[str, PublicKey]:
         if isinstance(key_id, str) and key_id not in found:
             try:
                 key = find_listed_key(actor, key_id)
-            except ValueError:
+            except SignatureError:
                 continue
             if key is not None:
                 found[key_id] = key

@@ -81,6 +81,20 @@ async def test_key_document_owner_claim_is_not_enough(bridge, peer, alice, peer_
     await refused(bridge, peer, create(victim, note(victim)), fetches=2, signer=alice, key_id=key_uri)
 
 
+@pytest.mark.parametrize("listed", [
+    {"publicKey": {"id": "{uri}#main-key", "owner": "{uri}", "publicKeyPem": "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----"}},
+    {"publicKey": None, "assertionMethod": [{"id": "{uri}#main-key", "type": "Multikey", "controller": "{uri}", "publicKeyMultibase": "z!!"}]},
+], ids=["bad-pem", "bad-multikey"])
+async def test_unreadable_listed_key_is_401_not_500(bridge, peer, peer_keys, listed):
+    """An actor whose document lists the signing key in an unreadable form (broken PEM or
+    multibase) is refused as an unavailable key (it used to be a 500)."""
+    signer = peer.actor("broken", peer_keys[1])
+    document = peer.documents["/users/broken"]
+    document.update(json.loads(json.dumps(listed).replace("{uri}", signer.uri)))
+    response = await refused(bridge, peer, create(signer, note(signer)), signer=signer, fetches=1)
+    assert "key" in (await response.json())["error"]
+
+
 async def test_body_changed_after_signing_is_401(bridge, peer, alice):
     """(3) A body changed after signing (Digest mismatch) is refused before any key fetch."""
     activity = create(alice, note(alice))
