@@ -15,7 +15,6 @@ from tortoise.models import Model
 from federation.db import URI_LENGTH
 
 
-
 class ReplyState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"
