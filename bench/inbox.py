@@ -74,24 +74,23 @@ def run_bridge(mapping: dict[str, Any], port: int, profile: str = "") -> None:
     """The child process: the bridge alone on its event loop (under cProfile with ``profile``)."""
     import cProfile
     import logging
-    import signal
 
     from federation.app import create_app
 
     logging.basicConfig(level=logging.WARNING)
-    profiler = cProfile.Profile() if profile else None
+    app = create_app(settings_from_mapping(mapping))
+    if profile:
+        profiler = cProfile.Profile()
 
-    def stop(*_: Any) -> None:
-        if profiler is not None:
+        async def dump(_: web.Application) -> None:
             profiler.disable()
             profiler.dump_stats(profile)
-        raise SystemExit(0)
 
-    signal.signal(signal.SIGTERM, stop)
-    if profiler is not None:
+        app.on_shutdown.append(dump)
         profiler.enable()
-    web.run_app(create_app(settings_from_mapping(mapping)), host="127.0.0.1", port=port,
-                print=None, access_log=None, handle_signals=False)
+    # SIGTERM from the parent: aiohttp shuts down cleanly (open connections closed, no traceback)
+    web.run_app(app, host="127.0.0.1", port=port, print=None, access_log=None,
+                handle_signals=True)
 
 
 async def prepare(mapping: dict[str, Any]) -> None:
