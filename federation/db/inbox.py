@@ -52,18 +52,33 @@ class DeletedObject(Model):
 
 async def claim_activity(activity_uri: str, actor_uri: str, kind: str, received_at: datetime,
                          expires_at: datetime) -> bool:
-    """Record ``activity_uri`` as received; ``False`` when it already was (a duplicate)."""
+    """Record ``activity_uri`` as received until ``expires_at``; ``False`` when a claim that
+    has not expired exists (a duplicate). An expired claim is taken over: a claim left by a
+    process that died while handling the activity lets the peer's later retry through."""
     db = ReceivedActivity._meta.db
-    marks = placeholders(db.capabilities.dialect, 5)
+    marks = placeholders(db.capabilities.dialect, 6)
     # The leading comment makes tortoise's asyncpg client fetch the RETURNING row.
     sql = (f"/* claim */ INSERT INTO inbox_received_activities "
-           f"(activity_uri, actor_uri, type, received_at, expires_at) VALUES ({', '.join(marks)}) "
-           f"ON CONFLICT (activity_uri) DO NOTHING RETURNING id")
-    values = [activity_uri, actor_uri, kind[:32],
-              db_value(ReceivedActivity, "received_at", received_at),
-              db_value(ReceivedActivity, "expires_at", expires_at)]
+           f"(activity_uri, actor_uri, type, received_at, expires_at) VALUES ({', '.join(marks[:5])}) "
+           f"ON CONFLICT (activity_uri) DO UPDATE SET actor_uri = excluded.actor_uri, "
+           f"type = excluded.type, received_at = excluded.received_at, "
+           f"expires_at = excluded.expires_at "
+           f"WHERE inbox_received_activities.expires_at < {marks[5]} RETURNING id")
+    now = db_value(ReceivedActivity, "received_at", received_at)
+    values = [activity_uri, actor_uri, kind[:32], now,
+              db_value(ReceivedActivity, "expires_at", expires_at), now]
     _, rows = await db.execute_query(sql, values)
     return bool(rows)
+
+
+async def confirm_claim(activity_uri: str, expires_at: datetime) -> None:
+    """Keep a claim until ``expires_at`` (the activity was handled: de-duplicate it that long)."""
+    db = ReceivedActivity._meta.db
+    marks = placeholders(db.capabilities.dialect, 2)
+    await db.execute_query(
+        f"UPDATE inbox_received_activities SET expires_at = {marks[0]} "
+        f"WHERE activity_uri = {marks[1]}",
+        [db_value(ReceivedActivity, "expires_at", expires_at), activity_uri])
 
 
 async def release_claim(activity_uri: str) -> None:

@@ -3,8 +3,10 @@
 An activity id is *claimed* (a ``ReceivedActivity`` row, unique) before its listener runs: the
 same activity delivered five times (retries, shared and personal inbox, double-knocking) is
 processed once. When the listener refuses the activity or finds it unrelated to us, the claim is
-released, so such an activity leaves nothing behind. Claims and tombstones expire (``[inbox]`` retention settings)
-and are purged by :meth:`Processor.purge_expired`.
+released, so such an activity leaves nothing behind. A claim first lasts
+:data:`PROCESSING_LEASE`, and is kept for the ``[inbox]`` retention once its listener is done:
+if the process dies in between, the claim expires and the peer's next retry is processed
+(at least once). Claims and tombstones are purged by :meth:`Processor.purge_expired`.
 
 Deletion wins (principle 11): a ``Delete`` leaves a :class:`~federation.db.inbox.DeletedObject`
 tombstone, and an activity about a tombstoned object or from a deleted actor is a no-op.
@@ -23,6 +25,7 @@ from federation.db.inbox import (
     DeletedObject,
     ReceivedActivity,
     claim_activity,
+    confirm_claim,
     deleted_among,
     release_claim,
 )
@@ -31,6 +34,10 @@ from federation.inbox.context import Activity, BudgetExhausted
 from federation.settings import Settings
 
 logger = logging.getLogger(__name__)
+
+#: How long a claim holds while its listener runs (a listener's remote work is bounded by the
+#: fetch budget and the client's timeouts, far below this).
+PROCESSING_LEASE = timedelta(minutes=5)
 
 
 class Outcome(StrEnum):
@@ -83,8 +90,8 @@ class Processor:
         if activity.is_deleted(activity.actor_uri):
             return Outcome.IGNORED
         now = datetime.now(UTC)
-        retention = timedelta(days=self._settings.inbox.dedup_retention_days)
-        if not await claim_activity(activity.id, activity.actor_uri, activity.type, now, now + retention):
+        if not await claim_activity(activity.id, activity.actor_uri, activity.type, now,
+                                    now + PROCESSING_LEASE):
             return Outcome.DUPLICATE
         try:
             changed = await listener(activity)
@@ -98,6 +105,8 @@ class Processor:
         if not changed:  # unrelated to us: keep nothing about it (checklist item 30)
             await release_claim(activity.id)
             return Outcome.IGNORED
+        retention = timedelta(days=self._settings.inbox.dedup_retention_days)
+        await confirm_claim(activity.id, now + retention)
         return Outcome.PROCESSED
 
     async def purge_expired(self, now: datetime | None = None) -> int:

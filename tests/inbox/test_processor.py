@@ -12,7 +12,10 @@ from federation.db.inbox import (
     release_claim,
 )
 from federation.db.lifecycle import open_database
-from federation.inbox.processor import Processor, add_tombstone
+from federation.db.moderation import Reply
+from federation.inbox.processor import PROCESSING_LEASE, Processor, add_tombstone
+
+from .conftest import create, note
 
 
 async def test_claims_are_unique_released_and_purged(database_url, make_settings):
@@ -36,3 +39,38 @@ async def test_claims_are_unique_released_and_purged(database_url, make_settings
         assert await Processor(settings, {}).purge_expired() == 2
         assert await ReceivedActivity.all().count() == 0
         assert await DeletedObject.all().values_list("object_uri", flat=True) == ["https://p.example/n/2"]
+
+
+async def test_expired_claim_is_taken_over(database_url, make_settings):
+    """A claim past its expiry (left by a process that died mid-listener) is taken over by the
+    next delivery of that activity, with the new expiry; an unexpired one is not."""
+    async with open_database(database_url):
+        now = datetime.now(UTC)
+        uri = "https://p.example/a/2"
+        assert await claim_activity(uri, "https://p.example/a", "Create", now - timedelta(minutes=10),
+                                    now - timedelta(minutes=5))
+        assert await claim_activity(uri, "https://p.example/a", "Update", now, now + timedelta(minutes=5))
+        assert not await claim_activity(uri, "https://p.example/a", "Create", now, now + timedelta(minutes=5))
+        row = await ReceivedActivity.get(activity_uri=uri)
+        assert row.type == "Update" and row.expires_at > now
+        assert await ReceivedActivity.all().count() == 1
+
+
+async def test_activity_whose_handler_died_is_processed_on_the_retry(bridge, peer, alice):
+    """A reply claimed by a process that then died is refused as a duplicate while the claim's
+    processing lease runs, then processed by the peer's later retry; once processed, its claim
+    lasts the de-duplication retention."""
+    await bridge.article()
+    activity = create(alice, note(alice))
+    dead_at = datetime.now(UTC) - PROCESSING_LEASE / 2
+    assert await claim_activity(activity["id"], alice.uri, "Create", dead_at, dead_at + PROCESSING_LEASE)
+    assert (await (await bridge.post(activity, alice)).json())["status"] == "duplicate"
+    assert await Reply.all().count() == 0
+
+    await ReceivedActivity.filter(activity_uri=activity["id"]).update(
+        expires_at=datetime.now(UTC) - timedelta(seconds=1))  # the lease ran out
+    assert (await (await bridge.post(activity, alice)).json())["status"] == "processed"
+    assert await Reply.all().count() == 1
+    claim = await ReceivedActivity.get(activity_uri=activity["id"])
+    assert claim.expires_at > datetime.now(UTC) + timedelta(days=1)
+    assert (await (await bridge.post(activity, alice)).json())["status"] == "duplicate"
