@@ -71,6 +71,15 @@ _DECIDE = {
 }
 REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
 
+#: The largest row id: ids are 32-bit integers on PostgreSQL. A number beyond is no row's id (and
+#: given to the database, it would be an error there, not an empty result).
+MAX_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be the id of a row (1 to :data:`MAX_ID`)."""
+    return 0 < value <= MAX_ID
+
 
 @dataclass(frozen=True)
 class Outcome:
@@ -120,9 +129,11 @@ class ModerationService:
     # -- lookups --------------------------------------------------------------------------
 
     async def reply(self, reply_id: int) -> Reply:
-        reply = await Reply.get_or_none(id=reply_id).prefetch_related(
-            "author", "target", "local_actor"
-        )
+        reply = None
+        if is_row_id(reply_id):
+            reply = await Reply.get_or_none(id=reply_id).prefetch_related(
+                "author", "target", "local_actor"
+            )
         if reply is None:
             raise NotFound("no such reply")
         return reply
@@ -258,7 +269,7 @@ class ModerationService:
 
     async def unblock(self, block_id: int, moderator: str) -> None:
         async with in_transaction():
-            block = await Block.get_or_none(id=block_id)
+            block = await Block.get_or_none(id=block_id) if is_row_id(block_id) else None
             if block is None:
                 raise NotFound("no such block")
             await block.delete()
@@ -301,7 +312,7 @@ class ModerationService:
     async def resolve_report(self, report_id: int, moderator: str, *,
                              resolved: bool = True) -> Report:
         async with in_transaction():
-            report = await Report.get_or_none(id=report_id)
+            report = await Report.get_or_none(id=report_id) if is_row_id(report_id) else None
             if report is None:
                 raise NotFound("no such report")
             if report.resolved == resolved:
@@ -319,6 +330,8 @@ class ModerationService:
     # -- internals ------------------------------------------------------------------------
 
     async def _locked(self, reply_id: int) -> Reply:
+        if not is_row_id(reply_id):
+            raise NotFound("no such reply")
         reply = await Reply.filter(id=reply_id).select_for_update().first()
         if reply is None:
             raise NotFound("no such reply")

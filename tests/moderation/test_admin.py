@@ -263,3 +263,11 @@ async def test_form_with_nul_character_is_400(admin):
     response = await admin.post("/admin/replies", data={"csrf": token, "action": "approve",
                                                      "ids": "1\x00"}, allow_redirects=False)
     assert response.status == 400
+
+
+async def test_thread_of_an_id_beyond_the_database_integers_is_404(admin):
+    """/admin/thread/<id> with an id no row can have is a 404 (was a 500 on PostgreSQL)."""
+    await _login(admin)
+    for reply_id in ("0", "-1", "2147483648", "-2147483649", "9" * 30, "x"):
+        response = await admin.get(f"/admin/thread/{reply_id}")
+        assert response.status == 404, reply_id

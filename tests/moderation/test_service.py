@@ -201,3 +201,22 @@ async def test_reports_are_resolved_and_reopened(service, factory):
     assert not (await Report.get(id=report.id)).resolved
     actions = await Decision.filter(subject_type="report").values_list("action", flat=True)
     assert sorted(actions) == ["reopen", "resolve"]
+
+
+async def test_ids_beyond_the_database_integers_are_unknown(service, factory):
+    """An id no integer column can hold (beyond int32 on PostgreSQL, int64 on SQLite) is
+    not found, not a database error; in bulk the other ids are still decided."""
+    reply = await factory.reply(await factory.article())
+    report = await factory.report(await factory.remote(), [reply.uri])
+    huge = [2**31, -(2**31) - 1, 2**63, -(2**63) - 1, 10**30]
+    outcomes = await service.bulk(Action.APPROVE, [*huge, reply.id], "camille")
+    assert [(o.reply_id, o.ok, o.error) for o in outcomes] == [
+        *((i, False, "no such reply") for i in huge), (reply.id, True, None)]
+    for reply_id in huge:
+        for call in (service.reply, lambda i: service.decide(i, Action.SPAM, "camille"),
+                     lambda i: service.undo(i, "camille"),
+                     lambda i: service.block_author(i, "camille"),
+                     lambda i: service.resolve_report(i, "camille")):
+            with pytest.raises(NotFound):
+                await call(reply_id)
+    assert not (await Report.get(id=report.id)).resolved

@@ -42,7 +42,7 @@ from federation.moderation.accounts import (
     find_session,
     open_session,
 )
-from federation.moderation.service import Action
+from federation.moderation.service import Action, is_row_id
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
 from federation.web.state import SETTINGS
@@ -395,9 +395,10 @@ async def spam(request: web.Request) -> web.Response:
 async def thread(request: web.Request) -> web.Response:
     session = await require_session(request)
     try:
-        reply = await Reply.get_or_none(id=int(request.match_info["reply_id"]))
+        reply_id = int(request.match_info["reply_id"])
     except ValueError:
-        reply = None
+        raise NotFound("no such reply") from None
+    reply = await Reply.get_or_none(id=reply_id) if is_row_id(reply_id) else None
     if reply is None:
         raise NotFound("no such reply")
     if reply.thread_root_uri:

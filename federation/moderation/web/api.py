@@ -14,11 +14,11 @@ from typing import Any
 
 from aiohttp import web
 
+from federation.db.ingest import ApiToken
 from federation.db.moderation import Reply, ReplyState, Report
 from federation.errors import BadRequest, Forbidden, Unauthorized
-from federation.db.ingest import ApiToken
 from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
-from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
+from federation.moderation.service import REPLY_ACTIONS, Action, is_row_id, reply_summary
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
@@ -28,6 +28,9 @@ routes = web.RouteTableDef()
 MAX_LIMIT = 200
 DEFAULT_LIMIT = 50
 MAX_BULK = 500
+#: The spellings of ``?resolved=`` (any case).
+TRUE_WORDS = ("true", "1", "yes")
+FALSE_WORDS = ("false", "0", "no")
 
 
 def json_response(data: Any, status: int = 200) -> web.Response:
@@ -56,14 +59,19 @@ async def require_moderator(request: web.Request, *, write: bool = True) -> str:
     return row.moderator.username
 
 
-def _reply_id(request: web.Request) -> int:
+def _path_id(request: web.Request, what: str = "reply") -> int:
+    """The ``{reply_id}`` or ``{report_id}`` of the path: a row id (400 otherwise)."""
     try:
-        value = int(request.match_info["reply_id"])
+        value = int(request.match_info[f"{what}_id"])
     except ValueError:
-        raise BadRequest("a reply id is a number") from None
-    if not 0 < value < 2**31:
-        raise BadRequest("a reply id is a positive number")
+        raise BadRequest(f"a {what} id is a number") from None
+    if not is_row_id(value):
+        raise BadRequest(f"a {what} id is a positive number")
     return value
+
+
+def _reply_id(request: web.Request) -> int:
+    return _path_id(request, "reply")
 
 
 def int_param(request: web.Request, name: str, default: int | None, maximum: int) -> int | None:
@@ -156,7 +164,10 @@ async def bulk(request: web.Request) -> web.Response:
 @routes.get("/api/v1/moderation/reports")
 async def list_reports(request: web.Request) -> web.Response:
     await require_moderator(request, write=False)
-    resolved = request.query.get("resolved", "false").lower() in ("1", "true", "yes")
+    word = request.query.get("resolved", "false").lower()
+    if word not in TRUE_WORDS + FALSE_WORDS:
+        raise BadRequest("resolved must be true or false")
+    resolved = word in TRUE_WORDS
     reports = await Report.filter(resolved=resolved).order_by("-id").limit(MAX_LIMIT)\
         .prefetch_related("reporter")
     return json_response({"items": [{
@@ -172,10 +183,7 @@ async def act_on_report(request: web.Request) -> web.Response:
     action = request.match_info["action"]
     if action not in ("resolve", "reopen"):
         raise BadRequest("action must be resolve or reopen")
-    try:
-        report_id = int(request.match_info["report_id"])
-    except ValueError:
-        raise BadRequest("a report id is a number") from None
+    report_id = _path_id(request, "report")
     report = await request.app[MODERATION].resolve_report(
         report_id, moderator, resolved=action == "resolve"
     )
