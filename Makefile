@@ -4,7 +4,7 @@ VENV ?= .venv
 CONFIG ?= data/federation.toml
 BIN := $(VENV)/bin
 
-.PHONY: run test venv venv-test clean migrations bench
+.PHONY: run test lint venv venv-test clean migrations bench
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -29,9 +29,13 @@ run: venv
 	$(BIN)/federation --config $(CONFIG) demo
 	$(BIN)/federation --config $(CONFIG) serve
 
-## make test: the whole suite (PostgreSQL too when FEDERATION_TEST_DATABASE_URL is set).
-test: venv-test
+## make test: the lint, then the whole suite (PostgreSQL too when FEDERATION_TEST_DATABASE_URL is set).
+test: lint
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
+
+## make lint: ruff, with the rules chosen in pyproject.toml.
+lint: venv-test
+	$(BIN)/ruff check federation tests bench
 
 ## make migrations: write the migrations for changed models (developers only).
 migrations: venv
