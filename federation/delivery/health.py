@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import DEFAULT_PORTS, normalise_host, origin_of
 
 log = logging.getLogger(__name__)
@@ -41,7 +42,7 @@ def _as_host_key(host_or_url: str) -> str:
     if "://" in host_or_url:
         return host_key(host_or_url)
     name, sep, port = host_or_url.strip().rpartition(":")
-    if sep and port.isdigit() and not name.endswith(":"):
+    if sep and is_ascii_digits(port) and not name.endswith(":"):
         return f"{normalise_host(name)}:{port}"
     return normalise_host(host_or_url)
 

@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 
+from federation.protocol.numbers import is_ascii_digits
+
 DEFAULT_MAX_ATTEMPTS = 17
 #: Statuses in the 4xx range that are worth retrying.
 RETRYABLE_CLIENT_ERRORS = frozenset({401, 408, 429})
@@ -63,7 +65,7 @@ def parse_retry_after(value: str | None, now: datetime) -> datetime | None:
     if not value:
         return None
     text = value.strip()
-    if text.isdigit():
+    if is_ascii_digits(text):
         return now + timedelta(seconds=min(int(text), int(MAX_RETRY_AFTER.total_seconds())))
     try:
         moment = email.utils.parsedate_to_datetime(text)

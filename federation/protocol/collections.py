@@ -11,6 +11,7 @@ from typing import Any
 
 from federation.errors import BadRequest
 from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.numbers import is_ascii_digits
 
 DEFAULT_PAGE_SIZE = 20
 MAX_PAGE = 100_000
@@ -34,7 +35,7 @@ def parse_page(raw: str | None, size: int = DEFAULT_PAGE_SIZE) -> PageRequest:
         return PageRequest(page=None, size=size)
     if raw.lower() == "true":  # Mastodon's style: ?page=true is the first page
         return PageRequest(page=1, size=size)
-    if not raw.isdigit() or not 1 <= int(raw) <= MAX_PAGE:
+    if not is_ascii_digits(raw) or not 1 <= int(raw) <= MAX_PAGE:
         raise BadRequest("page must be a positive integer")
     return PageRequest(page=int(raw), size=size)
 

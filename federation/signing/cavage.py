@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from federation.errors import SignatureError
+from federation.protocol.numbers import is_ascii_digits
 from federation.signing.digests import sha256_digest_header, verify_digest_header
 from federation.signing.headers import HeadersLike, header_value, header_values
 from federation.signing.keys import PrivateKey, PublicKey
@@ -136,7 +137,7 @@ def _params_from_raw(raw: Mapping[str, str]) -> SignatureParams:
     times = {}
     for name in ("created", "expires"):
         text = raw.get(name)
-        if text is not None and not text.isdigit():
+        if text is not None and not is_ascii_digits(text):
             raise SignatureError("malformed", f"{name} is not an integer")
         times[name] = int(text) if text is not None else None
     return SignatureParams(

@@ -19,6 +19,7 @@ from federation.errors import NotFound
 from federation.moderation.exports import ATOM_NS, escape
 from federation.protocol.actors import iso
 from federation.protocol.html import html_to_text
+from federation.protocol.numbers import is_ascii_digits
 from federation.syndication.items import title_of
 
 MAX_ITEMS = 200
@@ -49,7 +50,7 @@ async def visible_items(source: Following | None = None, *, events_only: bool = 
 
 async def find_source(raw_id: str) -> Following:
     """The follow whose id is ``raw_id`` (404 otherwise: the same for unknown and invalid)."""
-    if not raw_id.isdigit() or len(raw_id) > 9:
+    if not is_ascii_digits(raw_id) or len(raw_id) > 9:
         raise NotFound("no such source")
     source = await Following.get_or_none(id=int(raw_id))
     if source is None:

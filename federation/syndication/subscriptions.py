@@ -26,6 +26,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import same_origin
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
@@ -127,7 +128,7 @@ async def find_following(directory: ActorDirectory, reference: str,
     rows = Following.all() if actor is None else Following.filter(actor_id=actor.db_id)
     text = reference.strip()
     row = None
-    if text.isdigit():
+    if is_ascii_digits(text):
         row = await rows.filter(id=int(text)).first()
     elif _is_url(text):
         row = await rows.filter(target_uri=text).order_by("id").first()

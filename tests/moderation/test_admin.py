@@ -271,3 +271,17 @@ async def test_thread_of_an_id_beyond_the_database_integers_is_404(admin):
     for reply_id in ("0", "-1", "2147483648", "-2147483649", "9" * 30, "x"):
         response = await admin.get(f"/admin/thread/{reply_id}")
         assert response.status == 404, reply_id
+
+
+async def test_odd_ids_in_forms_are_400_not_500(admin):
+    """Ids that str.isdigit() accepts but int() refuses ("²"), or that no database holds, are
+    a 400 or "not found" on every form that takes one — never a 500."""
+    await _login(admin)
+    token = _csrf(await _pending_page(admin))
+    for path, value in [("/admin/reports", "resolve:²"), ("/admin/reports", "reopen:٣"),
+                        ("/admin/blocks", "unblock:²"), ("/admin/replies", "approve:²"),
+                        ("/admin/reports", "resolve:99999999999999999999"),
+                        ("/admin/blocks", "unblock:99999999999999999999")]:
+        response = await admin.post(path, data={"csrf": token, "one": value},
+                                    allow_redirects=False)
+        assert response.status in (303, 400), (path, value, response.status)

@@ -244,6 +244,8 @@ def test_extra_signed_header_changed_is_invalid(rsa_key):
         'keyId="a",headers="date date",signature="AAAA"',
         'keyId="a",headers="date  host",signature="AAAA"',
         'keyId="a",created="soon",signature="AAAA"',
+        'keyId="a",created="\u00b2",signature="AAAA"',  # "²": isdigit() but not int()
+        'keyId="a",expires="\u0663",signature="AAAA"',  # an Arabic-Indic 3
         'signature="AAAA"',
         "x" * 9000,
     ],

@@ -13,11 +13,12 @@ GET_ONLY = ["/actors/site", "/actors/halte-au-controle-numerique/followers",
 
 PATH_VALUES = [
     "halte-au-controle-numerique", "site", "nobody", "2.0", "..%2F..%2Fetc%2Fpasswd", "..",
-    "%00", "%ff%fe", "%C3%A9" * 200, "9" * 400, "a%20b", "%2e%2e", "NaN", "-1",
+    "%00", "%ff%fe", "%C3%A9" * 200, "9" * 400, "a%20b", "%2e%2e", "NaN", "-1", "%C2%B2",
 ]
 QUERIES = [
     "", "page=1", "page=0", "page=-1", "page=true", "page=1e9", "page=99999999999999999999999",
     "page=%00", "page=%ff", "page=%C3%A9", "page=1&page=2", "page[]=1", "page=1.5",
+    "page=%C2%B2", "page=%D9%A3",  # "²" and "٣": str.isdigit() says yes, int() disagrees
     "resource=acct:site@bridge.example", "resource=%00", "resource=acct:%ff@%ff",
     "resource=" + "a" * 3000, "min_id=-1&max_id=zz", "cursor=%F0%9F%92%A9",
     "page=" + "9" * 2000, "q=<script>alert(1)</script>", "=&&==&", "%",

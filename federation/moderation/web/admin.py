@@ -45,6 +45,7 @@ from federation.moderation.accounts import (
 from federation.moderation.service import Action, is_row_id
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
+from federation.protocol.numbers import is_ascii_digits
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -483,7 +484,7 @@ async def reports(request: web.Request) -> web.Response:
 async def act_on_report(request: web.Request) -> web.Response:
     session, form = await require_session_post(request)
     action, _, raw_id = str(form.get("one", "")).partition(":")
-    if action not in ("resolve", "reopen") or not raw_id.isdigit():
+    if action not in ("resolve", "reopen") or not is_ascii_digits(raw_id):
         raise web.HTTPBadRequest(text="400: unknown action\n")
     try:
         await request.app[MODERATION].resolve_report(int(raw_id), session.account.username,
@@ -508,7 +509,7 @@ async def blocks(request: web.Request) -> web.Response:
 async def unblock(request: web.Request) -> web.Response:
     session, form = await require_session_post(request)
     action, _, raw_id = str(form.get("one", "")).partition(":")
-    if action != "unblock" or not raw_id.isdigit():
+    if action != "unblock" or not is_ascii_digits(raw_id):
         raise web.HTTPBadRequest(text="400: unknown action\n")
     try:
         await request.app[MODERATION].unblock(int(raw_id), session.account.username)

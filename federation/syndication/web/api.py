@@ -18,6 +18,7 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import BadRequest
 from federation.moderation.web.api import int_param, json_response, require_moderator
 from federation.protocol.actors import iso
+from federation.protocol.numbers import is_ascii_digits
 from federation.syndication.service import ACTIONS, decide, item_summary
 from federation.web.state import DIRECTORY
 
@@ -47,7 +48,7 @@ async def act(request: web.Request) -> web.Response:
     moderator = await require_moderator(request, write=True)
     action = request.match_info["action"]
     raw = request.match_info["item_id"]
-    if action not in ACTIONS or not raw.isdigit() or len(raw) > 9:
+    if action not in ACTIONS or not is_ascii_digits(raw) or len(raw) > 9:
         raise BadRequest("POST /api/v1/syndication/items/<id>/approve or /reject")
     item = await decide(request.app[DIRECTORY], int(raw), action, moderator)
     return json_response(item_summary(item))
