@@ -62,6 +62,10 @@ async def resolve_handle(client: HardenedClient, handle: str) -> str:
         if not isinstance(link_type, str) or not isinstance(href, str):
             continue
         if is_activitystreams_media_type(link_type) or link_type == f'application/ld+json; profile="{AS_PROFILE}"':
-            if urlsplit(href).scheme in ("http", "https") and urlsplit(href).hostname:
+            try:
+                parts = urlsplit(href)
+            except ValueError:  # e.g. an unclosed IPv6 bracket
+                continue
+            if parts.scheme in ("http", "https") and parts.hostname:
                 return href
     raise RemoteBadResponse("WebFinger answer has no ActivityPub self link")

@@ -58,6 +58,8 @@ async def test_ld_json_profile_self_link_is_accepted(serve, make_client):
         ({"links": [{"rel": "self", "type": "text/html", "href": "https://x.example/a"}]}, "application/jrd+json", 200),
         ({"links": [{"rel": "self", "type": "application/activity+json", "href": "javascript:alert(1)"}]},
          "application/jrd+json", 200),
+        ({"links": [{"rel": "self", "type": "application/activity+json", "href": "http://[::1"}]},
+         "application/jrd+json", 200),
         ({"subject": "acct:a@x"}, "application/jrd+json", 200),
         ({"links": []}, "text/html", 200),
         ({"links": []}, "application/jrd+json", 404),
