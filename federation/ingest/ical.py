@@ -100,6 +100,8 @@ def _place(component: Any) -> PlaceView | None:
             latitude, longitude = float(geo.latitude), float(geo.longitude)
         except (AttributeError, TypeError, ValueError):
             return place
+        if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):  # NaN fails too
+            return place
         base = place or PlaceView(name=f"{latitude:.5f}, {longitude:.5f}")
         place = PlaceView(**{**base.__dict__, "latitude": latitude, "longitude": longitude})
     return place

@@ -104,3 +104,16 @@ def test_event_with_a_repeated_or_textual_start_is_skipped(start: str) -> None:
                 "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
     items = parse_calendar(calendar, actor="a")
     assert [i.source_id for i in items] == ["good@x"]
+
+
+@pytest.mark.parametrize(("geo", "expected"), [
+    ("45.43;4.39", (45.43, 4.39)), ("91;4.39", None), ("45;-181", None), ("nan;nan", None),
+])
+def test_event_coordinates_must_be_on_earth(geo: str, expected: tuple[float, float] | None) -> None:
+    calendar = ("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:g@x\r\n"
+                f"DTSTART:20241012T180000Z\r\nSUMMARY:Débat\r\nLOCATION:la Cale\r\nGEO:{geo}\r\n"
+                "END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+    [item] = parse_calendar(calendar, actor="a")
+    place = item.event.place
+    assert place is not None and place.name == "la Cale"
+    assert ((place.latitude, place.longitude) if place.latitude is not None else None) == expected
