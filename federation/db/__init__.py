@@ -11,6 +11,14 @@ from urllib.parse import urlsplit, urlunsplit
 
 #: Longest URI we store (ActivityPub ids, inboxes, page URLs) in any model.
 URI_LENGTH = 2048
+#: Largest row id (the ``IntField`` primary keys are 32-bit on PostgreSQL).
+MAX_ROW_ID = 2**31 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be a row's id: look up nothing else (a larger number given to
+    PostgreSQL is an error, not a miss)."""
+    return 0 < value <= MAX_ROW_ID
 
 #: tortoise app label → model modules. Every app has migrations in federation.db.migrations.<app>.
 APPS: dict[str, list[str]] = {

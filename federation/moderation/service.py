@@ -29,6 +29,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from federation.db import is_row_id
 from federation.db.moderation import (
     Decision,
     Reply,
@@ -70,15 +71,6 @@ _DECIDE = {
     Action.SPAM: ReplyState.SPAM,
 }
 REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
-
-#: The largest row id: ids are 32-bit integers on PostgreSQL. A number beyond is no row's id (and
-#: given to the database, it would be an error there, not an empty result).
-MAX_ID = 2**31 - 1
-
-
-def is_row_id(value: int) -> bool:
-    """Whether ``value`` can be the id of a row (1 to :data:`MAX_ID`)."""
-    return 0 < value <= MAX_ID
 
 
 @dataclass(frozen=True)

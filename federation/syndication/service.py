@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
+from federation.db import is_row_id
 from federation.db.moderation import Decision
 from federation.db.social import Following, SyndicationPolicy
 from federation.db.syndication import ItemState, SyndicatedItem
@@ -149,7 +150,8 @@ async def _audit(moderator: str, action: str, item: SyndicatedItem, from_state: 
 
 async def decide(directory: ActorDirectory, item_id: int, action: str, moderator: str) -> SyndicatedItem:
     """Approve (→ Announce) or reject (→ Undo(Announce) if it was announced) one item."""
-    item = await SyndicatedItem.get_or_none(id=item_id).prefetch_related("source")
+    item = (await SyndicatedItem.get_or_none(id=item_id).prefetch_related("source")
+            if is_row_id(item_id) else None)
     if item is None:
         raise NotFound("no such syndicated item")
     before = ItemState(item.state)

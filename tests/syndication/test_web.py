@@ -199,3 +199,17 @@ async def test_api_needs_a_moderator_token_with_the_right_scope(site):
     assert response.status == 200 and (await response.json())["state"] == "approved"
     again = await site.post(path, headers={"Authorization": f"Bearer {write}"})
     assert again.status == 409
+
+
+async def test_ids_no_row_can_have_are_not_found_not_500(site):
+    """A queue form or API call naming an id beyond 32 bits (PostgreSQL's error, not a miss)
+    or below 1 reports "not found" for it; the other ids of the batch are still decided."""
+    source = await _source(site)
+    item = await _item(source, 1, ItemState.PENDING_REVIEW)
+    await _login(site)
+    html = await (await site.get("/admin/syndication")).text()
+    response = await site.post("/admin/syndication", data=[
+        ("csrf", _csrf(html)), ("action", "approve"), ("ids", "2147483648"), ("ids", "-3"),
+        ("ids", str(item.id))], allow_redirects=False)
+    assert response.status == 303 and "done.partial" in response.headers["Location"]
+    assert (await SyndicatedItem.get()).state == ItemState.APPROVED
