@@ -21,6 +21,7 @@ from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
 
+from federation.db import is_row_id
 from federation.db.social import Following, FollowState, RemoteActor, SyndicationPolicy
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
@@ -129,7 +130,7 @@ async def find_following(directory: ActorDirectory, reference: str,
     text = reference.strip()
     row = None
     if is_ascii_digits(text):
-        row = await rows.filter(id=int(text)).first()
+        row = await rows.filter(id=int(text)).first() if is_row_id(int(text)) else None
     elif _is_url(text):
         row = await rows.filter(target_uri=text).order_by("id").first()
         if row is None:

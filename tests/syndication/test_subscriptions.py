@@ -87,6 +87,9 @@ async def test_unfollow_sends_undo_and_forgets_the_items(bridge, peer, alice):
     assert await Following.all().count() == 0 and await SyndicatedItem.all().count() == 0
     with pytest.raises(NotFound):
         await subscriptions.find_following(bridge.directory, alice.uri)
+    for reference in ("99999999999", "0", "²"):  # no row's id (PostgreSQL: an error, not a miss)
+        with pytest.raises(NotFound):
+            await subscriptions.find_following(bridge.directory, reference)
 
 
 async def test_mastodon_relay_follows_public_at_the_relay_inbox(bridge, peer, alice):
