@@ -15,9 +15,11 @@ from datetime import UTC, datetime
 from tortoise.exceptions import IntegrityError
 
 from federation.db.ingest import ApiToken
-from federation.errors import Conflict, Forbidden, NotFound, Unauthorized
+from federation.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
 
 TOKEN_PREFIX = "fed_"
+#: Longest CMS client name (the column's size).
+MAX_NAME_LENGTH = 100
 MAX_TOKEN_CHARS = 200
 
 
@@ -33,6 +35,8 @@ class NewToken:
 
 async def create_token(name: str, actors: list[str] | None = None) -> NewToken:
     """A new token for the CMS client ``name`` (limited to ``actors`` when given)."""
+    if not 0 < len(name.strip()) <= MAX_NAME_LENGTH:
+        raise BadRequest(f"a token's name is 1 to {MAX_NAME_LENGTH} characters")
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         await ApiToken.create(name=name, token_hash=hash_token(secret), prefix=secret[:10],

@@ -51,7 +51,10 @@ class FollowResult:
 
 
 def _is_url(text: str) -> bool:
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we can use
+        return False
     return parts.scheme in ("http", "https") and bool(parts.netloc)
 
 

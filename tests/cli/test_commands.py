@@ -193,3 +193,18 @@ def test_serve_reports_a_busy_port(tmp_path: Path, ready_config: Path) -> None:
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
     assert "address already in use" in result.stderr.lower() or "98" in result.stderr
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["tokens", "create", "x" * 1000], "1 to 100 characters"),
+    (["tokens", "create", " "], "1 to 100 characters"),
+    (["follow", "http://[::1"], "not a handle"),
+    (["unfollow", "http://[::1"], "not a handle"),
+])
+def test_odd_arguments_are_a_message_not_a_traceback(tmp_path: Path, ready_config: Path,
+                                                     args: list[str], message: str) -> None:
+    """Arguments the commands cannot use (found by a sweep of every command) are one line on
+    stderr and exit 1."""
+    result = run_cli("--config", str(ready_config), *args, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert message in result.stderr and "Traceback" not in result.stderr
