@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import unquote
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 
 from federation.errors import BadRequest, FederationError, Gone, Unprocessable
 from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
@@ -71,6 +72,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _error_response(request, 422, error.message, {"problems": problems})
     except FederationError as error:
         response = _error_response(request, error.http_status, error.message)
+    except HttpProcessingError as error:  # the body could not be parsed (a broken form…)
+        response = _error_response(request, 400, f"malformed request: {error.message}"[:200])
     except web.HTTPException as error:
         if error.status < 400:
             raise

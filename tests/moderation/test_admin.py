@@ -285,3 +285,14 @@ async def test_odd_ids_in_forms_are_400_not_500(admin):
         response = await admin.post(path, data={"csrf": token, "one": value},
                                     allow_redirects=False)
         assert response.status in (303, 400), (path, value, response.status)
+
+
+async def test_forms_must_be_url_encoded(admin):
+    """Our forms are URL-encoded: a multipart body (an upload, or a broken one) is refused with
+    415 before it is read; a malformed multipart was a 500."""
+    page = await admin.get("/admin/login")
+    for body in (b"--zz\r\nbroken", b"--zz\r\nContent-Disposition: form-data; name=\"csrf\"\r\n\r\n"
+                 + _csrf(await page.text()).encode() + b"\r\n--zz--\r\n"):
+        response = await admin.post("/admin/login", data=body, headers={
+            "Content-Type": "multipart/form-data; boundary=zz"})
+        assert response.status == 415

@@ -91,3 +91,49 @@ async def test_oversized_body_is_refused_before_the_handler(client):
     """A body above the request cap is 413 (here on a GET-only route: 405 or 413, never 500)."""
     response = await client.post("/actors/site", data=b"x" * 2_000_000)
     assert response.status in (405, 413)
+
+
+def _write_routes(app: Any) -> list[tuple[str, str]]:
+    found: set[tuple[str, str]] = set()
+    for route in app.router.routes():
+        if route.method in ("GET", "HEAD", "*", "OPTIONS"):
+            continue
+        info = route.resource.get_info() if route.resource else {}
+        if "path" in info:
+            found.add((route.method, info["path"]))
+        elif "formatter" in info:
+            for value in ("1", "0", "-1", "%C2%B2", "99999999999", "approve", "%00", "a" * 300):
+                found.add((route.method, re.sub(r"\{[^}]+\}", value, info["formatter"])))
+    return sorted(found)
+
+
+BODIES: list[tuple[str, bytes]] = [
+    ("application/json", b""), ("application/json", b"{"), ("application/json", b"[]"),
+    ("application/json", b'{"ids": ["\\u00b2", 99999999999, null], "action": {}}'),
+    ("application/activity+json", b'{"type": 5}'), ("application/x-www-form-urlencoded",
+                                                   b"one=approve%3A%C2%B2&csrf=x"),
+    ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"), ("text/plain", b"\xff\xfe\x00"),
+]
+
+
+async def test_every_write_route_survives_junk(client):
+    """Every POST/PUT/DELETE/PATCH route, with odd path values, bodies, content types and
+    tokens (none, unknown, malformed): a 4xx, never a 500."""
+    routes = _write_routes(client.server.app)
+    assert ("POST", "/inbox") in routes and any(path.startswith("/api/v1/moderation")
+                                                for _, path in routes)
+    tokens = [None, "Bearer nope", "Bearer " + "x" * 5000, "Basic Zm9vOmJhcg==", "Bearer \u00b2"]
+    failures = []
+    for index, (method, path) in enumerate(routes):
+        for body_index, (content_type, body) in enumerate(BODIES):
+            headers = {"Content-Type": content_type, "Accept": "application/json"}
+            token = tokens[(index + body_index) % len(tokens)]
+            if token is not None:
+                headers["Authorization"] = token
+            response = await client.request(method, URL(path, encoded=True), data=body,
+                                            headers=headers, allow_redirects=False)
+            if response.status >= 500:
+                failures.append((response.status, method, path[:80], content_type,
+                                 (await response.text())[:200]))
+            response.release()
+    assert not failures, failures[:10]

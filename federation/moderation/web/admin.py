@@ -33,7 +33,7 @@ from markupsafe import Markup
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
-from federation.errors import BadRequest, Conflict, FederationError, NotFound
+from federation.errors import BadRequest, Conflict, FederationError, NotFound, UnsupportedMediaType
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
@@ -233,7 +233,10 @@ async def require_session(request: web.Request) -> SessionInfo:
 
 
 async def read_form(request: web.Request) -> Any:
-    """The posted form; 400 if a field holds U+0000 (no database can compare or store it)."""
+    """The posted form; 415 unless URL-encoded (our forms are: no multipart, no uploads), 400
+    if a field holds U+0000 (no database can compare or store it)."""
+    if request.content_type != "application/x-www-form-urlencoded":
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded")
     form = await request.post()
     if any("\x00" in str(value) for value in form.values()):
         raise BadRequest("form fields must not contain NUL characters")
