@@ -35,6 +35,9 @@ from federation.signing.keys import load_public_key_pem, public_key_to_pem
 
 logger = logging.getLogger(__name__)
 
+#: Longest host name a RemoteActor row holds (DNS allows 253).
+MAX_DOMAIN_LENGTH = 255
+
 #: Actor types we accept as authors and followers.
 ACTOR_TYPES = frozenset({"Person", "Group", "Organization", "Service", "Application"})
 MAX_NAME_CHARS = 200
@@ -95,8 +98,11 @@ def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
     if keys:
         key_id, key = next(iter(keys.items()))
         pem = public_key_to_pem(key)
+    domain = origin_of(uri).host
+    if len(domain) > MAX_DOMAIN_LENGTH:
+        raise RemoteBadResponse("actor host name too long")
     return {
-        "domain": origin_of(uri).host,
+        "domain": domain,
         "inbox": inbox,
         "shared_inbox": shared,
         "username": _plain(document.get("preferredUsername"), 255),

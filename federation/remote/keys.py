@@ -28,6 +28,8 @@ DEFAULT_NEGATIVE_TTL = 300.0
 MAX_FETCHES_PER_INTERVAL = 2
 MAX_CACHED_KEYS = 10_000
 MAX_KEYS_PER_ACTOR = 16
+#: A longer key id is no key of ours to keep (it could not be stored, nor sent as a keyId).
+MAX_KEY_ID_LENGTH = 2048
 
 
 @dataclass(frozen=True)
@@ -113,7 +115,7 @@ def listed_keys(actor: dict[str, Any]) -> dict[str, PublicKey]:
     found: dict[str, PublicKey] = {}
     for entry in _as_list(actor.get("publicKey")) + _as_list(actor.get("assertionMethod")):
         key_id = entry.get("id") if isinstance(entry, dict) else None
-        if isinstance(key_id, str) and key_id not in found:
+        if isinstance(key_id, str) and len(key_id) <= MAX_KEY_ID_LENGTH and key_id not in found:
             try:
                 key = find_listed_key(actor, key_id)
             except SignatureError:

@@ -93,6 +93,22 @@ def test_actor_fields_refuse_non_actors_and_strip_markup(key):
     assert fields["name"] == "Ann" and fields["url"] is None
 
 
+def test_actor_fields_fit_their_columns(key):
+    """Values a row could not hold are left out or refused: a key id over 2,048 characters is
+    not kept (the usable key is), a host name over 255 characters is no actor of ours."""
+    uri = "https://peer.example/users/a"
+    pem = public_key_to_pem(key)
+    fields = actor_fields({
+        "id": uri, "type": "Person", "inbox": uri + "/inbox",
+        "publicKey": [{"id": uri + "#" + "k" * 3000, "owner": uri, "publicKeyPem": pem},
+                      {"id": uri + "#main-key", "owner": uri, "publicKeyPem": pem}]})
+    assert fields["key_id"] == uri + "#main-key"
+    long_host = ".".join(["a" * 60] * 5) + ".example"
+    with pytest.raises(RemoteBadResponse):
+        actor_fields({"id": f"https://{long_host}/u", "type": "Person",
+                      "inbox": f"https://{long_host}/inbox"})
+
+
 async def test_remembered_document_is_stored_only_when_adopted(db, make_client, key):
     """A document fetched for a key is kept in memory until the request is verified."""
     store = store_for(make_client())
