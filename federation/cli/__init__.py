@@ -79,8 +79,24 @@ def main(argv: Sequence[str] | None = None) -> int:
     except OSError as error:  # port in use, unreadable data directory…: a message, no traceback
         print(f"federation: {error}", file=sys.stderr)
         return EXIT_FAILURE
+    except Exception as error:
+        if not _is_column_refusal(error):
+            raise
+        print(f"federation: {_short(str(error))}", file=sys.stderr)
+        return EXIT_FAILURE
     except KeyboardInterrupt:
         return 130
+
+
+def _is_column_refusal(error: Exception) -> bool:
+    """tortoise's ValidationError: an argument no column can hold (too long…). Checked
+    without importing tortoise, so that `federation --help` stays light."""
+    exceptions = sys.modules.get("tortoise.exceptions")
+    return exceptions is not None and isinstance(error, exceptions.ValidationError)
+
+
+def _short(text: str, limit: int = 200) -> str:
+    return text if len(text) <= limit else text[:limit] + "…"
 
 
 def run() -> None:

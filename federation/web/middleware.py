@@ -14,6 +14,7 @@ from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from federation.errors import BadRequest, FederationError, Gone, Unprocessable
 from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
@@ -72,6 +73,10 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _error_response(request, 422, error.message, {"problems": problems})
     except FederationError as error:
         response = _error_response(request, error.http_status, error.message)
+    except TortoiseValidationError as error:  # a value no column can hold (too long…)
+        log.warning("refused a value the database cannot hold for %s %s: %s", request.method,
+                    request.path, str(error)[:200])
+        response = _error_response(request, 400, "a value is too long or not valid")
     except HttpProcessingError as error:  # the body could not be parsed (a broken form…)
         response = _error_response(request, 400, f"malformed request: {error.message}"[:200])
     except web.HTTPException as error:

@@ -208,3 +208,12 @@ def test_odd_arguments_are_a_message_not_a_traceback(tmp_path: Path, ready_confi
     result = run_cli("--config", str(ready_config), *args, cwd=tmp_path)
     assert result.returncode == 1, result
     assert message in result.stderr and "Traceback" not in result.stderr
+
+
+def test_argument_longer_than_its_column_is_a_message(tmp_path: Path, ready_config: Path) -> None:
+    """A value the database cannot hold (found by a sweep: `moderators remove` with a name of
+    3,000 characters) is one line and exit 1, not a traceback."""
+    result = run_cli("--config", str(ready_config), "moderators", "remove", "a" * 3000,
+                     cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr and len(result.stderr) < 400

@@ -6,6 +6,8 @@ import logging
 
 import pytest
 from aiohttp import web
+from aiohttp.http_exceptions import InvalidHeader
+from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from federation.errors import BadRequest, Gone, NotFound, Problem, SignatureError, Unprocessable
 from federation.web.middleware import error_middleware
@@ -30,6 +32,10 @@ async def _raise(request: web.Request) -> web.Response:
         raise web.HTTPConflict()
     if kind == "redirect":
         raise web.HTTPFound("/elsewhere")
+    if kind == "toolong":
+        raise TortoiseValidationError("username: Length of 'aaaa…' 3000 > 255")
+    if kind == "badform":
+        raise InvalidHeader(b"broken")
     raise RuntimeError("secret detail -----BEGIN PRIVATE KEY-----")
 
 
@@ -100,3 +106,12 @@ async def test_nul_in_path_or_query_is_400(app_client):
     for url in ("/x/notfound%00", "/x/notfound?page=%00", "/x/bug?a=b%00c"):
         response = await app_client.get(URL(url, encoded=True), headers=AP)
         assert response.status == 400, url
+
+
+async def test_values_no_column_holds_and_unparsable_bodies_are_400(app_client):
+    """tortoise refusing a value (too long for its column) and aiohttp failing to parse a body
+    are the client's bad input: 400 JSON, not 500."""
+    for kind, expected in (("toolong", "too long"), ("badform", "malformed request")):
+        response = await app_client.get(f"/api/{kind}")
+        assert response.status == 400, kind
+        assert expected in (await response.json())["error"]
