@@ -88,7 +88,7 @@ def run_receivers(ports: list[int], key_pem: str, ready: Any, counts: Any) -> No
         body = await request.read()
         try:
             verify_request("POST", request.path_qs, request.headers, public_key, body=body)
-        except Exception:
+        except Exception:  # count any refusal
             with counts.get_lock():
                 counts[1] += 1
             return web.Response(status=401)

@@ -190,7 +190,7 @@ class DeliveryWorker:
         self._purged_at = now
         try:
             report = await purge_finished(now, timedelta(days=self._config.retention_days))
-        except Exception:
+        except Exception:  # logged; deliveries go on
             log.exception("delivery worker %s: purging finished rows failed", self.owner)
             return None
         if report.total:
@@ -395,7 +395,7 @@ class DeliveryWorker:
             if claiming is not None:
                 try:
                     unsent = [delivery.job for delivery in await claiming]
-                except Exception:
+                except Exception:  # its jobs come back when their lease expires
                     log.exception("delivery worker %s: the last claim failed", self.owner)
             await self._shutdown(inflight, finished, unsent)
             self._signer.close()

@@ -124,7 +124,7 @@ class Site:
         return out.decode()
 
     async def start(self) -> None:
-        log = open(self.directory / "serve.log", "wb")
+        log = open(self.directory / "serve.log", "wb")  # closed with the process
         self.process = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "federation", "--config", str(self.config), "serve",
             stdout=log, stderr=log, env=_environment(),
