@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     rotate = key_verbs.add_parser(
         "rotate", help="replace an actor's RSA and Ed25519 keys",
         description="Generate new keys for ACTOR. The old keys are kept inactive; a running "
-        "server notices within a minute. Followers see the new key on their next fetch.",
+        "server notices within a minute (a `serve --no-worker` only when restarted). Followers "
+        "see the new key on their next fetch.",
     )
     rotate.add_argument("identifier", metavar="ACTOR", help="the actor's identifier")
     rotate.set_defaults(handler=cmd_rotate)

@@ -43,14 +43,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     serve = subparsers.add_parser(
         "serve", help="serve the bridge over HTTP",
-        description="Serve discovery, actors, objects and inboxes. Runs a delivery worker "
-        "and the feed poller in-process unless --no-worker is given (then run `federation "
-        "worker`, which does both).",
+        description="Serve discovery, actors, objects and inboxes. Runs a delivery worker, "
+        "the feed poller and the moderation webhook's sender in-process unless --no-worker is "
+        "given (then run `federation worker`, which runs all three).",
     )
     serve.add_argument("--host", help="listen address (default: server.host)")
     serve.add_argument("--port", type=int, help="listen port (default: server.port)")
     serve.add_argument("--no-worker", action="store_true",
-                       help="do not run the delivery worker and the feed poller in-process")
+                       help="do not run the delivery worker, the feed poller and the "
+                       "moderation webhook's sender in-process")
     serve.set_defaults(handler=cmd_serve)
 
 
