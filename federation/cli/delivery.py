@@ -19,6 +19,7 @@ from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.retention import purge_finished
 from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import ActorDirectory
+from federation.identity.signers import signer_for
 from federation.ingest.poller import FeedPoller, poll_forever
 from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
 from federation.publishing.service import Publisher
@@ -61,17 +62,24 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with opened(settings, sync=False) as directory:
-        policy = ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
-        async with HardenedClient(policy) as client:
-            worker = DeliveryWorker(settings, directory, client, concurrency=args.concurrency)
-            poller = feed_poller(settings, directory, client) if args.feeds else None
-            webhooks = WebhookWorker(settings, client) if settings.moderation.webhook_url else None
-            print(f"delivery worker {worker.owner} running"
-                  f"{', polling feeds' if poller else ''}"
-                  f"{', sending moderation webhooks' if webhooks else ''}; Ctrl-C to stop")
-            await run_worker(worker, poller, stop, webhooks)
+    async with (opened(settings, sync=False) as directory,
+                worker_client(settings, directory) as client):
+        worker = DeliveryWorker(settings, directory, client, concurrency=args.concurrency)
+        poller = feed_poller(settings, directory, client) if args.feeds else None
+        webhooks = WebhookWorker(settings, client) if settings.moderation.webhook_url else None
+        print(f"delivery worker {worker.owner} running"
+              f"{', polling feeds' if poller else ''}"
+              f"{', sending moderation webhooks' if webhooks else ''}; Ctrl-C to stop")
+        await run_worker(worker, poller, stop, webhooks)
     return 0
+
+
+def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClient:
+    """The outbound client of ``federation worker``, as ``serve`` builds its own: GETs (actor
+    documents, keys) signed by the site actor — servers in authorized-fetch mode, GoToSocial
+    by default, answer 401 to unsigned ones. Feeds and webhooks ask for ``sign=False``."""
+    return HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
+                          signer_for(directory, settings.site_actor.identifier))
 
 
 def feed_poller(settings: Settings, directory: ActorDirectory,

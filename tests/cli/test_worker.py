@@ -125,3 +125,33 @@ async def test_worker_process_calls_the_moderation_webhook(tmp_path: Path, datab
     async with open_database(database_url):
         row = await WebhookDelivery.get(id=queued.id)
     assert (row.state, row.attempts) == (WebhookState.SENT, 1)
+
+
+async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, database_url) -> None:
+    """`federation worker` fetches actor documents with GETs signed by the site actor, as
+    `serve` does (servers in authorized-fetch mode refuse unsigned ones; it used to send them
+    unsigned), verified here by httpsig; feeds are still fetched unsigned."""
+    from federation.cli.delivery import worker_client
+    from federation.identity.directory import ActorDirectory, open_vault
+    from federation.signing.httpsig_compat import httpsig_verify_request
+
+    seen: list[dict[str, str]] = []
+
+    async def actor(request: web.Request) -> web.Response:
+        seen.append({"path": request.path_qs, **request.headers})
+        return web.json_response({"id": str(request.url)}, content_type="application/activity+json")
+
+    app = web.Application()
+    app.router.add_get("/{tail:.*}", actor)
+    settings = make_settings(database_url, allow_loopback_fetch=True)
+    async with TestServer(app, host="127.0.0.1") as peer, open_database(database_url):
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
+        await directory.sync()
+        site = directory.get(settings.site_actor.identifier)
+        async with worker_client(settings, directory) as client:
+            await client.get(str(peer.make_url("/users/a")))
+            await client.get(str(peer.make_url("/feed.xml")), sign=False)
+    signed, feed = seen
+    assert f'keyId="{site.key_id}"' in signed["Signature"]
+    assert httpsig_verify_request("GET", signed["path"], signed, site.rsa_public_pem)
+    assert "Signature" not in feed

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -141,3 +142,28 @@ async def test_no_log_line_contains_key_material(settings, database_url, caplog,
     assert "PRIVATE KEY" not in text
     assert secret not in text
     assert "rotated the keys of actor site" in caplog.text
+
+
+async def test_server_without_worker_serves_rotated_keys(make_settings, database_url, monkeypatch,
+                                                         aiohttp_client):
+    """`serve --no-worker` (no delivery worker to reload the directory) still publishes keys
+    rotated by another process in its actor documents, so that what the workers sign verifies."""
+    from federation.app import create_app
+    from federation.identity import directory as directory_module
+    from federation.web import actors as actors_part
+
+    monkeypatch.setattr(directory_module, "REFRESH_INTERVAL_SECONDS", 0.0)
+    monkeypatch.setattr(actors_part, "REFRESH_INTERVAL_SECONDS", 0.05)
+    settings = make_settings(database_url, server={"run_worker": False})
+    client = await aiohttp_client(create_app(settings))
+    accept = {"Accept": "application/activity+json"}
+
+    async def served_pem() -> str:
+        document = await (await client.get("/actors/site", headers=accept)).json()
+        return document["publicKey"]["publicKeyPem"]
+
+    old_pem = await served_pem()
+    await ActorDirectory(settings, open_vault(settings.data_dir)).rotate("site")  # the CLI
+    async with asyncio.timeout(10):  # polling, not timing
+        while await served_pem() == old_pem:
+            await asyncio.sleep(0.05)
