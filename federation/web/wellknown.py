@@ -18,6 +18,7 @@ from federation.protocol.discovery import (
     build_webfinger,
     parse_resource,
 )
+from federation.protocol.uris import same_origin
 from federation.web.state import DIRECTORY, SETTINGS
 from federation.web.usage import collect_usage
 
@@ -105,6 +106,25 @@ async def nodeinfo(request: web.Request) -> web.Response:
     schema = f"{NODEINFO_SCHEMA.format(version=nodeinfo_version)}#"
     content_type = f'application/json; profile="{schema}"; charset=utf-8'
     return _json(document, "application/json", **{"Content-Type": content_type})
+
+
+#: What the OStatus subscribe template leads to when ``uri`` is not ours (no local accounts).
+_NO_ACCOUNTS = (
+    "Ce site n'a pas de comptes depuis lesquels suivre quelqu'un : suivez ses collectifs depuis "
+    "votre propre instance.\nThis site has no accounts to follow anyone from: follow its "
+    "collectives from your own instance.\n"
+)
+
+
+@routes.get("/authorize_interaction")
+async def authorize_interaction(request: web.Request) -> web.Response:
+    """The target of the WebFinger subscribe template. The bridge has no local users, so there
+    is nothing to authorize: one of our own ids is shown (its page, through content
+    negotiation); anything else gets a short explanation (never a redirect elsewhere)."""
+    uri = request.query.get("uri", "")
+    if same_origin(uri, request.app[SETTINGS].base_url):
+        raise web.HTTPSeeOther(location=uri)
+    return web.Response(status=404, text=_NO_ACCOUNTS, charset="utf-8")
 
 
 def setup(app: web.Application) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import quote
+
 import pytest
 
 ACCT = "acct:halteaucontrolenumerique@bridge.example"
@@ -21,7 +23,17 @@ async def test_webfinger_acct_resolves_collective(client):
     assert links["self"] == {"rel": "self", "type": "application/activity+json", "href": actor_uri}
     assert links["http://webfinger.net/rel/profile-page"]["href"] == (
         "https://site.example/halte-au-controle-numerique")
-    assert "{uri}" in links["http://ostatus.org/schema/1.0/subscribe"]["template"]
+    template = links["http://ostatus.org/schema/1.0/subscribe"]["template"]
+    assert "{uri}" in template
+    # the template leads somewhere: our own ids to their page, anything else to an explanation
+    ours = template.replace("{uri}", quote(actor_uri, safe="")).removeprefix("https://bridge.example")
+    response = await client.get(ours, allow_redirects=False)
+    assert (response.status, response.headers["Location"]) == (303, actor_uri)
+    for uri in ("https://evil.example/phish", "", "javascript:alert(1)", "http://[::1"):
+        other = template.replace("{uri}", quote(uri, safe="")).removeprefix("https://bridge.example")
+        response = await client.get(other, allow_redirects=False)
+        assert response.status == 404 and "Location" not in response.headers
+        assert "follow its collectives from your own instance" in await response.text()
 
 
 @pytest.mark.parametrize("resource", [
