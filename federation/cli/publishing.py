@@ -14,7 +14,7 @@ import json
 import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tqdm import tqdm
@@ -178,7 +178,8 @@ def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
 def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) -> list[ContentItem]:
     if kind == FeedKind.ICAL.value or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
         return parse_calendar(data, actor=actor, source="import", language=settings.site.language,
-                              timezone=settings.site.timezone)
+                              timezone=settings.site.timezone,
+                              horizon=timedelta(days=settings.site.recurring_events_days))
     return parse_feed(data, actor=actor, source="import", language=settings.site.language)
 
 

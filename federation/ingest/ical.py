@@ -208,11 +208,12 @@ def occurrence_key(uid: str, slot: date | datetime, series_start: date | datetim
 
 
 def parse_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: str = "fr",
-                   timezone: str = "Europe/Paris", now: datetime | None = None) -> list[ContentItem]:
+                   timezone: str = "Europe/Paris", now: datetime | None = None,
+                   horizon: timedelta = HORIZON) -> list[ContentItem]:
     """The events of an iCalendar document, as events of ``actor`` (recurring ones expanded
-    around ``now``)."""
+    around ``now``, ``horizon`` ahead)."""
     return read_calendar(body, actor=actor, source=source, language=language,
-                         timezone=timezone, now=now).items
+                         timezone=timezone, now=now, horizon=horizon).items
 
 
 def read_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: str = "fr",

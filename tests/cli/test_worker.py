@@ -155,3 +155,22 @@ async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, dat
     assert f'keyId="{site.key_id}"' in signed["Signature"]
     assert httpsig_verify_request("GET", signed["path"], signed, site.rsa_public_pem)
     assert "Signature" not in feed
+
+
+def test_import_of_a_calendar_uses_the_site_horizon(make_settings, tmp_path: Path) -> None:
+    """`federation import` expands recurring events over `site.recurring_events_days`, as the
+    poller does (it used a fixed 60 days)."""
+    from federation.cli.publishing import _parse_feed_bytes
+    from tests.ingest.conftest import fixture_bytes
+
+    calendar = fixture_bytes("permanence.ics", RULE="RRULE:FREQ=WEEKLY", START="20240101T180000",
+                             END="20240101T200000", MORE="", MODIFIED="20240820T080000Z")
+
+    def weekly(days: int) -> int:
+        settings = make_settings(f"sqlite://{tmp_path / 'unused.sqlite3'}",
+                                 site={"name": "S", "home_page": "https://site.example/",
+                                       "recurring_events_days": days})
+        items = _parse_feed_bytes(calendar, "ical", settings, "halte-au-controle-numerique")
+        return sum(1 for item in items if item.source_id.startswith("permanence@"))
+
+    assert weekly(14) in (2, 3) and weekly(60) >= 8
