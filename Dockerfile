@@ -1,8 +1,10 @@
 # federation — container image. Build: docker build -t federation .
-# Run (config in ./config/federation.toml, data in a named volume):
+# Migrate first (serve refuses an unmigrated database), then run (config in
+# ./config/federation.toml, data in a named volume):
+#   docker run --rm -v "$PWD/config:/etc/federation:ro" -v federation-data:/var/lib/federation \
+#     federation federation --config /etc/federation/federation.toml migrate
 #   docker run -d -p 127.0.0.1:8080:8080 -v "$PWD/config:/etc/federation:ro" \
 #     -v federation-data:/var/lib/federation federation
-# then: docker exec <container> federation --config /etc/federation/federation.toml migrate
 # See docs/deploy.md.
 
 # --- builder: build the wheel and install it with its dependencies into a venv --------------
