@@ -139,7 +139,9 @@ class SiteConfig(_Strict):
 
 
 class ModeratorConfig(_Strict):
-    """A moderator listed publicly on the site actor (FEP-1b12); accounts are made by CLI."""
+    """A moderator named in the configuration. Validated, not used yet (moderators are not
+    published: FEP-1b12 is not implemented, for the moderators' privacy); the accounts of the
+    moderation UI are made by CLI."""
 
     username: str
     display_name: str = ""
