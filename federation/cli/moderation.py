@@ -27,8 +27,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verbs = moderators.add_subparsers(dest="verb", metavar="VERB", required=True)
     add = verbs.add_parser("add", help="create a moderator (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--language", choices=accounts.LANGUAGES, default="fr",
-                     help="language of the UI for this moderator (default fr)")
+    add.add_argument("--language", choices=accounts.LANGUAGES, default=None,
+                     help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true", help="mark as administrator")
     add.set_defaults(handler=cmd_add)
     listing = verbs.add_parser("list", help="list the moderators")
@@ -82,8 +82,10 @@ def read_password(*, confirm: bool) -> str:
 
 async def cmd_add(args: argparse.Namespace) -> int:
     password = read_password(confirm=True)
-    async with opened(settings_from(args), sync=False):
-        await accounts.create_account(args.username, password, language=args.language,
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        await accounts.create_account(args.username, password,
+                                      language=args.language or settings.moderation.language,
                                       is_admin=args.admin)
     print(f"moderator {args.username} created")
     return 0

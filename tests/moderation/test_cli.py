@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -90,3 +91,14 @@ def test_moderators_and_moderation_commands(tmp_path: Path) -> None:
 
     asyncio.run(check())
     assert _run("moderators", "remove", "camille", cwd=tmp_path).returncode == 0
+
+
+def test_new_moderator_gets_the_configured_language(tmp_path: Path) -> None:
+    """Without --language, an account speaks `moderation.language` (it was always French)."""
+    (tmp_path / "federation.toml").write_text(CONFIG + '\n[moderation]\nlanguage = "en"\n',
+                                              encoding="utf-8")
+    assert _run("migrate", cwd=tmp_path).returncode == 0
+    added = _run("moderators", "add", "sam", cwd=tmp_path, stdin=PASSWORD + "\n")
+    assert added.returncode == 0, added.stderr
+    listing = _run("moderators", "list", cwd=tmp_path)
+    assert re.search(r"^sam\s+en\b", listing.stdout, re.MULTILINE), listing.stdout
