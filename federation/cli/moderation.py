@@ -29,7 +29,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("username")
     add.add_argument("--language", choices=accounts.LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
-    add.add_argument("--admin", action="store_true", help="mark as administrator (shown by `moderators list`; gives no extra rights yet)")
+    add.add_argument("--admin", action="store_true",
+                     help="mark as administrator (shown by `moderators list`; no extra rights yet)")
     add.set_defaults(handler=cmd_add)
     listing = verbs.add_parser("list", help="list the moderators")
     listing.set_defaults(handler=cmd_list_moderators)
