@@ -8,6 +8,7 @@ for the delivery worker of the running server (or of ``federation serve`` later)
 from __future__ import annotations
 
 import argparse
+import sys
 
 from federation.cli.context import opened, settings_from
 from federation.db.social import Follower, FollowState
@@ -30,11 +31,11 @@ async def cmd_followers(args: argparse.Namespace) -> int:
     words = list(args.args)
     if words[0] in ("accept", "reject"):
         if len(words) != 3:
-            print("usage: federation followers accept|reject ACTOR REMOTE")
+            print("usage: federation followers accept|reject ACTOR REMOTE", file=sys.stderr)
             return 2
         return await _decide(args, words[1], words[2], accept=words[0] == "accept")
     if len(words) != 1:
-        print("usage: federation followers ACTOR [--pending]")
+        print("usage: federation followers ACTOR [--pending]", file=sys.stderr)
         return 2
     return await _list(args, words[0], pending=args.pending)
 

@@ -87,3 +87,5 @@ def test_followers_unknown_remote_is_an_error(write_config, tmp_path, capsys, mo
                  "https://peer.example/users/nobody"]) == 1
     assert "does not follow" in capsys.readouterr().err
     assert main(["-c", str(config), "followers", "accept", "changer-de-cap"]) == 2
+    out, err = capsys.readouterr()
+    assert "usage: federation followers accept|reject" in err and out == ""  # usage on stderr
