@@ -16,24 +16,42 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
 from federation.cli.context import opened, settings_from
+from federation.db import is_row_id
 from federation.db.actors import Actor
 from federation.db.ingest import Feed, FeedKind
-from federation.errors import BadRequest, Conflict, FederationError, Problem, Unprocessable
+from federation.errors import (
+    BadRequest,
+    Conflict,
+    FederationError,
+    NotFound,
+    Problem,
+    Unprocessable,
+)
 from federation.identity.signers import signer_for
 from federation.ingest.feeds import parse_feed
 from federation.ingest.ical import parse_calendar
 from federation.ingest.payloads import parse_item
-from federation.ingest.poller import MAX_FEED_BYTES, FeedPoller, guess_kind
+from federation.ingest.poller import (
+    MAX_FEED_BYTES,
+    MIN_INTERVAL_SECONDS,
+    FeedPoller,
+    guess_kind,
+)
 from federation.ingest.tokens import create_token, list_tokens, revoke_token
+from federation.protocol.numbers import is_ascii_digits
 from federation.publishing.demo import demo_items
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
+
+#: Longest wait between two polls of a feed (a week).
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -86,6 +104,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add.add_argument("--interval", type=int, default=900, help="seconds between polls")
     add.set_defaults(handler=cmd_feeds_add)
     feed_verbs.add_parser("list", help="list feeds").set_defaults(handler=cmd_feeds_list)
+    remove = feed_verbs.add_parser(
+        "remove", help="stop polling a feed",
+        description="Stop polling a feed (its id from `feeds list`). What it published stays "
+        "published; delete items one by one through the push API if needed.")
+    remove.add_argument("id", help="the feed's id, from `feeds list`")
+    remove.set_defaults(handler=cmd_feeds_remove)
     poll = feed_verbs.add_parser("poll", help="poll feeds now")
     poll.add_argument("--all", action="store_true", help="every feed, not only due ones")
     poll.set_defaults(handler=cmd_feeds_poll)
@@ -252,8 +276,11 @@ async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 async def cmd_feeds_add(args: argparse.Namespace) -> int:
     settings = settings_from(args)
-    if args.interval < 60:
-        raise BadRequest("--interval must be at least 60 seconds")
+    if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:
+        raise BadRequest(f"--interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} "
+                         "seconds")
+    if not _is_web_url(args.url):
+        raise BadRequest(f"{args.url!r} is not an http(s) URL")
     async with opened(settings) as directory:
         directory.get(args.actor)
         actor = await Actor.get(identifier=args.actor)
@@ -265,6 +292,28 @@ async def cmd_feeds_add(args: argparse.Namespace) -> int:
     print(f"feed {feed.id}: {kind.value} {args.url} for {args.actor}, every {args.interval} s "
           "(existing entries will be recorded without delivery)")
     return 0
+
+
+async def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    feed_id = int(args.id) if is_ascii_digits(args.id) else 0
+    async with opened(settings, sync=False):
+        feed = await Feed.get_or_none(id=feed_id).prefetch_related("actor") \
+            if is_row_id(feed_id) else None
+        if feed is None:
+            raise NotFound(f"no feed {args.id!r} (see `federation feeds list`)")
+        await feed.delete()
+    print(f"feed {feed_id} ({feed.url} for {feed.actor.identifier}) is no longer polled; "
+          "what it published stays published")
+    return 0
+
+
+def _is_web_url(value: str) -> bool:
+    try:
+        parts = urlsplit(value)
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 async def cmd_feeds_list(args: argparse.Namespace) -> int:
