@@ -21,6 +21,7 @@ from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_to
 from federation.moderation.service import REPLY_ACTIONS, Action, is_row_id, reply_summary
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
+from federation.protocol.numbers import is_ascii_digits
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 
 routes = web.RouteTableDef()
@@ -61,10 +62,10 @@ async def require_moderator(request: web.Request, *, write: bool = True) -> str:
 
 def _path_id(request: web.Request, what: str = "reply") -> int:
     """The ``{reply_id}`` or ``{report_id}`` of the path: a row id (400 otherwise)."""
-    try:
-        value = int(request.match_info[f"{what}_id"])
-    except ValueError:
-        raise BadRequest(f"a {what} id is a number") from None
+    raw = request.match_info[f"{what}_id"]
+    if not is_ascii_digits(raw):
+        raise BadRequest(f"a {what} id is a number")
+    value = int(raw)
     if not is_row_id(value):
         raise BadRequest(f"a {what} id is a positive number")
     return value
@@ -78,11 +79,9 @@ def int_param(request: web.Request, name: str, default: int | None, maximum: int
     raw = request.query.get(name)
     if raw is None:
         return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} must be a number") from None
-    return max(1, min(value, maximum))
+    if not is_ascii_digits(raw.removeprefix("-")):
+        raise BadRequest(f"{name} must be a number")
+    return max(1, min(int(raw), maximum))
 
 
 def reply_item(reply: Reply) -> dict[str, Any]:
