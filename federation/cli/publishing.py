@@ -200,11 +200,13 @@ def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
 
 
 def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) -> list[ContentItem]:
+    """A feed's items keyed as the poller keys them (same source, same ids): a feed imported
+    first and added with `feeds add` afterwards finds its entries already there."""
     if kind == FeedKind.ICAL.value or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
-        return parse_calendar(data, actor=actor, source="import", language=settings.site.language,
+        return parse_calendar(data, actor=actor, language=settings.site.language,
                               timezone=settings.site.timezone,
                               horizon=timedelta(days=settings.site.recurring_events_days))
-    return parse_feed(data, actor=actor, source="import", language=settings.site.language)
+    return parse_feed(data, actor=actor, language=settings.site.language)
 
 
 async def _publish_all(publisher: Publisher, items: Iterable[ContentItem], *, deliver: bool,

@@ -186,3 +186,20 @@ async def test_a_bug_on_one_feed_does_not_stop_the_others(bridge: Bridge,
     await first.refresh_from_db()
     assert first.failures == 1 and "internal error" in first.last_error
     assert first.next_poll_at == bridge.clock.now + timedelta(seconds=1200)
+
+
+async def test_a_feed_imported_first_is_not_recorded_twice(bridge: Bridge, settings,
+                                                           feed_server: FeedServer) -> None:
+    """The natural order — `federation import` the history, then `feeds add` — finds the
+    imported entries already there (same keys as the poller): no second object per entry."""
+    from federation.cli.publishing import _parse_feed_bytes
+
+    feed_server.body = fixture_bytes("spip.rss")
+    for item in _parse_feed_bytes(feed_server.body, "rss", settings, ACTOR):
+        await bridge.publisher.upsert(item, deliver=False)
+    imported = await ContentObject.all().count()
+    assert imported == 2
+    await _feed(bridge, feed_server, FeedKind.RSS)
+    [report] = await _poller(bridge).run_once()
+    assert report.status == "ok" and report.outcomes == {"unchanged": 2}
+    assert await ContentObject.all().count() == imported
