@@ -80,13 +80,7 @@ class Inbox(Peer):
     delay: float = 0.0
     received_at: dict[str, datetime] = field(default_factory=dict)
 
-    async def handle(self, request: web.Request) -> web.StreamResponse:
-        body = await request.read()
-        try:
-            key_id = self._verify(request, body)
-        except Exception as error:
-            self.refused.append(f"{request.path}: {error!r}")
-            return web.Response(status=401)
+    async def respond(self, request: web.Request, body: bytes, key_id: str) -> web.StreamResponse:
         if not self.gate.opened.is_set():
             self.gate.held.append((self.host, request.path))
             await self.gate.opened.wait()

@@ -92,12 +92,17 @@ class Peer:
         return params["keyId"]
 
     async def handle(self, request: web.Request) -> web.StreamResponse:
+        """Verify (401 and noted in ``refused`` when the signature fails), then answer."""
         body = await request.read()
         try:
             key_id = self._verify(request, body)
         except Exception as error:
             self.refused.append(f"{request.path}: {error!r}")
             return web.Response(status=401)
+        return await self.respond(request, body, key_id)
+
+    async def respond(self, request: web.Request, body: bytes, key_id: str) -> web.StreamResponse:
+        """The answer to a verified request: the scripted status for its path, else 202."""
         queued = self.script.get(request.path)
         answer = queued.pop(0) if queued else 202
         if answer == HANG:
