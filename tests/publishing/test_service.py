@@ -21,11 +21,16 @@ from federation.signing.keys import KeyVault
 
 
 @pytest.fixture
-async def publisher(settings: Settings) -> AsyncIterator[Publisher]:
+async def directory(settings: Settings) -> AsyncIterator[ActorDirectory]:
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
         await directory.sync()
-        yield Publisher(directory, clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
+        yield directory
+
+
+@pytest.fixture
+def publisher(directory: ActorDirectory) -> Publisher:
+    return Publisher(directory, clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
 
 
 def _event(**overrides: object):
@@ -163,14 +168,6 @@ def test_notice_language_argument_wins_over_the_document() -> None:
     before, after = _event(), _event(status="cancelled")
     assert _news(before, after, language="en").startswith("Cancelled: “Débat”, planned for")
     assert _news(before, after).startswith("Annulé : « Débat »")
-
-
-@pytest.fixture
-async def directory(settings: Settings) -> AsyncIterator[ActorDirectory]:
-    async with open_database(settings.effective_database_url):
-        directory = ActorDirectory(settings, KeyVault.load_or_create(settings.data_dir))
-        await directory.sync()
-        yield directory
 
 
 async def _cancellation_note(publisher: Publisher, item: ContentItem) -> ContentObject:
