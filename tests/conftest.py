@@ -10,6 +10,7 @@ database emptied before the test), so tests never see each other's rows.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import os
 import shutil
@@ -47,6 +48,20 @@ async def _pg_execute(admin_url: str, *statements: str) -> None:
         await connection.close()
 
 
+@contextlib.contextmanager
+def pg_scratch_database(prefix: str) -> Iterator[str]:
+    """A new, empty PostgreSQL database (its URL), dropped afterwards; skips without a server."""
+    admin = _pg_admin_url()
+    if admin is None:
+        pytest.skip(PG_SKIP_REASON)
+    name = f"{prefix}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    asyncio.run(_pg_execute(admin, f'CREATE DATABASE "{name}"'))
+    try:
+        yield _with_database(admin, name)
+    finally:
+        asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 @pytest.fixture(scope="session")
 def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("template") / "template.sqlite3"
@@ -56,16 +71,9 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def pg_template() -> Iterator[str]:
-    admin = _pg_admin_url()
-    if admin is None:
-        pytest.skip(PG_SKIP_REASON)
-    name = f"fedtpl_{os.getpid()}_{uuid.uuid4().hex[:8]}"
-    asyncio.run(_pg_execute(admin, f'CREATE DATABASE "{name}"'))
-    try:
-        asyncio.run(migrate_database(_with_database(admin, name)))
-        yield name
-    finally:
-        asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_scratch_database("fedtpl") as url:
+        asyncio.run(migrate_database(url))
+        yield url.rpartition("/")[2]
 
 
 async def _pg_clean(url: str) -> None:

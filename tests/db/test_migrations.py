@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,7 +14,7 @@ from federation.db import APPS, tortoise_config
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.db.lifecycle import migrate_database, open_database, pending_migrations
 from federation.identity.directory import ActorDirectory, open_vault
-from tests.conftest import PG_SKIP_REASON, _pg_admin_url, _pg_execute, _with_database
+from tests.conftest import pg_scratch_database
 
 MIGRATIONS_DIR = Path(__file__).parents[2] / "federation" / "db" / "migrations"
 
@@ -27,15 +25,8 @@ def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterat
     if request.param == "sqlite":
         yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
         return
-    admin = _pg_admin_url()
-    if admin is None:
-        pytest.skip(PG_SKIP_REASON)
-    name = f"fedmig_{uuid.uuid4().hex[:12]}"
-    asyncio.run(_pg_execute(admin, f'CREATE DATABASE "{name}"'))
-    try:
-        yield _with_database(admin, name)
-    finally:
-        asyncio.run(_pg_execute(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with pg_scratch_database("fedmig") as url:
+        yield url
 
 
 def _migration_files() -> set[str]:
