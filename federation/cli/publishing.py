@@ -16,7 +16,6 @@ from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
-from urllib.parse import urlsplit
 
 from tqdm import tqdm
 
@@ -38,20 +37,19 @@ from federation.ingest.ical import parse_calendar
 from federation.ingest.payloads import parse_item
 from federation.ingest.poller import (
     MAX_FEED_BYTES,
+    MAX_INTERVAL_SECONDS,
     MIN_INTERVAL_SECONDS,
     FeedPoller,
     guess_kind,
 )
 from federation.ingest.tokens import create_token, list_tokens, revoke_token
 from federation.protocol.numbers import is_ascii_digits
+from federation.protocol.uris import is_http_url
 from federation.publishing.demo import demo_items
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
-
-#: Longest wait between two polls of a feed (a week).
-MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -281,7 +279,7 @@ async def cmd_feeds_add(args: argparse.Namespace) -> int:
     if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:
         raise BadRequest(f"--interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} "
                          "seconds")
-    if not _is_web_url(args.url):
+    if not is_http_url(args.url):
         raise BadRequest(f"{args.url!r} is not an http(s) URL")
     async with opened(settings) as directory:
         directory.get(args.actor)
@@ -308,14 +306,6 @@ async def cmd_feeds_remove(args: argparse.Namespace) -> int:
     print(f"feed {feed_id} ({feed.url} for {feed.actor.identifier}) is no longer polled; "
           "what it published stays published")
     return 0
-
-
-def _is_web_url(value: str) -> bool:
-    try:
-        parts = urlsplit(value)
-    except ValueError:
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.hostname)
 
 
 async def cmd_feeds_list(args: argparse.Namespace) -> int:

@@ -21,6 +21,7 @@ from federation.db.content import ObjectKind
 from federation.errors import BadRequest
 from federation.protocol.html import html_to_text, text_to_html
 from federation.protocol.objects import MediaView, TagView
+from federation.protocol.uris import is_http_url
 from federation.publishing.items import ContentItem, clean_content, derive_summary
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 
@@ -37,13 +38,8 @@ def _guess_media_type(url: str, given: str | None) -> str:
 
 
 def _web_url(value: Any) -> str | None:
-    if isinstance(value, str) and len(value) <= 2048:
-        try:
-            parts = urlsplit(value.strip())
-            if parts.scheme in ("http", "https") and parts.hostname:
-                return value.strip()
-        except ValueError:  # e.g. an unclosed IPv6 bracket
-            return None
+    if isinstance(value, str) and len(value) <= 2048 and is_http_url(value.strip()):
+        return value.strip()
     return None
 
 

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 MAX_FEED_BYTES = 5_000_000
 MAX_BACKOFF = timedelta(days=1)
 MIN_INTERVAL_SECONDS = 60
+#: Longest wait between two polls of a feed (a week).
+MAX_INTERVAL_SECONDS = 7 * 24 * 3600
 ACCEPT = {
     FeedKind.RSS: "application/rss+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1",
     FeedKind.ATOM: "application/atom+xml, application/xml;q=0.9, text/xml;q=0.8, */*;q=0.1",

@@ -74,6 +74,16 @@ def _origin_of(url: str) -> Origin:
     return Origin(scheme, normalise_host(parts.hostname), port if port is not None else DEFAULT_PORTS[scheme])
 
 
+def is_http_url(value: object) -> bool:
+    """True for an absolute http(s) URL with a valid host (anything else, malformed included,
+    is False: never an exception)."""
+    try:
+        origin_of(value)  # type: ignore[arg-type]
+    except ValueError:
+        return False
+    return True
+
+
 def same_origin(a: str, b: str) -> bool:
     """True when both URLs parse and have the same normalised origin."""
     try:

@@ -8,9 +8,10 @@ http is used only for a loopback host when the client policy allows loopback (te
 from __future__ import annotations
 
 import re
-from urllib.parse import quote, urlsplit
+from urllib.parse import quote
 
 from federation.errors import BadRequest, RemoteBadResponse
+from federation.protocol.uris import is_http_url
 from federation.remote.addresses import is_loopback, parse_ip
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import AS_PROFILE, is_activitystreams_media_type, parse_json_document
@@ -62,10 +63,6 @@ async def resolve_handle(client: HardenedClient, handle: str) -> str:
         if not isinstance(link_type, str) or not isinstance(href, str):
             continue
         if is_activitystreams_media_type(link_type) or link_type == f'application/ld+json; profile="{AS_PROFILE}"':
-            try:
-                parts = urlsplit(href)
-            except ValueError:  # e.g. an unclosed IPv6 bracket
-                continue
-            if parts.scheme in ("http", "https") and parts.hostname:
+            if is_http_url(href):
                 return href
     raise RemoteBadResponse("WebFinger answer has no ActivityPub self link")

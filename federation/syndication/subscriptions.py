@@ -19,7 +19,6 @@ import logging
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
-from urllib.parse import urlsplit
 
 from federation.db import is_row_id
 from federation.db.social import Following, FollowState, RemoteActor, SyndicationPolicy
@@ -28,7 +27,7 @@ from federation.errors import BadRequest, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.jsonld import AS2_CONTEXT
 from federation.protocol.numbers import is_ascii_digits
-from federation.protocol.uris import same_origin
+from federation.protocol.uris import is_http_url, same_origin
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
 from federation.remote.webfinger import resolve_handle
@@ -50,19 +49,11 @@ class FollowResult:
     sent: bool
 
 
-def _is_url(text: str) -> bool:
-    try:
-        parts = urlsplit(text)
-    except ValueError:  # e.g. an unclosed IPv6 bracket: not a URL we can use
-        return False
-    return parts.scheme in ("http", "https") and bool(parts.netloc)
-
-
 async def resolve_actor(client: HardenedClient, store: RemoteActorStore, handle_or_url: str,
                         *, local_origin: str) -> RemoteActor:
     """The remote actor named by a handle or a URL, fetched from its origin and stored."""
     text = handle_or_url.strip()
-    uri = text if _is_url(text) else await resolve_handle(client, text)
+    uri = text if is_http_url(text) else await resolve_handle(client, text)
     if same_origin(uri, local_origin):
         raise BadRequest("that is one of our own actors")
     return await store.fetch(uri)
@@ -134,7 +125,7 @@ async def find_following(directory: ActorDirectory, reference: str,
     row = None
     if is_ascii_digits(text):
         row = await rows.filter(id=int(text)).first() if is_row_id(int(text)) else None
-    elif _is_url(text):
+    elif is_http_url(text):
         row = await rows.filter(target_uri=text).order_by("id").first()
         if row is None:
             row = await rows.filter(remote__uri=text).order_by("id").first()
@@ -172,7 +163,7 @@ async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, ur
     actor of a LitePub relay.
     """
     url = url.strip()
-    if not _is_url(url):
+    if not is_http_url(url):
         raise BadRequest("a relay is given by its URL (https://relay.example/inbox or its actor)")
     if same_origin(url, directory.uris.base_url):
         raise BadRequest("that URL is on our own origin")

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from federation.protocol.uris import normalise_host, origin_of, same_origin, strip_fragment
+from federation.protocol.uris import (
+    is_http_url,
+    normalise_host,
+    origin_of,
+    same_origin,
+    strip_fragment,
+)
 
 
 @pytest.mark.parametrize(("url", "expected"), [
@@ -34,3 +40,12 @@ def test_origins_are_normalised() -> None:
     assert normalise_host("[::1]") == "::1"
     with pytest.raises(ValueError):
         normalise_host(5)  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(("value", "expected"), [
+    ("https://peer.example/users/a", True), ("http://127.0.0.1:8080/", True),
+    ("http://[::1", False), ("ftp://peer.example/", False), ("peer.example", False),
+    ("https://", False), (None, False), (5, False),
+])
+def test_is_http_url_never_raises(value: object, expected: bool) -> None:
+    assert is_http_url(value) is expected
