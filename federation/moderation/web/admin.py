@@ -30,6 +30,7 @@ import nh3
 from aiohttp import web
 from markupsafe import Markup
 
+from federation.db import is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
@@ -42,7 +43,7 @@ from federation.moderation.accounts import (
     find_session,
     open_session,
 )
-from federation.moderation.service import Action, is_row_id
+from federation.moderation.service import Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
 from federation.protocol.numbers import is_ascii_digits
@@ -454,7 +455,7 @@ async def act(request: web.Request) -> web.Response:
     else:
         raise web.HTTPBadRequest(text="400: unknown action\n")
     if failures:
-        raise see_other(back, msg="done.partial", **{"failed": "; ".join(failures)[:500]})
+        raise see_other(back, msg="done.partial", failed="; ".join(failures)[:500])
     raise see_other(back, msg="done")
 
 

@@ -14,11 +14,12 @@ from typing import Any
 
 from aiohttp import web
 
+from federation.db import is_row_id
 from federation.db.ingest import ApiToken
 from federation.db.moderation import Reply, ReplyState, Report
 from federation.errors import BadRequest, Forbidden, Unauthorized
 from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
-from federation.moderation.service import REPLY_ACTIONS, Action, is_row_id, reply_summary
+from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
 from federation.protocol.numbers import is_ascii_digits
