@@ -15,6 +15,7 @@
     │   └── SignatureError     – signature missing/malformed/invalid/expired (has .reason)
     ├── Forbidden              – 403 (blocked domain/actor, origin mismatch)
     ├── Conflict               – 409
+    ├── TooManyRequests        – 429 (carries ``retry_after`` seconds, sent as ``Retry-After``)
     └── RemoteError            – outbound HTTP failed
         ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
         ├── RemoteTimeout
@@ -141,6 +142,16 @@ class Conflict(FederationError):
     """Conflict with the current state."""
 
     http_status = 409
+
+
+class TooManyRequests(FederationError):
+    """Too many requests: try again later."""
+
+    http_status = 429
+
+    def __init__(self, message: str = "", retry_after: float = 60.0) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after
 
 
 class RemoteError(FederationError):

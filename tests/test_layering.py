@@ -19,7 +19,7 @@ SERVICES = ("identity", "inbox", "delivery", "publishing", "ingest", "moderation
 #: Layer of each top-level part of the package; a module may import its own layer and below.
 LAYERS: dict[str, int] = {
     "errors": 0, "settings": 0, "__init__": 0,
-    "protocol": 1, "signing": 1,
+    "protocol": 1, "signing": 1, "ratelimit": 1,
     "db": 2,
     "remote": 3,
     **{name: 4 for name in SERVICES},
@@ -27,7 +27,7 @@ LAYERS: dict[str, int] = {
     "app": 6,
     "cli": 7, "__main__": 7,
 }
-PURE = ("protocol", "signing")
+PURE = ("protocol", "signing", "ratelimit")
 IO_LIBRARIES = ("aiohttp", "tortoise", "asyncpg", "aiosqlite", "requests", "httpx", "urllib.request",
                 "socket", "asyncio")
 

@@ -16,7 +16,8 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
-from federation.errors import BadRequest, FederationError, Gone, Unprocessable
+from federation.errors import BadRequest, FederationError, Gone, TooManyRequests, Unprocessable
+from federation.ratelimit import retry_after_seconds
 from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
 
 log = logging.getLogger(__name__)
@@ -71,6 +72,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Unprocessable as error:
         problems = [{"location": p.location, "message": p.message} for p in error.problems]
         response = _error_response(request, 422, error.message, {"problems": problems})
+    except TooManyRequests as error:
+        response = _error_response(request, 429, error.message)
+        response.headers["Retry-After"] = str(retry_after_seconds(error.retry_after))
     except FederationError as error:
         response = _error_response(request, error.http_status, error.message)
     except TortoiseValidationError as error:  # a value no column can hold (too long…)
