@@ -7,8 +7,10 @@
   (negative cache) so a flood naming a dead actor causes no fetch storm.
 - :class:`DatabaseKeyCache` implements :class:`~federation.remote.keys.KeyCache` on the same
   rows, behind a small bounded in-memory layer: verified requests of known actors cost no query.
-  A key is written to the row of the actor proven to own it; the row keeps one key (the last one
-  that verified a request).
+  A key is written to the row of the actor proven to own it, and only when its id is on that
+  actor's origin (an actor never speaks for another origin's key ids); the row keeps one key (the
+  last one that verified a request). A row holding a key id of another origin (written by an
+  older release) is never read as that key.
 
 Display names and handles are stored as plain text (markup removed, length capped): the UI
 escapes them when it renders them.
@@ -27,7 +29,7 @@ from tortoise.exceptions import IntegrityError
 from federation.db.social import RemoteActor
 from federation.errors import RemoteBadResponse, RemoteError
 from federation.protocol.html import html_to_text
-from federation.protocol.uris import origin_of
+from federation.protocol.uris import origin_of, same_origin
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.remote.keys import DEFAULT_NEGATIVE_TTL, MemoryKeyCache, RemoteKey, listed_keys
@@ -265,7 +267,7 @@ class DatabaseKeyCache:
         cached = await self._memory.get(key_id)
         if cached is not None:
             return cached
-        row = await RemoteActor.filter(key_id=key_id).order_by("-fetched_at").first()
+        row = await self._row_holding(key_id)
         if row is None or row.public_key_pem is None:
             return None
         if row.fetched_at + self._ttl <= datetime.now(UTC):
@@ -278,6 +280,10 @@ class DatabaseKeyCache:
         return key
 
     async def put(self, key: RemoteKey) -> None:
+        if not same_origin(key.key_id, key.owner_uri):
+            logger.warning("refused to cache a key id of another origin than its owner %s",
+                           _host(key.owner_uri))
+            return
         await self._memory.put(key)
         await RemoteActor.filter(uri=key.owner_uri).update(
             key_id=key.key_id, public_key_pem=public_key_to_pem(key.public_key)
@@ -290,4 +296,14 @@ class DatabaseKeyCache:
         """True when some actor row holds ``key_id`` (whatever its age): no fetch needed to know."""
         if await self._memory.get(key_id) is not None:
             return True
-        return await RemoteActor.filter(key_id=key_id).exists()
+        return await self._row_holding(key_id) is not None
+
+    @staticmethod
+    async def _row_holding(key_id: str) -> RemoteActor | None:
+        """The newest row holding ``key_id`` whose actor is on the key's origin."""
+        try:
+            host = origin_of(key_id).host
+        except ValueError:
+            return None
+        rows = await RemoteActor.filter(key_id=key_id, domain=host).order_by("-fetched_at")
+        return next((row for row in rows if same_origin(key_id, row.uri)), None)

@@ -1,9 +1,14 @@
 """Remote public keys: fetched by ``keyId``, owned by the actor that lists them, cached.
 
-Security principle 2: a key belongs to an actor only if the actor's own document lists it. When
-``keyId`` names a separate key document, its ``owner`` is fetched and must list that key id.
-Principle 10: refetches per document are bounded per interval, and failures are remembered for
+Security principle 2: a key belongs to an actor only if the actor's own document lists it, under
+an id on the actor's own origin (an actor cannot speak for another origin's key ids, so nothing it
+lists is ever cached under a victim's key id). When ``keyId`` names a separate key document, its
+``owner`` is fetched and must list that key id.
+
+Principle 10: fetches are bounded per key id and interval, and failures are remembered for
 ``negative_ttl`` seconds (negative cache), so a flood of bad signatures causes no fetch storm.
+Both are kept **per key id**: a made-up key id on someone's actor (``VICTIM#nope``) fails alone
+and never stops the actor's real keys from verifying.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from federation.errors import RemoteError, SignatureError
-from federation.protocol.uris import same_uri, strip_fragment
+from federation.protocol.uris import same_origin, same_uri, strip_fragment
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.signing.keys import PublicKey, load_ed25519_multibase, load_public_key_pem
@@ -24,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 DEFAULT_TTL = 24 * 3600.0
 DEFAULT_NEGATIVE_TTL = 300.0
-#: Fetches of one document allowed per ``negative_ttl`` interval (first fetch + one refetch).
+#: Fetches for one key id allowed per ``negative_ttl`` interval (first fetch + one refetch).
 MAX_FETCHES_PER_INTERVAL = 2
 MAX_CACHED_KEYS = 10_000
 MAX_KEYS_PER_ACTOR = 16
@@ -84,8 +89,9 @@ def _as_list(value: Any) -> list[Any]:
 def find_listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
     """The key ``key_id`` if ``actor`` lists it in ``publicKey`` or ``assertionMethod``.
 
-    A listed key whose ``owner``/``controller`` names someone else is not the actor's; a listed
-    key that does not parse (PEM, multibase) raises :class:`SignatureError` ``key_unavailable``.
+    A listed key whose ``owner``/``controller`` names someone else, or whose id is not on the
+    actor's origin, is not the actor's; a listed key that does not parse (PEM, multibase) raises
+    :class:`SignatureError` ``key_unavailable``.
     """
     try:
         return _listed_key(actor, key_id)
@@ -95,6 +101,8 @@ def find_listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
 
 def _listed_key(actor: dict[str, Any], key_id: str) -> PublicKey | None:
     actor_id = actor.get("id")
+    if not isinstance(actor_id, str) or not same_origin(key_id, actor_id):
+        return None
     for entry in _as_list(actor.get("publicKey")):
         if isinstance(entry, dict) and entry.get("id") == key_id:
             if entry.get("owner", actor_id) != actor_id:
@@ -156,51 +164,62 @@ class KeyResolver:
     async def resolve(self, key_id: str, refresh: bool = False) -> RemoteKey:
         """The key ``key_id``; ``refresh=True`` after a failed verification asks for a refetch.
 
-        A refetch beyond the budget returns the cached key (or fails) without any fetch.
-        Raises :class:`SignatureError` (``key_unavailable`` or ``key_not_owned``).
+        A refetch beyond the budget returns the cached key (or fails) without any fetch. The
+        negative cache and the budget are kept per key id: the failure of one key id never
+        stops another key of the same actor. Raises :class:`SignatureError`
+        (``key_unavailable`` or ``key_not_owned``).
         """
         cached = await self._cache.get(key_id)
         if cached is not None and not refresh:
             return cached
-        document_url = strip_fragment(key_id)
         now = self._clock()
-        failed_at = self._failures.get(document_url)
+        failed_at = self._failures.get(key_id)
         if failed_at is not None and now - failed_at < self._negative_ttl:
             raise SignatureError("key_unavailable", "key fetch failed recently")
-        if not self._take_budget(document_url, now):
+        if not self._take_budget(key_id, now):
             if cached is not None:
                 return cached
             raise SignatureError("key_unavailable", "key refetch budget exhausted")
+        document_url = strip_fragment(key_id)
         try:
             key, siblings = await self._fetch(key_id, document_url)
         except (RemoteError, ValueError) as exc:
-            self._failures[document_url] = now
+            self._remember_failure(key_id, now)
             logger.info("cannot resolve key of %s: %s", document_url, type(exc).__name__)
             raise SignatureError("key_unavailable", "key cannot be fetched") from exc
         except SignatureError:
-            self._failures[document_url] = now
+            self._remember_failure(key_id, now)
             raise
-        self._failures.pop(document_url, None)
+        self._failures.pop(key_id, None)
         for sibling in siblings:
             await self._cache.put(sibling)
         await self._cache.put(key)
         return key
 
-    def _take_budget(self, document_url: str, now: float) -> bool:
+    def _take_budget(self, key_id: str, now: float) -> bool:
         if len(self._fetches) > MAX_CACHED_KEYS:
             self._prune(now)
-        recent = [t for t in self._fetches.get(document_url, []) if now - t < self._negative_ttl]
+        recent = [t for t in self._fetches.get(key_id, []) if now - t < self._negative_ttl]
         if len(recent) >= self._max_fetches:
-            self._fetches[document_url] = recent
+            self._fetches[key_id] = recent
             return False
-        self._fetches[document_url] = recent + [now]
+        self._fetches[key_id] = recent + [now]
         return True
 
+    def _remember_failure(self, key_id: str, now: float) -> None:
+        if len(self._failures) > MAX_CACHED_KEYS:
+            self._prune(now)
+        self._failures[key_id] = now
+
     def _prune(self, now: float) -> None:
+        """Forget expired entries; past the bound, the oldest go too (memory stays bounded)."""
         for url in [u for u, ts in self._fetches.items() if all(now - t >= self._negative_ttl for t in ts)]:
             del self._fetches[url]
         for url in [u for u, t in self._failures.items() if now - t >= self._negative_ttl]:
             del self._failures[url]
+        for table in (self._fetches, self._failures):
+            while len(table) > MAX_CACHED_KEYS:
+                table.pop(next(iter(table)))
 
     async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
         """The key, and the other keys its actor lists (cached too, saving fetches)."""

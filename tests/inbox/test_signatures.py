@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding
 
 from federation.db.moderation import Reply
-from federation.db.social import Block, BlockKind
+from federation.db.social import Block, BlockKind, RemoteActor
 from federation.signing.cavage import sign_request
 from federation.signing.digests import sha256_digest_header
 from federation.signing.rfc9421 import sign_request_rfc9421
@@ -240,3 +240,37 @@ async def test_valid_rfc9421_request_is_accepted(bridge, peer, peer_keys):
     response = await bridge.post(create(bob, note(bob)), bob, scheme="rfc9421")
     assert response.status == 202
     assert await Reply.all().count() == 1
+
+
+async def test_made_up_key_id_on_a_victim_never_blocks_the_victim(bridge, peer, alice):
+    """(38) Requests signed with VICTIM#nope are 401 and leave the victim's real key working."""
+    await bridge.article()
+    for number in range(3):
+        response = await bridge.post(create(alice, note(alice, number), number), alice,
+                                     key_id=alice.uri + "#nope")
+        assert response.status == 401
+    assert await nothing_stored()
+    response = await bridge.post(create(alice, note(alice, 9), 9), alice)
+    assert response.status == 202, await response.text()
+    assert await Reply.all().count() == 1
+
+
+async def test_actor_listing_a_victims_key_id_does_not_replace_it(bridge, make_peer, peer, alice,
+                                                                  peer_keys):
+    """(38) An attacker whose actor lists a key under the victim's key id: the victim's key is
+    neither replaced nor shadowed; the victim's next request verifies with one fetch."""
+    from federation.remote.actors import DatabaseKeyCache
+
+    other = await make_peer()
+    mallory = other.actor("mallory", peer_keys[1])
+    forged = {"id": alice.key_id, "owner": mallory.uri,
+              "publicKeyPem": other.documents["/users/mallory"]["publicKey"]["publicKeyPem"]}
+    other.documents["/users/mallory"]["publicKey"] = [forged, other.documents["/users/mallory"]["publicKey"]]
+    await bridge.article()
+    assert (await bridge.post(create(mallory, note(mallory)), mallory)).status == 202
+    assert await DatabaseKeyCache().get(alice.key_id) is None
+    assert (await RemoteActor.get(uri=mallory.uri)).key_id == mallory.key_id
+    response = await bridge.post(create(alice, note(alice, 2), 2), alice)
+    assert response.status == 202, await response.text()
+    assert peer.count("/users/alice") == 1
+    assert await Reply.all().count() == 2

@@ -135,3 +135,32 @@ async def test_key_cache_reads_rows_and_expires(db, key):
     await RemoteActor.all().update(fetched_at=now - timedelta(days=2))
     assert await DatabaseKeyCache().get(key_id) is None
     assert await DatabaseKeyCache().get("https://peer.example/users/b#main-key") is None
+
+
+def test_actor_row_keeps_no_key_of_another_origin(key):
+    """An actor document listing first a key id on another origin stores its own key, never that one."""
+    uri = "https://attacker.example/users/m"
+    pem = public_key_to_pem(key)
+    fields = actor_fields({
+        "id": uri, "type": "Person", "inbox": uri + "/inbox",
+        "publicKey": [{"id": "https://victim.example/users/v#main-key", "owner": uri, "publicKeyPem": pem},
+                      {"id": uri + "#main-key", "owner": uri, "publicKeyPem": pem}]})
+    assert fields["key_id"] == uri + "#main-key"
+
+
+async def test_key_cache_never_files_a_key_under_another_origin(db, key):
+    """put() of a key id on another origin than its owner writes nothing; a row poisoned that way
+    before (an older release) is not read as the victim's key, nor counted as knowing it."""
+    now = datetime.now(UTC)
+    attacker, victim_key_id = "https://attacker.example/users/m", "https://victim.example/users/v#main-key"
+    await RemoteActor.create(uri=attacker, domain="attacker.example",
+                             inbox="https://attacker.example/inbox", fetched_at=now)
+    cache = DatabaseKeyCache()
+    await cache.put(RemoteKey(victim_key_id, attacker, key.public_key()))
+    assert (await RemoteActor.get(uri=attacker)).key_id is None
+    assert await cache.get(victim_key_id) is None
+    await RemoteActor.filter(uri=attacker).update(key_id=victim_key_id,
+                                                  public_key_pem=public_key_to_pem(key))
+    restarted = DatabaseKeyCache()
+    assert await restarted.get(victim_key_id) is None
+    assert not await restarted.known_owner(victim_key_id)

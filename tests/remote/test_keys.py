@@ -8,7 +8,7 @@ import pytest
 from aiohttp import web
 
 from federation.errors import SignatureError
-from federation.remote.keys import KeyResolver
+from federation.remote.keys import KeyResolver, find_listed_key, listed_keys
 from federation.signing.keys import (
     ed25519_public_multibase,
     generate_ed25519_key,
@@ -200,3 +200,61 @@ async def test_sibling_keys_of_an_actor_are_cached_together(peer, make_client, k
     await resolver.resolve(actor_id + "#main-key")
     assert (await resolver.resolve(actor_id + "#ed")).public_key == ed.public_key()
     assert peer.hits["/hana"] == 1
+
+
+async def test_failed_key_id_does_not_block_another_key_of_the_actor(peer, make_client, keys):
+    """A made-up key id on an actor (VICTIM#nope) fails alone: the actor's real key still resolves."""
+    actor_id = peer.actor("/victim", keys[0])
+    clock = FakeClock()
+    resolver = KeyResolver(make_client(), negative_ttl=300, clock=clock)
+    for _ in range(3):
+        with pytest.raises(SignatureError) as info:
+            await resolver.resolve(actor_id + "#nope")
+        assert info.value.reason in {"key_not_owned", "key_unavailable"}
+    key = await resolver.resolve(actor_id + "#main-key")
+    assert key.owner_uri == actor_id
+    assert peer.hits["/victim"] == 2  # #nope once (then negatively cached), #main-key once
+
+
+async def test_failed_key_id_is_negatively_cached_alone(peer, make_client, keys):
+    """The negative cache is per key id: #nope is not fetched again, and the refetch budget of
+    the real key is untouched (a rotation is still picked up)."""
+    actor_id = peer.actor("/victim", keys[0])
+    clock = FakeClock()
+    resolver = KeyResolver(make_client(), negative_ttl=300, clock=clock)
+    old = await resolver.resolve(actor_id + "#main-key")
+    for _ in range(5):
+        with pytest.raises(SignatureError):
+            await resolver.resolve(actor_id + "#nope")
+    peer.actor("/victim", keys[1])
+    new = await resolver.resolve(actor_id + "#main-key", refresh=True)
+    assert new.public_key.public_numbers() != old.public_key.public_numbers()
+    assert peer.hits["/victim"] == 3
+
+
+async def test_key_listed_on_another_origin_is_never_cached(serve, make_client, keys):
+    """An attacker's actor listing a key id on the victim's origin does not replace the victim's key."""
+    victim_peer, attacker_peer = Peer(), Peer()
+    victim_peer.base = await serve(victim_peer.routes())
+    attacker_peer.base = await serve(attacker_peer.routes())
+    victim = victim_peer.actor("/victim", keys[0])
+    attacker = attacker_peer.actor("/mallory", keys[1])
+    forged = {"id": victim + "#main-key", "owner": attacker, "publicKeyPem": public_key_to_pem(keys[1])}
+    attacker_peer.documents["/mallory"]["publicKey"] = [attacker_peer.documents["/mallory"]["publicKey"], forged]
+    resolver = KeyResolver(make_client())
+    assert (await resolver.resolve(attacker + "#main-key")).owner_uri == attacker
+    key = await resolver.resolve(victim + "#main-key")
+    assert key.owner_uri == victim
+    assert key.public_key.public_numbers() == keys[0].public_key().public_numbers()
+    assert victim_peer.hits["/victim"] == 1
+
+
+def test_a_key_listed_under_an_id_on_another_origin_is_not_the_actors(keys):
+    """An actor lists keys of its own origin only: a listed id on another origin is nobody's key."""
+    pem = public_key_to_pem(keys[0])
+    actor = {"id": "https://a.example/users/u", "type": "Person", "inbox": "https://a.example/inbox",
+             "publicKey": [{"id": "https://b.example/users/v#main-key", "owner": "https://a.example/users/u",
+                            "publicKeyPem": pem},
+                           {"id": "https://a.example/users/u#main-key", "publicKeyPem": pem}]}
+    assert find_listed_key(actor, "https://b.example/users/v#main-key") is None
+    assert list(listed_keys(actor)) == ["https://a.example/users/u#main-key"]
