@@ -185,6 +185,14 @@ class InboxConfig(_Strict):
                                           description="remote documents fetched for one activity")
     actor_refresh_hours: int = Field(default=24, ge=1, le=720,
                                      description="remote actor documents and keys are refetched after this")
+    key_fetches_per_host: int = Field(
+        default=30, ge=1, le=10_000,
+        description="key fetches caused by not-yet-verified requests, per remote host per window")
+    key_fetches_total: int = Field(
+        default=300, ge=1, le=100_000,
+        description="key fetches caused by not-yet-verified requests, all hosts, per window")
+    key_fetch_window_seconds: int = Field(default=300, ge=10, le=86_400,
+                                          description="the window of the key fetch budgets")
     publish_follower_lists: bool = Field(
         default=False, description="list followers/following in collections (else only counts)"
     )

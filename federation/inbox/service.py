@@ -11,6 +11,7 @@ from federation.inbox.context import InboxServices
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
 from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
+from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
 from federation.remote.keys import KeyResolver
 from federation.settings import Settings
@@ -40,8 +41,10 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
     refresh = timedelta(hours=settings.inbox.actor_refresh_hours)
     store = RemoteActorStore(client, local_origin=settings.base_url, refresh_after=refresh)
     keys = DatabaseKeyCache(refresh)
+    limiter = FetchLimiter(settings.inbox.key_fetches_per_host, settings.inbox.key_fetches_total,
+                           settings.inbox.key_fetch_window_seconds)
     resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
-                           on_actor=store.remember)
+                           on_actor=store.remember, limiter=limiter)
     services = InboxServices(settings, directory, client, store)
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

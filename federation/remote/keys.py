@@ -8,7 +8,9 @@ lists is ever cached under a victim's key id). When ``keyId`` names a separate k
 Principle 10: fetches are bounded per key id and interval, and failures are remembered for
 ``negative_ttl`` seconds (negative cache), so a flood of bad signatures causes no fetch storm.
 Both are kept **per key id**: a made-up key id on someone's actor (``VICTIM#nope``) fails alone
-and never stops the actor's real keys from verifying.
+and never stops the actor's real keys from verifying. Every GET is also counted by a
+:class:`~federation.remote.budget.FetchLimiter` (per remote host and in total): past it
+:class:`~federation.errors.TooManyRequests` (429), which is neither a failure nor a spent fetch.
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from federation.errors import RemoteError, SignatureError
+from federation.errors import RemoteError, SignatureError, TooManyRequests
 from federation.protocol.uris import same_origin, same_uri, strip_fragment
+from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.signing.keys import PublicKey, load_ed25519_multibase, load_public_key_pem
@@ -151,9 +154,12 @@ class KeyResolver:
         max_fetches: int = MAX_FETCHES_PER_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         on_actor: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        limiter: FetchLimiter | None = None,
     ) -> None:
-        """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch)."""
+        """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch);
+        ``limiter`` counts every GET (default: its default budgets)."""
         self._client = client
+        self._limiter = limiter or FetchLimiter(clock=clock)
         self._on_actor = on_actor
         self._cache: KeyCache = cache or MemoryKeyCache(ttl, clock=clock)
         self._negative_ttl, self._max_fetches, self._clock = negative_ttl, max_fetches, clock
@@ -183,6 +189,9 @@ class KeyResolver:
         document_url = strip_fragment(key_id)
         try:
             key, siblings = await self._fetch(key_id, document_url)
+        except TooManyRequests:
+            self._give_back_budget(key_id)
+            raise
         except (RemoteError, ValueError) as exc:
             self._remember_failure(key_id, now)
             logger.info("cannot resolve key of %s: %s", document_url, type(exc).__name__)
@@ -206,6 +215,12 @@ class KeyResolver:
         self._fetches[key_id] = recent + [now]
         return True
 
+    def _give_back_budget(self, key_id: str) -> None:
+        """A fetch refused by the limiter was not made: it does not count for the key id."""
+        recent = self._fetches.get(key_id)
+        if recent:
+            recent.pop()
+
     def _remember_failure(self, key_id: str, now: float) -> None:
         if len(self._failures) > MAX_CACHED_KEYS:
             self._prune(now)
@@ -223,7 +238,7 @@ class KeyResolver:
 
     async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
         """The key, and the other keys its actor lists (cached too, saving fetches)."""
-        document = await fetch_ap_document(self._client, document_url, local_origin=self._local_origin)
+        document = await self._get(document_url)
         if _is_actor(document):
             key = find_listed_key(document, key_id)
             if key is None:
@@ -235,7 +250,7 @@ class KeyResolver:
         owner = document.get("owner") or document.get("controller")
         if not isinstance(owner, str):
             raise SignatureError("key_not_owned", "key document names no owner")
-        actor = await fetch_ap_document(self._client, owner, local_origin=self._local_origin)
+        actor = await self._get(owner)
         if not _is_actor(actor):
             raise SignatureError("key_not_owned", "key owner is not an actor")
         key = find_listed_key(actor, key_id)
@@ -243,6 +258,11 @@ class KeyResolver:
             raise SignatureError("key_not_owned", "the owner's actor document does not list this key")
         await self._actor_fetched(actor)
         return RemoteKey(key_id, actor["id"], key), self._siblings(actor, key_id)
+
+    async def _get(self, url: str) -> dict[str, Any]:
+        """One budgeted GET of an ActivityStreams document whose id is ``url``."""
+        self._limiter.take(url)
+        return await fetch_ap_document(self._client, url, local_origin=self._local_origin)
 
     async def _actor_fetched(self, actor: dict[str, Any]) -> None:
         if self._on_actor is not None:

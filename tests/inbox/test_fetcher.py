@@ -108,3 +108,42 @@ async def test_fetches_per_activity_are_bounded(database_url, make_settings, aio
     assert (await bounded.post(announce, alice)).status == 202
     assert other.gets == []
     assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+
+
+@pytest.fixture
+async def budgeted_bridge(database_url, make_settings, aiohttp_client) -> Bridge:
+    """The bridge with a small key fetch budget: 4 per host, 6 in total, per 5 minutes."""
+    from federation.app import create_app
+
+    settings = make_settings(database_url, allow_loopback_fetch=True,
+                             inbox={"key_fetches_per_host": 4, "key_fetches_total": 6,
+                                    "key_fetch_window_seconds": 300})
+    app = create_app(settings)
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def test_distinct_key_ids_on_one_host_cost_its_budget_then_429(budgeted_bridge, peer, alice):
+    """(39) Twenty requests with twenty made-up key ids on one host: four GETs, then 429 with
+    Retry-After; nothing stored."""
+    statuses = []
+    for number in range(20):
+        response = await budgeted_bridge.post(create(alice, note(alice, number), number), alice,
+                                              key_id=f"{alice.uri}#key-{number}")
+        statuses.append(response.status)
+        if response.status == 429:
+            assert 1 <= int(response.headers["Retry-After"]) <= 300
+    assert statuses == [401] * 4 + [429] * 16
+    assert peer.count("/users/alice") == 4
+    assert await nothing_stored()
+
+
+async def test_key_ids_aimed_at_a_third_host_cost_its_budget(budgeted_bridge, make_peer, peer,
+                                                             alice):
+    """(39) Key ids pointing at a third party's server: at most its budget of GETs reach it."""
+    third = await make_peer()
+    for number in range(20):
+        response = await budgeted_bridge.post(create(alice, note(alice, number), number), alice,
+                                              key_id=f"{third.base}/victims/{number}#main-key")
+        assert response.status in (401, 429)
+    assert len(third.gets) == 4
+    assert await nothing_stored()

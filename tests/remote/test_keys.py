@@ -7,7 +7,8 @@ import json
 import pytest
 from aiohttp import web
 
-from federation.errors import SignatureError
+from federation.errors import SignatureError, TooManyRequests
+from federation.remote.budget import FetchLimiter
 from federation.remote.keys import KeyResolver, find_listed_key, listed_keys
 from federation.signing.keys import (
     ed25519_public_multibase,
@@ -258,3 +259,56 @@ def test_a_key_listed_under_an_id_on_another_origin_is_not_the_actors(keys):
                            {"id": "https://a.example/users/u#main-key", "publicKeyPem": pem}]}
     assert find_listed_key(actor, "https://b.example/users/v#main-key") is None
     assert list(listed_keys(actor)) == ["https://a.example/users/u#main-key"]
+
+
+@pytest.fixture
+def named_hosts(peer):
+    """Three host names on the loopback peer: what a stranger can point key ids at."""
+    from .conftest import StaticResolver
+
+    port = peer.base.rsplit(":", 1)[1]
+    resolver = StaticResolver({name: "127.0.0.1" for name in ("a.test", "b.test", "c.test")})
+    return resolver, {name: f"http://{name}:{port}" for name in resolver.table}
+
+
+async def test_key_fetches_are_budgeted_per_host_then_429(peer, make_client, named_hosts):
+    """Distinct key ids on one host cost at most the host's budget of GETs; past it TooManyRequests
+    (Retry-After), never a negative-cache entry; other hosts keep their own budget."""
+    resolver_table, hosts = named_hosts
+    clock = FakeClock()
+    limiter = FetchLimiter(per_host=3, total=100, window=60, clock=clock)
+    resolver = KeyResolver(make_client(resolver=resolver_table), limiter=limiter, clock=clock)
+    refused = 0
+    for number in range(10):
+        try:
+            await resolver.resolve(f"{hosts['a.test']}/keys/{number}")
+        except TooManyRequests as error:
+            refused += 1
+            assert 0 < error.retry_after <= 60
+        except SignatureError:
+            pass
+    assert sum(peer.hits.values()) == 3 and refused == 7
+    with pytest.raises(SignatureError):  # b.test has its own budget
+        await resolver.resolve(f"{hosts['b.test']}/other-keys/0")
+    assert sum(peer.hits.values()) == 4
+    clock.advance(20)  # one token back for a.test: the refused key id was not negatively cached
+    with pytest.raises(SignatureError):
+        await resolver.resolve(f"{hosts['a.test']}/keys/9")
+    assert peer.hits["/keys/9"] == 1 and sum(peer.hits.values()) == 5
+
+
+async def test_key_fetches_are_budgeted_in_total(peer, make_client, named_hosts):
+    """All hosts together cost at most the total budget of GETs."""
+    resolver_table, hosts = named_hosts
+    limiter = FetchLimiter(per_host=3, total=5, window=60, clock=FakeClock())
+    resolver = KeyResolver(make_client(resolver=resolver_table), limiter=limiter)
+    refused = 0
+    for name in hosts:
+        for number in range(3):
+            try:
+                await resolver.resolve(f"{hosts[name]}/{name}/keys/{number}")
+            except TooManyRequests:
+                refused += 1
+            except SignatureError:
+                pass
+    assert sum(peer.hits.values()) == 5 and refused == 4
