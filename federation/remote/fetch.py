@@ -50,6 +50,44 @@ def parse_json_document(body: bytes, *, max_depth: int = MAX_JSON_DEPTH) -> dict
     return document
 
 
+async def fetch_ap_json(
+    client: HardenedClient,
+    url: str,
+    *,
+    local_origin: str | None = None,
+    max_bytes: int | None = None,
+) -> tuple[dict[str, Any], str]:
+    """GET an ActivityStreams JSON object: the document and the URL it finally came from.
+
+    Its identity is **not** proven: callers use :func:`fetch_ap_document`, unless they prove
+    what they use otherwise (a GoToSocial key stub, :mod:`federation.remote.keys`). Same
+    refusals as :func:`fetch_ap_document`, the id check excepted.
+    """
+    url = strip_fragment(url)
+    if local_origin is not None and same_origin(url, local_origin):
+        raise UnsafeURL("refusing to fetch a URL on our own origin")
+    limit = client.policy.max_json_bytes if max_bytes is None else max_bytes
+    response = await client.get(url, accept=AP_ACCEPT, max_bytes=limit)
+    if response.status != 200:
+        raise RemoteBadResponse(f"status {response.status} from {response.final_url}", status=response.status)
+    if not is_activitystreams_media_type(response.headers.get("Content-Type")):
+        raise RemoteBadResponse(f"media type {response.media_type!r} is not ActivityStreams")
+    return parse_json_document(response.body), response.final_url
+
+
+def check_identity(document: dict[str, Any], final_url: str, *, local_origin: str | None = None) -> None:
+    """Principle 3: ``document``'s id is the URL it was fetched from (after redirects), and not
+    on our origin; :class:`RemoteBadResponse` otherwise."""
+    document_id = document.get("id")
+    if not isinstance(document_id, str):
+        raise RemoteBadResponse("document without id")
+    if not same_origin(document_id, final_url) or not same_uri(document_id, final_url):
+        logger.info("document fetched from %s claims another id", final_url)
+        raise RemoteBadResponse("document id does not match the URL it was fetched from")
+    if local_origin is not None and same_origin(document_id, local_origin):
+        raise RemoteBadResponse("remote document claims an id on our origin")
+
+
 async def fetch_ap_document(
     client: HardenedClient,
     url: str,
@@ -63,22 +101,7 @@ async def fetch_ap_document(
     including one on ``local_origin``), :class:`RemoteBadResponse` (status, media type, JSON,
     id mismatch), :class:`RemoteTooLarge` or :class:`RemoteTimeout`.
     """
-    url = strip_fragment(url)
-    if local_origin is not None and same_origin(url, local_origin):
-        raise UnsafeURL("refusing to fetch a URL on our own origin")
-    limit = client.policy.max_json_bytes if max_bytes is None else max_bytes
-    response = await client.get(url, accept=AP_ACCEPT, max_bytes=limit)
-    if response.status != 200:
-        raise RemoteBadResponse(f"status {response.status} from {response.final_url}", status=response.status)
-    if not is_activitystreams_media_type(response.headers.get("Content-Type")):
-        raise RemoteBadResponse(f"media type {response.media_type!r} is not ActivityStreams")
-    document = parse_json_document(response.body)
-    document_id = document.get("id")
-    if not isinstance(document_id, str):
-        raise RemoteBadResponse("document without id")
-    if not same_origin(document_id, response.final_url) or not same_uri(document_id, response.final_url):
-        logger.info("document fetched from %s claims another id", response.final_url)
-        raise RemoteBadResponse("document id does not match the URL it was fetched from")
-    if local_origin is not None and same_origin(document_id, local_origin):
-        raise RemoteBadResponse("remote document claims an id on our origin")
+    document, final_url = await fetch_ap_json(client, url, local_origin=local_origin,
+                                              max_bytes=max_bytes)
+    check_identity(document, final_url, local_origin=local_origin)
     return document

@@ -21,11 +21,11 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from federation.errors import RemoteError, SignatureError, TooManyRequests
+from federation.errors import RemoteBadResponse, RemoteError, SignatureError, TooManyRequests
 from federation.protocol.uris import same_origin, same_uri, strip_fragment
 from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
-from federation.remote.fetch import fetch_ap_document
+from federation.remote.fetch import check_identity, fetch_ap_document, fetch_ap_json
 from federation.signing.keys import PublicKey, load_ed25519_multibase, load_public_key_pem
 
 logger = logging.getLogger(__name__)
@@ -140,6 +140,16 @@ def _is_actor(document: dict[str, Any]) -> bool:
     return isinstance(document.get("inbox"), str)
 
 
+def _stub_owner(document: dict[str, Any], key_id: str, fetched_from: str) -> Any:
+    """The ``owner`` named by the ``publicKey`` entry of ``key_id`` in a document served at the
+    key id under another id (GoToSocial's stub); :class:`SignatureError` when there is none."""
+    if same_uri(fetched_from, strip_fragment(key_id)):
+        for entry in _as_list(document.get("publicKey")):
+            if isinstance(entry, dict) and entry.get("id") == key_id:
+                return entry.get("owner")
+    raise SignatureError("key_unavailable", "document id does not match the URL it was fetched from")
+
+
 class KeyResolver:
     """Resolves ``keyId`` to a :class:`RemoteKey` through the hardened client and a cache."""
 
@@ -237,8 +247,24 @@ class KeyResolver:
                 table.pop(next(iter(table)))
 
     async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
-        """The key, and the other keys its actor lists (cached too, saving fetches)."""
-        document = await self._get(document_url)
+        """The key, and the other keys its actor lists (cached too, saving fetches).
+
+        The document at the key id is one of three things. An actor (its id is the URL fetched)
+        that lists the key: it owns it. A key document (its id is the key id) naming its
+        ``owner``. Or a stub whose id is something else — GoToSocial serves at
+        ``…/users/x/main-key`` a minimal actor ``{"id": "…/users/x", "publicKey": {"id": <key
+        id>, "owner": "…/users/x", …}}`` — that proves nothing by itself: only its
+        ``publicKey`` entry with the key id is read, for the owner's URL. In the last two cases
+        the owner must be on the key's origin, its actor document (fetched, identity proven)
+        must list the key id, and the key is the one *that* document lists.
+        """
+        self._limiter.take(document_url)
+        document, fetched_from = await fetch_ap_json(self._client, document_url,
+                                                     local_origin=self._local_origin)
+        try:
+            check_identity(document, fetched_from, local_origin=self._local_origin)
+        except RemoteBadResponse:
+            return await self._from_owner(key_id, _stub_owner(document, key_id, fetched_from))
         if _is_actor(document):
             key = find_listed_key(document, key_id)
             if key is None:
@@ -247,10 +273,16 @@ class KeyResolver:
             return RemoteKey(key_id, document["id"], key), self._siblings(document, key_id)
         if not same_uri(document["id"], key_id):
             raise SignatureError("key_unavailable", "document is neither an actor nor the key")
-        owner = document.get("owner") or document.get("controller")
+        return await self._from_owner(key_id, document.get("owner") or document.get("controller"))
+
+    async def _from_owner(self, key_id: str, owner: Any) -> tuple[RemoteKey, list[RemoteKey]]:
+        """The key as the actor document of ``owner`` (on the key's origin) lists it."""
         if not isinstance(owner, str):
             raise SignatureError("key_not_owned", "key document names no owner")
-        actor = await self._get(owner)
+        if not same_origin(owner, key_id):
+            raise SignatureError("key_not_owned", "key owner is not on the key's origin")
+        self._limiter.take(owner)
+        actor = await fetch_ap_document(self._client, owner, local_origin=self._local_origin)
         if not _is_actor(actor):
             raise SignatureError("key_not_owned", "key owner is not an actor")
         key = find_listed_key(actor, key_id)
@@ -258,11 +290,6 @@ class KeyResolver:
             raise SignatureError("key_not_owned", "the owner's actor document does not list this key")
         await self._actor_fetched(actor)
         return RemoteKey(key_id, actor["id"], key), self._siblings(actor, key_id)
-
-    async def _get(self, url: str) -> dict[str, Any]:
-        """One budgeted GET of an ActivityStreams document whose id is ``url``."""
-        self._limiter.take(url)
-        return await fetch_ap_document(self._client, url, local_origin=self._local_origin)
 
     async def _actor_fetched(self, actor: dict[str, Any]) -> None:
         if self._on_actor is not None:

@@ -312,3 +312,78 @@ async def test_key_fetches_are_budgeted_in_total(peer, make_client, named_hosts)
             except SignatureError:
                 pass
     assert sum(peer.hits.values()) == 5 and refused == 4
+
+
+def gotosocial(peer, name, key, *, listed_key_id=None):
+    """A GoToSocial account: its actor at /users/NAME and, at its key id /users/NAME/main-key,
+    the minimal stub GoToSocial serves there (AccountToASMinimal: id = the actor, no inbox)."""
+    actor_id = f"{peer.base}/users/{name}"
+    key_id = actor_id + "/main-key"
+    pem = public_key_to_pem(key)
+    peer.documents[f"/users/{name}"] = {
+        "@context": ["https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"],
+        "followers": actor_id + "/followers", "following": actor_id + "/following",
+        "id": actor_id, "inbox": actor_id + "/inbox", "manuallyApprovesFollowers": False,
+        "outbox": actor_id + "/outbox", "preferredUsername": name,
+        "publicKey": {"id": listed_key_id or key_id, "owner": actor_id, "publicKeyPem": pem},
+        "type": "Person", "url": f"{peer.base}/@{name}"}
+    peer.documents[f"/users/{name}/main-key"] = {
+        "@context": ["https://w3id.org/security/v1", "https://www.w3.org/ns/activitystreams"],
+        "id": actor_id, "preferredUsername": name,
+        "publicKey": {"id": key_id, "owner": actor_id, "publicKeyPem": pem},
+        "type": "Person"}
+    return actor_id, key_id
+
+
+async def test_gotosocial_key_stub_resolves_through_its_owner(peer, make_client, keys):
+    """Issue 15: the stub at GoToSocial's key id names the owner; the owner's actor lists the key."""
+    actor_id, key_id = gotosocial(peer, "x", keys[0])
+    key = await KeyResolver(make_client()).resolve(key_id)
+    assert key.key_id == key_id and key.owner_uri == actor_id
+    assert key.public_key.public_numbers() == keys[0].public_key().public_numbers()
+    assert peer.hits == {"/users/x/main-key": 1, "/users/x": 1}
+
+
+async def test_key_stub_proves_nothing_by_itself(peer, make_client, keys):
+    """The stub's own key is never used: the key is the one the owner's actor document lists."""
+    actor_id, key_id = gotosocial(peer, "x", keys[0])
+    peer.documents["/users/x/main-key"]["publicKey"]["publicKeyPem"] = public_key_to_pem(keys[1])
+    key = await KeyResolver(make_client()).resolve(key_id)
+    assert key.public_key.public_numbers() == keys[0].public_key().public_numbers()
+
+
+async def test_key_stub_whose_owner_does_not_list_the_key_is_not_owned(peer, make_client, keys):
+    """A stub naming an owner whose actor document lists another key id: not owned."""
+    actor_id, key_id = gotosocial(peer, "x", keys[0], listed_key_id=None)
+    peer.documents["/users/x"]["publicKey"]["id"] = actor_id + "#main-key"
+    with pytest.raises(SignatureError) as info:
+        await KeyResolver(make_client()).resolve(key_id)
+    assert info.value.reason == "key_not_owned"
+
+
+async def test_key_stub_naming_an_owner_on_another_origin_is_refused(peer, serve, make_client, keys):
+    """A stub whose owner is on another origin (even one listing the key id) is refused, and that
+    origin is never fetched."""
+    other = Peer()
+    other.base = await serve(other.routes())
+    victim = other.actor("/victim", keys[0])
+    key_id = peer.base + "/users/x/main-key"
+    other.documents["/victim"]["publicKey"]["id"] = key_id
+    peer.documents["/users/x/main-key"] = {"id": victim, "type": "Person",
+                                           "publicKey": {"id": key_id, "owner": victim,
+                                                         "publicKeyPem": public_key_to_pem(keys[0])}}
+    with pytest.raises(SignatureError) as info:
+        await KeyResolver(make_client()).resolve(key_id)
+    assert info.value.reason == "key_not_owned"
+    assert other.hits == {}
+
+
+async def test_document_with_another_id_and_not_listing_the_key_is_refused(peer, make_client, keys):
+    """A document at the key id whose id is something else and which lists no such key: refused
+    without any further fetch."""
+    actor_id, key_id = gotosocial(peer, "x", keys[0])
+    peer.documents["/users/x/main-key"]["publicKey"]["id"] = actor_id + "/other-key"
+    with pytest.raises(SignatureError) as info:
+        await KeyResolver(make_client()).resolve(key_id)
+    assert info.value.reason == "key_unavailable"
+    assert peer.hits == {"/users/x/main-key": 1}
