@@ -8,7 +8,9 @@ lists is ever cached under a victim's key id). When ``keyId`` names a separate k
 Principle 10: fetches are bounded per key id and interval, and failures are remembered for
 ``negative_ttl`` seconds (negative cache), so a flood of bad signatures causes no fetch storm.
 Both are kept **per key id**: a made-up key id on someone's actor (``VICTIM#nope``) fails alone
-and never stops the actor's real keys from verifying. Every GET is also counted by a
+and never stops the actor's real keys from verifying; and once an actor document was fetched,
+for ``negative_ttl`` seconds the key ids it does not list are refused without fetching it again
+(made-up fragments cost no GET), while the keys it lists are cached. Every GET is also counted by a
 :class:`~federation.remote.budget.FetchLimiter` (per remote host and in total): past it
 :class:`~federation.errors.TooManyRequests` (429), which is neither a failure nor a spent fetch.
 """
@@ -22,7 +24,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from federation.errors import RemoteBadResponse, RemoteError, SignatureError, TooManyRequests
-from federation.protocol.uris import same_origin, same_uri, strip_fragment
+from federation.protocol.uris import normalise_uri, same_origin, same_uri, strip_fragment
 from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import check_identity, fetch_ap_document, fetch_ap_json
@@ -140,6 +142,14 @@ def _is_actor(document: dict[str, Any]) -> bool:
     return isinstance(document.get("inbox"), str)
 
 
+def _document_key(url: str) -> str:
+    """The document part of a key id or actor id, normalised to compare them."""
+    try:
+        return normalise_uri(strip_fragment(url))
+    except ValueError:
+        return strip_fragment(url)
+
+
 def _stub_owner(document: dict[str, Any], key_id: str, fetched_from: str) -> Any:
     """The ``owner`` named by the ``publicKey`` entry of ``key_id`` in a document served at the
     key id under another id (GoToSocial's stub); :class:`SignatureError` when there is none."""
@@ -176,6 +186,8 @@ class KeyResolver:
         self._local_origin = local_origin
         self._fetches: dict[str, list[float]] = {}
         self._failures: dict[str, float] = {}
+        #: Actor documents fetched recently: when, and the key ids they list.
+        self._listed: dict[str, tuple[float, frozenset[str]]] = {}
 
     async def resolve(self, key_id: str, refresh: bool = False) -> RemoteKey:
         """The key ``key_id``; ``refresh=True`` after a failed verification asks for a refetch.
@@ -192,13 +204,17 @@ class KeyResolver:
         failed_at = self._failures.get(key_id)
         if failed_at is not None and now - failed_at < self._negative_ttl:
             raise SignatureError("key_unavailable", "key fetch failed recently")
+        listed = self._listed.get(_document_key(key_id))
+        if not refresh and listed is not None and now - listed[0] < self._negative_ttl \
+                and key_id not in listed[1]:
+            raise SignatureError("key_not_owned", "the actor fetched recently does not list this key")
         if not self._take_budget(key_id, now):
             if cached is not None:
                 return cached
             raise SignatureError("key_unavailable", "key refetch budget exhausted")
         document_url = strip_fragment(key_id)
         try:
-            key, siblings = await self._fetch(key_id, document_url)
+            key = await self._fetch(key_id, document_url)
         except TooManyRequests:
             self._give_back_budget(key_id)
             raise
@@ -210,8 +226,6 @@ class KeyResolver:
             self._remember_failure(key_id, now)
             raise
         self._failures.pop(key_id, None)
-        for sibling in siblings:
-            await self._cache.put(sibling)
         await self._cache.put(key)
         return key
 
@@ -242,12 +256,14 @@ class KeyResolver:
             del self._fetches[url]
         for url in [u for u, t in self._failures.items() if now - t >= self._negative_ttl]:
             del self._failures[url]
-        for table in (self._fetches, self._failures):
+        for url in [u for u, (t, _) in self._listed.items() if now - t >= self._negative_ttl]:
+            del self._listed[url]
+        for table in (self._fetches, self._failures, self._listed):
             while len(table) > MAX_CACHED_KEYS:
                 table.pop(next(iter(table)))
 
-    async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
-        """The key, and the other keys its actor lists (cached too, saving fetches).
+    async def _fetch(self, key_id: str, document_url: str) -> RemoteKey:
+        """The key (the other keys its actor lists are cached too, saving fetches).
 
         The document at the key id is one of three things. An actor (its id is the URL fetched)
         that lists the key: it owns it. A key document (its id is the key id) naming its
@@ -266,16 +282,16 @@ class KeyResolver:
         except RemoteBadResponse:
             return await self._from_owner(key_id, _stub_owner(document, key_id, fetched_from))
         if _is_actor(document):
+            await self._actor_fetched(document, key_id)
             key = find_listed_key(document, key_id)
             if key is None:
                 raise SignatureError("key_not_owned", "the actor does not list this key")
-            await self._actor_fetched(document)
-            return RemoteKey(key_id, document["id"], key), self._siblings(document, key_id)
+            return RemoteKey(key_id, document["id"], key)
         if not same_uri(document["id"], key_id):
             raise SignatureError("key_unavailable", "document is neither an actor nor the key")
         return await self._from_owner(key_id, document.get("owner") or document.get("controller"))
 
-    async def _from_owner(self, key_id: str, owner: Any) -> tuple[RemoteKey, list[RemoteKey]]:
+    async def _from_owner(self, key_id: str, owner: Any) -> RemoteKey:
         """The key as the actor document of ``owner`` (on the key's origin) lists it."""
         if not isinstance(owner, str):
             raise SignatureError("key_not_owned", "key document names no owner")
@@ -285,17 +301,22 @@ class KeyResolver:
         actor = await fetch_ap_document(self._client, owner, local_origin=self._local_origin)
         if not _is_actor(actor):
             raise SignatureError("key_not_owned", "key owner is not an actor")
+        await self._actor_fetched(actor, key_id)
         key = find_listed_key(actor, key_id)
         if key is None:
             raise SignatureError("key_not_owned", "the owner's actor document does not list this key")
-        await self._actor_fetched(actor)
-        return RemoteKey(key_id, actor["id"], key), self._siblings(actor, key_id)
+        return RemoteKey(key_id, actor["id"], key)
 
-    async def _actor_fetched(self, actor: dict[str, Any]) -> None:
+    async def _actor_fetched(self, actor: dict[str, Any], key_id: str) -> None:
+        """Note what the actor (identity proven) lists, cache its keys other than ``key_id``
+        (even when ``key_id`` is not among them: no refetch for them), hand it to ``on_actor``."""
+        keys = listed_keys(actor)
+        now = self._clock()
+        if len(self._listed) > MAX_CACHED_KEYS:
+            self._prune(now)
+        self._listed[_document_key(actor["id"])] = (now, frozenset(keys))
+        for other_id, other in keys.items():
+            if other_id != key_id:
+                await self._cache.put(RemoteKey(other_id, actor["id"], other))
         if self._on_actor is not None:
             await self._on_actor(actor)
-
-    @staticmethod
-    def _siblings(actor: dict[str, Any], key_id: str) -> list[RemoteKey]:
-        return [RemoteKey(other_id, actor["id"], other)
-                for other_id, other in listed_keys(actor).items() if other_id != key_id]

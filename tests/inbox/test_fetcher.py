@@ -124,17 +124,30 @@ async def budgeted_bridge(database_url, make_settings, aiohttp_client) -> Bridge
 
 async def test_distinct_key_ids_on_one_host_cost_its_budget_then_429(budgeted_bridge, peer, alice):
     """(39) Twenty requests with twenty made-up key ids on one host: four GETs, then 429 with
-    Retry-After; nothing stored."""
+    Retry-After; nothing stored. Made-up fragments on a real actor cost one GET in all."""
     statuses = []
     for number in range(20):
         response = await budgeted_bridge.post(create(alice, note(alice, number), number), alice,
-                                              key_id=f"{alice.uri}#key-{number}")
+                                              key_id=f"{peer.base}/users/ghost-{number}#main-key")
         statuses.append(response.status)
         if response.status == 429:
             assert 1 <= int(response.headers["Retry-After"]) <= 300
     assert statuses == [401] * 4 + [429] * 16
-    assert peer.count("/users/alice") == 4
+    assert len(peer.gets) == 4
     assert await nothing_stored()
+
+
+async def test_made_up_fragments_on_an_actor_cost_one_fetch(budgeted_bridge, peer, alice):
+    """(39) Twenty made-up key ids on one actor: its document is fetched once, all are 401, and
+    its real key then verifies without another fetch."""
+    await budgeted_bridge.article()
+    for number in range(20):
+        response = await budgeted_bridge.post(create(alice, note(alice, number), number), alice,
+                                              key_id=f"{alice.uri}#key-{number}")
+        assert response.status == 401
+    assert peer.gets == ["/users/alice"] and await nothing_stored()
+    assert (await budgeted_bridge.post(create(alice, note(alice, 99), 99), alice)).status == 202
+    assert peer.gets == ["/users/alice"]
 
 
 async def test_key_ids_aimed_at_a_third_host_cost_its_budget(budgeted_bridge, make_peer, peer,

@@ -214,7 +214,13 @@ async def test_failed_key_id_does_not_block_another_key_of_the_actor(peer, make_
         assert info.value.reason in {"key_not_owned", "key_unavailable"}
     key = await resolver.resolve(actor_id + "#main-key")
     assert key.owner_uri == actor_id
-    assert peer.hits["/victim"] == 2  # #nope once (then negatively cached), #main-key once
+    assert peer.hits["/victim"] == 1  # #nope once (then negatively cached); #main-key came with it
+    clock.advance(10)
+    resolver = KeyResolver(make_client(), negative_ttl=300, clock=clock)  # nothing cached
+    with pytest.raises(SignatureError):
+        await resolver.resolve(actor_id + "#nope")
+    await resolver._cache.forget(actor_id + "#main-key")
+    assert (await resolver.resolve(actor_id + "#main-key")).owner_uri == actor_id
 
 
 async def test_failed_key_id_is_negatively_cached_alone(peer, make_client, keys):
@@ -230,7 +236,7 @@ async def test_failed_key_id_is_negatively_cached_alone(peer, make_client, keys)
     peer.actor("/victim", keys[1])
     new = await resolver.resolve(actor_id + "#main-key", refresh=True)
     assert new.public_key.public_numbers() != old.public_key.public_numbers()
-    assert peer.hits["/victim"] == 3
+    assert peer.hits["/victim"] == 2  # #nope was refused from what the first fetch listed
 
 
 async def test_key_listed_on_another_origin_is_never_cached(serve, make_client, keys):
@@ -387,3 +393,22 @@ async def test_document_with_another_id_and_not_listing_the_key_is_refused(peer,
         await KeyResolver(make_client()).resolve(key_id)
     assert info.value.reason == "key_unavailable"
     assert peer.hits == {"/users/x/main-key": 1}
+
+
+async def test_made_up_fragments_on_a_fetched_actor_cost_no_more_fetches(peer, make_client, keys):
+    """Once an actor document was fetched, other key ids on it that it does not list are refused
+    without fetching it again (for negative_ttl), and its listed keys still resolve."""
+    actor_id = peer.actor("/victim", keys[0])
+    clock = FakeClock()
+    resolver = KeyResolver(make_client(), negative_ttl=300, clock=clock)
+    for number in range(20):
+        with pytest.raises(SignatureError) as info:
+            await resolver.resolve(f"{actor_id}#made-up-{number}")
+        assert info.value.reason == "key_not_owned"
+    assert peer.hits["/victim"] == 1
+    assert (await resolver.resolve(actor_id + "#main-key")).owner_uri == actor_id
+    assert peer.hits["/victim"] == 1  # cached as a sibling of the first fetch
+    clock.advance(301)
+    with pytest.raises(SignatureError):
+        await resolver.resolve(f"{actor_id}#made-up-99")
+    assert peer.hits["/victim"] == 2
