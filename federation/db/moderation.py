@@ -26,6 +26,7 @@ class ReplyKind(StrEnum):
     REPLY = "reply"  # Create(Note) in reply to one of our objects
     MENTION = "mention"  # Create(Note) mentioning one of our actors
     REPLY_REQUEST = "reply_request"  # GoToSocial ReplyRequest
+    QUOTE = "quote"  # a note quoting one of our objects, asked by QuoteRequest (FEP-044f)
 
 
 class InteractionKind(StrEnum):
@@ -140,11 +141,13 @@ class Interaction(Model):
 
 
 class ReplyAuthorization(Model):
-    """A ReplyAuthorization we issued on approval, served at its id until revoked (then 410)."""
+    """A Reply- or QuoteAuthorization we issued on approval, served until revoked (then 410)."""
 
     id = fields.IntField(primary_key=True)
     token = fields.CharField(max_length=64, unique=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    object_type = fields.CharField(max_length=32, default="ReplyAuthorization",
+                                   description="ReplyAuthorization or QuoteAuthorization")
     reply: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "moderation.Reply", related_name="authorizations", null=True, on_delete=fields.SET_NULL
     )

@@ -40,9 +40,9 @@ async def find_object(reference: str) -> ContentObject:
 
 
 async def public_replies(obj: ContentObject) -> list[Reply]:
-    """The approved public replies to ``obj``, oldest first."""
+    """The approved public replies to ``obj`` (quotes and mentions are not replies), oldest first."""
     return await Reply.filter(
-        target_id=obj.id, state=ReplyState.APPROVED, is_public=True
+        target_id=obj.id, state=ReplyState.APPROVED, is_public=True, thread_root_uri__isnull=False
     ).order_by("published_at", "id").limit(MAX_REPLIES).prefetch_related("author")
 
 
