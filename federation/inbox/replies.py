@@ -230,7 +230,8 @@ async def on_reply_request(activity: Activity) -> bool:
 
 
 async def on_update(activity: Activity) -> bool:
-    """``Update`` of a reply we hold: back to pending, the previous version kept in history."""
+    """``Update`` of a reply we hold: back to pending (but a quote approved automatically), the
+    previous version kept in history."""
     value = activity.document.get("object")
     object_id = id_of(value)
     if object_id is None:

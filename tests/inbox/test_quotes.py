@@ -152,9 +152,13 @@ async def test_mastodon_quote_request_is_accepted_with_a_dereferenceable_authori
     decision = await Decision.get(subject_uri=note["id"])
     assert (decision.moderator, decision.subject_type, decision.action) == (
         AUTOMATIC, "quote", "approve")
-    # a quote is not a reply: no replies collection counts it
+    # a quote is not a reply: neither the replies collection nor the site's export lists it
     replies = await (await _get(bridge, f"{ARTICLE}/replies")).json(content_type=None)
     assert replies["totalItems"] == 0
+    export = await bridge.client.get("/api/v1/replies", params={"object": ARTICLE})
+    assert export.status == 200
+    exported = await export.json()
+    assert note["id"] not in str(exported)
 
 
 async def test_quote_request_with_the_note_by_reference_fetches_it(make_bridge, peer, alice):
