@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
@@ -71,6 +72,11 @@ class Reply(Model):
     class Meta:
         table = "replies"
         indexes = (("state", "received_at"), ("target_id", "state"))
+
+
+def is_a_reply() -> Q:
+    """The rows that are replies: all but quotes, and a quote that also answers a thread."""
+    return Q(kind__not=ReplyKind.QUOTE) | Q(thread_root_uri__isnull=False)
 
 
 class ModeratorAccount(Model):

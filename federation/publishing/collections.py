@@ -11,7 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from federation.db.content import ContentObject, ObjectKind, ObjectState, OutboxActivity
-from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState
+from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, is_a_reply
 from federation.errors import Gone, NotFound
 from federation.identity.directory import LocalActor
 from federation.protocol.collections import PageRequest, build_collection, build_page
@@ -33,9 +33,9 @@ async def find_object(object_uri: str) -> ContentObject:
 
 
 def approved_replies(row: ContentObject) -> Any:
-    """Replies a moderator approved, public ones only (in a thread: not quotes nor mentions)."""
-    return Reply.filter(target_id=row.id, state=ReplyState.APPROVED, is_public=True,
-                        thread_root_uri__isnull=False)
+    """Replies a moderator approved, public ones only (not quotes)."""
+    return Reply.filter(is_a_reply(), target_id=row.id, state=ReplyState.APPROVED,
+                        is_public=True)
 
 
 def with_quote_policy(document: dict[str, Any], quotes: str) -> dict[str, Any]:
