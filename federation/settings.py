@@ -211,6 +211,11 @@ class ModerationConfig(_Strict):
                                        description="failed logins, all usernames, per window")
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
     language: Literal["fr", "en"] = Field(default="fr", description="the UI's default language")
+    quotes: Literal["automatic", "moderated", "nobody"] = Field(
+        default="automatic",
+        description="who may quote our objects (FEP-044f canQuote): anyone at once, after a "
+                    "moderator approves, or nobody",
+    )
 
     @model_validator(mode="after")
     def _secret_with_url(self) -> ModerationConfig:

@@ -85,7 +85,8 @@ def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClie
 def feed_poller(settings: Settings, directory: ActorDirectory,
                 client: HardenedClient) -> FeedPoller:
     """The feed poller of ``federation worker``, built as ``serve`` builds its own."""
-    publisher = Publisher(directory, site_language=settings.site.language)
+    publisher = Publisher(directory, site_language=settings.site.language,
+                          quotes=settings.moderation.quotes)
     return FeedPoller.for_site(settings, client, publisher)
 
 

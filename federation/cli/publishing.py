@@ -123,7 +123,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @asynccontextmanager
 async def _publisher(settings: Settings) -> AsyncIterator[Publisher]:
     async with opened(settings) as directory:
-        yield Publisher(directory, site_language=settings.site.language)
+        yield Publisher(directory, site_language=settings.site.language,
+                        quotes=settings.moderation.quotes)
 
 
 @asynccontextmanager

@@ -10,6 +10,7 @@ from __future__ import annotations
 from enum import StrEnum
 
 from tortoise import fields
+from tortoise.expressions import Q
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
@@ -26,6 +27,7 @@ class ReplyKind(StrEnum):
     REPLY = "reply"  # Create(Note) in reply to one of our objects
     MENTION = "mention"  # Create(Note) mentioning one of our actors
     REPLY_REQUEST = "reply_request"  # GoToSocial ReplyRequest
+    QUOTE = "quote"  # a note quoting one of our objects, asked by QuoteRequest (FEP-044f)
 
 
 class InteractionKind(StrEnum):
@@ -70,6 +72,11 @@ class Reply(Model):
     class Meta:
         table = "replies"
         indexes = (("state", "received_at"), ("target_id", "state"))
+
+
+def is_a_reply() -> Q:
+    """The rows that are replies: all but quotes, and a quote that also answers a thread."""
+    return Q(kind__not=ReplyKind.QUOTE) | Q(thread_root_uri__isnull=False)
 
 
 class ModeratorAccount(Model):
@@ -140,11 +147,13 @@ class Interaction(Model):
 
 
 class ReplyAuthorization(Model):
-    """A ReplyAuthorization we issued on approval, served at its id until revoked (then 410)."""
+    """A Reply- or QuoteAuthorization we issued on approval, served until revoked (then 410)."""
 
     id = fields.IntField(primary_key=True)
     token = fields.CharField(max_length=64, unique=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
+    object_type = fields.CharField(max_length=32, default="ReplyAuthorization",
+                                   description="ReplyAuthorization or QuoteAuthorization")
     reply: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
         "moderation.Reply", related_name="authorizations", null=True, on_delete=fields.SET_NULL
     )

@@ -1,4 +1,5 @@
-"""Listeners for replies: Create, Update, Delete, and GoToSocial's ReplyRequest.
+"""Listeners for replies: Create, Update, Delete, and GoToSocial's ReplyRequest (quotes, which
+use the same rows, are in ``inbox/quotes.py``).
 
 Only what concerns us is kept (checklist item 30): a note that replies to one of our objects,
 or to a reply in a thread rooted at one, or that mentions one of our actors, becomes a
@@ -198,19 +199,26 @@ async def on_create(activity: Activity) -> bool:
     return await store_reply(activity, note, relation)
 
 
-async def on_reply_request(activity: Activity) -> bool:
-    """GoToSocial's ``ReplyRequest``: the instrument note enters the same moderation queue."""
-    document = activity.document
-    target_uri = id_of(document.get("object"))
-    instrument = document.get("instrument")
-    if target_uri is None or await is_tombstoned(id_of(instrument)):
-        return False
+async def instrument_note(activity: Activity) -> dict[str, Any] | None:
+    """The note a ``ReplyRequest`` or ``QuoteRequest`` carries in ``instrument`` (embedded, or
+    by reference and fetched), proven to be the actor's: ``None`` if deleted or not a note."""
+    instrument = activity.document.get("instrument")
+    if await is_tombstoned(id_of(instrument)):
+        return None
     if isinstance(instrument, dict) and not owned_by(id_of(instrument), activity.actor_uri):
         instrument = id_of(instrument)  # embedded from elsewhere: re-fetched, never trusted
         if instrument is None or same_origin(instrument, activity.services.local_origin):
             raise Forbidden("instrument claims an id on our origin")
         instrument = await activity.fetch_object(instrument)
-    note = await authored_note(activity, instrument)
+    return await authored_note(activity, instrument)
+
+
+async def on_reply_request(activity: Activity) -> bool:
+    """GoToSocial's ``ReplyRequest``: the instrument note enters the same moderation queue."""
+    target_uri = id_of(activity.document.get("object"))
+    if target_uri is None:
+        return False
+    note = await instrument_note(activity)
     if note is None:
         return False
     if id_of(note.get("inReplyTo")) != target_uri:
@@ -222,7 +230,8 @@ async def on_reply_request(activity: Activity) -> bool:
 
 
 async def on_update(activity: Activity) -> bool:
-    """``Update`` of a reply we hold: back to pending, the previous version kept in history."""
+    """``Update`` of a reply we hold: back to pending (but a quote approved automatically), the
+    previous version kept in history."""
     value = activity.document.get("object")
     object_id = id_of(value)
     if object_id is None:
@@ -246,9 +255,18 @@ async def on_update(activity: Activity) -> bool:
     for name, new in fields.items():
         setattr(reply, name, new)
     reply.history = [*reply.history, previous][-MAX_HISTORY:]
-    reply.state, reply.edited_at, reply.decided_at = ReplyState.PENDING, datetime.now(UTC), None
+    reply.edited_at = datetime.now(UTC)
+    if not _approved_automatically(activity, reply):  # an edit waits for a moderator again
+        reply.state, reply.decided_at = ReplyState.PENDING, None
     await reply.save()
     return True
+
+
+def _approved_automatically(activity: Activity, reply: Reply) -> bool:
+    """An approved quote under ``[moderation] quotes = "automatic"``: an edit changes nothing
+    to its approval (no moderator would be asked about it)."""
+    return (reply.kind == ReplyKind.QUOTE and reply.state == ReplyState.APPROVED
+            and activity.services.settings.moderation.quotes == "automatic")
 
 
 async def _refresh_actor(activity: Activity) -> bool:

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from federation.delivery.health import host_contacted
 from federation.identity.directory import ActorDirectory
-from federation.inbox import follows, interactions, replies
+from federation.inbox import follows, interactions, quotes, replies
 from federation.inbox.context import InboxServices
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
@@ -29,6 +29,7 @@ LISTENERS: dict[str, Listener] = {
     "Update": first_of(syndication.on_update, replies.on_update),
     "Delete": first_of(syndication.on_delete, replies.on_delete),
     "ReplyRequest": replies.on_reply_request,
+    "QuoteRequest": quotes.on_quote_request,
     "Like": interactions.on_like_or_announce,
     "Announce": first_of(syndication.on_announce, interactions.on_like_or_announce),
     "Undo": interactions.on_undo,

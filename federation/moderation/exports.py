@@ -13,7 +13,7 @@ from typing import Any
 from xml.sax.saxutils import escape as _xml_escape
 
 from federation.db.content import ContentObject, ObjectState
-from federation.db.moderation import Reply, ReplyState
+from federation.db.moderation import Reply, ReplyState, is_a_reply
 from federation.errors import NotFound
 from federation.protocol.actors import iso
 
@@ -40,9 +40,9 @@ async def find_object(reference: str) -> ContentObject:
 
 
 async def public_replies(obj: ContentObject) -> list[Reply]:
-    """The approved public replies to ``obj``, oldest first."""
+    """The approved public replies to ``obj`` (quotes and mentions are not replies), oldest first."""
     return await Reply.filter(
-        target_id=obj.id, state=ReplyState.APPROVED, is_public=True
+        is_a_reply(), target_id=obj.id, state=ReplyState.APPROVED, is_public=True
     ).order_by("published_at", "id").limit(MAX_REPLIES).prefetch_related("author")
 
 

@@ -1,17 +1,22 @@
 """The moderation queue's rules.
 
-States of a reply (``moderation.Reply.state``)::
+States of a reply — or of a quote (kind ``quote``) — (``moderation.Reply.state``)::
 
-    pending ──approve──▶ approved      (Accept + ReplyAuthorization sent to the replier)
-    pending ──reject───▶ rejected      (Reject sent to the replier)
+    pending ──approve──▶ approved      (Accept + Reply/QuoteAuthorization sent to the author)
+    pending ──reject───▶ rejected      (Reject sent to the author)
     pending ──spam─────▶ spam          (nothing sent: spammers get no feedback)
     approved/rejected/spam ──undo──▶ pending
 
 A decision is taken only on a pending reply (anything else is a 409): to change one, undo it
 first. Undoing an approval revokes its authorization (its id then answers 410 with a Tombstone)
-and sends nothing; the reply leaves every public list at once. Undoing a rejection or a spam
-mark sends nothing either. Every decision writes one ``Decision`` row (who, what, when) and,
-when the site's webhook is configured, one webhook call — in the same transaction.
+and the reply leaves every public list at once; for a reply nothing is sent, for a quote a
+``Delete`` of the QuoteAuthorization goes to the quoter and our followers (Mastodon then
+detaches the quote). Approving again reinstates the *same* authorization (same id, 200 again):
+a GoToSocial server that recorded it as the reply's ``replyAuthorization`` keeps a valid proof.
+Undoing a rejection or a spam mark sends nothing. Every decision writes one ``Decision`` row
+(who, what, when) and, when the site's webhook is configured, one webhook call — in the same
+transaction. Quotes accepted by the ``[moderation] quotes = "automatic"`` policy are approved
+through the same path, by the moderator :data:`AUTOMATIC`.
 
 Blocking an author (``social.Block`` kind actor) or their domain (kind domain) also moves the
 blocked party's pending replies to ``rejected`` without sending anything to them.
@@ -42,14 +47,24 @@ from federation.db.social import Block, BlockKind, RemoteActor
 from federation.errors import BadRequest, Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.moderation import webhook
-from federation.moderation.activities import Interaction, build_accept, build_reject
-from federation.protocol.actors import iso
+from federation.moderation.activities import (
+    QUOTE_AUTHORIZATION,
+    Interaction,
+    build_accept,
+    build_authorization,
+    build_reject,
+    build_revocation,
+)
+from federation.protocol.actors import AS_PUBLIC, iso
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
 
 #: ``send(activity, sender=…, audience=…, public=…)`` — :func:`federation.delivery.outbox.send_activity`.
 Sender = Callable[..., Awaitable[Any]]
+
+#: The name in the audit log of decisions taken by the quote policy, not by a person.
+AUTOMATIC = "(automatic)"
 
 
 class Action(StrEnum):
@@ -89,10 +104,15 @@ def _default_sender() -> Sender:
     return send_activity
 
 
-def _audience_of(author_uri: str) -> Any:
+def _audience_of(author_uri: str, followers_of: str | None = None) -> Any:
     from federation.delivery.outbox import Audience
 
-    return Audience(actor_uris=(author_uri,))
+    return Audience(actor_uris=(author_uri,), followers_of=followers_of)
+
+
+def _widely(activity: dict[str, Any], sender: LocalActor) -> str | None:
+    """Our actor's identifier when ``activity`` is cc'd to its followers (they get it too)."""
+    return sender.identifier if AS_PUBLIC in activity.get("cc", ()) else None
 
 
 def _new_activity_uri(directory: ActorDirectory, kind: str) -> str:
@@ -146,17 +166,26 @@ class ModerationService:
             return self._directory.site_actor
 
     def interaction(self, reply: Reply) -> Interaction:
+        """The facts of ``reply``: what it answers is its *direct* ``inReplyTo`` (what
+        GoToSocial checks an authorization's ``interactionTarget`` against), what a quote
+        quotes is its target; a mention answers our actor."""
         actor = self.our_actor(reply)
-        if reply.target is not None:
+        if reply.kind == ReplyKind.QUOTE and reply.target is not None:
             target_uri = reply.target.uri
-        else:
-            target_uri = reply.in_reply_to_uri or actor.uri
-        if reply.kind == ReplyKind.MENTION and reply.target is None:
+        elif reply.kind == ReplyKind.MENTION and reply.target is None:
             target_uri = actor.uri
-        request_uri = reply.request_activity_uri if reply.kind == ReplyKind.REPLY_REQUEST else None
+        else:
+            target_uri = reply.in_reply_to_uri or (
+                reply.target.uri if reply.target is not None else actor.uri)
+        request_uri = None
+        if reply.kind in (ReplyKind.REPLY_REQUEST, ReplyKind.QUOTE):
+            request_uri = reply.request_activity_uri
         return Interaction(
             our_actor_uri=actor.uri, replier_uri=reply.author.uri, reply_uri=reply.uri,
             target_uri=target_uri, request_uri=request_uri,
+            request_type="QuoteRequest" if reply.kind == ReplyKind.QUOTE else "ReplyRequest",
+            followers_uri=self._directory.uris.followers(actor.identifier),
+            is_public=reply.is_public,
         )
 
     # -- decisions ------------------------------------------------------------------------
@@ -196,14 +225,27 @@ class ModerationService:
             else:
                 activity = None
             await reply.save(update_fields=fields)
-            decision = await self._audit(moderator, action, "reply", reply.uri, from_state,
+            decision = await self._audit(moderator, action, _subject(reply), reply.uri, from_state,
                                          reply.state, note)
             if activity is not None:
-                await self.send(activity, sender=sender, audience=_audience_of(reply.author.uri),
-                                public=False)
+                audience = _audience_of(reply.author.uri, _widely(activity, sender))
+                await self.send(activity, sender=sender, audience=audience, public=False)
             await self._notify(decision, reply)
-        log.info("reply %s %s by %s", reply.id, reply.state, moderator)
+        log.info("%s %s %s by %s", reply.kind, reply.id, reply.state, moderator)
         return reply
+
+    async def refuse_quote(self, *, actor_db_id: int, quoter_uri: str, note_uri: str,
+                           quoted_uri: str, request_uri: str) -> None:
+        """``[moderation] quotes = "nobody"``: a Reject of the QuoteRequest, nothing kept."""
+        identifier = _identifier_of(actor_db_id, self._directory)
+        sender = self._directory.get(identifier) if identifier else self._directory.site_actor
+        interaction = Interaction(
+            our_actor_uri=sender.uri, replier_uri=quoter_uri, reply_uri=note_uri,
+            target_uri=quoted_uri, request_uri=request_uri, request_type="QuoteRequest",
+        )
+        activity = build_reject(interaction,
+                                activity_uri=_new_activity_uri(self._directory, "reject"))
+        await self.send(activity, sender=sender, audience=_audience_of(quoter_uri), public=False)
 
     async def approve(self, reply_id: int, moderator: str) -> Reply:
         return await self.decide(reply_id, Action.APPROVE, moderator)
@@ -222,16 +264,22 @@ class ModerationService:
                 raise Conflict("this reply has no decision to undo")
             now = self._clock()
             from_state = reply.state
+            revoked = []
             if reply.state == ReplyState.APPROVED:
-                await ReplyAuthorization.filter(reply_id=reply.id, revoked_at__isnull=True).update(
+                revoked = await ReplyAuthorization.filter(reply_id=reply.id,
+                                                          revoked_at__isnull=True)
+                await ReplyAuthorization.filter(id__in=[r.id for r in revoked]).update(
                     revoked_at=now
                 )
                 reply.authorization_uri = None
             reply.state = ReplyState.PENDING
             reply.decided_at = None
             await reply.save(update_fields=["state", "decided_at", "authorization_uri"])
-            decision = await self._audit(moderator, Action.UNDO, "reply", reply.uri, from_state,
-                                         reply.state, note)
+            decision = await self._audit(moderator, Action.UNDO, _subject(reply), reply.uri,
+                                         from_state, reply.state, note)
+            for authorization in revoked:
+                if authorization.object_type == QUOTE_AUTHORIZATION:
+                    await self._revoke_quote(reply, authorization)
             await self._notify(decision, reply)
         log.info("reply %s back to pending (was %s) by %s", reply.id, from_state, moderator)
         return reply
@@ -289,7 +337,7 @@ class ModerationService:
                 reply.state = ReplyState.REJECTED
                 reply.decided_at = now
                 await reply.save(update_fields=["state", "decided_at"])
-                await self._audit(moderator, "block", "reply", reply.uri, ReplyState.PENDING,
+                await self._audit(moderator, "block", _subject(reply), reply.uri, ReplyState.PENDING,
                                   ReplyState.REJECTED, f"{kind} blocked")
             action = Action.BLOCK_AUTHOR if kind == BlockKind.ACTOR else Action.BLOCK_DOMAIN
             decision = await self._audit(moderator, action, str(kind), value, None, "blocked",
@@ -337,12 +385,38 @@ class ModerationService:
         return reply
 
     async def _authorize(self, reply: Reply, interaction: Interaction) -> ReplyAuthorization:
+        """The authorization of this approval: the one issued before for the same interaction
+        (reinstated if an undo revoked it), else a new one."""
+        earlier = await ReplyAuthorization.filter(
+            reply_id=reply.id, actor_uri=interaction.our_actor_uri, interacting_uri=reply.uri,
+            target_uri=interaction.target_uri, object_type=interaction.authorization_type,
+        ).order_by("-id").first()
+        if earlier is not None:
+            if earlier.revoked_at is not None:
+                earlier.revoked_at = None
+                await earlier.save(update_fields=["revoked_at"])
+            return earlier
         token = secrets.token_urlsafe(24)
         return await ReplyAuthorization.create(
             token=token, uri=self._directory.uris.authorization(token), reply=reply,
             actor_uri=interaction.our_actor_uri, interacting_uri=reply.uri,
-            target_uri=interaction.target_uri,
+            target_uri=interaction.target_uri, object_type=interaction.authorization_type,
         )
+
+    async def _revoke_quote(self, reply: Reply, authorization: ReplyAuthorization) -> None:
+        """Tell the quoter and our followers that a QuoteAuthorization is withdrawn."""
+        sender = self._directory.get(self.our_actor(reply).identifier)
+        document = build_authorization(
+            authorization_uri=authorization.uri, our_actor_uri=authorization.actor_uri,
+            reply_uri=authorization.interacting_uri, target_uri=authorization.target_uri,
+            object_type=authorization.object_type,
+        )
+        activity = build_revocation(
+            document, activity_uri=_new_activity_uri(self._directory, "delete"),
+            our_actor_uri=sender.uri, quoter_uri=reply.author.uri,
+        )
+        await self.send(activity, sender=sender,
+                        audience=_audience_of(reply.author.uri, sender.identifier), public=False)
 
     async def _audit(self, moderator: str, action: str, subject_type: str, subject_uri: str,
                      from_state: str | None, to_state: str | None, note: str) -> Decision:
@@ -359,6 +433,11 @@ class ModerationService:
         row = await webhook.enqueue(self._settings, event, payload, now=self._clock())
         if row is not None and self._on_decision is not None:
             self._on_decision()
+
+
+def _subject(reply: Reply) -> str:
+    """``quote`` or ``reply``: the audit log's subject type and the webhook event's prefix."""
+    return "quote" if reply.kind == ReplyKind.QUOTE else "reply"
 
 
 def _identifier_of(actor_db_id: int, directory: ActorDirectory) -> str | None:

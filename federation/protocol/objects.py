@@ -177,13 +177,25 @@ def hashtag_name(keyword: str) -> str:
     return "#" + "".join(w[:1].upper() + w[1:].lower() for w in words)
 
 
-def interaction_policy(actor_uri: str) -> dict[str, Any]:
-    """Replies wait for a moderator (the site's forums are moderated a priori); the rest is open."""
+def can_quote(actor_uri: str, quotes: str = "automatic") -> dict[str, list[str]]:
+    """FEP-044f ``canQuote`` for ``[moderation] quotes``: ``automatic`` (anyone, answered at
+    once), ``moderated`` (anyone, after a moderator), ``nobody`` (the author only: Mastodon reads
+    that as "quotes disabled")."""
+    if quotes == "automatic":
+        return {"automaticApproval": [AS_PUBLIC]}
+    if quotes == "moderated":
+        return {"automaticApproval": [actor_uri], "manualApproval": [AS_PUBLIC]}
+    return {"automaticApproval": [actor_uri]}
+
+
+def interaction_policy(actor_uri: str, quotes: str = "automatic") -> dict[str, Any]:
+    """Replies wait for a moderator (the site's forums are moderated a priori); likes and boosts
+    are open; quotes as configured (:func:`can_quote`)."""
     return {
         "canReply": {"automaticApproval": [actor_uri], "manualApproval": [AS_PUBLIC]},
         "canLike": {"automaticApproval": [AS_PUBLIC]},
         "canAnnounce": {"automaticApproval": [AS_PUBLIC]},
-        "canQuote": {"automaticApproval": [AS_PUBLIC]},
+        "canQuote": can_quote(actor_uri, quotes),
     }
 
 

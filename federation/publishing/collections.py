@@ -11,11 +11,12 @@ from __future__ import annotations
 from typing import Any
 
 from federation.db.content import ContentObject, ObjectKind, ObjectState, OutboxActivity
-from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState
+from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, is_a_reply
 from federation.errors import Gone, NotFound
 from federation.identity.directory import LocalActor
 from federation.protocol.collections import PageRequest, build_collection, build_page
 from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.objects import can_quote
 
 #: At most this many pinned objects are listed in ``featured`` (Mastodon shows 5).
 MAX_FEATURED = 20
@@ -32,17 +33,31 @@ async def find_object(object_uri: str) -> ContentObject:
 
 
 def approved_replies(row: ContentObject) -> Any:
-    """Replies a moderator approved, public ones only."""
-    return Reply.filter(target_id=row.id, state=ReplyState.APPROVED, is_public=True)
+    """Replies a moderator approved, public ones only (not quotes)."""
+    return Reply.filter(is_a_reply(), target_id=row.id, state=ReplyState.APPROVED,
+                        is_public=True)
 
 
-async def served_document(row: ContentObject) -> dict[str, Any]:
-    """The stored document with live counters (approved replies)."""
+def with_quote_policy(document: dict[str, Any], quotes: str) -> dict[str, Any]:
+    """``document`` whose ``canQuote`` says ``[moderation] quotes`` (a stored document keeps the
+    policy of the day it was published; what we serve follows the setting of today)."""
+    policy = document.get("interactionPolicy")
+    author = document.get("attributedTo")
+    if not isinstance(policy, dict) or not isinstance(author, str):
+        return document
+    return {**document, "interactionPolicy": {**policy, "canQuote": can_quote(author, quotes)}}
+
+
+async def served_document(row: ContentObject, *, quotes: str | None = None) -> dict[str, Any]:
+    """The stored document with live counters (approved replies) and, given ``quotes``, the
+    quote policy in force."""
     document = dict(row.document)
     replies = document.get("replies")
     if isinstance(replies, dict):
         total = await approved_replies(row).count()
         document["replies"] = {**replies, "totalItems": total}
+    if quotes is not None:
+        document = with_quote_policy(document, quotes)
     return document
 
 

@@ -43,6 +43,7 @@ from federation.protocol.objects import (
     event_when,
 )
 from federation.protocol.wording import wording
+from federation.publishing.collections import with_quote_policy
 from federation.publishing.items import ContentItem, content_hash
 
 log = logging.getLogger(__name__)
@@ -85,9 +86,11 @@ class Publisher:
     """Stores objects and sends their activities for the local actors of ``directory``."""
 
     def __init__(self, directory: ActorDirectory, *, site_language: str = "fr",
-                 clock: Clock = _utc_now, send: SendActivity = send_activity) -> None:
+                 clock: Clock = _utc_now, send: SendActivity = send_activity,
+                 quotes: str = "automatic") -> None:
         self._directory = directory
         self._language = site_language
+        self._quotes = quotes  # [moderation] quotes: the canQuote of what we publish
         self._clock = clock
         self._send_activity = send
         self._lock = asyncio.Lock()
@@ -116,13 +119,13 @@ class Publisher:
         )
         if item.kind == ObjectKind.EVENT and item.event is not None:
             event = item.event
-            return build_event(EventView(
+            return with_quote_policy(build_event(EventView(
                 **common, start_at=event.start_at, end_at=event.end_at, timezone=event.timezone,
                 place=event.place, status=event.status, join_mode=event.join_mode,
                 external_participation_url=event.external_participation_url,
                 is_online=event.is_online, category=event.category,
-            ))
-        return build_article(ArticleView(**common))
+            )), self._quotes)
+        return with_quote_policy(build_article(ArticleView(**common)), self._quotes)
 
     # -- sending ----------------------------------------------------------------------------
 
@@ -261,6 +264,7 @@ class Publisher:
             about_uri=about.uri, about_url=about.url,
             about_name=str(about.document.get("name") or ""),
         )
+        note.document = with_quote_policy(note.document, self._quotes)
         await note.save(update_fields=["uri", "document"])
         await self._send("Create", actor, note.document, deliver=deliver, published_at=now)
         return note.uri

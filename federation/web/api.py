@@ -135,7 +135,8 @@ async def list_actors(request: web.Request) -> web.Response:
 
 
 async def _publisher(app: web.Application) -> AsyncIterator[None]:
-    app[PUBLISHER] = Publisher(app[DIRECTORY], site_language=app[SETTINGS].site.language)
+    app[PUBLISHER] = Publisher(app[DIRECTORY], site_language=app[SETTINGS].site.language,
+                               quotes=app[SETTINGS].moderation.quotes)
     yield
 
 

@@ -37,7 +37,8 @@ def _page_url(request: web.Request, row: ContentObject | None) -> str:
 @routes.get("/objects/{kind}/{object_id}")
 async def object_document(request: web.Request) -> web.Response:
     row = await _object(request)
-    document = await collections.served_document(row)
+    document = await collections.served_document(
+        row, quotes=request.app[SETTINGS].moderation.quotes)
     return negotiate(request, document, _page_url(request, row), cache_seconds=60)
 
 

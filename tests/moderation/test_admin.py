@@ -3,6 +3,7 @@ languages; and the moderation JSON API's token rules."""
 
 from __future__ import annotations
 
+import html
 import re
 from collections.abc import Callable
 from typing import Any
@@ -11,7 +12,7 @@ import pytest
 
 from federation.app import create_app
 from federation.db.ingest import ApiToken
-from federation.db.moderation import ModeratorSession, ReplyState
+from federation.db.moderation import ModeratorSession, ReplyKind, ReplyState
 from federation.moderation import accounts
 from federation.moderation.web.i18n import MESSAGES
 from federation.settings import Settings
@@ -296,3 +297,24 @@ async def test_forms_must_be_url_encoded(admin):
         response = await admin.post("/admin/login", data=body, headers={
             "Content-Type": "multipart/form-data; boundary=zz"})
         assert response.status == 415
+
+
+async def test_queue_says_what_approval_governs_and_marks_quotes(admin):
+    """The pending queue tells moderators that Mastodon ignores reply decisions (French by
+    default, English for an English account), and labels a quote as one."""
+    factory = Factory(admin.app[DIRECTORY])
+    article = await factory.article()
+    await factory.reply(article)
+    await factory.reply(article, kind=ReplyKind.QUOTE, thread_root_uri=None,
+                        in_reply_to_uri=None, request_activity_uri="https://social.example/q/1")
+    await _login(admin)
+    page = await _pending_page(admin)
+    for key in ("scope.title", "scope.mastodon", "scope.quotes", "quote"):
+        assert html.escape(MESSAGES["fr"][key], quote=True) in page, key
+    assert "Mastodon ignore ces décisions" in MESSAGES["fr"]["scope.mastodon"]
+    await accounts.create_account("sam", PASSWORD, language="en")
+    admin.session.cookie_jar.clear()
+    await _login(admin, "sam")
+    page = await _pending_page(admin)
+    assert html.escape(MESSAGES["en"]["scope.mastodon"], quote=True) in page
+    assert "Mastodon ignores these decisions" in page

@@ -14,6 +14,7 @@ from federation.moderation.service import Action
 from .conftest import COLLECTIVE
 
 GTS = "https://gotosocial.org/ns"
+PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 async def _sent(activity_type: str) -> list[OutboxActivity]:
@@ -21,7 +22,8 @@ async def _sent(activity_type: str) -> list[OutboxActivity]:
 
 
 async def test_approve_sends_accept_with_authorization(service, factory, directory):
-    """Approval: state approved, one Accept to the replier (object, target, result), not public."""
+    """Approval: state approved, one Accept to the replier (object, target, result), cc'd to
+    Public and our followers as GoToSocial does (delivered to them too), not in our outbox."""
     article = await factory.article()
     reply = await factory.reply(article)
     await service.approve(reply.id, "camille")
@@ -32,6 +34,7 @@ async def test_approve_sends_accept_with_authorization(service, factory, directo
     accept = row.document
     assert accept["actor"] == our_actor.uri
     assert accept["to"] == ["https://social.example/users/alice"]
+    assert accept["cc"] == [PUBLIC, directory.uris.followers(COLLECTIVE)]
     assert accept["object"] == reply.uri
     assert accept["target"] == article.uri
     assert accept["result"] == reply.authorization_uri
@@ -41,7 +44,7 @@ async def test_approve_sends_accept_with_authorization(service, factory, directo
     fanout = await FanoutJob.get(activity=row)
     assert fanout.sender == COLLECTIVE
     assert fanout.audience["actor_uris"] == ["https://social.example/users/alice"]
-    assert not fanout.audience.get("followers_of")
+    assert fanout.audience["followers_of"] == COLLECTIVE
     authorization = await ReplyAuthorization.get(uri=reply.authorization_uri)
     assert authorization.interacting_uri == reply.uri
     assert authorization.target_uri == article.uri
@@ -49,13 +52,49 @@ async def test_approve_sends_accept_with_authorization(service, factory, directo
 
 
 async def test_reply_request_accept_answers_the_request(service, factory):
-    """For a GoToSocial ReplyRequest, the Accept's object is the request activity."""
+    """For a GoToSocial ReplyRequest, the Accept's object is the request, inlined (GoToSocial
+    handles no other form), addressed to the requester only."""
     article = await factory.article()
     reply = await factory.reply(article, kind=ReplyKind.REPLY_REQUEST)
     await service.approve(reply.id, "camille")
     [row] = await _sent("Accept")
-    assert row.document["object"] == reply.request_activity_uri
+    assert row.document["object"] == {
+        "type": "ReplyRequest", "id": reply.request_activity_uri,
+        "actor": "https://social.example/users/alice", "object": article.uri,
+        "instrument": reply.uri,
+    }
     assert row.document["target"] == article.uri
+    await reply.refresh_from_db()
+    assert row.document["result"] == reply.authorization_uri
+    assert "cc" not in row.document
+    assert not (await FanoutJob.get(activity=row)).audience.get("followers_of")
+    await service.undo(reply.id, "camille")
+    await service.reject(reply.id, "camille")
+    [reject] = await _sent("Reject")
+    assert reject.document["object"] == row.document["object"]
+
+
+async def test_private_reply_accept_is_not_broadcast(service, factory):
+    """A followers-only or direct reply's Accept goes to its author alone (no cc, no followers)."""
+    reply = await factory.reply(await factory.article(), is_public=False)
+    await service.approve(reply.id, "camille")
+    [row] = await _sent("Accept")
+    assert row.document["to"] == ["https://social.example/users/alice"]
+    assert "cc" not in row.document
+    assert not (await FanoutJob.get(activity=row)).audience.get("followers_of")
+
+
+async def test_nested_reply_authorization_targets_its_direct_parent(service, factory):
+    """A reply to a reply of our article: interactionTarget and the Accept's target are the
+    direct inReplyTo (what GoToSocial checks), not the thread root."""
+    article = await factory.article()
+    parent = await factory.reply(article)
+    child = await factory.reply(article, in_reply_to_uri=parent.uri)
+    await service.approve(child.id, "camille")
+    [row] = await _sent("Accept")
+    assert row.document["target"] == parent.uri
+    authorization = await ReplyAuthorization.get(uri=row.document["result"])
+    assert authorization.target_uri == parent.uri
 
 
 async def test_mention_is_accepted_by_the_mentioned_actor(service, factory, directory):
@@ -136,10 +175,16 @@ async def test_undo_of_approval_revokes_authorization_and_sends_nothing(service,
     assert await OutboxActivity.all().count() == sent_before
     with pytest.raises(Conflict):
         await service.undo(reply.id, "camille")
-    # approving again issues a new authorization
+    # approving again reinstates the same authorization: a replier's server that recorded it
+    # keeps a valid proof, and a second Accept carries the same result
     await service.approve(reply.id, "camille")
     await reply.refresh_from_db()
-    assert reply.authorization_uri and reply.authorization_uri != uri
+    assert reply.authorization_uri == uri
+    assert (await ReplyAuthorization.get(uri=uri)).revoked_at is None
+    assert await ReplyAuthorization.filter(reply_id=reply.id).count() == 1
+    accepts = await _sent("Accept")
+    assert len(accepts) == 2 and accepts[0].uri != accepts[1].uri
+    assert {a.document["result"] for a in accepts} == {uri}
 
 
 async def test_bulk_applies_each_and_reports_failures(service, factory):

@@ -152,3 +152,16 @@ def test_note_points_to_the_object_and_tombstone() -> None:
                          published_at=datetime(2022, 6, 8, tzinfo=UTC),
                          target=f"{ACTOR}/featured")
     assert add["target"] == f"{ACTOR}/featured" and add["object"].endswith("/article/1")
+
+
+def test_can_quote_says_the_quote_policy() -> None:
+    """canQuote per ``[moderation] quotes``, as Mastodon's InteractionPolicyParser reads it:
+    automatic → Public automatic; moderated → Public manual (the author automatic); nobody →
+    the author alone (Mastodon: quotes disabled)."""
+    from federation.protocol.objects import can_quote, interaction_policy
+
+    assert can_quote(ACTOR, "automatic") == {"automaticApproval": [AS_PUBLIC]}
+    assert can_quote(ACTOR, "moderated") == {"automaticApproval": [ACTOR],
+                                             "manualApproval": [AS_PUBLIC]}
+    assert can_quote(ACTOR, "nobody") == {"automaticApproval": [ACTOR]}
+    assert interaction_policy(ACTOR, "nobody")["canQuote"] == can_quote(ACTOR, "nobody")

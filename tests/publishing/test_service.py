@@ -201,3 +201,21 @@ async def test_item_language_wins_over_the_site_language(directory: ActorDirecto
     note = await _cancellation_note(french_site, _event(id="e2", title="Debate", language="en"))
     assert note.document["content"].startswith("<p>Cancelled: “Debate”, planned for Thursday")
     assert note.document["contentMap"].keys() == {"en"}
+
+
+async def test_published_objects_carry_the_quote_policy(directory: ActorDirectory) -> None:
+    """The Create we send and the object we store say ``[moderation] quotes`` in canQuote
+    (Mastodon reads it from the Create), notices too."""
+    publisher = Publisher(directory, quotes="moderated",
+                          clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
+    result = await publisher.upsert(_event())
+    actor = directory.get("halte-au-controle-numerique").uri
+    expected = {"automaticApproval": [actor],
+                "manualApproval": ["https://www.w3.org/ns/activitystreams#Public"]}
+    row = await ContentObject.get(uri=result.object_uri)
+    assert row.document["interactionPolicy"]["canQuote"] == expected
+    create = await OutboxActivity.get(uri=result.activity_uri)
+    assert create.document["object"]["interactionPolicy"]["canQuote"] == expected
+    moved = await publisher.upsert(_event(start="2022-06-16T18:00:00", end="2022-06-16T20:00:00"))
+    notice = await ContentObject.get(uri=moved.notice_uri)
+    assert notice.document["interactionPolicy"]["canQuote"] == expected

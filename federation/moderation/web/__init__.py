@@ -2,7 +2,7 @@
 
 - ``/admin/…`` — the moderators' UI (server-rendered, French and English, no JavaScript);
 - ``/api/v1/moderation/…`` — the same actions as JSON, with a bearer token;
-- ``/authorizations/{token}`` — the ReplyAuthorization documents we issued;
+- ``/authorizations/{token}`` — the Reply- and QuoteAuthorization documents we issued;
 - ``/api/v1/replies`` and ``/feeds/replies/{kind}/{id}.atom`` — approved public replies for
   the site.
 

@@ -35,6 +35,19 @@ MESSAGES: dict[str, dict[str, str]] = {
         "answers": "En réponse à",
         "mention": "Mentionne",
         "request": "Demande de réponse (GoToSocial)",
+        "quote": "Cite (demande de citation)",
+        "scope.title": "Ce que « Valider » change",
+        "scope.replies": "Valider une réponse l'affiche sur notre site, dans la liste des "
+                         "réponses de l'article (nos collections) et l'annonce aux serveurs qui "
+                         "respectent les validations (GoToSocial) : ils l'affichent alors comme "
+                         "validée. Refuser la garde cachée chez nous.",
+        "scope.mastodon": "Mastodon ignore ces décisions : une réponse écrite depuis Mastodon "
+                          "(et la plupart des autres logiciels) y est publique dès son envoi, "
+                          "que vous la validiez ou non. La modération ne décide que de ce que "
+                          "nous montrons.",
+        "scope.quotes": "Pour une citation (« Cite »), Valider autorise la citation : Mastodon "
+                        "affiche alors notre article dans le message qui le cite ; Refuser la "
+                        "refuse ; Annuler la décision la retire.",
         "thread": "Voir le fil",
         "thread.title": "Fil de discussion",
         "in_reply_to_reply": "répond à un autre message du fil",
@@ -103,6 +116,18 @@ MESSAGES: dict[str, dict[str, str]] = {
         "answers": "In reply to",
         "mention": "Mentions",
         "request": "Reply request (GoToSocial)",
+        "quote": "Quotes (quote request)",
+        "scope.title": "What « Approve » changes",
+        "scope.replies": "Approving a reply shows it on our site, in the article's list of "
+                         "replies (our collections), and tells the servers that honour "
+                         "approvals (GoToSocial): they then show it as approved. Rejecting "
+                         "keeps it hidden on our side.",
+        "scope.mastodon": "Mastodon ignores these decisions: a reply written on Mastodon (and "
+                          "most other software) is public there as soon as it is sent, whether "
+                          "you approve it or not. Moderation only decides what we show.",
+        "scope.quotes": "For a quote (« Quotes »), Approve authorises it: Mastodon then shows "
+                        "our article inside the post that quotes it; Reject refuses it; Undo "
+                        "withdraws it.",
         "thread": "See the thread",
         "thread.title": "Thread",
         "in_reply_to_reply": "answers another message of the thread",

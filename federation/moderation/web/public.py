@@ -1,4 +1,5 @@
-"""Public moderation documents: reply authorizations, and approved replies for the site.
+"""Public moderation documents: reply and quote authorizations, and approved replies for the
+site.
 
 Nothing here reveals a reply that is not approved and public (security principle 12).
 """
@@ -30,7 +31,8 @@ PUBLIC_CACHE = "public, max-age=60"
 
 @routes.get("/authorizations/{token}")
 async def authorization(request: web.Request) -> web.Response:
-    """The ReplyAuthorization at its id; 410 with a Tombstone once the approval is undone."""
+    """The Reply- or QuoteAuthorization at its id; 410 with a Tombstone once the approval is
+    undone (or the note it approved deleted)."""
     token = request.match_info["token"]
     if len(token) > TOKEN_MAX:
         raise NotFound("no such authorization")
@@ -45,10 +47,10 @@ async def authorization(request: web.Request) -> web.Response:
     if not valid:
         when = row.revoked_at or (reply.decided_at if reply is not None else None) or row.created_at
         raise Gone("this authorization was withdrawn",
-                   tombstone=build_revoked_authorization(row.uri, iso(when)))
+                   tombstone=build_revoked_authorization(row.uri, iso(when), row.object_type))
     document = build_authorization(
         authorization_uri=row.uri, our_actor_uri=row.actor_uri,
-        reply_uri=row.interacting_uri, target_uri=row.target_uri,
+        reply_uri=row.interacting_uri, target_uri=row.target_uri, object_type=row.object_type,
     )
     return activity_json(document, cache_seconds=60)
 
