@@ -65,7 +65,8 @@ class ContentItem:
     attachments: tuple[MediaView, ...] = ()
     tags: tuple[TagView, ...] = ()
     sensitive: bool = False
-    #: A correction worth telling Mastodon readers about (published as a Note), or None.
+    #: A correction worth telling readers about (a Note replying to the object when the Update
+    #: changes nothing Mastodon shows), or None.
     correction: str | None = None
     event: EventDetails | None = field(default=None)
 

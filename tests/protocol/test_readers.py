@@ -187,3 +187,21 @@ def test_a_body_only_change_is_no_edit_on_mastodon_a_summary_change_is() -> None
     lead = build_article(replace(_article(summary_text="Vendredi 10 juin."),
                                  updated_at=datetime(2022, 6, 1, tzinfo=UTC)))
     assert readers.mastodon_applies_edit(before, lead)
+
+
+def test_page_keeps_each_items_context_when_terms_clash() -> None:
+    """Items whose inline terms disagree keep their own ``@context`` (scoped to their node), so
+    each still expands as it does alone; agreeing ones share the page's merged context."""
+    from federation.protocol.collections import PageRequest, build_page, page_context
+    from federation.protocol.jsonld import expand
+
+    one = {"@context": ["https://www.w3.org/ns/activitystreams", {"x": "https://a.example/x"}],
+           "id": "https://bridge.example/1", "type": "Note", "x": "1"}
+    two = {**one, "@context": ["https://www.w3.org/ns/activitystreams",
+                               {"x": "https://b.example/x"}], "id": "https://bridge.example/2"}
+    for items in ([one, build_article(_article())], [one, two]):
+        context, embedded = page_context(items)
+        page = build_page("https://bridge.example/c", PageRequest(page=1), 2, embedded, context)
+        [node] = expand(page)
+        listed = node["https://www.w3.org/ns/activitystreams#items"][0]["@list"]
+        assert listed == [expand(item)[0] for item in items]
