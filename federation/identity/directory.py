@@ -13,6 +13,7 @@ import time
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
@@ -222,6 +223,16 @@ class ActorDirectory:
     def site_actor(self) -> LocalActor:
         return self.get(self._settings.site_actor.identifier)
 
+    def site_domains(self, config: ActorConfig) -> tuple[str, ...]:
+        """The hosts of the site's pages (its home page, the actor's page): Mastodon credits
+        the actor on link cards of pages there (``attributionDomains``), never on the bridge's."""
+        hosts: list[str] = []
+        for url in (self._settings.site.home_page, config.url):
+            host = (urlsplit(url).hostname or "") if url else ""
+            if host and host not in hosts:
+                hosts.append(host)
+        return tuple(hosts)
+
     def document(self, actor: LocalActor) -> dict[str, object]:
         """The ActivityPub document of ``actor``."""
         config = actor.config
@@ -241,6 +252,6 @@ class ActorDirectory:
             published_at=actor.published_at,
             rsa_public_pem=actor.rsa_public_pem,
             ed25519_multibase=actor.ed25519_multibase,
-            site_domain=self._settings.host.split(":")[0],
+            site_domains=self.site_domains(config),
         )
         return build_actor(view, self._uris)

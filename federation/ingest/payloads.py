@@ -27,7 +27,14 @@ from pydantic import (
 from federation.db.content import ObjectKind
 from federation.errors import Problem, Unprocessable
 from federation.protocol.html import html_to_text
-from federation.protocol.objects import MediaView, PlaceView, TagView, local_time
+from federation.protocol.objects import (
+    MOBILIZON_CATEGORIES,
+    MediaView,
+    PlaceView,
+    TagView,
+    local_time,
+    mobilizon_category,
+)
 from federation.publishing.items import ContentItem, EventDetails, clean_content, derive_summary
 
 MAX_ATTACHMENTS = 20
@@ -150,7 +157,19 @@ class EventIn(ArticleIn):
     join_mode: Literal["free", "restricted", "invite", "external"] = "free"
     external_participation_url: WebURL | None = None
     online: bool = False
+    online_url: WebURL | None = None
     category: str | None = Field(default=None, max_length=100)
+
+    @field_validator("category")
+    @classmethod
+    def _category(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        category = mobilizon_category(value)
+        if category is None:
+            raise ValueError("must be one of Mobilizon's categories: "
+                             + ", ".join(c.lower() for c in MOBILIZON_CATEGORIES))
+        return category
 
     @model_validator(mode="after")
     def _span(self) -> EventIn:
@@ -272,7 +291,8 @@ def item_from(parsed: ArticleIn, *, kind: ObjectKind, actor: str, source_id: str
             place=_place(parsed.location), status=parsed.status.upper(),
             join_mode=parsed.join_mode,
             external_participation_url=parsed.external_participation_url,
-            is_online=parsed.online, category=parsed.category,
+            is_online=parsed.online or parsed.online_url is not None,
+            category=parsed.category, online_url=parsed.online_url,
         )
         if event.end_at is not None and event.end_at < event.start_at:
             raise Unprocessable([Problem("end", "end must not be before start")])

@@ -67,7 +67,8 @@ class ActorView:
     published_at: datetime
     rsa_public_pem: str
     ed25519_multibase: str | None
-    site_domain: str
+    #: Hosts of the site's pages (not the bridge's): Mastodon's byline on their link cards.
+    site_domains: tuple[str, ...]
 
 
 def _image(url: str) -> dict[str, str]:
@@ -125,7 +126,7 @@ def build_actor(view: ActorView, uris: LocalURIs) -> dict[str, Any]:
         "manuallyApprovesFollowers": view.manually_approves_followers,
         "discoverable": view.discoverable,
         "indexable": view.indexable,
-        "attributionDomains": [view.site_domain],
+        "attributionDomains": list(view.site_domains),
         "published": iso(view.published_at),
         "publicKey": {
             "id": uris.key(view.identifier),

@@ -1,7 +1,9 @@
 """Paged ``OrderedCollection`` documents (pure functions).
 
 The collection itself carries ``totalItems`` and links to its ``first`` (and ``last``) page;
-pages are ``?page=N`` (1-based) and link ``next``/``prev``. Items are newest first.
+pages are ``?page=N`` (1-based) and link ``next``/``prev``. Items are newest first. A page that
+embeds documents declares a ``@context`` defining their terms (:func:`page_context`): a JSON-LD
+reader drops the terms a page does not define.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.errors import BadRequest
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import AS2_CONTEXT, merge_contexts
 from federation.protocol.numbers import is_ascii_digits
 
 DEFAULT_PAGE_SIZE = 20
@@ -58,12 +60,22 @@ def build_collection(collection_uri: str, total: int, size: int = DEFAULT_PAGE_S
     }
 
 
+def page_context(documents: list[dict[str, Any]]) -> Any:
+    """The ``@context`` of a page embedding ``documents`` (each with its own ``@context``), and
+    the documents to embed: without their contexts when one page context defines every term,
+    else each keeps its own (JSON-LD scopes an embedded ``@context`` to its node)."""
+    merged = merge_contexts(AS2_CONTEXT, *(d.get("@context", AS2_CONTEXT) for d in documents))
+    if merged is None:
+        return AS2_CONTEXT, documents
+    return merged, [{k: v for k, v in d.items() if k != "@context"} for d in documents]
+
+
 def build_page(collection_uri: str, request: PageRequest, total: int,
-               items: list[Any]) -> dict[str, Any]:
+               items: list[Any], context: Any = AS2_CONTEXT) -> dict[str, Any]:
     """One ``OrderedCollectionPage`` with ``next``/``prev`` links."""
     page = request.page or 1
     document: dict[str, Any] = {
-        "@context": AS2_CONTEXT,
+        "@context": context,
         "id": f"{collection_uri}?page={page}",
         "type": "OrderedCollectionPage",
         "partOf": collection_uri,

@@ -50,6 +50,24 @@ def bundled_context(url: str) -> dict[str, Any]:
     return dict(json.loads(text))
 
 
+def merge_contexts(*contexts: Any) -> list[Any] | None:
+    """One ``@context`` that defines every term of ``contexts`` (URLs in order, inline terms
+    merged), for a collection page that embeds documents with their own contexts; ``None`` when
+    two inline definitions of a term differ (the page must then keep each item's context)."""
+    urls: list[str] = []
+    terms: dict[str, Any] = {}
+    for context in contexts:
+        for part in context if isinstance(context, list) else [context]:
+            if isinstance(part, str):
+                if part not in urls:
+                    urls.append(part)
+            elif isinstance(part, dict):
+                for term, definition in part.items():
+                    if terms.setdefault(term, definition) != definition:
+                        return None
+    return [*urls, terms] if terms else list(urls)
+
+
 def known_contexts() -> list[str]:
     return sorted(_index())
 

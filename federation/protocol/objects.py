@@ -1,12 +1,18 @@
 """The objects we publish and the activities that carry them (pure functions).
 
 Shapes follow ``shared/reference/activitypub-shapes.md``: an ``Article`` whose ``summary`` is a
-real plain-language lead (Mastodon shows it, never ``content``), a FEP-b2b8 ``preview`` Note,
-GoToSocial ``interactionPolicy`` (replies wait for approval, likes, boosts and quotes do not), an
-``Event`` in Mobilizon's shape whose ``summary`` says "date – timezone – place" in the event's
-language (``protocol/wording.py``), a ``Note`` that points to an object (Mastodon ignores
-``Update`` of articles and events), a ``Tombstone`` for what we deleted, and
-``Create``/``Update``/``Delete``/``Add``/``Remove``.
+real plain-language lead (Mastodon shows ``<h2>name</h2>``, the summary and a link, never
+``content``), whose ``content`` begins with the title (GoToSocial shows ``summary`` as a content
+warning and ``content`` behind it, never ``name``), a FEP-b2b8 ``preview`` Note, GoToSocial
+``interactionPolicy`` in its 0.20 and older spellings (replies wait for approval, likes, boosts
+and quotes do not), an ``Event`` in Mobilizon's shape whose ``summary`` says "date – timezone –
+place" in the event's language (``protocol/wording.py``), a ``Note`` that replies to one of our
+objects (a notice, for what an ``Update`` does not show), a ``Tombstone`` for what we deleted,
+and ``Create``/``Update``/``Delete``/``Add``/``Remove``.
+
+Only media that is the point (image, sound, video) is an ``attachment``: Mastodon shows any
+other file as an "unknown" tile, and any attachment takes the place of the link preview card
+(the site's Open Graph image). Other documents are links at the end of ``content``.
 
 Inputs are frozen views with already sanitised HTML; nothing here touches a database, a clock
 or the network.
@@ -28,18 +34,11 @@ from federation.protocol.wording import local_when, summary_line
 
 AP_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 
-#: Terms beyond AS2 used by articles and notes (GoToSocial's namespace is a bundled context).
+#: Every term our objects use, beyond AS2: GoToSocial's namespace (a bundled context), and
+#: Mobilizon's (schema.org places and addresses, mz: participation, iCal status). One context
+#: for articles, events, notes, their activities and the collection pages that embed them, so
+#: that a JSON-LD reader expands an object embedded anywhere as it expands it alone.
 OBJECT_CONTEXT: list[Any] = [
-    AS2_CONTEXT,
-    GOTOSOCIAL_CONTEXT,
-    {
-        "sensitive": "as:sensitive",
-        "Hashtag": "as:Hashtag",
-    },
-]
-
-#: Mobilizon's terms (schema.org places and addresses, mz: participation, iCal status).
-EVENT_CONTEXT: list[Any] = [
     AS2_CONTEXT,
     GOTOSOCIAL_CONTEXT,
     {
@@ -65,8 +64,26 @@ EVENT_CONTEXT: list[Any] = [
         "repliesModerationOption": {"@id": "mz:repliesModerationOption",
                                     "@type": "mz:repliesModerationOptionType"},
         "commentsEnabled": {"@id": "pt:commentsEnabled", "@type": "sc:Boolean"},
+        # Mobilizon's newer spelling of ical:status (it reads both): the same IRI, so both keys
+        # expand to one value.
+        "status": {"@id": "ical:status"},
     },
 ]
+
+#: Events use the same context (kept as a name for readers of older code).
+EVENT_CONTEXT = OBJECT_CONTEXT
+
+#: Mobilizon's event categories (``Mobilizon.Events.Categories``); it files any other as MEETING.
+MOBILIZON_CATEGORIES = (
+    "ARTS", "BOOK_CLUBS", "BUSINESS", "CAUSES", "COMEDY", "CRAFTS", "FOOD_DRINK", "HEALTH",
+    "MUSIC", "AUTO_BOAT_AIR", "COMMUNITY", "FAMILY_EDUCATION", "FASHION_BEAUTY", "FILM_MEDIA",
+    "GAMES", "LANGUAGE_CULTURE", "LEARNING", "LGBTQ", "MOVEMENTS_POLITICS", "NETWORKING",
+    "PARTY", "PERFORMING_VISUAL_ARTS", "PETS", "PHOTOGRAPHY", "OUTDOORS_ADVENTURE",
+    "SPIRITUALITY_RELIGION_BELIEFS", "SCIENCE_TECH", "SPORTS", "THEATRE", "MEETING",
+)
+
+#: The ``name`` Mobilizon gives (and looks for on) an event's online address ``Link``.
+ONLINE_ADDRESS_NAME = "Website"
 
 # -- views ---------------------------------------------------------------------------------
 
@@ -83,6 +100,11 @@ class MediaView:
     def as_type(self) -> str:
         major = self.media_type.split("/", 1)[0]
         return {"image": "Image", "audio": "Audio", "video": "Video"}.get(major, "Document")
+
+    @property
+    def is_media(self) -> bool:
+        """Image, sound or video: what readers show as media (anything else is a document)."""
+        return self.as_type != "Document"
 
 
 @dataclass(frozen=True)
@@ -166,6 +188,7 @@ class EventView(ArticleView):
     external_participation_url: str | None = None
     is_online: bool = False
     category: str | None = None
+    online_url: str | None = None
 
 
 # -- pieces -------------------------------------------------------------------------------
@@ -177,34 +200,85 @@ def hashtag_name(keyword: str) -> str:
     return "#" + "".join(w[:1].upper() + w[1:].lower() for w in words)
 
 
-def can_quote(actor_uri: str, quotes: str = "automatic") -> dict[str, list[str]]:
+def _sub_policy(automatic: list[str], manual: list[str] | None = None) -> dict[str, Any]:
+    """A GoToSocial sub-policy in both spellings: ``automaticApproval``/``manualApproval``
+    (0.20 on) and ``always``/``approvalRequired`` (what 0.19 and older read), as 0.20 sends."""
+    policy: dict[str, Any] = {"automaticApproval": automatic}
+    if manual:
+        policy["manualApproval"] = manual
+    policy["always"] = automatic
+    if manual:
+        policy["approvalRequired"] = manual
+    return policy
+
+
+def can_quote(actor_uri: str, quotes: str = "automatic") -> dict[str, Any]:
     """FEP-044f ``canQuote`` for ``[moderation] quotes``: ``automatic`` (anyone, answered at
     once), ``moderated`` (anyone, after a moderator), ``nobody`` (the author only: Mastodon reads
     that as "quotes disabled")."""
     if quotes == "automatic":
-        return {"automaticApproval": [AS_PUBLIC]}
+        return _sub_policy([AS_PUBLIC])
     if quotes == "moderated":
-        return {"automaticApproval": [actor_uri], "manualApproval": [AS_PUBLIC]}
-    return {"automaticApproval": [actor_uri]}
+        return _sub_policy([actor_uri], [AS_PUBLIC])
+    return _sub_policy([actor_uri])
 
 
 def interaction_policy(actor_uri: str, quotes: str = "automatic") -> dict[str, Any]:
     """Replies wait for a moderator (the site's forums are moderated a priori); likes and boosts
     are open; quotes as configured (:func:`can_quote`)."""
     return {
-        "canReply": {"automaticApproval": [actor_uri], "manualApproval": [AS_PUBLIC]},
-        "canLike": {"automaticApproval": [AS_PUBLIC]},
-        "canAnnounce": {"automaticApproval": [AS_PUBLIC]},
+        "canReply": _sub_policy([actor_uri], [AS_PUBLIC]),
+        "canLike": _sub_policy([AS_PUBLIC]),
+        "canAnnounce": _sub_policy([AS_PUBLIC]),
         "canQuote": can_quote(actor_uri, quotes),
     }
 
 
-def media_document(media: MediaView) -> dict[str, Any]:
-    document: dict[str, Any] = {"type": media.as_type, "mediaType": media.media_type,
-                                "url": media.url}
-    if media.name:
-        document["name"] = media.name
-    return document
+def media_document(media: MediaView, fallback_name: str = "") -> dict[str, Any]:
+    """An ``Image``/``Audio``/``Video``/``Document`` with its ``name`` always (Mobilizon cannot
+    import a media without one; Mastodon shows it as the description): the media's own, else
+    ``fallback_name`` (the object's title)."""
+    return {"type": media.as_type, "mediaType": media.media_type, "url": media.url,
+            "name": media.name or fallback_name}
+
+
+def media_first(attachments: tuple[MediaView, ...]) -> list[MediaView]:
+    """The media worth attaching, images first (Mobilizon takes the first image as the
+    picture when there is no ``image``), then video and sound, in the site's order."""
+    rank = {"Image": 0, "Video": 1, "Audio": 2}
+    return sorted((m for m in attachments if m.is_media), key=lambda m: rank[m.as_type])
+
+
+def documents_html(attachments: tuple[MediaView, ...]) -> str:
+    """Links to the documents (PDF…) that are not attached, for the end of ``content``."""
+    links = [f"<li>{html_link(m.url, m.name or m.url.rsplit('/', 1)[-1])}</li>"
+             for m in attachments if not m.is_media]
+    return f"<ul>{''.join(links)}</ul>" if links else ""
+
+
+def markup_safe(text: str) -> str:
+    """Plain text that reads the same as text and as HTML: ``<`` and ``>`` escaped, and ``&``
+    where it would start a character reference (``&copy``); a lone ``&`` stays as written,
+    for the readers (Mobilizon) that show ``name`` as plain text.
+
+    Mastodon builds ``<h2>name</h2>`` from an Article's name: a raw ``<`` there broke the title.
+    """
+    text = re.sub(r"&", lambda m: "&amp;" if _starts_reference(text, m.start()) else "&", text)
+    return text.replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _starts_reference(text: str, at: int) -> bool:
+    """Whether the ``&`` at ``at`` would be read by an HTML parser as a character reference."""
+    tail = text[at:at + 40]
+    return html.unescape(tail) != "&" + html.unescape(tail[1:])
+
+
+def mobilizon_category(value: str | None) -> str | None:
+    """``value`` as one of Mobilizon's categories (any case in, upper case out), else None."""
+    if not value:
+        return None
+    candidate = value.strip().upper().replace("-", "_").replace(" ", "_")
+    return candidate if candidate in MOBILIZON_CATEGORIES else None
 
 
 def html_link(url: str, text: str | None = None) -> str:
@@ -296,23 +370,32 @@ def preview_note(name: str, url: str | None, summary_text: str) -> dict[str, Any
 # -- objects -------------------------------------------------------------------------------
 
 
+def interactions_collection(object_uri: str, suffix: str, total: int) -> dict[str, Any]:
+    """``likes`` or ``shares``, embedded with its count: Mastodon reads counts only there."""
+    return {"id": f"{object_uri}/{suffix}", "type": "Collection", "totalItems": total}
+
+
 def _common(view: ArticleView, kind: str, summary_html: str) -> dict[str, Any]:
     uri = view.object_uri
     addressing = view.addressing
+    title = markup_safe(view.name)
+    content = f"<h2>{title}</h2>{view.content_html}{documents_html(view.attachments)}"
     document: dict[str, Any] = {
         "id": uri,
         "type": kind,
         "attributedTo": addressing.actor_uri,
+        # Mobilizon drops an Article without ``actor`` (its author); build_event overrides it.
+        "actor": addressing.actor_uri,
     }
     if addressing.audience_uri:
         document["audience"] = addressing.audience_uri
     document.update({
         "to": addressing.to,
         "cc": addressing.cc,
-        "name": view.name,
+        "name": title,
         "summary": summary_html,
-        "content": view.content_html,
-        "contentMap": {view.language: view.content_html},
+        "content": content,
+        "contentMap": {view.language: content},
         "mediaType": "text/html",
         "published": iso(view.published_at),
         "sensitive": view.sensitive,
@@ -322,9 +405,10 @@ def _common(view: ArticleView, kind: str, summary_html: str) -> dict[str, Any]:
     if view.updated_at and view.updated_at > view.published_at:
         document["updated"] = iso(view.updated_at)
     if view.image:
-        document["image"] = media_document(view.image)
-    if view.attachments:
-        document["attachment"] = [media_document(m) for m in view.attachments]
+        document["image"] = media_document(view.image, view.name)
+    media = media_first(view.attachments)
+    if media:
+        document["attachment"] = [media_document(m, view.name) for m in media]
     if view.tags:
         document["tag"] = [
             {"type": "Hashtag", "name": hashtag_name(t.name), **({"href": t.url} if t.url else {})}
@@ -332,8 +416,8 @@ def _common(view: ArticleView, kind: str, summary_html: str) -> dict[str, Any]:
             if hashtag_name(t.name) != "#"
         ]
     document["replies"] = replies_collection(uri, view.replies_total)
-    document["likes"] = f"{uri}/likes"
-    document["shares"] = f"{uri}/shares"
+    document["likes"] = interactions_collection(uri, "likes", 0)
+    document["shares"] = interactions_collection(uri, "shares", 0)
     document["interactionPolicy"] = interaction_policy(addressing.actor_uri)
     return document
 
@@ -348,11 +432,18 @@ def build_article(view: ArticleView) -> dict[str, Any]:
 
 
 def build_event(view: EventView) -> dict[str, Any]:
-    """An ``Event`` in Mobilizon's shape; ``summary`` is the "date – zone – place" line."""
+    """An ``Event`` in Mobilizon's shape; ``summary`` is the "date – zone – place" line.
+
+    For Mobilizon: ``actor`` is the organiser, the site actor, and ``attributedTo`` the
+    collective — only an event whose two differ is the collective's (its group page, its
+    followers' activity and e-mails); ``joinMode`` is always ``external`` (we take no ``Join``:
+    people register on the page); the online address is Mobilizon's ``Website`` ``Link``.
+    """
     line = event_summary(view.start_at, view.end_at, view.timezone, view.place,
                          language=view.language, status=view.status, is_online=view.is_online)
     summary_html = f"<p>{html.escape(line, quote=False)}</p>"
-    document = {"@context": EVENT_CONTEXT, **_common(view, "Event", summary_html)}
+    document = {"@context": OBJECT_CONTEXT, **_common(view, "Event", summary_html)}
+    document["actor"] = view.addressing.audience_uri or view.addressing.actor_uri
     document["startTime"] = iso_with_offset(view.start_at, view.timezone)
     if view.end_at is not None:
         document["endTime"] = iso_with_offset(view.end_at, view.timezone)
@@ -360,15 +451,22 @@ def build_event(view: EventView) -> dict[str, Any]:
     if view.place is not None:
         document["location"] = place_document(view.place)
     document["ical:status"] = view.status
-    document["joinMode"] = view.join_mode
-    if view.external_participation_url:
-        document["externalParticipationUrl"] = view.external_participation_url
-    document["isOnline"] = view.is_online
+    document["status"] = view.status
+    document["joinMode"] = "external"
+    document["externalParticipationUrl"] = (view.external_participation_url or view.url
+                                            or view.object_uri)
+    document["isOnline"] = view.is_online or view.online_url is not None
+    if view.online_url:
+        document.setdefault("attachment", []).append(
+            {"type": "Link", "mediaType": "text/html", "href": view.online_url,
+             "name": ONLINE_ADDRESS_NAME})
     document["inLanguage"] = view.language
-    document["commentsEnabled"] = True
+    # Mobilizon's pair: replies wait for a moderator, and only "allow_all" is "enabled".
     document["repliesModerationOption"] = "moderated"
-    if view.category:
-        document["category"] = view.category
+    document["commentsEnabled"] = False
+    category = mobilizon_category(view.category)
+    if category:
+        document["category"] = category
     document["preview"] = preview_note(view.name, view.url, line)
     return document
 
@@ -376,7 +474,8 @@ def build_event(view: EventView) -> dict[str, Any]:
 def build_note(note_uri: str, addressing: Addressing, *, text: str, language: str,
                published_at: datetime, about_uri: str, about_url: str | None,
                about_name: str, tags: tuple[TagView, ...] = ()) -> dict[str, Any]:
-    """A short ``Note`` about one of our objects (a cancellation, a new date, a correction).
+    """A short ``Note`` about one of our objects, in reply to it (a correction readers would not
+    see otherwise), so that it reads in the object's thread.
 
     It links the object twice: for people (its page) and for software (a FEP-e232 ``Link`` tag).
     """
@@ -395,6 +494,7 @@ def build_note(note_uri: str, addressing: Addressing, *, text: str, language: st
         "id": note_uri,
         "type": "Note",
         "attributedTo": addressing.actor_uri,
+        "inReplyTo": about_uri,
         "to": addressing.to,
         "cc": addressing.cc,
         "content": content,

@@ -14,12 +14,22 @@ from federation.db.content import ContentObject, ObjectKind, ObjectState, Outbox
 from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, is_a_reply
 from federation.errors import Gone, NotFound
 from federation.identity.directory import LocalActor
-from federation.protocol.collections import PageRequest, build_collection, build_page
+from federation.protocol.collections import (
+    PageRequest,
+    build_collection,
+    build_page,
+    page_context,
+)
 from federation.protocol.jsonld import AS2_CONTEXT
 from federation.protocol.objects import can_quote
+from federation.protocol.objects import interactions_collection as counted
 
 #: At most this many pinned objects are listed in ``featured`` (Mastodon shows 5).
 MAX_FEATURED = 20
+
+#: Replies per page. Mastodon reads only the first page of ``replies`` (up to 500 ids) when a
+#: user opens the thread: a large first page, newest first, shows more than the oldest few.
+REPLIES_PAGE_SIZE = 100
 
 
 async def find_object(object_uri: str) -> ContentObject:
@@ -49,26 +59,33 @@ def with_quote_policy(document: dict[str, Any], quotes: str) -> dict[str, Any]:
 
 
 async def served_document(row: ContentObject, *, quotes: str | None = None) -> dict[str, Any]:
-    """The stored document with live counters (approved replies) and, given ``quotes``, the
+    """The stored document with live counters: approved replies, likes and shares (embedded
+    with ``totalItems``, the only form Mastodon reads counts from) and, given ``quotes``, the
     quote policy in force."""
     document = dict(row.document)
     replies = document.get("replies")
     if isinstance(replies, dict):
         total = await approved_replies(row).count()
         document["replies"] = {**replies, "totalItems": total}
+    if "likes" in document or "shares" in document:
+        for suffix, kind in (("likes", InteractionKind.LIKE), ("shares", InteractionKind.ANNOUNCE)):
+            total = await Interaction.filter(object_uri=row.uri, kind=kind).count()
+            document[suffix] = counted(row.uri, suffix, total)
     if quotes is not None:
         document = with_quote_policy(document, quotes)
     return document
 
 
 async def replies_collection(row: ContentObject, page: PageRequest) -> dict[str, Any]:
-    """Approved public replies to ``row`` (their ids), oldest first as a thread reads."""
+    """Approved public replies to ``row`` (their ids), newest first, :data:`REPLIES_PAGE_SIZE`
+    a page (Mastodon reads the first page only)."""
     collection_uri = f"{row.uri}/replies"
+    page = PageRequest(page=page.page, size=REPLIES_PAGE_SIZE)
     query = approved_replies(row)
     total = await query.count()
     if page.page is None:
         return build_collection(collection_uri, total, page.size)
-    uris = await query.order_by("published_at", "id").offset(page.offset).limit(page.size) \
+    uris = await query.order_by("-published_at", "-id").offset(page.offset).limit(page.size) \
         .values_list("uri", flat=True)
     return build_page(collection_uri, page, total, list(uris))
 
@@ -86,6 +103,8 @@ def _embedded(document: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _hide_deleted(activities: list[OutboxActivity]) -> list[dict[str, Any]]:
+    """The activities as served (with their ``@context``), a deleted object's Tombstone in
+    place of its content."""
     uris = {a.object_uri for a in activities if a.object_uri and a.type in ("Create", "Update")}
     deleted = {
         row.uri: row.document
@@ -93,7 +112,7 @@ async def _hide_deleted(activities: list[OutboxActivity]) -> list[dict[str, Any]
     } if uris else {}
     items = []
     for activity in activities:
-        document = _embedded(activity.document)
+        document = dict(activity.document)
         if activity.object_uri in deleted and activity.type in ("Create", "Update"):
             document["object"] = _embedded(deleted[activity.object_uri])
         items.append(document)
@@ -108,17 +127,18 @@ async def outbox_collection(actor: LocalActor, collection_uri: str,
     if page.page is None:
         return build_collection(collection_uri, total, page.size)
     rows = await query.order_by("-id").offset(page.offset).limit(page.size)
-    return build_page(collection_uri, page, total, await _hide_deleted(list(rows)))
+    context, items = page_context(await _hide_deleted(list(rows)))
+    return build_page(collection_uri, page, total, items, context)
 
 
 async def featured_collection(actor: LocalActor, collection_uri: str) -> dict[str, Any]:
-    """The actor's pinned objects ("À la une"), newest first, embedded as Mastodon expects."""
-    rows = await ContentObject.filter(
+    """The actor's pinned objects ("À la une"), newest first, as ids: Mastodon keeps a featured
+    item only if it is an id or an embedded ``Note``, and unpins everything else."""
+    uris = await ContentObject.filter(
         actor_id=actor.db_id, pinned=True, state=ObjectState.PUBLISHED
-    ).order_by("-published_at", "-id").limit(MAX_FEATURED)
-    items = [_embedded(await served_document(row)) for row in rows]
+    ).order_by("-published_at", "-id").limit(MAX_FEATURED).values_list("uri", flat=True)
     return {"@context": AS2_CONTEXT, "id": collection_uri, "type": "OrderedCollection",
-            "totalItems": len(items), "orderedItems": items}
+            "totalItems": len(uris), "orderedItems": list(uris)}
 
 
 async def activity_document(activity_uri: str) -> OutboxActivity:

@@ -37,6 +37,13 @@ class EventDetails:
     external_participation_url: str | None = None
     is_online: bool = False
     category: str | None = None
+    #: The address of an online event (Mobilizon's ``online_address``).
+    online_url: str | None = None
+
+
+#: Fields added after items were first hashed: left out of the hash while unset, so that adding
+#: one does not make every stored item look changed (and sent again as an Update).
+_LATE_FIELDS = {"event": ("online_url",)}
 
 
 @dataclass(frozen=True)
@@ -58,7 +65,8 @@ class ContentItem:
     attachments: tuple[MediaView, ...] = ()
     tags: tuple[TagView, ...] = ()
     sensitive: bool = False
-    #: A correction worth telling Mastodon readers about (published as a Note), or None.
+    #: A correction worth telling readers about (a Note replying to the object when the Update
+    #: changes nothing Mastodon shows), or None.
     correction: str | None = None
     event: EventDetails | None = field(default=None)
 
@@ -81,6 +89,11 @@ def content_hash(item: ContentItem) -> str:
     data = asdict(item)
     for key in ("source", "source_id", "actor"):
         data.pop(key)
+    for part, names in _LATE_FIELDS.items():
+        if isinstance(data.get(part), dict):
+            for name in names:
+                if data[part].get(name) is None:
+                    data[part].pop(name, None)
     canonical = json.dumps(_jsonable(data), sort_keys=True, ensure_ascii=False,
                            separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()

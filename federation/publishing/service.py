@@ -2,10 +2,17 @@
 
 :class:`Publisher` is the one place that turns a :class:`ContentItem` into stored objects and
 sent activities. It is idempotent by content hash: the same item twice changes nothing, a
-changed item becomes an ``Update``. Because Mastodon ignores ``Update`` of articles and events, a
-cancellation, a new date or place, or a correction marked important is *also* published as a
-short ``Note`` pointing to the object. A deleted object keeps its row as a tombstone: it answers
-410 and cannot be published again under the same source id.
+changed item becomes an ``Update``. Mastodon (4.5 on) applies an ``Update`` of an article or an
+event as an edit — readers, and those who boosted it, see a cancellation, a new date or place —
+but only when the title, the summary or the media change, and only when its ``updated`` is
+strictly later than the last one: ``updated`` therefore strictly increases, and a ``Create``
+carries none (the post would show as edited at once). A correction marked important that changes
+nothing Mastodon shows (the text only) is *also* published as a short ``Note`` replying to the
+object; nothing else is. A deleted object keeps its row as a tombstone: it answers 410 and
+cannot be published again under the same source id.
+
+A collective's new public event is also boosted (``Announce``) by the site actor, so that the
+instances following the site (Mobilizon's instance follows) list it.
 
 ``deliver=False`` (backfill, demo) stores the activities in the outbox without sending them to
 anyone: imported history must not flood followers' timelines.
@@ -15,11 +22,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import html
 import logging
 import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from hashlib import sha256
 from typing import Any
@@ -30,6 +38,8 @@ from federation.db.content import ContentObject, ObjectKind, ObjectState
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.actors import AS_PUBLIC, iso
+from federation.protocol.jsonld import AS2_CONTEXT
 from federation.protocol.objects import (
     Addressing,
     ArticleView,
@@ -124,6 +134,7 @@ class Publisher:
                 place=event.place, status=event.status, join_mode=event.join_mode,
                 external_participation_url=event.external_participation_url,
                 is_online=event.is_online, category=event.category,
+                online_url=event.online_url,
             )), self._quotes)
         return with_quote_policy(build_article(ArticleView(**common)), self._quotes)
 
@@ -200,36 +211,31 @@ class Publisher:
                 updated_at=item.updated_at,
             )
             row.uri = self._directory.uris.object(str(item.kind), str(row.id))
-            row.document = self.build_document(item, actor, row.uri, published_at,
-                                               item.updated_at)
+            row.document = self.build_document(item, actor, row.uri, published_at, None)
             await row.save(update_fields=["uri", "document"])
             sent = await self._send("Create", actor, row.document, deliver=deliver,
                                     published_at=published_at)
+            if deliver and item.kind == ObjectKind.EVENT:
+                await self._announce_by_site(actor, row.uri)
         log.info("published %s %s of %s", item.kind, row.uri, actor.identifier)
         return PublishResult(Outcome.CREATED, row.uri, row.url, sent)
 
     async def _update(self, item: ContentItem, actor: LocalActor, row: ContentObject,
                       digest: str, *, deliver: bool) -> PublishResult:
         now = self._clock()
-        updated_at = item.updated_at if item.updated_at and item.updated_at > row.published_at \
+        wanted = item.updated_at if item.updated_at and item.updated_at > row.published_at \
             else now
+        updated_at = later_than_last(wanted, row.document, row.published_at)
         published_at = item.published_at or row.published_at
         document = self.build_document(item, actor, row.uri, published_at, updated_at)
-        news, correction = notice_parts(row.document, document, item,
-                                        language=item.language or self._language)
-        notice_key = f"{row.id}:{digest[:32]}"
-        if correction:
-            correction_key = f"{row.id}:correction:{sha256(correction.encode()).hexdigest()[:24]}"
+        _, correction = notice_parts(row.document, document, item,
+                                     language=item.language or self._language)
+        notice_key = None
+        if correction and not shows_as_edit(row.document, document):
+            notice_key = f"{row.id}:correction:{sha256(correction.encode()).hexdigest()[:24]}"
             if await ContentObject.exists(actor_id=actor.db_id, source=NOTICE_SOURCE,
-                                          source_id=correction_key):
-                correction = None  # told already
-            elif news is None:
-                notice_key = correction_key
-        notice_text = " ".join(part for part in (news, correction) if part)
-        if notice_text:  # back to an earlier state (moved, moved back, moved again): tell again
-            earlier = await ContentObject.filter(actor_id=actor.db_id, source=NOTICE_SOURCE,
-                                                 source_id__startswith=notice_key).count()
-            notice_key = f"{notice_key}:{earlier + 1}" if earlier else notice_key
+                                          source_id=notice_key):
+                notice_key = None  # told already
         async with in_transaction():
             row.document = document
             row.content_hash = digest
@@ -241,16 +247,31 @@ class Publisher:
             sent = await self._send("Update", actor, document, deliver=deliver,
                                     published_at=now)
             notice_uri = None
-            if notice_text:
-                notice_uri = await self._notice(actor, row, notice_key, notice_text,
+            if notice_key and correction:
+                notice_uri = await self._notice(actor, row, notice_key, correction,
                                                 deliver=deliver)
         log.info("updated %s %s of %s%s", item.kind, row.uri, actor.identifier,
                  " with a notice" if notice_uri else "")
         return PublishResult(Outcome.UPDATED, row.uri, row.url, sent, notice_uri)
 
+    async def _announce_by_site(self, actor: LocalActor, object_uri: str) -> None:
+        """The site actor boosts a collective's public event to the site's followers."""
+        site = self._directory.site_actor
+        if actor.is_site_actor:
+            return
+        uris = self._directory.uris
+        now = self._clock()
+        announce = {
+            "@context": AS2_CONTEXT, "id": activity_uri(self._directory, "announce"),
+            "type": "Announce", "actor": site.uri, "object": object_uri,
+            "published": iso(now), "to": [AS_PUBLIC], "cc": [uris.followers(site.identifier)],
+        }
+        await self._send_activity(announce, sender=site,
+                                  audience=Audience(followers_of=site.identifier), public=True)
+
     async def _notice(self, actor: LocalActor, about: ContentObject, key: str, text: str,
                       *, deliver: bool) -> str:
-        """Publish a short Note about ``about`` (Mastodon readers never see its Update)."""
+        """Publish a short Note in reply to ``about`` (its Update shows nothing on Mastodon)."""
         now = self._clock()
         note = await ContentObject.create(
             actor_id=actor.db_id, kind=ObjectKind.NOTE, source=NOTICE_SOURCE,
@@ -262,7 +283,7 @@ class Publisher:
             note.uri, self.addressing(actor), text=text,
             language=_language_of(about.document, self._language), published_at=now,
             about_uri=about.uri, about_url=about.url,
-            about_name=str(about.document.get("name") or ""),
+            about_name=html.unescape(str(about.document.get("name") or "")),
         )
         note.document = with_quote_policy(note.document, self._quotes)
         await note.save(update_fields=["uri", "document"])
@@ -329,7 +350,43 @@ def _stored_in_utc(item: ContentItem) -> ContentItem:
                                updated_at=utc(item.updated_at))
 
 
-# -- notices -------------------------------------------------------------------------------
+# -- edits and notices ---------------------------------------------------------------------
+
+
+def later_than_last(wanted: datetime, previous: dict[str, Any],
+                    published_at: datetime) -> datetime:
+    """``wanted``, or one second after the last ``updated`` sent (or ``published``) when it is not
+    later: Mastodon drops an edit whose ``updated`` is not strictly later than the last one (two
+    edits in the same second, or a site that did not move its date). ISO times are to the second."""
+    last = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
+    stamp = previous.get("updated")
+    if isinstance(stamp, str):
+        try:
+            last = max(last, datetime.fromisoformat(stamp.replace("Z", "+00:00")))
+        except ValueError:
+            pass
+    wanted = wanted if wanted.tzinfo else wanted.replace(tzinfo=UTC)
+    if wanted.replace(microsecond=0) <= last.replace(microsecond=0):
+        return last.replace(microsecond=0) + timedelta(seconds=1)
+    return wanted
+
+
+def _media_urls(document: dict[str, Any]) -> list[str]:
+    return [str(a.get("url")) for a in document.get("attachment", []) or []
+            if isinstance(a, dict) and a.get("url")]
+
+
+def _href(value: Any) -> Any:
+    return value.get("href") if isinstance(value, dict) else value
+
+
+def shows_as_edit(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether Mastodon shows this Update as an edit: it builds an article's or an event's text
+    from ``name``, ``summary`` and ``url`` (never ``content``) and marks an edit only when that
+    text or the media change."""
+    return (any(previous.get(key) != current.get(key) for key in ("name", "summary"))
+            or _href(previous.get("url")) != _href(current.get("url"))
+            or _media_urls(previous) != _media_urls(current))
 
 
 def _language_of(document: dict[str, Any], default: str) -> str:
@@ -354,10 +411,13 @@ def _place_line(document: dict[str, Any]) -> str:
 
 def notice_parts(previous: dict[str, Any], current: dict[str, Any], item: ContentItem, *,
                  language: str | None = None) -> tuple[str | None, str | None]:
-    """What the Note accompanying this Update must say: (event news, correction), or Nones.
+    """What a Note about this Update would say: (event news, correction), or Nones.
 
-    Events: cancelled, reinstated, moved in time or place. Any object: a correction the site
-    marked important. Written in ``language`` (the object's: by default, its ``contentMap``'s).
+    Events: cancelled, reinstated, moved in time or place — news that Mastodon 4.5+ already
+    shows as an edit (the summary changes), so the publisher sends no Note for it. Any object: a
+    correction the site marked important, sent as a Note when the edit shows nothing on Mastodon
+    (:func:`shows_as_edit`). Written in ``language`` (the object's: by default, its
+    ``contentMap``'s).
     """
     language = language or _language_of(current, "fr")
     words = wording(language)

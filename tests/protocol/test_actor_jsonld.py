@@ -55,7 +55,7 @@ def actor_document(keys: dict[str, Any]) -> dict[str, Any]:
         published_at=datetime(2019, 5, 1, tzinfo=UTC),
         rsa_public_pem=public_key_to_pem(keys["rsa"]),
         ed25519_multibase=ed25519_public_multibase(keys["ed25519"]),
-        site_domain="bridge.example",
+        site_domains=("site.example",),
     )
     return build_actor(view, URIS)
 
@@ -93,7 +93,7 @@ def test_actor_expands_with_bundled_contexts_only(actor_document):
     assert _values(node, f"{AS}manuallyApprovesFollowers") == [False]
     assert _values(node, f"{TOOT}discoverable") == [True]
     assert _values(node, f"{TOOT}indexable") == [True]
-    assert _values(node, f"{TOOT}attributionDomains") == ["bridge.example"]
+    assert _values(node, f"{TOOT}attributionDomains") == ["site.example"]
     [endpoints] = node[f"{AS}endpoints"]
     assert _values(endpoints, f"{AS}sharedInbox") == ["https://bridge.example/inbox"]
 

@@ -58,24 +58,27 @@ def test_article_has_the_reference_shape() -> None:
     assert document["audience"] == "https://site.example/actors/site"
     assert document["summary"] == ("<p>Jeudi 9 juin, débat avec le Collectif Changer de cap et "
                                    "Gilles Jeannot.</p>")
-    assert document["contentMap"] == {"fr": "<p>Texte intégral…</p>"}
+    title = "<h2>Débat « Ce que la numérisation fait au service public et à ses usagers »</h2>"
+    pdf_link = ('<ul><li><a href="https://site.example/IMG/pdf/affiche.pdf" '
+                'rel="nofollow noopener noreferrer">L\'affiche du débat</a></li></ul>')
+    assert document["contentMap"] == {"fr": f"{title}<p>Texte intégral…</p>{pdf_link}"}
     assert document["url"] == {"type": "Link", "mediaType": "text/html",
                                "href": "https://site.example/spip.php?article4521"}
     assert document["published"] == "2022-05-29T10:00:00Z"
     assert document["updated"] == "2022-06-10T08:00:00Z"
     assert document["image"]["type"] == "Image"
     assert [(a["type"], a["mediaType"], a["name"]) for a in document["attachment"]] == [
-        ("Document", "application/pdf", "L'affiche du débat"),
-        ("Audio", "audio/mpeg", "Émission du 01/06/2022")]
+        ("Audio", "audio/mpeg", "Émission du 01/06/2022")]  # the PDF is a link in content
     assert document["tag"] == [{"type": "Hashtag", "name": "#FlicageSurveillance",
                                 "href": "https://site.example/mot/flicage-surveillance"}]
     assert document["preview"]["type"] == "Note"
     assert "https://site.example/spip.php?article4521" in document["preview"]["content"]
     assert document["replies"]["totalItems"] == 3
     policy = document["interactionPolicy"]
-    assert policy["canReply"] == {"automaticApproval": [ACTOR], "manualApproval": [AS_PUBLIC]}
+    assert policy["canReply"] == {"automaticApproval": [ACTOR], "manualApproval": [AS_PUBLIC],
+                                  "always": [ACTOR], "approvalRequired": [AS_PUBLIC]}
     for key in ("canLike", "canAnnounce", "canQuote"):
-        assert policy[key] == {"automaticApproval": [AS_PUBLIC]}
+        assert policy[key] == {"automaticApproval": [AS_PUBLIC], "always": [AS_PUBLIC]}
     assert "https://gotosocial.org/ns" in document["@context"]
 
 
@@ -108,6 +111,7 @@ def test_event_in_mobilizon_shape_with_french_summary() -> None:
                     "postalCode": "42000", "addressLocality": "Saint-Étienne",
                     "addressCountry": "FR"}}
     assert document["ical:status"] == "CONFIRMED"
+    assert document["ical:status"] == document["status"] == "CONFIRMED"
     assert document["joinMode"] == "external"
     assert document["externalParticipationUrl"] == "https://site.example/inscription"
 

@@ -1,5 +1,5 @@
-"""The publisher: notices for moved events and important corrections, told once, in the
-object's language."""
+"""The publisher: moved events are edits, important corrections of the text a notice told once,
+in the object's language."""
 
 from __future__ import annotations
 
@@ -42,29 +42,31 @@ def _event(**overrides: object):
     return parse_item(payload)
 
 
-async def test_moved_event_publishes_a_note_with_the_new_date(publisher: Publisher) -> None:
-    """A new date is an Update plus a Note saying the new date and place."""
+async def test_moved_event_is_an_edit_with_the_new_date(publisher: Publisher) -> None:
+    """A new date is an Update whose summary says the new date (Mastodon 4.5+ shows it as an
+    edit): no Note beside it."""
     await publisher.upsert(_event())
     result = await publisher.upsert(_event(start="2022-06-16T18:00:00",
                                            end="2022-06-16T20:00:00"))
-    assert result.outcome == Outcome.UPDATED and result.notice_uri
-    note = await ContentObject.get(uri=result.notice_uri)
-    assert "Nouvelle date" in note.document["content"]
-    assert "jeudi 16 juin 2022, 18:00–20:00" in note.document["content"]
+    assert result.outcome == Outcome.UPDATED and result.notice_uri is None
+    [update] = [a.document for a in await OutboxActivity.filter(type="Update")]
+    assert "jeudi 16 juin 2022, 18:00–20:00" in update["object"]["summary"]
+    assert await ContentObject.filter(kind=ObjectKind.NOTE).count() == 0
 
 
-async def test_event_moved_back_and_forth_is_told_each_time(publisher: Publisher) -> None:
-    """Moved, moved back, moved again to the same date: three Updates and three Notes (the
-    third used to collide with the first Note's key: a 500, and the event stuck)."""
+async def test_event_moved_back_and_forth_is_an_edit_each_time(publisher: Publisher) -> None:
+    """Moved, moved back, moved again to the same date: three Updates, each later than the last
+    (the clock does not move: Mastodon would drop an edit with the same ``updated``)."""
     await publisher.upsert(_event())
     later = {"start": "2022-06-16T18:00:00", "end": "2022-06-16T20:00:00"}
-    notices = [(await publisher.upsert(_event(**moves))).notice_uri
-               for moves in (later, {}, later)]
-    assert None not in notices and len(set(notices)) == 3
-    contents = [(await ContentObject.get(uri=uri)).document["content"] for uri in notices]
-    assert ["16 juin" in c for c in contents] == [True, False, True]
+    for moves in (later, {}, later):
+        assert (await publisher.upsert(_event(**moves))).notice_uri is None
+    updates = [a.document["object"] for a in
+               await OutboxActivity.filter(type="Update").order_by("id")]
+    assert ["16 juin" in u["summary"] for u in updates] == [True, False, True]
+    stamps = [u["updated"] for u in updates]
+    assert stamps == sorted(stamps) and len(set(stamps)) == 3
     assert (await publisher.upsert(_event(**later))).outcome == Outcome.UNCHANGED
-    assert await ContentObject.filter(kind=ObjectKind.NOTE).count() == 3
 
 
 async def test_correction_is_told_once(publisher: Publisher) -> None:
@@ -78,7 +80,7 @@ async def test_correction_is_told_once(publisher: Publisher) -> None:
     assert again.outcome == Outcome.UPDATED and again.notice_uri is None
     assert await ContentObject.filter(kind=ObjectKind.NOTE).count() == 1
     assert [a.type for a in await OutboxActivity.all().order_by("id")] == [
-        "Create", "Update", "Create", "Update"]
+        "Create", "Announce", "Update", "Create", "Update"]
 
 
 async def test_plain_edit_sends_update_without_note(publisher: Publisher) -> None:
@@ -170,9 +172,13 @@ def test_notice_language_argument_wins_over_the_document() -> None:
     assert _news(before, after).startswith("Annulé : « Débat »")
 
 
-async def _cancellation_note(publisher: Publisher, item: ContentItem) -> ContentObject:
+async def _correction_note(publisher: Publisher, item: ContentItem) -> ContentObject:
+    """Cancel ``item`` (an edit, no note), then correct its text: the correction's note."""
     await publisher.upsert(item)
-    result = await publisher.upsert(replace(item, event=replace(item.event, status="CANCELLED")))
+    cancelled = replace(item, event=replace(item.event, status="CANCELLED"))
+    assert (await publisher.upsert(cancelled)).notice_uri is None
+    result = await publisher.upsert(replace(cancelled, content_html="<p>Report.</p>",
+                                            correction="Report."))
     assert result.notice_uri is not None
     return await ContentObject.get(uri=result.notice_uri)
 
@@ -181,11 +187,9 @@ async def test_item_without_language_takes_the_site_language(directory: ActorDir
     """On an English site, an item without a language gets an English event and notice."""
     publisher = Publisher(directory, site_language="en",
                           clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
-    note = await _cancellation_note(publisher, replace(_event(title="Debate"), language=""))
+    note = await _correction_note(publisher, replace(_event(title="Debate"), language=""))
     assert note.document["contentMap"].keys() == {"en"}
-    assert note.document["content"].startswith(
-        "<p>Cancelled: “Debate”, planned for Thursday 9 June 2022, 18:00–20:00 (Europe/Paris)."
-        "</p>")
+    assert note.document["content"].startswith("<p>Correction: “Debate” — Report.</p>")
     event = await ContentObject.get(kind=ObjectKind.EVENT)
     assert event.document["summary"].startswith("<p>CANCELLED — Thursday 9 June 2022, 18:00")
 
@@ -194,12 +198,11 @@ async def test_item_language_wins_over_the_site_language(directory: ActorDirecto
     """A French item on an English site stays French; an English item on a French site is not."""
     english_site = Publisher(directory, site_language="en",
                              clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
-    note = await _cancellation_note(english_site, _event(language="fr"))
-    assert note.document["content"].startswith(
-        "<p>Annulé : « Débat », prévu jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris).</p>")
+    note = await _correction_note(english_site, _event(language="fr"))
+    assert note.document["content"].startswith("<p>Correction : « Débat » — Report.</p>")
     french_site = Publisher(directory, clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
-    note = await _cancellation_note(french_site, _event(id="e2", title="Debate", language="en"))
-    assert note.document["content"].startswith("<p>Cancelled: “Debate”, planned for Thursday")
+    note = await _correction_note(french_site, _event(id="e2", title="Debate", language="en"))
+    assert note.document["content"].startswith("<p>Correction: “Debate” — Report.</p>")
     assert note.document["contentMap"].keys() == {"en"}
 
 

@@ -38,7 +38,7 @@ async def test_collective_document_has_every_expected_field(client):
     assert doc["endpoints"] == {"sharedInbox": f"{BASE}/inbox"}
     assert doc["manuallyApprovesFollowers"] is False
     assert doc["discoverable"] is True and doc["indexable"] is True
-    assert doc["attributionDomains"] == ["bridge.example"]
+    assert doc["attributionDomains"] == ["site.example"]  # the host of the site's pages, not the bridge
     assert doc["published"] == "2019-05-01T00:00:00Z"
     assert doc["icon"] == {"type": "Image", "mediaType": "image/png",
                            "url": "https://site.example/IMG/logo.png"}
