@@ -186,8 +186,9 @@ async def test_moderated_quote_waits_then_approve_accepts_and_reject_rejects(
     trust_bridge(bridge, peer)
     await _article(bridge)
     served = await (await _get(bridge, ARTICLE)).json(content_type=None)
-    assert served["interactionPolicy"]["canQuote"] == {"automaticApproval": [HALTE],
-                                                      "manualApproval": [PUBLIC]}
+    assert served["interactionPolicy"]["canQuote"] == {
+        "automaticApproval": [HALTE], "manualApproval": [PUBLIC],
+        "always": [HALTE], "approvalRequired": [PUBLIC]}  # GoToSocial <= 0.19's spelling too
     note = quote_note(alice)
     request = quote_request(alice, note)
     assert (await bridge.post(request, alice)).status == 202
@@ -217,7 +218,8 @@ async def test_no_quotes_rejects_at_once_and_keeps_nothing(make_bridge, peer, al
     trust_bridge(bridge, peer)
     await _article(bridge)
     served = await (await _get(bridge, ARTICLE)).json(content_type=None)
-    assert served["interactionPolicy"]["canQuote"] == {"automaticApproval": [HALTE]}
+    assert served["interactionPolicy"]["canQuote"] == {"automaticApproval": [HALTE],
+                                                      "always": [HALTE]}
     request = quote_request(alice, quote_note(alice))
     assert (await bridge.post(request, alice)).status == 202
     await deliver_all(bridge)

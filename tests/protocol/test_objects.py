@@ -164,8 +164,11 @@ def test_can_quote_says_the_quote_policy() -> None:
     the author alone (Mastodon: quotes disabled)."""
     from federation.protocol.objects import can_quote, interaction_policy
 
-    assert can_quote(ACTOR, "automatic") == {"automaticApproval": [AS_PUBLIC]}
+    # GoToSocial <= 0.19 reads always/approvalRequired: both spellings, as 0.20 sends them
+    assert can_quote(ACTOR, "automatic") == {"automaticApproval": [AS_PUBLIC],
+                                             "always": [AS_PUBLIC]}
     assert can_quote(ACTOR, "moderated") == {"automaticApproval": [ACTOR],
-                                             "manualApproval": [AS_PUBLIC]}
-    assert can_quote(ACTOR, "nobody") == {"automaticApproval": [ACTOR]}
+                                             "manualApproval": [AS_PUBLIC],
+                                             "always": [ACTOR], "approvalRequired": [AS_PUBLIC]}
+    assert can_quote(ACTOR, "nobody") == {"automaticApproval": [ACTOR], "always": [ACTOR]}
     assert interaction_policy(ACTOR, "nobody")["canQuote"] == can_quote(ACTOR, "nobody")

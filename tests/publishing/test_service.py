@@ -213,12 +213,12 @@ async def test_published_objects_carry_the_quote_policy(directory: ActorDirector
                           clock=lambda: datetime(2024, 10, 5, tzinfo=UTC))
     result = await publisher.upsert(_event())
     actor = directory.get("halte-au-controle-numerique").uri
-    expected = {"automaticApproval": [actor],
-                "manualApproval": ["https://www.w3.org/ns/activitystreams#Public"]}
+    public = "https://www.w3.org/ns/activitystreams#Public"
+    expected = {"automaticApproval": [actor], "manualApproval": [public],
+                "always": [actor], "approvalRequired": [public]}
     row = await ContentObject.get(uri=result.object_uri)
     assert row.document["interactionPolicy"]["canQuote"] == expected
     create = await OutboxActivity.get(uri=result.activity_uri)
     assert create.document["object"]["interactionPolicy"]["canQuote"] == expected
-    moved = await publisher.upsert(_event(start="2022-06-16T18:00:00", end="2022-06-16T20:00:00"))
-    notice = await ContentObject.get(uri=moved.notice_uri)
+    notice = await _correction_note(publisher, _event(id="e2"))
     assert notice.document["interactionPolicy"]["canQuote"] == expected
