@@ -78,7 +78,9 @@ async def actor_inboxes(
         wanted.discard(row.uri)
     for uri in sorted(wanted)[:MAX_ACTOR_FETCHES]:
         try:
-            inbox = _inbox_of(await fetch_ap_document(client, uri, local_origin=local_origin))
+            # the actor addressed, not one its URL redirects to (checklist 36)
+            fetched = await fetch_ap_document(client, uri, local_origin=local_origin, exact=True)
+            inbox = _inbox_of(fetched.document)
         except FederationError as error:
             log.info("no inbox for actor %s: %s", uri, error.message)
             continue

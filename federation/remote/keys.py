@@ -204,7 +204,8 @@ class KeyResolver:
 
     async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
         """The key, and the other keys its actor lists (cached too, saving fetches)."""
-        document = await fetch_ap_document(self._client, document_url, local_origin=self._local_origin)
+        fetched = await fetch_ap_document(self._client, document_url, local_origin=self._local_origin)
+        document = fetched.document  # its "id" is the URL finally fetched: the owner, if an actor
         if _is_actor(document):
             key = find_listed_key(document, key_id)
             if key is None:
@@ -216,7 +217,7 @@ class KeyResolver:
         owner = document.get("owner") or document.get("controller")
         if not isinstance(owner, str):
             raise SignatureError("key_not_owned", "key document names no owner")
-        actor = await fetch_ap_document(self._client, owner, local_origin=self._local_origin)
+        actor = (await fetch_ap_document(self._client, owner, local_origin=self._local_origin)).document
         if not _is_actor(actor):
             raise SignatureError("key_not_owned", "key owner is not an actor")
         key = find_listed_key(actor, key_id)

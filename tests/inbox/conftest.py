@@ -47,6 +47,14 @@ class PeerActor:
         return self.uri + "#main-key"
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect a peer answers instead of a document."""
+
+    location: str
+    status: int = 302
+
+
 @dataclass
 class Peer:
     """A remote server: documents by path (GETs counted), an inbox verifying with httpsig."""
@@ -74,6 +82,10 @@ class Peer:
         self.documents[path] = document
         return self.base + path
 
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        """Answer GETs of ``path`` with a redirect to ``location``; return the URL of ``path``."""
+        return self.serve(path, Redirect(location, status))
+
     def count(self, prefix: str = "") -> int:
         return sum(1 for path in self.gets if path.startswith(prefix))
 
@@ -82,6 +94,8 @@ class Peer:
         document = self.documents.get(request.path)
         if document is None:
             return web.Response(status=404)
+        if isinstance(document, Redirect):
+            return web.Response(status=document.status, headers={"Location": document.location})
         if isinstance(document, tuple):
             status, content_type, body = document
             return web.Response(status=status, body=body, headers={"Content-Type": content_type})
