@@ -213,6 +213,28 @@ async def bridge(database_url: str, make_settings: Callable[..., Any], aiohttp_c
     return Bridge(client, app)
 
 
+@pytest.fixture
+async def named_bridge(database_url: str, make_settings: Callable[..., Any],
+                       aiohttp_client: Any) -> Bridge:
+    """The bridge of :func:`bridge` whose client resolves test host names to loopback
+    (``fass.example``, ``faß.example`` as ``xn--fa-hia.example``): peers keep real names."""
+    from federation.app import create_app
+    from tests.remote.conftest import StaticResolver
+
+    names = {name: "127.0.0.1" for name in ("fass.example", "xn--fa-hia.example")}
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False}),
+                     resolver=StaticResolver(names))
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def named_peer(make_peer: Callable[[], Any], host: str) -> Peer:
+    """A peer on loopback whose URLs name ``host`` (resolved by :func:`named_bridge`)."""
+    peer = await make_peer()
+    peer.base = peer.base.replace("127.0.0.1", host)
+    return peer
+
+
 async def stored() -> dict[str, int]:
     """How many rows the inbox could have written, per table."""
     models = (ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
