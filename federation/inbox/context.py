@@ -16,7 +16,8 @@ from federation.db.inbox import deleted_among
 from federation.db.social import RemoteActor
 from federation.errors import FederationError, Forbidden
 from federation.identity.directory import ActorDirectory
-from federation.protocol.uris import same_origin, same_uri
+from federation.inbox.blocks import BlockList
+from federation.protocol.uris import origin_of, same_origin, same_uri
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import FetchedDocument, fetch_ap_document
@@ -57,6 +58,7 @@ class InboxServices:
     directory: ActorDirectory
     client: HardenedClient
     actors: RemoteActorStore
+    blocks: BlockList
 
     @property
     def local_origin(self) -> str:
@@ -94,6 +96,12 @@ class Activity:
         if isinstance(value, dict):
             value = value.get("id")
         return value if isinstance(value, str) else None
+
+    async def is_blocked(self, actor_uri: str) -> bool:
+        """True when ``actor_uri`` (an author this activity credits, not its proven sender) or
+        its domain is blocked."""
+        blocks = await self.services.blocks.current()
+        return blocks.actor_blocked(actor_uri) or blocks.domain_blocked(origin_of(actor_uri).host)
 
     def is_deleted(self, uri: str | None) -> bool:
         """True when ``uri`` (the actor or the object) was deleted by its author."""

@@ -75,6 +75,8 @@ async def _announced_note(activity: Activity, value: Any) -> bool:
     # the author must live where the note was finally found, not where the Announce pointed
     if type_of(note, REPLY_TYPES) is None or author is None or not owned_by(fetched.id, author):
         return False
+    if await activity.is_blocked(author):  # a boost does not carry a blocked author in
+        return False
     relation = await relation_of(activity, note)
     if relation is None:
         return False

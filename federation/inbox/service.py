@@ -7,6 +7,7 @@ from datetime import timedelta
 from federation.delivery.health import host_contacted
 from federation.identity.directory import ActorDirectory
 from federation.inbox import follows, interactions, replies
+from federation.inbox.blocks import BlockList
 from federation.inbox.context import InboxServices
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
@@ -42,6 +43,6 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
     keys = DatabaseKeyCache(refresh)
     resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
                            on_actor=store.remember)
-    services = InboxServices(settings, directory, client, store)
+    services = InboxServices(settings, directory, client, store, BlockList(settings))
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

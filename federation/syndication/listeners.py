@@ -130,6 +130,8 @@ async def on_announce(activity: Activity) -> bool:
     document, author = fetched.document, attributed_to(fetched.document)
     if author is None or not owned_by(fetched.id, author) or not _keepable(document):
         return False
+    if await activity.is_blocked(author):  # a relay does not carry a blocked author in
+        return False
     return await store_item(activity, source, document, author=author, via=activity.actor_uri)
 
 

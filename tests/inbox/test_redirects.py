@@ -114,3 +114,20 @@ async def test_update_by_reference_redirected_to_another_object_changes_nothing(
     reply = await Reply.get()
     assert reply.content_html == "<p>Bravo pour le débat</p>" and reply.history == []
 
+
+
+async def test_announced_note_by_a_blocked_author_is_not_stored(bridge, make_peer, peer, alice,
+                                                               peer_keys):
+    """(11) The author an Announce credits passes the blocks a sender passes: a boost of a note
+    by a blocked actor does not bring it into moderation (peers share 127.0.0.1, so the actor
+    block is the one tested; domains go through the same check)."""
+    from federation.db.social import Block, BlockKind
+
+    v = await make_peer()
+    victim = v.actor("victim", peer_keys[1])
+    v.serve("/users/victim/statuses/1", note(victim))
+    await Block.create(kind=BlockKind.ACTOR, value=victim.uri, created_by="test")
+    await bridge.article()
+    assert (await bridge.post(announce(alice, f"{victim.uri}/statuses/1"), alice)).status == 202
+    assert await Reply.all().count() == 0
+    assert v.gets == ["/users/victim/statuses/1"]  # the note, never the blocked actor

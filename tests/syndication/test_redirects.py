@@ -58,3 +58,17 @@ async def test_update_by_reference_redirected_to_another_document_changes_nothin
     response = await bridge.post(activity("Update", alice, f"{alice.uri}/articles/1", 2), alice)
     assert response.status == 403
     assert (await SyndicatedItem.get()).name == "Débat numéro 1"
+
+
+async def test_relayed_article_by_a_blocked_author_is_not_syndicated(bridge, make_peer, peer,
+                                                                    alice, peer_keys):
+    """(11) A followed relay's Announce of an article by a blocked actor stores no item."""
+    from federation.db.social import Block, BlockKind
+
+    v = await make_peer()
+    dave = v.actor("dave", peer_keys[2])
+    v.serve("/users/dave/articles/1", article(dave))
+    await Block.create(kind=BlockKind.ACTOR, value=dave.uri, created_by="test")
+    await follow_row(bridge, alice.uri, "store")
+    await bridge.post(activity("Announce", alice, f"{dave.uri}/articles/1"), alice)
+    assert await SyndicatedItem.all().count() == 0
