@@ -6,10 +6,12 @@ the database and actor directory opened by a cleanup context, and the routes of 
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import AsyncIterator
 
 from aiohttp import web
+from aiohttp.abc import AbstractResolver
 
 from federation.db.lifecycle import open_database
 from federation.identity.directory import ActorDirectory, open_vault
@@ -33,25 +35,31 @@ def client_policy(settings: Settings) -> ClientPolicy:
     return ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
 
 
-async def _database(app: web.Application) -> AsyncIterator[None]:
+async def _database(app: web.Application, *,
+                    resolver: AbstractResolver | None = None) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     async with open_database(settings.effective_database_url):
         directory = ActorDirectory(settings, app[VAULT])
         await directory.sync()
         app[DIRECTORY] = directory
         async with HardenedClient(
-            client_policy(settings), signer_for(directory, settings.site_actor.identifier)
+            client_policy(settings), signer_for(directory, settings.site_actor.identifier),
+            resolver=resolver,
         ) as client:
             app[CLIENT] = client
             yield
 
 
-def create_app(settings: Settings) -> web.Application:
-    """Build the bridge's web application for ``settings``."""
+def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) -> web.Application:
+    """Build the bridge's web application for ``settings``.
+
+    ``resolver``: the DNS resolver under the outbound client's address checks (the system's by
+    default; tests give a table of names so that peers on loopback keep real host names).
+    """
     app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
-    app.cleanup_ctx.append(_database)
+    app.cleanup_ctx.append(functools.partial(_database, resolver=resolver))
     for part in (wellknown, actors, objects, api, inbox, delivery, moderation, syndication):
         part.setup(app)
     return app

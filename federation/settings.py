@@ -41,6 +41,8 @@ NOT_SETTINGS_ENV = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}LOG_LEVEL"})
 IDENTIFIER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
+#: Peers sign and compare the ASCII form; a Unicode form would be encoded one way or another.
+IDN_HINT = "write an internationalised host name in its ASCII (xn--) form, as peers see it"
 DOMAIN_RE = re.compile(r"^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)*[a-z0-9-]{1,63}$")
 
 
@@ -252,6 +254,8 @@ class Settings(_Strict):
             raise ValueError("must be an origin such as https://site.example (no path)")
         if parts.scheme == "http" and not is_loopback_host(parts.hostname):
             raise ValueError("must use https (http is accepted only for loopback development)")
+        if not value.isascii():
+            raise ValueError(IDN_HINT)
         return value.rstrip("/")
 
     @field_validator("database_url")
@@ -267,6 +271,8 @@ class Settings(_Strict):
         cleaned = []
         for domain in value:
             lowered = domain.strip().lower().rstrip(".")
+            if not lowered.isascii():
+                raise ValueError(f"{domain!r}: {IDN_HINT}")
             if not DOMAIN_RE.match(lowered):
                 raise ValueError(f"{domain!r} is not a domain name")
             cleaned.append(lowered)

@@ -25,6 +25,7 @@ from federation.delivery.outbox import Audience
 from federation.delivery.queue import db_value, sql
 from federation.errors import FederationError
 from federation.identity.directory import ActorDirectory
+from federation.protocol.uris import normalise_host
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.settings import Settings
@@ -37,16 +38,29 @@ MAX_ACTOR_FETCHES = 50
 
 
 def is_blocked(host: str, blocked: Iterable[str]) -> bool:
-    """True when ``host`` (``name[:port]``) is a blocked domain or one of its subdomains."""
+    """True when ``host`` (``name[:port]``, normalised as origins are) is a blocked domain or
+    one of its subdomains; ``blocked`` comes from :func:`normalise_domains`."""
     name = host.rsplit(":", 1)[0] if not host.startswith("[") else host
     name = name.lower().rstrip(".")
     return any(name == domain or name.endswith("." + domain) for domain in blocked)
 
 
+def normalise_domains(values: Iterable[object]) -> set[str]:
+    """Blocked domain values as hosts are compared (:func:`normalise_host`: a row written
+    ``FAß.Example.`` blocks ``xn--fa-hia.example``, not ``fass.example``); unusable ones dropped."""
+    domains = set()
+    for value in values:
+        try:
+            domains.add(normalise_host(str(value)))
+        except ValueError:
+            continue
+    return domains
+
+
 async def blocked_domains(settings: Settings) -> set[str]:
     """Blocked domains: the configuration's and the moderators' (``social.Block``)."""
     rows = await Block.filter(kind=BlockKind.DOMAIN).values_list("value", flat=True)
-    return set(settings.blocked_domains) | {str(v).strip().lower().rstrip(".") for v in rows if v}
+    return normalise_domains([*settings.blocked_domains, *rows])
 
 
 async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[str]:
@@ -78,7 +92,9 @@ async def actor_inboxes(
         wanted.discard(row.uri)
     for uri in sorted(wanted)[:MAX_ACTOR_FETCHES]:
         try:
-            inbox = _inbox_of(await fetch_ap_document(client, uri, local_origin=local_origin))
+            # the actor addressed, not one its URL redirects to (checklist 36)
+            fetched = await fetch_ap_document(client, uri, local_origin=local_origin, exact=True)
+            inbox = _inbox_of(fetched.document)
         except FederationError as error:
             log.info("no inbox for actor %s: %s", uri, error.message)
             continue

@@ -9,15 +9,18 @@ more.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+from federation.db.inbox import deleted_among
 from federation.db.social import RemoteActor
-from federation.errors import FederationError
+from federation.errors import FederationError, Forbidden
 from federation.identity.directory import ActorDirectory
+from federation.inbox.blocks import BlockList
+from federation.protocol.uris import origin_of, same_origin, same_uri
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
-from federation.remote.fetch import fetch_ap_document
+from federation.remote.fetch import FetchedDocument, fetch_ap_document
 from federation.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -55,6 +58,7 @@ class InboxServices:
     directory: ActorDirectory
     client: HardenedClient
     actors: RemoteActorStore
+    blocks: BlockList
 
     @property
     def local_origin(self) -> str:
@@ -73,6 +77,9 @@ class Activity:
     inbox_owner: str | None = None
     #: Which of the actor and the object ids were deleted (read once by the processor).
     tombstoned: frozenset[str] = frozenset()
+    #: Documents fetched for this activity, by the URL asked for (composed listeners that
+    #: decline it do not fetch the same object twice).
+    _fetched: dict[str, FetchedDocument] = field(default_factory=dict, repr=False)
 
     @property
     def id(self) -> str:
@@ -90,6 +97,12 @@ class Activity:
             value = value.get("id")
         return value if isinstance(value, str) else None
 
+    async def is_blocked(self, actor_uri: str) -> bool:
+        """True when ``actor_uri`` (an author this activity credits, not its proven sender) or
+        its domain is blocked."""
+        blocks = await self.services.blocks.current()
+        return blocks.actor_blocked(actor_uri) or blocks.domain_blocked(origin_of(actor_uri).host)
+
     def is_deleted(self, uri: str | None) -> bool:
         """True when ``uri`` (the actor or the object) was deleted by its author."""
         return uri is not None and uri in self.tombstoned
@@ -98,9 +111,35 @@ class Activity:
         """The row of ``uri`` (default: the sender), fetched within the budget when needed."""
         return await self.services.actors.ensure(uri or self.actor_uri, self.budget.take)
 
-    async def fetch_object(self, uri: str) -> dict[str, Any]:
-        """A remote object fetched from its origin (identity = the URL fetched), within budget."""
-        self.budget.take()
-        return await fetch_ap_document(
-            self.services.client, uri, local_origin=self.services.local_origin
-        )
+    async def fetch_object(self, uri: str) -> FetchedDocument | None:
+        """A remote object fetched from its origin, within budget; ``None`` when the document
+        finally fetched was deleted by its author (deletion wins, whatever id the URL led to).
+
+        Its identity is the result's ``id`` (the URL finally fetched, after redirects), never
+        ``uri``: whoever is credited with the object is checked against ``id`` (checklist 36).
+        """
+        fetched = self._fetched.get(uri)
+        if fetched is None:
+            self.budget.take()
+            fetched = await fetch_ap_document(
+                self.services.client, uri, local_origin=self.services.local_origin
+            )
+            self._fetched[uri] = fetched
+        if not same_uri(fetched.id, uri) and await deleted_among([fetched.id]):
+            return None
+        return fetched
+
+    async def fetch_own_object(self, uri: str, *, exact: bool = False) -> dict[str, Any] | None:
+        """An object the activity's actor names by URL, fetched (:meth:`fetch_object`).
+
+        Refused (403) unless its final id is on the actor's origin — and, with ``exact``, is
+        ``uri`` itself (an ``Update`` is about the object it names, not where a redirect leads).
+        """
+        fetched = await self.fetch_object(uri)
+        if fetched is None:
+            return None
+        if not same_origin(fetched.id, self.actor_uri):
+            raise Forbidden("the object fetched is not on the actor's origin")
+        if exact and not same_uri(fetched.id, uri):
+            raise Forbidden("the URL named led to another object")
+        return fetched.document

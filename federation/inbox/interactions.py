@@ -68,9 +68,14 @@ async def _announced_note(activity: Activity, value: Any) -> bool:
         return False
     if isinstance(value, dict) and "type" in value and type_of(value, REPLY_TYPES) is None:
         return False
-    note = await activity.fetch_object(object_id)
-    author = attributed_to(note)
-    if type_of(note, REPLY_TYPES) is None or author is None or not owned_by(object_id, author):
+    fetched = await activity.fetch_object(object_id)
+    if fetched is None:
+        return False
+    note, author = fetched.document, attributed_to(fetched.document)
+    # the author must live where the note was finally found, not where the Announce pointed
+    if type_of(note, REPLY_TYPES) is None or author is None or not owned_by(fetched.id, author):
+        return False
+    if await activity.is_blocked(author):  # a boost does not carry a blocked author in
         return False
     relation = await relation_of(activity, note)
     if relation is None:

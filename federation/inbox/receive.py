@@ -131,7 +131,7 @@ class Receiver:
         self._services, self._resolver, self._keys = services, resolver, keys
         self._processor, self._host_contacted = processor, host_contacted
         self._settings = services.settings
-        self._blocks = blocks or BlockList(services.settings)
+        self._blocks = blocks or services.blocks
         self._clock = clock
         self._contacted: dict[str, float] = {}
 

@@ -136,12 +136,14 @@ def content_fields(note: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-async def authored_note(activity: Activity, value: Any) -> dict[str, Any] | None:
-    """The note an activity carries, proven to be the actor's (checklist 13–15, 21).
+async def authored_note(activity: Activity, value: Any, *,
+                        exact: bool = False) -> dict[str, Any] | None:
+    """The note an activity carries, proven to be the actor's (checklist 13–15, 21, 36).
 
-    Refuses (403) an id on our origin or on another origin than the actor's... unless the copy
-    was embedded from another origin: that one is re-fetched from its origin, never trusted.
-    ``None`` when the object is not a note type we keep.
+    Refuses (403) an id on our origin or on another origin than the actor's; a note named by
+    URL is fetched, and the id it finally has (after redirects) must be on the actor's origin
+    too — ``exact``: it must be the very note named (an Update). ``None`` when the object is
+    not a note type we keep, or was deleted.
     """
     object_id = id_of(value)
     if object_id is None:
@@ -151,7 +153,9 @@ async def authored_note(activity: Activity, value: Any) -> dict[str, Any] | None
     if not owned_by(object_id, activity.actor_uri):
         raise Forbidden("object id is not on the actor's origin")
     if not isinstance(value, dict):
-        value = await activity.fetch_object(object_id)
+        value = await activity.fetch_own_object(object_id, exact=exact)
+        if value is None:
+            return None
     if type_of(value, REPLY_TYPES) is None:
         return None
     if attributed_to(value) != activity.actor_uri:
@@ -209,7 +213,10 @@ async def instrument_note(activity: Activity) -> dict[str, Any] | None:
         instrument = id_of(instrument)  # embedded from elsewhere: re-fetched, never trusted
         if instrument is None or same_origin(instrument, activity.services.local_origin):
             raise Forbidden("instrument claims an id on our origin")
-        instrument = await activity.fetch_object(instrument)
+        fetched = await activity.fetch_object(instrument)
+        if fetched is None:
+            return None
+        instrument = fetched.document  # its id is the final one: checked by authored_note
     return await authored_note(activity, instrument)
 
 
@@ -245,7 +252,7 @@ async def on_update(activity: Activity) -> bool:
         return False
     if reply.author.uri != activity.actor_uri:
         raise Forbidden("Update of another actor's object")
-    note = await authored_note(activity, value)
+    note = await authored_note(activity, value, exact=True)
     if note is None:
         return False
     previous = {"name": reply.name, "summary": reply.summary, "content_html": reply.content_html,

@@ -7,6 +7,7 @@ from datetime import timedelta
 from federation.delivery.health import host_contacted
 from federation.identity.directory import ActorDirectory
 from federation.inbox import follows, interactions, quotes, replies
+from federation.inbox.blocks import BlockList
 from federation.inbox.context import InboxServices
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
@@ -46,6 +47,6 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
                            settings.inbox.key_fetch_window_seconds)
     resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
                            on_actor=store.remember, limiter=limiter)
-    services = InboxServices(settings, directory, client, store)
+    services = InboxServices(settings, directory, client, store, BlockList(settings))
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

@@ -56,6 +56,7 @@ from federation.moderation.activities import (
     build_revocation,
 )
 from federation.protocol.actors import AS_PUBLIC, iso
+from federation.protocol.uris import origin_of
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -318,7 +319,7 @@ class ModerationService:
             await self._notify(decision, None)
 
     async def _block(self, kind: BlockKind, value: str, moderator: str, reason: str) -> Block:
-        if kind == BlockKind.DOMAIN and value == self._settings.host.split(":")[0].lower():
+        if kind == BlockKind.DOMAIN and value == origin_of(self._settings.base_url).host:
             raise BadRequest("our own domain cannot be blocked")
         async with in_transaction():
             block, created = await Block.get_or_create(

@@ -3,14 +3,27 @@
 An origin is ``(scheme, host, port)`` with a lower-case scheme, a lower-case IDNA (punycode)
 host without trailing dot, and an explicit port (80/443 when the URL leaves it out). Hosts are
 never compared as strings or prefixes of the raw URL.
+
+A host is normalised exactly as the HTTP client encodes it to connect (checklist 37): yarl,
+under aiohttp, lower-cases an ASCII name and encodes any other with IDNA 2008 / UTS 46
+non-transitional processing (the ``idna`` package), so ``faß.example`` (``xn--fa-hia``) and
+``fass.example`` are two hosts, and so are ``ς`` and ``σ`` — Python's own ``"idna"`` codec
+(IDNA 2003) folds each pair into one. A name that processing would change silently — a
+character it deletes (soft hyphen, variation selectors), a joiner or another format character
+(which yarl refuses) — or that IDNA 2008 refuses (where yarl would fall back to IDNA 2003) has
+no origin here, and the client (``remote/client.py``) connects only to a URL whose origin is
+the one computed here.
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import unicodedata
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
+
+import idna
 
 DEFAULT_PORTS = {"http": 80, "https": 443}
 
@@ -39,20 +52,53 @@ def normalise_host(host: str) -> str:
 
 @functools.lru_cache(maxsize=1024)
 def _normalise_host(host: str) -> str:
-    host = host.strip().rstrip(".").lower()
-    if not host:
+    host = host.strip()
+    if not host.rstrip("."):
         raise ValueError("empty host")
-    try:
-        return str(ipaddress.ip_address(host.strip("[]")))
-    except ValueError:
-        pass
-    try:
-        ascii_host = host.encode("idna").decode("ascii")
-    except UnicodeError as exc:
-        raise ValueError("host is not a valid IDNA name") from exc
+    address = _ip_literal(host.strip("[]"))
+    if address is not None:
+        return address
+    ascii_host = (host.lower() if host.isascii() else _idna_encode(host)).rstrip(".")
+    address = _ip_literal(ascii_host)  # "１２７.0.0.1" is an address once mapped
+    if address is not None:
+        return address
     if any(not (c.isalnum() or c in "-.") for c in ascii_host):
         raise ValueError("invalid character in host")
+    if len(ascii_host) > 253 or any(not 0 < len(label) <= 63 for label in ascii_host.split(".")):
+        raise ValueError("host name with an empty or overlong label")
     return ascii_host
+
+
+def _ip_literal(host: str) -> str | None:
+    try:
+        return str(ipaddress.ip_address(host))
+    except ValueError:
+        return None
+
+
+def _idna_encode(host: str) -> str:
+    """``host`` (not ASCII) as IDNA 2008 / UTS 46 non-transitional ASCII, as yarl encodes it.
+
+    Refuses what would make the name compared differ from the name written: a character the
+    mapping deletes, and format characters such as ZWJ/ZWNJ (yarl refuses those).
+    """
+    for char in host:
+        if not char.isascii() and _vanishes(char):
+            raise ValueError(f"invisible character U+{ord(char):04X} in host")
+    try:
+        return idna.encode(host, uts46=True, transitional=False).decode("ascii")
+    except UnicodeError as exc:  # idna.IDNAError is one
+        raise ValueError("host is not a valid IDNA 2008 name") from exc
+
+
+@functools.lru_cache(maxsize=4096)
+def _vanishes(char: str) -> bool:
+    if unicodedata.category(char) == "Cf":
+        return True
+    try:
+        return idna.uts46_remap(char, std3_rules=False, transitional=False) == ""
+    except UnicodeError:  # a disallowed character: idna.encode refuses it next
+        return False
 
 
 def origin_of(url: str) -> Origin:

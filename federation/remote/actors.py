@@ -2,8 +2,10 @@
 
 - :class:`RemoteActorStore` turns an actor id into a :class:`~federation.db.social.RemoteActor`
   row: a fresh row is used as is; otherwise the document is fetched with
-  :func:`~federation.remote.fetch.fetch_ap_document` (identity = the URL fetched, AS media type,
-  size and depth caps) and upserted. Failures are remembered for ``negative_ttl`` seconds
+  :func:`~federation.remote.fetch.fetch_ap_document` (AS media type, size and depth caps) and
+  upserted. An actor is the document whose id it is: when its URL redirects to another
+  document, no row stands in for it (checklist 36); only :meth:`RemoteActorStore.lookup`, for
+  an address an administrator typed, follows the redirect to the actor it leads to. Failures are remembered for ``negative_ttl`` seconds
   (negative cache) so a flood naming a dead actor causes no fetch storm.
 - :class:`DatabaseKeyCache` implements :class:`~federation.remote.keys.KeyCache` on the same
   rows, behind a small bounded in-memory layer: verified requests of known actors cost no query.
@@ -180,14 +182,29 @@ class RemoteActorStore:
             raise
 
     async def fetch(self, uri: str) -> RemoteActor:
-        """Fetch ``uri`` from its origin and upsert its row (refused while negatively cached)."""
+        """Fetch the actor ``uri`` from its origin and upsert its row.
+
+        The document must be ``uri``'s own: a redirect to another id is refused
+        (:class:`RemoteBadResponse`) and stores nothing. Refused while negatively cached.
+        """
+        return await self._fetch(uri, exact=True)
+
+    async def lookup(self, url: str) -> RemoteActor:
+        """The actor an address leads to (a URL an administrator gave), redirects followed.
+
+        The row is the final document's: its ``uri`` may differ from ``url``; callers use it.
+        """
+        return await self._fetch(url, exact=False)
+
+    async def _fetch(self, uri: str, *, exact: bool) -> RemoteActor:
         now = self._clock()
         failed_at = self._failures.get(uri)
         if failed_at is not None and now - failed_at < self._negative_ttl:
             raise RemoteError("actor fetch failed recently")
         try:
-            document = await fetch_ap_document(self._client, uri, local_origin=self._local_origin)
-            fields = actor_fields(document)
+            fetched = await fetch_ap_document(self._client, uri, local_origin=self._local_origin,
+                                              exact=exact)
+            fields = actor_fields(fetched.document)
         except (RemoteError, ValueError) as exc:
             self._remember_failure(uri, now)
             logger.info("cannot fetch actor on %s: %s", _host(uri), type(exc).__name__)
@@ -195,13 +212,13 @@ class RemoteActorStore:
                 raise
             raise RemoteBadResponse("unusable actor document") from exc
         self._failures.pop(uri, None)
-        return await self.upsert(document["id"], fields)
+        return await self.upsert(fetched.id, fields)
 
     async def remember(self, document: dict[str, Any]) -> None:
         """Keep an actor document fetched elsewhere (the key resolver) for :meth:`adopt`.
 
         Nothing is written yet: the request that caused the fetch is not verified. The
-        document's identity was proven by :func:`fetch_ap_document`; an unusable actor (no
+        document's identity (its ``id``) was proven by :func:`fetch_ap_document`; an unusable actor (no
         inbox, not an actor type) is not kept. At most :data:`MAX_PENDING` documents, for
         ``pending_ttl`` seconds.
         """

@@ -1,6 +1,11 @@
 """The one hardened outbound HTTP client (security rule 8), built on aiohttp.
 
-- Only ``http``/``https`` URLs without credentials; IP literals are checked before connecting.
+- Only ``http``/``https`` URLs without credentials, whose host has an origin
+  (:func:`federation.protocol.uris.origin_of`); IP literals are checked before connecting —
+  also one written so that it becomes an address once encoded (``１２７.0.0.1``).
+- The client connects only where the origin checks look: a URL that aiohttp/yarl would read
+  with another scheme, host or port than :func:`~federation.protocol.uris.origin_of` is refused
+  (one host normalisation for both, checklist 37).
 - Host names are checked at connect time by :class:`GuardedResolver`: the connector connects
   only to addresses that passed the check, so DNS cannot change between check and use.
 - Redirects are followed by hand (GET only), each hop re-validated, at most ``max_redirects``.
@@ -36,6 +41,7 @@ from federation.errors import (
     RemoteTooLarge,
     UnsafeURL,
 )
+from federation.protocol.uris import Origin, normalise_host, origin_of
 from federation.remote.addresses import is_allowed_address, parse_ip
 
 logger = logging.getLogger(__name__)
@@ -109,8 +115,8 @@ class GuardedResolver(AbstractResolver):
             await self._inner.close()
 
 
-def validate_url(url: str, *, allow_loopback: bool) -> str:
-    """Return ``url`` if it may be fetched at all; :class:`UnsafeURL` otherwise."""
+def validate_url(url: str, *, allow_loopback: bool) -> Origin:
+    """The origin of ``url`` if it may be fetched at all; :class:`UnsafeURL` otherwise."""
     try:
         parts = urlsplit(url)
         port = parts.port
@@ -124,10 +130,21 @@ def validate_url(url: str, *, allow_loopback: bool) -> str:
         raise UnsafeURL("URL with credentials")
     if port == 0:
         raise UnsafeURL("port 0")
-    refusal = _literal_refusal(parts.hostname, allow_loopback)
+    try:
+        origin = origin_of(url)
+    except ValueError as exc:
+        raise UnsafeURL("host name that cannot be compared as the client connects to it") from exc
+    refusal = _literal_refusal(origin.host, allow_loopback)
     if refusal:
         raise UnsafeURL(refusal)
-    return url
+    return origin
+
+
+def _connected_origin(target: yarl.URL) -> Origin:
+    """The origin aiohttp connects to for ``target`` (yarl's parse), normalised as ours."""
+    if target.scheme not in ALLOWED_SCHEMES or not target.raw_host or target.port is None:
+        raise ValueError("no origin")
+    return Origin(target.scheme, normalise_host(target.raw_host), target.port)
 
 
 @functools.lru_cache(maxsize=8192)
@@ -297,12 +314,15 @@ class HardenedClient:
         sign: bool,
         limit: int,
     ) -> RemoteResponse:
-        validate_url(url, allow_loopback=self.policy.allow_loopback)
+        origin = validate_url(url, allow_loopback=self.policy.allow_loopback)
         try:
             target = yarl.URL(url)  # signed and sent as parsed here (aiohttp keeps a URL as is)
             url = str(target)
+            connected = _connected_origin(target)
         except (ValueError, TypeError) as exc:
             raise UnsafeURL("unparsable URL") from exc
+        if connected != origin:
+            raise UnsafeURL("the HTTP library reads this URL's origin differently")
         request_headers: Mapping[str, str] = headers
         if sign and self._signer is not None:
             request_headers = CIMultiDict(headers)

@@ -4,11 +4,17 @@ Security principles 3–5: the request asks for, and the answer must carry, an A
 media type; the JSON is parsed within size and depth caps; the document's ``id`` must equal the
 final URL after redirects (origins compared parsed and normalised); a document claiming an id
 on our own origin is refused, and so is a fetch aimed at our own origin.
+
+The result is a :class:`FetchedDocument`: its ``id`` is the identity to credit (checklist 36).
+The URL asked for proves nothing — a redirect may have led to another host — so a caller that
+decides who published what reads ``fetched.id``; a caller that needs the very object it named
+(an actor by its id, the object of an ``Update``) asks with ``exact=True``.
 """
 
 from __future__ import annotations
 
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from federation.errors import RemoteBadResponse, UnsafeURL
@@ -20,6 +26,18 @@ logger = logging.getLogger(__name__)
 
 AS_PROFILE = "https://www.w3.org/ns/activitystreams"
 AP_ACCEPT = f'application/activity+json, application/ld+json; profile="{AS_PROFILE}"'
+
+
+@dataclass(frozen=True)
+class FetchedDocument:
+    """An ActivityStreams document and its proven identity.
+
+    ``id`` is the document's own ``id``, equal to the URL it was finally fetched from (after
+    redirects): the only identity a caller may credit or check an author against.
+    """
+
+    id: str
+    document: dict[str, Any]
 
 
 def is_activitystreams_media_type(content_type: str | None) -> bool:
@@ -94,14 +112,22 @@ async def fetch_ap_document(
     *,
     local_origin: str | None = None,
     max_bytes: int | None = None,
-) -> dict[str, Any]:
-    """GET an ActivityStreams document and prove that it is the one ``url`` names.
+    exact: bool = False,
+) -> FetchedDocument:
+    """GET an ActivityStreams document and prove its identity: the URL it was finally found at.
 
-    ``url`` loses its fragment before the request. Raises :class:`UnsafeURL` (refused URL,
-    including one on ``local_origin``), :class:`RemoteBadResponse` (status, media type, JSON,
-    id mismatch), :class:`RemoteTooLarge` or :class:`RemoteTimeout`.
+    ``url`` loses its fragment before the request. Redirects are followed (by the client), so
+    the document may be another than ``url`` names: its identity is the result's ``id``. With
+    ``exact`` it must be ``url``'s own document (a redirect elsewhere is refused). Raises
+    :class:`UnsafeURL` (refused URL, including one on ``local_origin``),
+    :class:`RemoteBadResponse` (status, media type, JSON, id mismatch), :class:`RemoteTooLarge`
+    or :class:`RemoteTimeout`.
     """
     document, final_url = await fetch_ap_json(client, url, local_origin=local_origin,
                                               max_bytes=max_bytes)
     check_identity(document, final_url, local_origin=local_origin)
-    return document
+    document_id = document["id"]
+    if exact and not same_uri(document_id, strip_fragment(url)):
+        logger.info("%s redirected to another document", strip_fragment(url))
+        raise RemoteBadResponse("the URL led to another document than the one it names")
+    return FetchedDocument(document_id, document)

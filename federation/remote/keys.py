@@ -298,7 +298,8 @@ class KeyResolver:
         if not same_origin(owner, key_id):
             raise SignatureError("key_not_owned", "key owner is not on the key's origin")
         self._limiter.take(owner)
-        actor = await fetch_ap_document(self._client, owner, local_origin=self._local_origin)
+        actor = (await fetch_ap_document(self._client, owner, local_origin=self._local_origin,
+                                         exact=True)).document
         if not _is_actor(actor):
             raise SignatureError("key_not_owned", "key owner is not an actor")
         await self._actor_fetched(actor, key_id)

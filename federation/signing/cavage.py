@@ -28,6 +28,7 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, padding, rsa
 
 from federation.errors import SignatureError
 from federation.protocol.numbers import is_ascii_digits
+from federation.protocol.uris import normalise_host
 from federation.signing.digests import sha256_digest_header, verify_digest_header
 from federation.signing.headers import HeadersLike, header_value, header_values
 from federation.signing.keys import PrivateKey, PublicKey
@@ -327,11 +328,12 @@ def verify_checked_request(
 
 
 def host_header_for(url: str) -> str:
-    """The ``Host`` value for ``url``: lower-case IDNA host, port only when not the default."""
+    """The ``Host`` value for ``url``: its host as the client sends it (lower-case IDNA 2008,
+    :func:`~federation.protocol.uris.normalise_host`), port only when not the default."""
     parts = urlsplit(url)
     if parts.hostname is None:
         raise ValueError("URL without host")
-    host = parts.hostname.encode("idna").decode("ascii")
+    host = normalise_host(parts.hostname)
     if ":" in host:
         host = f"[{host}]"
     default = {"http": 80, "https": 443}.get(parts.scheme)

@@ -12,8 +12,11 @@ Origin rules (security principles 1–3, 11):
 - ``Create``/``Update``: the object's id is on the actor's origin and ``attributedTo`` is the
   actor (else 403); only public articles, events, notes and pages are kept.
 - ``Announce`` by a followed actor or relay: the announced object is **always re-fetched from
-  its origin** (:meth:`Activity.fetch_object`: identity = the URL fetched), the embedded copy is
-  ignored; its author is its ``attributedTo``, which must share the object's origin.
+  its origin** (:meth:`Activity.fetch_object`), the embedded copy is ignored; its identity is
+  the id it finally has after redirects (never the URL announced), and its author is its
+  ``attributedTo``, which must share that id's origin (checklist 36).
+- An object named by URL in a ``Create`` must finally be on the actor's origin; in an
+  ``Update``, it must be the very item named.
 - ``Delete``: only the item's author withdraws it; a tombstone makes a replayed ``Create`` a
   no-op.
 """
@@ -100,8 +103,8 @@ async def on_create(activity: Activity) -> bool:
         return False  # not ours to handle (the replies listener refuses our own origin)
     if not owned_by(object_id, activity.actor_uri):
         raise Forbidden("object id is not on the actor's origin")
-    document = value if isinstance(value, dict) else await activity.fetch_object(object_id)
-    if not _keepable(document):
+    document = value if isinstance(value, dict) else await activity.fetch_own_object(object_id)
+    if document is None or not _keepable(document):
         return False
     if attributed_to(document) != activity.actor_uri:
         raise Forbidden("attributedTo is not the activity's actor")
@@ -121,9 +124,13 @@ async def on_announce(activity: Activity) -> bool:
         return False
     if await SyndicatedItem.exists(object_uri=object_id):
         return False
-    document = await activity.fetch_object(object_id)  # the embedded copy is never trusted
-    author = attributed_to(document)
-    if author is None or not owned_by(object_id, author) or not _keepable(document):
+    fetched = await activity.fetch_object(object_id)  # the embedded copy is never trusted
+    if fetched is None:
+        return False
+    document, author = fetched.document, attributed_to(fetched.document)
+    if author is None or not owned_by(fetched.id, author) or not _keepable(document):
+        return False
+    if await activity.is_blocked(author):  # a relay does not carry a blocked author in
         return False
     return await store_item(activity, source, document, author=author, via=activity.actor_uri)
 
@@ -139,7 +146,10 @@ async def on_update(activity: Activity) -> bool:
         return False
     if item.actor_uri != activity.actor_uri or not owned_by(object_id, activity.actor_uri):
         raise Forbidden("Update of another actor's object")
-    document = value if isinstance(value, dict) else await activity.fetch_object(object_id)
+    document = value if isinstance(value, dict) else await activity.fetch_own_object(
+        object_id, exact=True)
+    if document is None:
+        return False
     if type_of(document, ITEM_TYPES) is None or attributed_to(document) != activity.actor_uri:
         raise Forbidden("the updated object is not the actor's item")
     for name, new in item_fields(document).items():

@@ -6,7 +6,8 @@ Every function writes rows and queues activities with
 arrives in the inbox and updates the ``Following`` row.
 
 - :func:`follow` — ``@name@host`` (WebFinger) or an actor URL; the actor document is fetched
-  from its origin (its identity proven by the fetch) before anything is written.
+  from its origin before anything is written, and the follow names the id it finally has
+  (after redirects), not the address given.
 - :func:`unfollow` — ``Undo(Follow)`` to the actor, then the row (and its items) is removed.
 - :func:`subscribe_relay` — FEP-ae0c: *mastodon* style is a ``Follow`` of ``as:Public`` POSTed
   to the relay's inbox URL; *litepub* style is a ``Follow`` of the relay's actor. Relayed
@@ -56,7 +57,7 @@ async def resolve_actor(client: HardenedClient, store: RemoteActorStore, handle_
     uri = text if is_http_url(text) else await resolve_handle(client, text)
     if same_origin(uri, local_origin):
         raise BadRequest("that is one of our own actors")
-    return await store.fetch(uri)
+    return await store.lookup(uri)
 
 
 def _follow_activity(directory: ActorDirectory, actor: LocalActor, target: str) -> dict[str, Any]:
@@ -174,7 +175,7 @@ async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, ur
         if not url.rstrip("/").endswith("/inbox"):
             raise BadRequest("a Mastodon-style relay is subscribed at its inbox URL (…/inbox)")
         return await _upsert(directory, actor, url, None, policy, True, Audience(inboxes=(url,)))
-    remote = await store.fetch(url)
+    remote = await store.lookup(url)
     return await _upsert(directory, actor, remote.uri, remote, policy, True,
                          Audience(actor_uris=(remote.uri,)))
 

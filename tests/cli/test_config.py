@@ -41,6 +41,9 @@ BROKEN = {
     "base_url with a path": (
         _broken({'base_url = "https://bridge.example"': 'base_url = "https://b.example/x"'}),
         ["base_url: must be an origin"]),
+    "internationalised base_url in Unicode": (
+        _broken({'base_url = "https://bridge.example"': 'base_url = "https://faß.example"'}),
+        ["base_url: write an internationalised host name in its ASCII (xn--) form"]),
     "bad timezone": (
         _broken({'timezone = "Europe/Paris"': 'timezone = "Europe"'}),
         ["site.timezone: unknown timezone 'Europe'"]),

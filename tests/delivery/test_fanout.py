@@ -91,3 +91,36 @@ async def test_fanout_resolves_actor_uris(env: Env) -> None:
                         audience=Audience(actor_uris=(remote.uri,)), public=False)
     await env.drain()
     assert [r.path for r in peer.received] == ["/inbox"]
+
+
+async def test_fanout_does_not_deliver_to_the_actor_a_redirect_leads_to(env: Env) -> None:
+    """(36) An addressed actor whose URL redirects to another actor's document gets no delivery
+    there: the inbox is read only from a document whose id is the actor addressed."""
+    import json
+
+    from aiohttp import web
+
+    eve_inbox = await env.peer()
+    documents = web.Application()
+
+    async def actor_of_eve(request: web.Request) -> web.Response:
+        return web.Response(text=json.dumps({"id": eve, "type": "Person",
+                                             "inbox": eve_inbox.url("/inbox")}),
+                            content_type="application/activity+json")
+
+    async def moved(request: web.Request) -> web.Response:
+        raise web.HTTPFound(f"http://{request.host}/users/eve")
+
+    documents.router.add_get("/users/eve", actor_of_eve)
+    documents.router.add_get("/users/victim", moved)
+    server = await env.start_server(documents)
+    eve = f"http://127.0.0.1:{server.port}/users/eve"
+    victim = f"http://127.0.0.1:{server.port}/users/victim"
+    await send_activity(make_activity(env, "Create"), sender=env.directory.get(SENDER),
+                        audience=Audience(actor_uris=(victim,)), public=False)
+    await env.drain()
+    assert eve_inbox.received == [] and await DeliveryJob.all().count() == 0
+    await send_activity(make_activity(env, "Update"), sender=env.directory.get(SENDER),
+                        audience=Audience(actor_uris=(eve,)), public=False)
+    await env.drain()
+    assert [r.path for r in eve_inbox.received] == ["/inbox"]  # the actor itself: delivered

@@ -47,6 +47,14 @@ class PeerActor:
         return self.uri + "#main-key"
 
 
+@dataclass(frozen=True)
+class Redirect:
+    """A redirect a peer answers instead of a document."""
+
+    location: str
+    status: int = 302
+
+
 @dataclass
 class Peer:
     """A remote server: documents by path (GETs counted), an inbox verifying with httpsig."""
@@ -74,6 +82,10 @@ class Peer:
         self.documents[path] = document
         return self.base + path
 
+    def redirect(self, path: str, location: str, status: int = 302) -> str:
+        """Answer GETs of ``path`` with a redirect to ``location``; return the URL of ``path``."""
+        return self.serve(path, Redirect(location, status))
+
     def count(self, prefix: str = "") -> int:
         return sum(1 for path in self.gets if path.startswith(prefix))
 
@@ -82,6 +94,8 @@ class Peer:
         document = self.documents.get(request.path)
         if document is None:
             return web.Response(status=404)
+        if isinstance(document, Redirect):
+            return web.Response(status=document.status, headers={"Location": document.location})
         if isinstance(document, tuple):
             status, content_type, body = document
             return web.Response(status=status, body=body, headers={"Content-Type": content_type})
@@ -197,6 +211,28 @@ async def bridge(database_url: str, make_settings: Callable[..., Any], aiohttp_c
                                    server={"run_worker": False}))
     client = await aiohttp_client(app)
     return Bridge(client, app)
+
+
+@pytest.fixture
+async def named_bridge(database_url: str, make_settings: Callable[..., Any],
+                       aiohttp_client: Any) -> Bridge:
+    """The bridge of :func:`bridge` whose client resolves test host names to loopback
+    (``fass.example``, ``faß.example`` as ``xn--fa-hia.example``): peers keep real names."""
+    from federation.app import create_app
+    from tests.remote.conftest import StaticResolver
+
+    names = {name: "127.0.0.1" for name in ("fass.example", "xn--fa-hia.example")}
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False}),
+                     resolver=StaticResolver(names))
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def named_peer(make_peer: Callable[[], Any], host: str) -> Peer:
+    """A peer on loopback whose URLs name ``host`` (resolved by :func:`named_bridge`)."""
+    peer = await make_peer()
+    peer.base = peer.base.replace("127.0.0.1", host)
+    return peer
 
 
 async def stored() -> dict[str, int]:

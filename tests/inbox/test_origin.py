@@ -6,7 +6,7 @@ import pytest
 
 from federation.db.moderation import Reply, ReplyKind
 
-from .conftest import ARTICLE, BRIDGE, PUBLIC, create, note, nothing_stored, stored
+from .conftest import ARTICLE, BRIDGE, PUBLIC, create, named_peer, note, nothing_stored, stored
 
 
 async def test_create_with_object_on_another_origin_is_403(bridge, make_peer, peer, alice, peer_keys):
@@ -153,3 +153,40 @@ async def test_actor_document_claiming_our_domain_is_refused(bridge, peer, peer_
     response = await bridge.post(create(dave, note(dave)), dave)
     assert response.status == 401
     assert await nothing_stored()
+
+
+async def test_object_on_the_idna_2003_twin_of_the_actors_host_is_403(named_bridge, make_peer,
+                                                                      peer_keys):
+    """(13, 37) An actor on fass.example cannot publish an object whose id is on faß.example
+    (xn--fa-hia.example): another host, which Python's IDNA 2003 codec folded into the same."""
+    peer = await named_peer(make_peer, "fass.example")
+    alice = peer.actor("alice", peer_keys[0])
+    await named_bridge.article()
+    port = peer.base.rsplit(":", 1)[1]
+    squatted = note(alice, id=f"http://faß.example:{port}/notes/1")
+    response = await named_bridge.post(create(alice, squatted), alice)
+    assert response.status == 403
+    assert await Reply.all().count() == 0
+    assert (await named_bridge.post(create(alice, note(alice), 2), alice)).status == 202
+    assert await Reply.filter(uri=f"{alice.uri}/statuses/1").exists()  # its own host: kept
+
+
+async def test_block_of_an_idn_host_holds_however_it_is_written(named_bridge, make_peer,
+                                                                peer_keys):
+    """(11, 37) A domain block written "FAß.Example." refuses the actor on xn--fa-hia.example
+    (403, nothing fetched); a block of its IDNA 2003 twin fass.example does not cover it."""
+    from federation.db.social import Block, BlockKind
+    from federation.inbox.blocks import BlockList
+    from federation.web.state import SETTINGS
+
+    peer = await named_peer(make_peer, "xn--fa-hia.example")
+    mallory = peer.actor("mallory", peer_keys[1])
+    await Block.create(kind=BlockKind.DOMAIN, value="FAß.Example.", created_by="test")
+    await named_bridge.article()
+    response = await named_bridge.post(create(mallory, note(mallory)), mallory)
+    assert response.status == 403
+    assert peer.gets == [] and await Reply.all().count() == 0
+    await Block.all().update(value="fass.example")
+    snapshot = await BlockList(named_bridge.app[SETTINGS]).current()
+    assert snapshot.domain_blocked("fass.example")
+    assert not snapshot.domain_blocked("xn--fa-hia.example")

@@ -49,3 +49,49 @@ def test_origins_are_normalised() -> None:
 ])
 def test_is_http_url_never_raises(value: object, expected: bool) -> None:
     assert is_http_url(value) is expected
+
+
+# Checklist 37: hosts are compared as the HTTP client encodes them to connect (IDNA 2008, UTS 46
+# non-transitional, as yarl does): Python's "idna" codec (IDNA 2003) folded these pairs together.
+@pytest.mark.parametrize(("host", "expected"), [
+    ("faß.example", "xn--fa-hia.example"),
+    ("FAß.Example", "xn--fa-hia.example"),
+    ("fass.example", "fass.example"),
+    ("ς.example", "xn--3xa.example"),  # Greek final sigma
+    ("σ.example", "xn--4xa.example"),
+    ("Σ.example", "xn--4xa.example"),  # capital sigma lower-cases to σ, not ς
+    ("a．b.example", "a.b.example"),  # fullwidth full stop
+    ("a｡b.example", "a.b.example"),  # halfwidth ideographic full stop
+    ("BÜCHER.example.", "xn--bcher-kva.example"),
+    ("XN--FA-HIA.example", "xn--fa-hia.example"),
+    ("１２７.0.0.1", "127.0.0.1"),  # fullwidth digits: an address once mapped
+])
+def test_hosts_are_normalised_as_the_client_encodes_them(host: str, expected: str) -> None:
+    assert normalise_host(host) == expected
+
+
+@pytest.mark.parametrize(("a", "same", "other"), [
+    ("https://faß.example/", "https://FAß.EXAMPLE:443/x", "https://fass.example/"),
+    ("https://faß.example/", "https://xn--fa-hia.example/", "https://FASS.example/"),
+    ("https://ς.example/", "https://xn--3xa.EXAMPLE/", "https://σ.example/"),
+    ("https://σ.example/", "https://Σ.example/", "https://ς.example/"),
+])
+def test_hosts_idna_2003_folded_together_are_two_origins(a: str, same: str, other: str) -> None:
+    assert same_origin(a, same)
+    assert not same_origin(a, other)
+
+
+@pytest.mark.parametrize("host", [
+    "a\u200db.example",  # ZERO WIDTH JOINER
+    "a\u200cb.example",  # ZERO WIDTH NON-JOINER
+    "\u0915\u094d\u200d\u0937.example",  # ZWJ after a virama: valid IDNA 2008, refused by yarl
+    "e\ufe0fvil.example",  # a variation selector UTS 46 deletes (it would read "evil")
+    "e\u00advil.example",  # soft hyphen, deleted too
+    "\u2603.example",  # not IDNA 2008 (yarl would fall back to IDNA 2003)
+    "my_host.example",
+])
+def test_hosts_the_client_would_not_connect_to_as_written_have_no_origin(host: str) -> None:
+    with pytest.raises(ValueError):
+        normalise_host(host)
+    assert not is_http_url(f"https://{host}/")
+    assert not same_origin(f"https://{host}/", "https://evil.example/")

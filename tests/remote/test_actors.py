@@ -164,3 +164,24 @@ async def test_key_cache_never_files_a_key_under_another_origin(db, key):
     restarted = DatabaseKeyCache()
     assert await restarted.get(victim_key_id) is None
     assert not await restarted.known_owner(victim_key_id)
+
+async def test_an_actor_is_the_document_whose_id_it_is(db, peer, serve, make_client, key):
+    """(36) ``ensure``/``fetch`` of an actor URL that redirects to another actor is refused and
+    stores nothing; ``lookup`` (an address an administrator typed) follows it to the final actor."""
+    from aiohttp import web
+
+    eve = peer.actor("/users/eve", key)
+    routes = web.RouteTableDef()
+
+    @routes.get("/users/victim")
+    async def moved(request):
+        raise web.HTTPFound(eve)
+
+    victim = await serve(routes) + "/users/victim"
+    with pytest.raises(RemoteBadResponse):
+        await store_for(make_client()).ensure(victim)
+    with pytest.raises(RemoteBadResponse):
+        await store_for(make_client()).fetch(victim)
+    assert await RemoteActor.all().count() == 0
+    row = await store_for(make_client()).lookup(victim)
+    assert row.uri == eve and peer.hits["/users/eve"] == 3

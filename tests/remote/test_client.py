@@ -296,3 +296,67 @@ async def test_signed_target_matches_the_encoded_path_sent(serve, make_client):
     client = make_client(signer=lambda m, u, h, b: sign_request(m, u, h, b, "https://s.example/a#k", key))
     await client.get(base + "/users/café")
     assert seen == [True]
+
+
+# Checklist 37: the host the origin checks compare is the host the client connects to.
+HOSTS = ["faß.example", "FAß.Example", "fass.example", "ς.example", "σ.example", "Σ.example",
+         "a．b.example", "a｡b.example", "a。b.example", "BÜCHER.example.", "xn--fa-hia.example",
+         "Ｅxample.com", "a\u200db.example", "a\u200cb.example", "\u0915\u094d\u200d\u0937.example",
+         "e\ufe0fvil.example", "e\u00advil.example", "\u2603.example", "my_host.example",
+         "127.0.0.1", "１２７.0.0.1", "[::1]", "[::FFFF:127.0.0.1]"]
+
+
+@pytest.mark.parametrize("host", HOSTS)
+def test_origin_host_is_the_host_yarl_connects_to(host):
+    """normalise_host gives yarl's encoding of every host it accepts (the ones it refuses, yarl
+    refuses or encodes with its IDNA 2003 fallback)."""
+    import yarl
+
+    from federation.protocol.uris import normalise_host
+
+    try:
+        ours = normalise_host(host)
+    except ValueError:
+        return
+    assert ours == yarl.URL(f"http://{host}/").raw_host.rstrip(".").lower()
+
+
+@pytest.mark.parametrize("url", [
+    "http://１２７.0.0.1/", "http://１０.0.0.1/",  # fullwidth digits: an address once encoded
+    "http://\u2603.example/",  # yarl would encode it with IDNA 2003: no origin of ours
+    "http://e\ufe0fvil.example/", "http://a\u200db.example/",
+])
+async def test_hosts_without_our_origin_are_refused_before_any_connection(make_client, url):
+    """The client connects only to a URL whose origin the origin checks computed."""
+    resolver = StaticResolver({"xn--n3h.example": "93.184.216.34", "evil.example": "93.184.216.34"})
+    client = make_client(allow_loopback=False, resolver=resolver, total_timeout=1.0)
+    with pytest.raises(UnsafeURL):
+        await client.get(url)
+    assert resolver.calls == []
+
+
+async def test_document_fetched_from_one_idn_host_is_not_credited_to_its_idna_2003_twin(
+        serve, make_client):
+    """A document fetched from faß.example (xn--fa-hia) claiming an id on fass.example is
+    refused; the same host written in Unicode or punycode is one host."""
+    from federation.errors import RemoteBadResponse
+    from federation.remote.fetch import fetch_ap_document
+
+    routes = web.RouteTableDef()
+
+    @routes.get("/{name}")
+    async def note(request):
+        host = "fass.example" if request.match_info["name"] == "twin" else "faß.example"
+        port = request.url.port
+        return web.json_response({"id": f"http://{host}:{port}{request.path}", "type": "Note"},
+                                 content_type="application/activity+json")
+
+    base = await serve(routes)
+    port = base.rsplit(":", 1)[1]
+    resolver = StaticResolver({"xn--fa-hia.example": "127.0.0.1", "fass.example": "127.0.0.1"})
+    client = make_client(resolver=resolver)
+    with pytest.raises(RemoteBadResponse):
+        await fetch_ap_document(client, f"http://faß.example:{port}/twin")
+    fetched = await fetch_ap_document(client, f"http://xn--fa-hia.example:{port}/same")
+    assert fetched.id == f"http://faß.example:{port}/same"
+    assert set(resolver.calls) == {"xn--fa-hia.example"}  # never fass.example

@@ -37,8 +37,8 @@ def actor(path="/actor"):
 async def test_activity_json_document_is_fetched(serve, make_client, recorder):
     """A document whose id is the URL fetched, served as activity+json, is returned."""
     base = await serve(document_routes({"/actor": (actor(), AS_JSON)}))
-    document = await fetch_ap_document(make_client(), base + "/actor#main-key")
-    assert document["id"] == base + "/actor"
+    fetched = await fetch_ap_document(make_client(), base + "/actor#main-key")
+    assert fetched.id == fetched.document["id"] == base + "/actor"
     assert recorder.requests[0].headers["Accept"] == AP_ACCEPT
     assert recorder.requests[0].path_qs == "/actor"
 
@@ -91,9 +91,29 @@ async def test_id_must_equal_the_final_url_after_redirects(serve, make_client):
     routes.get("/old")(old)
     base = await serve(routes)
     client = make_client()
-    assert (await fetch_ap_document(client, base + "/moved"))["id"] == base + "/new"
+    assert (await fetch_ap_document(client, base + "/moved")).id == base + "/new"
     with pytest.raises(RemoteBadResponse):
         await fetch_ap_document(client, base + "/old")
+
+
+async def test_identity_is_the_final_id_and_exact_refuses_a_redirect(serve, make_client):
+    """(36) After a redirect to another server the result's id is where the document was found,
+    not the URL asked for; ``exact=True`` refuses a URL that leads to another document."""
+    elsewhere = await serve(document_routes({"/note": (lambda base: {"id": base + "/note",
+                                                                     "type": "Note"}, AS_JSON)}))
+    routes = web.RouteTableDef()
+
+    @routes.get("/note")
+    async def moved(request):
+        raise web.HTTPFound(elsewhere + "/note")
+
+    here = await serve(routes)
+    client = make_client()
+    fetched = await fetch_ap_document(client, here + "/note")
+    assert fetched.id == elsewhere + "/note" and not same_origin(fetched.id, here)
+    with pytest.raises(RemoteBadResponse):
+        await fetch_ap_document(client, here + "/note", exact=True)
+    assert (await fetch_ap_document(client, elsewhere + "/note#x", exact=True)).id == elsewhere + "/note"
 
 
 async def test_fetch_on_our_own_origin_is_refused(serve, make_client, recorder):

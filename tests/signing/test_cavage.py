@@ -282,6 +282,16 @@ def test_host_header_includes_non_default_port(rsa_key):
     assert sign_request("GET", "https://Site.Example:443/a", {}, None, KEY_ID, rsa_key)["Host"] == "site.example"
 
 
+@pytest.mark.parametrize(("url", "host"), [
+    ("https://faß.example/inbox", "xn--fa-hia.example"),
+    ("https://ς.example:8443/inbox", "xn--3xa.example:8443"),
+    ("https://[::1]:8443/inbox", "[::1]:8443"),
+])
+def test_signed_host_is_the_host_the_client_sends(rsa_key, url, host):
+    """(37) The signed Host is encoded as the client connects (IDNA 2008: faß is not fass)."""
+    assert sign_request("POST", url, {}, b"{}", KEY_ID, rsa_key)["Host"] == host
+
+
 def test_absurd_created_timestamp_is_malformed(rsa_key):
     """A (created) far beyond any calendar is refused as malformed, not a crash."""
     headers = resign(rsa_key, signed_post(rsa_key), ["(request-target)", "host", "(created)", "digest"],
