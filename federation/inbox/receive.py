@@ -11,6 +11,7 @@ queued or fetched (the body size cap is enforced by the web handler, before buff
    (ours), all without any key (401);
 5. the signer's domain and the actor's domain are not blocked (403, before any fetch);
 6. a ``Delete`` from an actor we never knew is acknowledged (202) without fetching anything;
+   its object id is kept as an unverified tombstone (:mod:`federation.inbox.deletions`);
 7. the key, resolved by a signed GET through the hardened client, cached, refetched once when
    verification fails (401);
 8. the key belongs to ``activity.actor`` — the actor document lists it (401);
@@ -34,6 +35,8 @@ from federation.db.social import RemoteActor
 from federation.errors import BadRequest, Forbidden, SignatureError, UnsupportedMediaType
 from federation.inbox.blocks import BlockList
 from federation.inbox.context import Activity, FetchBudget, InboxServices
+from federation.inbox.deletions import UnverifiedDeletions
+from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Outcome, Processor
 from federation.inbox.wire import id_of
 from federation.protocol.uris import origin_of, same_origin
@@ -134,10 +137,16 @@ class Receiver:
         self._blocks = blocks or BlockList(services.settings)
         self._clock = clock
         self._contacted: dict[str, float] = {}
+        self._unverified_deletions = UnverifiedDeletions(services.settings)
 
     @property
     def processor(self) -> Processor:
         return self._processor
+
+    @property
+    def limits(self) -> InboxLimits:
+        """The per remote host limits the listeners count against."""
+        return self._services.limits
 
     async def receive(self, request: IncomingRequest, inbox_owner: str | None = None) -> Outcome:
         """Verify and process ``request``; raise a :mod:`federation.errors` error to refuse it."""
@@ -148,6 +157,7 @@ class Receiver:
         await self._refuse_blocked_domains(key_id, actor_uri)
         if document["type"] == "Delete" and not await self._knows(actor_uri, key_id):
             logger.info("Delete %s from an unknown actor acknowledged", document["id"])
+            await self._unverified_deletions.record(document, actor_uri, key_id)
             return Outcome.IGNORED
         budget = FetchBudget(self._settings.inbox.max_fetches_per_activity)
         key = await self._verified_key(request, scheme, key_id, budget, checked)

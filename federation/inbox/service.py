@@ -8,6 +8,7 @@ from federation.delivery.health import host_contacted
 from federation.identity.directory import ActorDirectory
 from federation.inbox import follows, interactions, replies
 from federation.inbox.context import InboxServices
+from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
 from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
@@ -42,6 +43,6 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
     keys = DatabaseKeyCache(refresh)
     resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
                            on_actor=store.remember)
-    services = InboxServices(settings, directory, client, store)
+    services = InboxServices(settings, directory, client, store, InboxLimits(settings.inbox.limits))
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)
