@@ -8,6 +8,7 @@ Principle 10: refetches per document are bounded per interval, and failures are 
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -143,8 +144,12 @@ class KeyResolver:
         max_fetches: int = MAX_FETCHES_PER_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
         on_actor: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
+        max_documents: int = MAX_CACHED_KEYS,
     ) -> None:
-        """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch)."""
+        """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch).
+
+        Fetch budgets and failures are remembered for at most ``max_documents`` documents
+        each: the expired ones are forgotten first, then the oldest."""
         self._client = client
         self._on_actor = on_actor
         self._cache: KeyCache = cache or MemoryKeyCache(ttl, clock=clock)
@@ -152,6 +157,7 @@ class KeyResolver:
         self._local_origin = local_origin
         self._fetches: dict[str, list[float]] = {}
         self._failures: dict[str, float] = {}
+        self._max_documents = max_documents
 
     async def resolve(self, key_id: str, refresh: bool = False) -> RemoteKey:
         """The key ``key_id``; ``refresh=True`` after a failed verification asks for a refetch.
@@ -174,11 +180,11 @@ class KeyResolver:
         try:
             key, siblings = await self._fetch(key_id, document_url)
         except (RemoteError, ValueError) as exc:
-            self._failures[document_url] = now
+            self._failed(document_url, now)
             logger.info("cannot resolve key of %s: %s", document_url, type(exc).__name__)
             raise SignatureError("key_unavailable", "key cannot be fetched") from exc
         except SignatureError:
-            self._failures[document_url] = now
+            self._failed(document_url, now)
             raise
         self._failures.pop(document_url, None)
         for sibling in siblings:
@@ -186,8 +192,19 @@ class KeyResolver:
         await self._cache.put(key)
         return key
 
+    @property
+    def tracked_documents(self) -> int:
+        """Documents whose fetch budget or failure is remembered (bounded by ``max_documents``)."""
+        return max(len(self._fetches), len(self._failures))
+
+    def _failed(self, document_url: str, now: float) -> None:
+        self._failures.pop(document_url, None)
+        self._failures[document_url] = now  # last: the oldest failures come first
+        if len(self._failures) > self._max_documents:
+            self._prune(now)
+
     def _take_budget(self, document_url: str, now: float) -> bool:
-        if len(self._fetches) > MAX_CACHED_KEYS:
+        if len(self._fetches) >= self._max_documents and document_url not in self._fetches:
             self._prune(now)
         recent = [t for t in self._fetches.get(document_url, []) if now - t < self._negative_ttl]
         if len(recent) >= self._max_fetches:
@@ -197,10 +214,15 @@ class KeyResolver:
         return True
 
     def _prune(self, now: float) -> None:
+        """Forget expired budgets and failures; then, over the bound, the oldest ones."""
         for url in [u for u, ts in self._fetches.items() if all(now - t >= self._negative_ttl for t in ts)]:
             del self._fetches[url]
         for url in [u for u, t in self._failures.items() if now - t >= self._negative_ttl]:
             del self._failures[url]
+        for entries in (self._fetches, self._failures):
+            excess = len(entries) - self._max_documents + 1
+            for url in list(itertools.islice(entries, max(0, excess))):
+                del entries[url]
 
     async def _fetch(self, key_id: str, document_url: str) -> tuple[RemoteKey, list[RemoteKey]]:
         """The key, and the other keys its actor lists (cached too, saving fetches)."""
