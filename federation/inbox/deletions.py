@@ -22,12 +22,16 @@ checked: anyone may have sent it. The rule, so that a stranger gains nothing:
   ``Announce`` of an object is always re-fetched from its origin: a deleted one is not found.
 - bounded: unverified tombstones expire after at most :data:`UNVERIFIED_RETENTION` and at most
   ``[inbox] unverified_tombstones_kept`` of them are kept, the oldest dropped first (checked
-  every :data:`TRIM_EVERY` new ones, and by the hourly purge).
+  every :data:`TRIM_EVERY` new ones, and by the hourly purge); strangers, all together, write at
+  most :data:`WRITES_BURST` of them per :data:`WRITES_PER` seconds (the claimed host cannot be
+  trusted to count per host): beyond that a Delete is acknowledged and not remembered.
 """
 
 from __future__ import annotations
 
 import logging
+import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -38,6 +42,7 @@ from federation.errors import RemoteBadResponse
 from federation.inbox.context import Activity
 from federation.inbox.wire import id_of, type_of
 from federation.protocol.uris import same_origin
+from federation.ratelimit import KeyedLimiter
 from federation.settings import Settings
 
 logger = logging.getLogger(__name__)
@@ -47,6 +52,9 @@ logger = logging.getLogger(__name__)
 UNVERIFIED_RETENTION = timedelta(days=14)
 #: The number of unverified tombstones is checked after this many new ones (per process).
 TRIM_EVERY = 100
+#: Unverified tombstones written at most (all senders together) per WRITES_PER seconds.
+WRITES_BURST = 600
+WRITES_PER = 600.0
 #: Answers of an origin that mean "this object is gone".
 GONE_STATUSES = frozenset({404, 410})
 
@@ -54,8 +62,11 @@ GONE_STATUSES = frozenset({404, 410})
 class UnverifiedDeletions:
     """Records the object ids of Deletes from unknown actors, within the count cap."""
 
-    def __init__(self, settings: Settings, *, trim_every: int = TRIM_EVERY) -> None:
+    def __init__(self, settings: Settings, *, trim_every: int = TRIM_EVERY,
+                 writes: tuple[int, float] = (WRITES_BURST, WRITES_PER),
+                 clock: Callable[[], float] = time.monotonic) -> None:
         self._local_origin = settings.base_url
+        self._writes = KeyedLimiter(*writes, max_keys=1, clock=clock)
         self._kept = settings.inbox.unverified_tombstones_kept
         self._retention = min(UNVERIFIED_RETENTION,
                               timedelta(days=settings.inbox.tombstone_retention_days))
@@ -72,11 +83,15 @@ class UnverifiedDeletions:
             return False
         if same_origin(object_id, self._local_origin):
             return False
+        if self._writes.acquire("all"):
+            logger.info("unverified Deletes arrive too fast: not remembered")
+            return False
         now = datetime.now(UTC)
         created = await insert_new(DeletedObject, {
             "object_uri": object_id, "actor_uri": actor_uri, "deleted_at": now,
             "expires_at": now + self._retention, "verified": False})
         if created is None:  # already tombstoned (verified or not): nothing changes
+            self._writes.refund("all")
             return False
         self._since_trim += 1
         if self._since_trim >= self._trim_every:

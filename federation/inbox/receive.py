@@ -169,7 +169,7 @@ class Receiver:
         self._settings = services.settings
         self._blocks = blocks or BlockList(services.settings)
         self._contacted = RecentHosts(HOST_CONTACT_INTERVAL, MAX_CONTACTED_HOSTS, clock)
-        self._unverified_deletions = UnverifiedDeletions(services.settings)
+        self._unverified_deletions = UnverifiedDeletions(services.settings, clock=clock)
 
     @property
     def processor(self) -> Processor:

@@ -139,3 +139,31 @@ async def test_unverified_tombstones_are_capped_and_expire(database_url, make_se
         await Processor(settings, {}).purge_expired(later)
         assert await DeletedObject.filter(verified=False).count() == 0
         assert await DeletedObject.filter(verified=True).count() == 1
+
+
+async def test_strangers_write_unverified_tombstones_at_a_bounded_rate(database_url, make_settings):
+    """All unknown senders together: a burst, then one per refill interval; a duplicate costs nothing."""
+    settings = make_settings(database_url)
+    async with open_database(database_url):
+        clock = Clock()
+        deletions = UnverifiedDeletions(settings, writes=(3, 30.0), clock=clock)
+        hosts = [f"https://h{n}.example/users/a" for n in range(5)]
+
+        async def record(actor: str, number: int = 1) -> bool:
+            return await deletions.record(delete_of(actor, f"{actor}/statuses/{number}"), actor,
+                                          actor + "#main-key")
+
+        assert [await record(actor) for actor in hosts] == [True, True, True, False, False]
+        clock.now += 10  # one write back
+        assert await record(hosts[0]) is False  # a duplicate: refunded
+        assert await record(hosts[3]) is True
+        assert await record(hosts[4]) is False
+        assert await DeletedObject.all().count() == 4
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
