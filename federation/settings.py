@@ -176,6 +176,24 @@ class DeliverySettings(_Strict):
     )
 
 
+class InboxLimitsConfig(_Strict):
+    """What one remote domain may make us store, per hour (``[inbox.limits]``).
+
+    Counted in memory per host of the verified sender (a restart forgets the counts); beyond a
+    limit an activity is answered 429 with ``Retry-After`` and nothing is stored, so the peer's
+    retry is processed later. The defaults are far above what a busy instance sends one site.
+    """
+
+    follows_per_hour: int = Field(default=300, ge=1, le=1_000_000,
+                                  description="Follows (each answered by an Accept)")
+    replies_per_hour: int = Field(default=300, ge=1, le=1_000_000,
+                                  description="replies and mentions queued for moderation")
+    interactions_per_hour: int = Field(default=3_000, ge=1, le=1_000_000,
+                                       description="Likes and Announces of our objects counted")
+    reports_per_hour: int = Field(default=30, ge=1, le=1_000_000,
+                                  description="Flags (reports) for the moderators")
+
+
 class InboxConfig(_Strict):
     """Limits and retention of the inbox (``[inbox]``)."""
 
@@ -183,6 +201,9 @@ class InboxConfig(_Strict):
                                       description="how long received activity ids are remembered")
     tombstone_retention_days: int = Field(default=180, ge=1, le=3650,
                                           description="how long deletions of remote objects are kept")
+    unverified_tombstones_kept: int = Field(
+        default=10_000, ge=0, le=10_000_000,
+        description="deletions from actors we never knew kept at most (the oldest go first)")
     max_fetches_per_activity: int = Field(default=4, ge=1, le=16,
                                           description="remote documents fetched for one activity")
     actor_refresh_hours: int = Field(default=24, ge=1, le=720,
@@ -198,6 +219,7 @@ class InboxConfig(_Strict):
     publish_follower_lists: bool = Field(
         default=False, description="list followers/following in collections (else only counts)"
     )
+    limits: InboxLimitsConfig = InboxLimitsConfig()
 
 
 class ModerationConfig(_Strict):

@@ -3,7 +3,10 @@
 A :class:`ReceivedActivity` row makes a delivery idempotent: the same activity id arriving again
 (retries, shared and personal inbox, double-knocking peers) is acknowledged and ignored. A
 :class:`DeletedObject` row is a tombstone: deletion wins, so a late or replayed ``Create`` of a
-deleted object is a no-op. Both expire (``expires_at``) and are purged by the inbox.
+deleted object is a no-op. A tombstone left by a ``Delete`` whose signature could not be
+verified (its actor was unknown to us) is *unverified*: it only makes the object's origin be
+asked again (``federation/inbox/deletions.py``). Both expire (``expires_at``) and are purged by
+the inbox; unverified tombstones are also capped in number.
 """
 
 from __future__ import annotations
@@ -39,6 +42,8 @@ class DeletedObject(Model):
     actor_uri = fields.CharField(max_length=URI_LENGTH)
     deleted_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(db_index=True)
+    verified = fields.BooleanField(
+        default=True, description="the Delete was signed by a key proven to be its actor's")
 
     class Meta:
         table = "inbox_deleted_objects"
@@ -89,13 +94,29 @@ async def release_claim(activity_uri: str) -> None:
                            [activity_uri])
 
 
-async def deleted_among(uris: list[str]) -> frozenset[str]:
-    """Which of ``uris`` have a tombstone."""
+async def tombstones_among(uris: list[str]) -> dict[str, bool]:
+    """Which of ``uris`` have a tombstone, each with whether its Delete was verified."""
     if not uris:
-        return frozenset()
+        return {}
     db = DeletedObject._meta.db
     marks = placeholders(db.capabilities.dialect, len(uris))
     _, rows = await db.execute_query(
-        f"SELECT object_uri FROM inbox_deleted_objects WHERE object_uri IN ({', '.join(marks)})",
-        list(uris))
-    return frozenset(row["object_uri"] for row in rows)
+        f"SELECT object_uri, verified FROM inbox_deleted_objects "
+        f"WHERE object_uri IN ({', '.join(marks)})", list(uris))
+    return {row["object_uri"]: bool(row["verified"]) for row in rows}
+
+
+async def deleted_among(uris: list[str]) -> frozenset[str]:
+    """Which of ``uris`` have a verified tombstone (their author's Delete was verified)."""
+    return frozenset(uri for uri, verified in (await tombstones_among(uris)).items() if verified)
+
+
+async def trim_unverified_tombstones(keep: int) -> int:
+    """Delete unverified tombstones beyond the ``keep`` newest; return how many went."""
+    if keep <= 0:
+        return await DeletedObject.filter(verified=False).delete()
+    oldest_kept = await DeletedObject.filter(verified=False).order_by("-id").offset(keep - 1) \
+        .limit(1).values_list("id", flat=True)
+    if not oldest_kept:
+        return 0
+    return await DeletedObject.filter(verified=False, id__lt=oldest_kept[0]).delete()

@@ -7,7 +7,11 @@ queue. :func:`purge_finished` deletes, finished before ``now - retention``:
 - fanouts that are ``done`` and have no delivery left (a fanout's deliveries cascade with it,
   so one that still has any, even a recent finished one, stays);
 - host health rows with no failure (not set aside, no failure day) and no pending or sending
-  delivery, not touched (last success, failure or set-aside) within the retention period.
+  delivery, not touched (last success, failure or set-aside) within the retention period;
+- host health rows of hosts that failed or were set aside, with no pending or sending
+  delivery, not touched within :data:`FAILED_HOST_RETENTION` (security rule 10: records kept
+  about failing hosts expire). Such a host, if we ever deliver to it again, starts afresh: its
+  failures are counted again, on distinct days, before it is set aside.
 
 It is idempotent: several workers may run it at once. The delivery worker runs it at most once
 per :data:`PURGE_INTERVAL` (``run_forever``); ``federation deliveries --purge`` runs it now.
@@ -33,6 +37,10 @@ from federation.db.delivery import (
 PURGE_INTERVAL = timedelta(hours=1)
 #: Rows deleted per statement (bounded statements, bounded ``IN (…)`` lists).
 PURGE_CHUNK = 1000
+#: A host that failed (or was set aside) and was not touched since is forgotten after this
+#: (at least the retention): longer than the days counted to set a host aside
+#: (``health.MAX_FAILURE_DAYS``), so that purging never shortens that count while deliveries go on.
+FAILED_HOST_RETENTION = timedelta(days=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,37 +96,48 @@ def _touched_at(*moments: datetime | None) -> datetime | None:
     return max(known) if known else None
 
 
-async def _purge_hosts(cutoff: datetime) -> int:
-    rows = await HostHealth.filter(unavailable=False).values_list(
-        "id", "host", "failure_days", "last_success_at", "last_failure_at", "set_aside_at"
+async def _purge_hosts(cutoff: datetime, failed_cutoff: datetime) -> int:
+    rows = await HostHealth.all().values_list(
+        "id", "host", "failure_days", "unavailable", "last_success_at", "last_failure_at",
+        "set_aside_at",
     )
-    candidates = {}
-    for row_id, host, failure_days, success, failure, aside in rows:
+    healthy, failed = {}, {}
+    for row_id, host, failure_days, unavailable, success, failure, aside in rows:
         touched = _touched_at(success, failure, aside)
-        if not failure_days and (touched is None or touched < cutoff):
-            candidates[host] = row_id
-    if not candidates:
+        if failure_days or unavailable:
+            if touched is None or touched < failed_cutoff:
+                failed[host] = row_id
+        elif touched is None or touched < cutoff:
+            healthy[host] = row_id
+    if not healthy and not failed:
         return 0
-    busy = set(await DeliveryJob.filter(
-        state__in=[DeliveryState.PENDING, DeliveryState.SENDING], host__in=list(candidates)
-    ).distinct().values_list("host", flat=True))
-    ids = [row_id for host, row_id in candidates.items() if host not in busy]
+    hosts, busy = [*healthy, *failed], set()
+    for start in range(0, len(hosts), PURGE_CHUNK):
+        busy.update(await DeliveryJob.filter(
+            state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
+            host__in=hosts[start : start + PURGE_CHUNK],
+        ).distinct().values_list("host", flat=True))
     deleted = 0
-    for start in range(0, len(ids), PURGE_CHUNK):
-        # re-checked in the statement: a failure recorded meanwhile keeps the row
-        deleted += await HostHealth.filter(
-            Q(last_failure_at__isnull=True) | Q(last_failure_at__lt=cutoff),
-            id__in=ids[start : start + PURGE_CHUNK], unavailable=False,
-        ).delete()
+    for candidates, before, extra in ((healthy, cutoff, {"unavailable": False}),
+                                      (failed, failed_cutoff, {})):
+        ids = [row_id for host, row_id in candidates.items() if host not in busy]
+        for start in range(0, len(ids), PURGE_CHUNK):
+            # re-checked in the statement: a failure recorded meanwhile keeps the row
+            deleted += await HostHealth.filter(
+                Q(last_failure_at__isnull=True) | Q(last_failure_at__lt=before),
+                Q(set_aside_at__isnull=True) | Q(set_aside_at__lt=before),
+                id__in=ids[start : start + PURGE_CHUNK], **extra,
+            ).delete()
     return deleted
 
 
 async def purge_finished(now: datetime, retention: timedelta) -> PurgeReport:
-    """Delete finished deliveries, done fanouts and idle healthy hosts older than ``retention``."""
+    """Delete finished deliveries, done fanouts and idle healthy hosts older than ``retention``,
+    and idle failed hosts older than :data:`FAILED_HOST_RETENTION` (or ``retention``, if longer)."""
     if retention <= timedelta(0):
         raise ValueError("the retention must be positive")
     cutoff = now - retention
     deliveries = await _purge_deliveries(cutoff)
     fanouts = await _purge_fanouts(cutoff)
-    hosts = await _purge_hosts(cutoff)
+    hosts = await _purge_hosts(cutoff, now - max(retention, FAILED_HOST_RETENTION))
     return PurgeReport(deliveries, fanouts, hosts)

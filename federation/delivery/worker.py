@@ -16,12 +16,13 @@ At most ``per_host_concurrency`` requests go to one host at a time.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import logging
 import random as random_module
 import time
 from collections import Counter, OrderedDict
-from collections.abc import Callable, Iterable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -133,6 +134,7 @@ class DeliveryWorker:
         self._lease = timedelta(seconds=self._config.lease_seconds)
         self._per_host_claim = self._config.per_host_concurrency * PER_HOST_QUEUE_FACTOR
         self._host_limits: dict[str, asyncio.Semaphore] = {}
+        self._host_users: Counter[str] = Counter()
         self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._busy: Counter[str] = Counter()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
@@ -262,12 +264,29 @@ class DeliveryWorker:
                 delivery.headers["Signature"] = body.prepared.signature_header(signature)
         return deliveries
 
-    def _semaphore(self, host: str) -> asyncio.Semaphore:
+    @contextlib.asynccontextmanager
+    async def _host_slot(self, host: str) -> AsyncIterator[None]:
+        """One of the ``per_host_concurrency`` request slots of ``host``.
+
+        A host's semaphore lives while some delivery holds or awaits it, and is dropped with
+        the last one: the worker keeps no entry for every host it ever delivered to."""
         semaphore = self._host_limits.get(host)
         if semaphore is None:
-            semaphore = asyncio.Semaphore(self._config.per_host_concurrency)
-            self._host_limits[host] = semaphore
-        return semaphore
+            semaphore = self._host_limits[host] = asyncio.Semaphore(
+                self._config.per_host_concurrency)
+        self._host_users[host] += 1
+        try:
+            async with semaphore:
+                yield
+        finally:
+            self._host_users[host] -= 1
+            if not self._host_users[host]:
+                del self._host_users[host], self._host_limits[host]
+
+    @property
+    def tracked_hosts(self) -> int:
+        """Hosts the worker holds request slots for (those with deliveries in flight)."""
+        return len(self._host_limits)
 
     def _sender(self, actor_db_id: int) -> LocalActor:
         for actor in self._directory.all():
@@ -287,7 +306,7 @@ class DeliveryWorker:
             self._log(job, delivery.outcome)
             return delivery.outcome
         assert delivery.headers is not None
-        async with self._semaphore(job.host):
+        async with self._host_slot(job.host):
             status, retry_after, error = None, None, None
             try:
                 response = await self._client.post(

@@ -17,6 +17,7 @@ from federation.db.social import RemoteActor
 from federation.errors import FederationError, Forbidden
 from federation.identity.directory import ActorDirectory
 from federation.inbox.blocks import BlockList
+from federation.inbox.limits import InboxLimits, Kind
 from federation.protocol.uris import origin_of, same_origin, same_uri
 from federation.remote.actors import RemoteActorStore
 from federation.remote.client import HardenedClient
@@ -59,6 +60,7 @@ class InboxServices:
     client: HardenedClient
     actors: RemoteActorStore
     blocks: BlockList
+    limits: InboxLimits
 
     @property
     def local_origin(self) -> str:
@@ -80,6 +82,10 @@ class Activity:
     #: Documents fetched for this activity, by the URL asked for (composed listeners that
     #: decline it do not fetch the same object twice).
     _fetched: dict[str, FetchedDocument] = field(default_factory=dict, repr=False)
+    #: Object ids with an unverified tombstone (a Delete from an actor we did not know).
+    doubtful: frozenset[str] = frozenset()
+    #: What :meth:`count` counted against the sender's host (given back if nothing is stored).
+    counted: list[Kind] = field(default_factory=list)
 
     @property
     def id(self) -> str:
@@ -106,6 +112,23 @@ class Activity:
     def is_deleted(self, uri: str | None) -> bool:
         """True when ``uri`` (the actor or the object) was deleted by its author."""
         return uri is not None and uri in self.tombstoned
+
+    def maybe_deleted(self, uri: str | None) -> bool:
+        """True when an unverified ``Delete`` named ``uri``: only its origin can say."""
+        return uri is not None and uri in self.doubtful
+
+    def count(self, kind: Kind) -> None:
+        """Count what this activity is about to store against its sender's host (429 if over).
+
+        Call it before writing anything, the sender's actor row included."""
+        self.services.limits.take(kind, self.actor_uri)
+        self.counted.append(kind)
+
+    def give_back(self) -> None:
+        """Return what :meth:`count` took: the activity stored nothing after all."""
+        for kind in self.counted:
+            self.services.limits.give_back(kind, self.actor_uri)
+        self.counted.clear()
 
     async def remote_actor(self, uri: str | None = None) -> RemoteActor:
         """The row of ``uri`` (default: the sender), fetched within the budget when needed."""

@@ -21,6 +21,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Forbidden, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.inbox.context import Activity
+from federation.inbox.limits import Kind
 from federation.inbox.wire import id_of
 from federation.protocol.jsonld import AS2_CONTEXT
 
@@ -49,6 +50,7 @@ async def on_follow(activity: Activity) -> bool:
     local = directory.by_uri(id_of(activity.document.get("object")) or "")
     if local is None:
         return False
+    activity.count(Kind.FOLLOW)  # before any row, the follower's actor included
     remote = await activity.remote_actor()
     manual = local.config.manually_approves_followers
     state = FollowState.PENDING if manual else FollowState.ACCEPTED

@@ -20,6 +20,7 @@ from federation.db.raw import first_row, insert_new
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.follows import undo_follow
+from federation.inbox.limits import Kind
 from federation.inbox.processor import is_tombstoned
 from federation.inbox.replies import REPLY_TYPES, relation_of, store_reply
 from federation.inbox.wire import attributed_to, id_of, ids_of, owned_by, text, type_of
@@ -46,6 +47,7 @@ async def on_like_or_announce(activity: Activity) -> bool:
     value = activity.document.get("object")
     target = await _our_object(activity, id_of(value))
     if target is not None:
+        activity.count(Kind.INTERACTION)
         remote = await activity.remote_actor()
         try:
             created = await insert_new(Interaction, {
@@ -80,9 +82,10 @@ async def _announced_note(activity: Activity, value: Any) -> bool:
     relation = await relation_of(activity, note)
     if relation is None:
         return False
+    activity.count(Kind.REPLY)  # the announcer's host pays, not the author's
     as_author = Activity(activity.document, author, activity.services, activity.budget,
                          activity.inbox_owner)
-    return await store_reply(as_author, note, relation)
+    return await store_reply(as_author, note, relation, counted=True)
 
 
 async def on_undo(activity: Activity) -> bool:
@@ -115,6 +118,7 @@ async def on_flag(activity: Activity) -> bool:
     local_origin = activity.services.local_origin
     if not any(same_origin(uri, local_origin) for uri in objects):
         return False
+    activity.count(Kind.REPORT)
     reporter = await activity.remote_actor()
     content = html_to_text(text(document.get("content"), MAX_REPORT_CHARS * 4))[:MAX_REPORT_CHARS]
     try:

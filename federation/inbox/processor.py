@@ -9,7 +9,9 @@ if the process dies in between, the claim expires and the peer's next retry is p
 (at least once). Claims and tombstones are purged by :meth:`Processor.purge_expired`.
 
 Deletion wins (principle 11): a ``Delete`` leaves a :class:`~federation.db.inbox.DeletedObject`
-tombstone, and an activity about a tombstoned object or from a deleted actor is a no-op.
+tombstone, and an activity about a tombstoned object or from a deleted actor is a no-op. A
+tombstone left by a Delete that could not be verified is only a doubt the listeners settle by
+asking the object's origin (:mod:`federation.inbox.deletions`).
 """
 
 from __future__ import annotations
@@ -28,6 +30,8 @@ from federation.db.inbox import (
     confirm_claim,
     deleted_among,
     release_claim,
+    tombstones_among,
+    trim_unverified_tombstones,
 )
 from federation.errors import RemoteError
 from federation.inbox.context import Activity, BudgetExhausted
@@ -58,14 +62,16 @@ async def is_tombstoned(uri: str | None) -> bool:
 
 
 async def add_tombstone(object_uri: str, actor_uri: str, retention: timedelta) -> None:
-    """Remember that ``object_uri`` was deleted by ``actor_uri`` (idempotent)."""
+    """Remember that ``object_uri`` was deleted by ``actor_uri`` (idempotent); an unverified
+    tombstone of it becomes a verified one."""
     now = datetime.now(UTC)
     try:
         await DeletedObject.create(
             object_uri=object_uri, actor_uri=actor_uri, deleted_at=now, expires_at=now + retention
         )
     except IntegrityError:
-        pass
+        await DeletedObject.filter(object_uri=object_uri, verified=False).update(
+            actor_uri=actor_uri, deleted_at=now, expires_at=now + retention, verified=True)
 
 
 class Processor:
@@ -86,7 +92,9 @@ class Processor:
             logger.debug("no listener for %s", activity.type)
             return Outcome.IGNORED
         wanted = [uri for uri in (activity.actor_uri, activity.object_id) if uri is not None]
-        activity.tombstoned = await deleted_among(wanted)
+        found = await tombstones_among(wanted)
+        activity.tombstoned = frozenset(uri for uri, verified in found.items() if verified)
+        activity.doubtful = frozenset(uri for uri, verified in found.items() if not verified)
         if activity.is_deleted(activity.actor_uri):
             return Outcome.IGNORED
         now = datetime.now(UTC)
@@ -96,13 +104,16 @@ class Processor:
         try:
             changed = await listener(activity)
         except (BudgetExhausted, RemoteError) as error:
+            activity.give_back()
             await release_claim(activity.id)
             logger.info("%s %s not processed: %s", activity.type, activity.id, type(error).__name__)
             return Outcome.IGNORED
-        except BaseException:
+        except BaseException:  # TooManyRequests included: the sender's retry is processed
+            activity.give_back()
             await release_claim(activity.id)
             raise
         if not changed:  # unrelated to us: keep nothing about it (checklist item 30)
+            activity.give_back()
             await release_claim(activity.id)
             return Outcome.IGNORED
         retention = timedelta(days=self._settings.inbox.dedup_retention_days)
@@ -110,8 +121,10 @@ class Processor:
         return Outcome.PROCESSED
 
     async def purge_expired(self, now: datetime | None = None) -> int:
-        """Delete expired claims and tombstones; return how many rows went."""
+        """Delete expired claims and tombstones, and unverified tombstones beyond
+        ``[inbox] unverified_tombstones_kept``; return how many rows went."""
         now = now or datetime.now(UTC)
         claims = await ReceivedActivity.filter(expires_at__lt=now).delete()
         tombstones = await DeletedObject.filter(expires_at__lt=now).delete()
-        return int(claims) + int(tombstones)
+        trimmed = await trim_unverified_tombstones(self._settings.inbox.unverified_tombstones_kept)
+        return int(claims) + int(tombstones) + trimmed

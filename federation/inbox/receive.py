@@ -11,6 +11,7 @@ queued or fetched (the body size cap is enforced by the web handler, before buff
    (ours), all without any key (401);
 5. the signer's domain and the actor's domain are not blocked (403, before any fetch);
 6. a ``Delete`` from an actor we never knew is acknowledged (202) without fetching anything;
+   its object id is kept as an unverified tombstone (:mod:`federation.inbox.deletions`);
 7. the key, resolved by a signed GET through the hardened client, cached, refetched once when
    verification fails (401);
 8. the key belongs to ``activity.actor`` — the actor document lists it (401);
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
@@ -34,6 +36,8 @@ from federation.db.social import RemoteActor
 from federation.errors import BadRequest, Forbidden, SignatureError, UnsupportedMediaType
 from federation.inbox.blocks import BlockList
 from federation.inbox.context import Activity, FetchBudget, InboxServices
+from federation.inbox.deletions import UnverifiedDeletions
+from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Outcome, Processor
 from federation.inbox.wire import id_of
 from federation.protocol.uris import origin_of, same_origin
@@ -114,6 +118,38 @@ def parse_activity(content_type: str, body: bytes) -> dict[str, Any]:
     return document
 
 
+class RecentHosts:
+    """Hosts reported within the last ``interval`` seconds, at most ``max_hosts`` of them.
+
+    :meth:`due` says whether a host should be reported now. Entries are kept in report order:
+    those older than the interval (useless: the host is due again) are dropped from the front,
+    and beyond ``max_hosts`` the oldest go, so many hosts at once never make every other host
+    due again (which dropping all of them at once did).
+    """
+
+    def __init__(self, interval: float, max_hosts: int, clock: Callable[[], float]) -> None:
+        self._interval, self._max, self._clock = interval, max_hosts, clock
+        self._reported: OrderedDict[str, float] = OrderedDict()
+
+    def __len__(self) -> int:
+        return len(self._reported)
+
+    def due(self, host: str) -> bool:
+        """True when ``host`` was not reported within the interval (it counts as reported now)."""
+        now = self._clock()
+        while self._reported:
+            oldest, at = next(iter(self._reported.items()))
+            if now - at < self._interval:
+                break
+            del self._reported[oldest]
+        if host in self._reported:
+            return False
+        self._reported[host] = now
+        while len(self._reported) > self._max:
+            self._reported.popitem(last=False)
+        return True
+
+
 class Receiver:
     """Runs the pipeline for one request and hands verified activities to the processor."""
 
@@ -132,12 +168,17 @@ class Receiver:
         self._processor, self._host_contacted = processor, host_contacted
         self._settings = services.settings
         self._blocks = blocks or services.blocks
-        self._clock = clock
-        self._contacted: dict[str, float] = {}
+        self._contacted = RecentHosts(HOST_CONTACT_INTERVAL, MAX_CONTACTED_HOSTS, clock)
+        self._unverified_deletions = UnverifiedDeletions(services.settings, clock=clock)
 
     @property
     def processor(self) -> Processor:
         return self._processor
+
+    @property
+    def limits(self) -> InboxLimits:
+        """The per remote host limits the listeners count against."""
+        return self._services.limits
 
     async def receive(self, request: IncomingRequest, inbox_owner: str | None = None) -> Outcome:
         """Verify and process ``request``; raise a :mod:`federation.errors` error to refuse it."""
@@ -148,6 +189,7 @@ class Receiver:
         await self._refuse_blocked_domains(key_id, actor_uri)
         if document["type"] == "Delete" and not await self._knows(actor_uri, key_id):
             logger.info("Delete %s from an unknown actor acknowledged", document["id"])
+            await self._unverified_deletions.record(document, actor_uri, key_id)
             return Outcome.IGNORED
         budget = FetchBudget(self._settings.inbox.max_fetches_per_activity)
         key = await self._verified_key(request, scheme, key_id, budget, checked)
@@ -193,13 +235,8 @@ class Receiver:
         """Tell the delivery engine the signer's host is alive (once a minute per host)."""
         if self._host_contacted is None:
             return
-        host, now = str(origin_of(key_id)), self._clock()
-        if now - self._contacted.get(host, -HOST_CONTACT_INTERVAL) < HOST_CONTACT_INTERVAL:
-            return
-        if len(self._contacted) >= MAX_CONTACTED_HOSTS:
-            self._contacted.clear()
-        self._contacted[host] = now
-        await self._host_contacted(key_id)
+        if self._contacted.due(str(origin_of(key_id))):
+            await self._host_contacted(key_id)
 
     async def _knows(self, actor_uri: str, key_id: str) -> bool:
         return await self._keys.known_owner(key_id) or await RemoteActor.exists(uri=actor_uri)

@@ -23,12 +23,15 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from federation.db.content import ContentObject, ObjectState
+from federation.db.inbox import tombstones_among
 from federation.db.moderation import Reply, ReplyKind, ReplyState
 from federation.db.raw import first_row, insert_new
 from federation.db.social import RemoteActor
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
-from federation.inbox.processor import add_tombstone, is_tombstoned
+from federation.inbox.deletions import ask_origin
+from federation.inbox.limits import Kind
+from federation.inbox.processor import add_tombstone
 from federation.inbox.wire import (
     addressees,
     as_list,
@@ -164,8 +167,13 @@ async def authored_note(activity: Activity, value: Any, *,
 
 
 async def store_reply(activity: Activity, note: dict[str, Any], relation: Relation,
-                      request_uri: str | None = None) -> bool:
-    """Create the pending ``Reply`` for ``note`` (nothing when it is already known)."""
+                      request_uri: str | None = None, *, counted: bool = False) -> bool:
+    """Create the pending ``Reply`` for ``note`` (nothing when it is already known).
+
+    Counted against the sender's host first (429 when over its limit), unless the caller
+    ``counted`` it already."""
+    if not counted:
+        activity.count(Kind.REPLY)
     uri = str(note["id"])
     author = await activity.remote_actor(activity.actor_uri)
     try:
@@ -192,8 +200,13 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
 async def on_create(activity: Activity) -> bool:
     """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
     value = activity.document.get("object")
-    if activity.is_deleted(id_of(value)):
+    object_id = id_of(value)
+    if activity.is_deleted(object_id):
         return False
+    if activity.maybe_deleted(object_id) and owned_by(object_id, activity.actor_uri):
+        value = await ask_origin(activity, str(object_id), _tombstone_retention(activity))
+        if value is None:
+            return False
     note = await authored_note(activity, value)
     if note is None:
         return False
@@ -205,10 +218,21 @@ async def on_create(activity: Activity) -> bool:
 
 async def instrument_note(activity: Activity) -> dict[str, Any] | None:
     """The note a ``ReplyRequest`` or ``QuoteRequest`` carries in ``instrument`` (embedded, or
-    by reference and fetched), proven to be the actor's: ``None`` if deleted or not a note."""
+    by reference and fetched), proven to be the actor's: ``None`` if deleted or not a note.
+
+    An unverified tombstone of the instrument (a Delete from an actor we did not know) is
+    settled by asking the note's origin."""
     instrument = activity.document.get("instrument")
-    if await is_tombstoned(id_of(instrument)):
+    instrument_id = id_of(instrument)
+    if instrument_id is None:
         return None
+    tombstone = (await tombstones_among([instrument_id])).get(instrument_id)
+    if tombstone:  # verified
+        return None
+    if tombstone is not None and owned_by(instrument_id, activity.actor_uri):
+        instrument = await ask_origin(activity, instrument_id, _tombstone_retention(activity))
+        if instrument is None:
+            return None
     if isinstance(instrument, dict) and not owned_by(id_of(instrument), activity.actor_uri):
         instrument = id_of(instrument)  # embedded from elsewhere: re-fetched, never trusted
         if instrument is None or same_origin(instrument, activity.services.local_origin):
@@ -285,12 +309,16 @@ async def _refresh_actor(activity: Activity) -> bool:
     return False
 
 
+def _tombstone_retention(activity: Activity) -> timedelta:
+    return timedelta(days=activity.services.settings.inbox.tombstone_retention_days)
+
+
 async def on_delete(activity: Activity) -> bool:
     """``Delete`` of a reply (row removed) or of the actor (all its rows removed); tombstoned."""
     object_id = id_of(activity.document.get("object"))
     if object_id is None:
         return False
-    retention = timedelta(days=activity.services.settings.inbox.tombstone_retention_days)
+    retention = _tombstone_retention(activity)
     if object_id == activity.actor_uri:
         await activity.services.actors.delete(activity.actor_uri)  # cascades: replies, follows…
         await add_tombstone(object_id, activity.actor_uri, retention)

@@ -9,6 +9,7 @@ from federation.identity.directory import ActorDirectory
 from federation.inbox import follows, interactions, quotes, replies
 from federation.inbox.blocks import BlockList
 from federation.inbox.context import InboxServices
+from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
 from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
@@ -47,6 +48,7 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
                            settings.inbox.key_fetch_window_seconds)
     resolver = KeyResolver(client, cache=keys, local_origin=settings.base_url,
                            on_actor=store.remember, limiter=limiter)
-    services = InboxServices(settings, directory, client, store, BlockList(settings))
+    services = InboxServices(settings, directory, client, store, BlockList(settings),
+                             InboxLimits(settings.inbox.limits))
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

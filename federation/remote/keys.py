@@ -17,6 +17,7 @@ for ``negative_ttl`` seconds the key ids it does not list are refused without fe
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -175,9 +176,12 @@ class KeyResolver:
         clock: Callable[[], float] = time.monotonic,
         on_actor: Callable[[dict[str, Any]], Awaitable[None]] | None = None,
         limiter: FetchLimiter | None = None,
+        max_documents: int = MAX_CACHED_KEYS,
     ) -> None:
         """``on_actor`` receives every actor document fetched (e.g. to store it: no refetch);
-        ``limiter`` counts every GET (default: its default budgets)."""
+        ``limiter`` counts every GET (default: its default budgets). Fetch budgets and failures
+        are remembered for at most ``max_documents`` key ids each: the expired ones are
+        forgotten first, then the oldest."""
         self._client = client
         self._limiter = limiter or FetchLimiter(clock=clock)
         self._on_actor = on_actor
@@ -188,6 +192,7 @@ class KeyResolver:
         self._failures: dict[str, float] = {}
         #: Actor documents fetched recently: when, and the key ids they list.
         self._listed: dict[str, tuple[float, frozenset[str]]] = {}
+        self._max_documents = max_documents
 
     async def resolve(self, key_id: str, refresh: bool = False) -> RemoteKey:
         """The key ``key_id``; ``refresh=True`` after a failed verification asks for a refetch.
@@ -229,8 +234,13 @@ class KeyResolver:
         await self._cache.put(key)
         return key
 
+    @property
+    def tracked_documents(self) -> int:
+        """Key ids whose fetch budget or failure is remembered (bounded by ``max_documents``)."""
+        return max(len(self._fetches), len(self._failures))
+
     def _take_budget(self, key_id: str, now: float) -> bool:
-        if len(self._fetches) > MAX_CACHED_KEYS:
+        if len(self._fetches) >= self._max_documents and key_id not in self._fetches:
             self._prune(now)
         recent = [t for t in self._fetches.get(key_id, []) if now - t < self._negative_ttl]
         if len(recent) >= self._max_fetches:
@@ -246,9 +256,10 @@ class KeyResolver:
             recent.pop()
 
     def _remember_failure(self, key_id: str, now: float) -> None:
-        if len(self._failures) > MAX_CACHED_KEYS:
+        self._failures.pop(key_id, None)
+        self._failures[key_id] = now  # last: the oldest failures come first
+        if len(self._failures) > self._max_documents:
             self._prune(now)
-        self._failures[key_id] = now
 
     def _prune(self, now: float) -> None:
         """Forget expired entries; past the bound, the oldest go too (memory stays bounded)."""
@@ -259,8 +270,9 @@ class KeyResolver:
         for url in [u for u, (t, _) in self._listed.items() if now - t >= self._negative_ttl]:
             del self._listed[url]
         for table in (self._fetches, self._failures, self._listed):
-            while len(table) > MAX_CACHED_KEYS:
-                table.pop(next(iter(table)))
+            excess = len(table) - self._max_documents + 1
+            for url in list(itertools.islice(table, max(0, excess))):
+                del table[url]
 
     async def _fetch(self, key_id: str, document_url: str) -> RemoteKey:
         """The key (the other keys its actor lists are cached too, saving fetches).

@@ -7,8 +7,9 @@ from datetime import datetime, timedelta
 
 from federation.db.content import OutboxActivity
 from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState, HostHealth
+from federation.delivery.health import SET_ASIDE_AFTER_DAYS, record_failure
 from federation.delivery.outbox import Audience, send_activity
-from federation.delivery.retention import PURGE_INTERVAL, purge_finished
+from federation.delivery.retention import FAILED_HOST_RETENTION, PURGE_INTERVAL, purge_finished
 from tests.delivery.conftest import PATIENCE, Env
 from tests.delivery.test_fanout import SENDER, make_activity
 
@@ -118,3 +119,29 @@ async def test_run_forever_purges(env: Env) -> None:
         stop.set()
         await task
     assert not await DeliveryJob.exists()
+
+
+async def test_hosts_that_failed_long_ago_are_forgotten(env: Env) -> None:
+    """Records of failing or set-aside hosts expire once untouched for FAILED_HOST_RETENTION
+    (and not before), unless deliveries to them are still pending."""
+    now = env.clock.now
+    long_ago = now - FAILED_HOST_RETENTION - timedelta(hours=1)
+    lately = now - FAILED_HOST_RETENTION + timedelta(hours=1)
+    await record_failure("failed.example", "status 500", long_ago)
+    await record_failure("failed-lately.example", "status 500", lately)
+    for host in ("aside.example", "aside-busy.example"):
+        for day in range(SET_ASIDE_AFTER_DAYS):
+            await record_failure(host, "timeout", long_ago - timedelta(days=SET_ASIDE_AFTER_DAYS - day))
+        assert (await HostHealth.get(host=host)).unavailable
+    activity = await _activity(env)
+    fanout = await _fanout(activity, FanoutState.DONE, long_ago)
+    await _job(fanout, "p", DeliveryState.PENDING, long_ago, None, host="aside-busy.example")
+
+    report = await purge_finished(now, WEEK)
+
+    assert report.hosts == 2
+    assert set(await HostHealth.all().values_list("host", flat=True)) == {
+        "failed-lately.example", "aside-busy.example"}
+    env.clock.advance(days=2)
+    assert (await purge_finished(env.clock.now, WEEK)).hosts == 1  # failed-lately's turn
+    assert await HostHealth.all().values_list("host", flat=True) == ["aside-busy.example"]

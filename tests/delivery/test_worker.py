@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import timedelta
+from typing import Any
 
 from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.social import Follower
 from federation.delivery.outbox import Audience, send_activity
-from tests.delivery.conftest import HANG, SHORT_TIMEOUT, Env, Peer, add_follower
+from tests.delivery.conftest import HANG, PATIENCE, SHORT_TIMEOUT, Env, Peer, add_follower
 from tests.delivery.test_fanout import SENDER, make_activity
 
 
@@ -152,3 +154,35 @@ async def test_signing_processes_sign_what_peers_verify(env: Env) -> None:
         worker.close()
     assert [p.count() for p in peers] == [20, 20] and not any(p.refused for p in peers)
     assert await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 40
+
+
+async def test_worker_keeps_no_entry_for_hosts_it_is_done_with(env: Env) -> None:
+    """Per-host request slots exist only while deliveries to that host are in flight (the
+    worker forgot no host before: one entry per host ever delivered to); the per-host limit holds."""
+    busy, *others = [await env.peer() for _ in range(3)]
+    paths = [f"/users/{n}/inbox" for n in range(4)]
+    for path in paths:
+        busy.answer(path, HANG)
+    await send_to(env, *[busy.url(p) for p in paths], *[p.url("/inbox") for p in others])
+    arrived = 0
+    respond = busy.respond
+
+    async def counting(*args: Any) -> Any:
+        nonlocal arrived
+        arrived += 1
+        return await respond(*args)
+
+    busy.respond = counting  # type: ignore[method-assign]
+    worker = env.worker()
+    task = asyncio.create_task(worker.run_once())
+    try:
+        async with asyncio.timeout(PATIENCE):  # polling for progress, not timing
+            while arrived < 2 or worker.tracked_hosts > 1:  # the other hosts are done
+                await asyncio.sleep(0.01)
+        assert arrived == 2  # per_host_concurrency: the other two wait for a slot
+        assert worker.tracked_hosts == 1 and sum(p.count() for p in others) == 2
+    finally:
+        busy.release.set()
+        await asyncio.wait_for(task, PATIENCE)
+    assert arrived == 4 and busy.count() == 4
+    assert worker.tracked_hosts == 0

@@ -412,3 +412,20 @@ async def test_made_up_fragments_on_a_fetched_actor_cost_no_more_fetches(peer, m
     with pytest.raises(SignatureError):
         await resolver.resolve(f"{actor_id}#made-up-99")
     assert peer.hits["/victim"] == 2
+
+async def test_budgets_and_failures_are_remembered_for_a_bounded_number_of_documents(peer, make_client):
+    """Many failing key documents within the negative TTL: the oldest are forgotten first, the
+    memory stays bounded, and the most recent failures still spare their hosts a refetch."""
+    clock = FakeClock()
+    resolver = KeyResolver(make_client(), negative_ttl=300, clock=clock, max_documents=3)
+    for number in range(6):
+        peer.documents[f"/down{number}"] = 500
+        with pytest.raises(SignatureError):
+            await resolver.resolve(f"{peer.base}/down{number}#main-key")
+        assert resolver.tracked_documents <= 3
+    with pytest.raises(SignatureError):
+        await resolver.resolve(f"{peer.base}/down5#main-key")
+    assert peer.hits["/down5"] == 1  # still negatively cached
+    with pytest.raises(SignatureError):
+        await resolver.resolve(f"{peer.base}/down0#main-key")
+    assert peer.hits["/down0"] == 2  # forgotten: fetched again
