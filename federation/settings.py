@@ -209,10 +209,10 @@ class InboxConfig(_Strict):
     actor_refresh_hours: int = Field(default=24, ge=1, le=720,
                                      description="remote actor documents and keys are refetched after this")
     key_fetches_per_host: int = Field(
-        default=30, ge=1, le=10_000,
+        default=120, ge=1, le=10_000,
         description="key fetches caused by not-yet-verified requests, per remote host per window")
     key_fetches_total: int = Field(
-        default=300, ge=1, le=100_000,
+        default=600, ge=1, le=100_000,
         description="key fetches caused by not-yet-verified requests, all hosts, per window")
     key_fetch_window_seconds: int = Field(default=300, ge=10, le=86_400,
                                           description="the window of the key fetch budgets")
@@ -231,7 +231,7 @@ class ModerationConfig(_Strict):
     webhook_secret: str = Field(default="", description="shared secret of the webhook's HMAC")
     session_hours: int = Field(default=12, ge=1, le=720, description="moderator sessions expire")
     login_attempts_per_username: int = Field(default=5, ge=1, le=100)
-    login_attempts_global: int = Field(default=30, ge=1, le=10_000,
+    login_attempts_global: int = Field(default=120, ge=1, le=10_000,
                                        description="failed logins, all usernames, per window")
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
     language: Literal["fr", "en"] = Field(default="fr", description="the UI's default language")

@@ -110,7 +110,8 @@ async def ask_origin(activity: Activity, object_id: str, retention: timedelta) -
     raise :class:`~federation.errors.RemoteError` (the activity is retried by its sender).
     """
     try:
-        document: dict[str, Any] | None = await activity.fetch_object(object_id)
+        # the very object named, from the actor's origin (a redirect elsewhere proves nothing)
+        document = await activity.fetch_own_object(object_id, exact=True)
     except RemoteBadResponse as error:
         if error.status not in GONE_STATUSES:
             raise

@@ -25,8 +25,8 @@ from federation.ratelimit import KeyedLimiter
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_PER_HOST = 30
-DEFAULT_TOTAL = 300
+DEFAULT_PER_HOST = 120
+DEFAULT_TOTAL = 600
 DEFAULT_WINDOW = 300.0
 #: Hosts whose budget is remembered at once (least recently used forgotten first).
 MAX_HOSTS = 10_000

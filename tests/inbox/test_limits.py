@@ -31,8 +31,11 @@ def limited(database_url, make_settings, aiohttp_client):
     async def build(**limits: int) -> tuple[Bridge, Clock]:
         from federation.app import create_app
 
+        # one key id per actor, all on one host: the key-fetch budget must not be what refuses
         settings = make_settings(database_url, allow_loopback_fetch=True,
-                                 server={"run_worker": False}, inbox={"limits": limits})
+                                 server={"run_worker": False},
+                                 inbox={"limits": limits, "key_fetches_per_host": 10_000,
+                                        "key_fetches_total": 10_000})
         app = create_app(settings)
         client = await aiohttp_client(app)
         clock = Clock()
