@@ -47,6 +47,7 @@ from federation.moderation.service import Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
 from federation.protocol.numbers import is_ascii_digits
+from federation.protocol.text import unstorable_in
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -234,13 +235,20 @@ async def require_session(request: web.Request) -> SessionInfo:
 
 
 async def read_form(request: web.Request) -> Any:
-    """The posted form; 415 unless URL-encoded (our forms are: no multipart, no uploads), 400
-    if a field holds U+0000 (no database can compare or store it)."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded")
+    """The posted form; 415 unless URL-encoded in UTF-8 (our forms are: no multipart, no
+    uploads, no other charset), 400 if the body is not UTF-8 or a field holds text no database
+    can store (U+0000; a lone surrogate)."""
+    if (request.content_type != "application/x-www-form-urlencoded"
+            or (request.charset or "utf-8").lower() != "utf-8"):
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
+    try:
+        (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
+    except UnicodeDecodeError:
+        raise BadRequest("forms are sent in UTF-8") from None
     form = await request.post()
-    if any("\x00" in str(value) for value in form.values()):
-        raise BadRequest("form fields must not contain NUL characters")
+    reason = unstorable_in(list(form.items()))
+    if reason is not None:
+        raise BadRequest(f"form fields: {reason}")
     return form
 
 
