@@ -24,10 +24,11 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from federation.db import URI_LENGTH
 from federation.db.social import RemoteActor
 from federation.errors import RemoteBadResponse, RemoteError
 from federation.protocol.html import html_to_text
-from federation.protocol.uris import origin_of
+from federation.protocol.uris import is_http_url, origin_of
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.remote.keys import DEFAULT_NEGATIVE_TTL, MemoryKeyCache, RemoteKey, listed_keys
@@ -60,13 +61,7 @@ def _plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
 
 
 def _http_url(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 2048:
-        return None
-    try:
-        origin_of(value)
-    except ValueError:
-        return None
-    return value
+    return value if is_http_url(value) and len(value) <= URI_LENGTH else None
 
 
 def _link(value: Any) -> str | None:

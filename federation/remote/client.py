@@ -36,6 +36,7 @@ from federation.errors import (
     RemoteTooLarge,
     UnsafeURL,
 )
+from federation.protocol.uris import check_url_characters
 from federation.remote.addresses import is_allowed_address, parse_ip
 
 logger = logging.getLogger(__name__)
@@ -112,6 +113,7 @@ class GuardedResolver(AbstractResolver):
 def validate_url(url: str, *, allow_loopback: bool) -> str:
     """Return ``url`` if it may be fetched at all; :class:`UnsafeURL` otherwise."""
     try:
+        check_url_characters(url)  # urlsplit would drop CR/LF/TAB: what we check is what we send
         parts = urlsplit(url)
         port = parts.port
     except (ValueError, TypeError) as exc:

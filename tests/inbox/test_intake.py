@@ -101,3 +101,64 @@ async def test_announced_note_with_a_lone_surrogate_is_not_stored(
     assert [r for r in caplog.records if r.levelno >= logging.ERROR] == []
     assert "/users/carol/statuses/1" in other.gets
     assert await Reply.all().count() == 0
+
+
+# -- URLs with control characters -----------------------------------------------------------
+
+BAD_URL_TAILS = ["\r\nX-Injected: 1", "\n", "\t", " x", "\x00", "\x85", "\u202e"]
+
+
+@pytest.mark.parametrize("tail", BAD_URL_TAILS)
+async def test_actor_whose_inbox_holds_a_control_character_is_not_stored(
+        bridge, peer, peer_keys, tail) -> None:
+    """An actor document whose ``inbox`` holds CR/LF (or another control, a space…) is not a
+    usable actor: its Follow stores no row (urlsplit dropped the CR/LF, so it was accepted)."""
+    alice = peer.actor("alice", peer_keys[0], inbox=f"{peer.base}/users/alice/in{tail}box")
+    follow = {"id": f"{alice.uri}/follows/1", "type": "Follow", "actor": alice.uri,
+              "object": HALTE}
+    response = await bridge.post(follow, alice)
+    assert response.status in (202, 401)
+    assert await nothing_stored()
+
+
+async def test_shared_inbox_and_url_with_control_characters_are_dropped(bridge, peer,
+                                                                         peer_keys) -> None:
+    """A sharedInbox or profile ``url`` with CR/LF is not kept (the actor is, with its inbox)."""
+    from federation.db.social import Follower, RemoteActor
+
+    alice = peer.actor("alice", peer_keys[0], endpoints={"sharedInbox": f"{peer.base}/in\r\nbox"},
+                       url=[f"{peer.base}/@alice\r\n", {"href": f"{peer.base}/@alice\n"}])
+    follow = {"id": f"{alice.uri}/follows/1", "type": "Follow", "actor": alice.uri, "object": HALTE}
+    assert (await bridge.post(follow, alice)).status == 202
+    assert await Follower.all().count() == 1
+    row = await RemoteActor.get()
+    assert (row.inbox, row.shared_inbox, row.url) == (f"{alice.uri}/inbox", None, None)
+
+
+@pytest.mark.parametrize("field", ["id", "actor"])
+@pytest.mark.parametrize("tail", ["\r\n", "\t", " "])
+async def test_activity_id_or_actor_with_control_characters_is_400(bridge, peer, alice, field,
+                                                                  tail) -> None:
+    """The activity's own id and actor are refused at intake when they hold CR/LF, TAB or a space."""
+    like = {"id": f"{alice.uri}/likes/1", "type": "Like", "actor": alice.uri, "object": ARTICLE}
+    like[field] = like[field][:-3] + tail + like[field][-3:]
+    await bridge.article()
+    response = await bridge.post(like, alice)
+    assert response.status == 400
+    assert await nothing_stored()
+
+
+async def test_reply_links_with_control_characters_are_dropped(bridge, peer, alice) -> None:
+    """A reply's ``url`` and attachment URLs holding CR/LF are not kept; clean ones are."""
+    await bridge.article()
+    attachments = [
+        {"type": "Image", "mediaType": "image/png", "url": "https://peer.example/a.png\r\n"},
+        {"type": "Image", "mediaType": "image/png", "url": [{"href": "https://peer.example/\nb.png"}]},
+        {"type": "Image", "mediaType": "image/png", "url": "https://peer.example/c.png"},
+    ]
+    activity = _reply_with(alice, url="https://peer.example/@alice/1\r\nSet-Cookie: x=1",
+                           attachment=attachments)
+    assert (await bridge.post(activity, alice)).status == 202
+    reply = await Reply.get()
+    assert reply.url is None
+    assert [a["url"] for a in reply.attachments] == ["https://peer.example/c.png"]

@@ -81,6 +81,20 @@ async def test_api_lists_every_problem(client: Any, auth: dict[str, str]) -> Non
     assert {"title", "published", "unknown", "image.url"} <= locations
 
 
+async def test_api_urls_with_control_characters_are_problems(client: Any,
+                                                             auth: dict[str, str]) -> None:
+    """A URL with CR/LF, a TAB or a space (urlsplit drops the first three) is a 422 naming it."""
+    body = article(url="https://site.example/a\r\nb",
+                   image={"url": "https://site.example/i\t.png", "media_type": "image/png"},
+                   attachments=[{"url": "https://site.example/a b.pdf",
+                                 "media_type": "application/pdf"}])
+    response = await client.put(ARTICLE_URL, json=body, headers=auth)
+    assert response.status == 422
+    locations = {p["location"] for p in (await response.json())["problems"]}
+    assert {"url", "image.url", "attachments.0.url"} <= locations
+    assert await OutboxActivity.all().count() == 0
+
+
 async def test_api_unknown_actor_item_and_bad_bodies(client: Any, auth: dict[str, str]) -> None:
     """Unknown actor or item: 404; not JSON: 400/415; too large: 413."""
     response = await client.put("/api/v1/actors/nobody/articles/1", json=article(), headers=auth)

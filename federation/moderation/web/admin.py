@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -48,6 +48,7 @@ from federation.moderation.web.i18n import LANGUAGES, normalise_language, transl
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.text import unstorable_in
+from federation.protocol.uris import is_http_url
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -82,10 +83,7 @@ _env = jinja2.Environment(
 
 def safe_href(url: str | None) -> str | None:
     """``url`` if it is an absolute http(s) URL, else None (no ``javascript:``, ``data:``…)."""
-    if not url or len(url) > 2048:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+    return url if url and len(url) <= 2048 and is_http_url(url) else None
 
 
 def clean_html(stored: str) -> Markup:
