@@ -19,7 +19,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from federation.protocol.text import unstorable_in
+from federation.protocol.text import scrub_tree, unstorable_in
 
 #: Deepest nesting of arrays and objects we parse.
 MAX_JSON_DEPTH = 64
@@ -52,9 +52,14 @@ def _refuse_constant(name: str) -> Any:
 
 
 def parse_json_limited(
-    body: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_items: int = MAX_JSON_ITEMS
+    body: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_items: int = MAX_JSON_ITEMS,
+    scrub: bool = False,
 ) -> Any:
-    """Parse ``body`` as JSON within the budgets; :class:`JSONLimitError` otherwise."""
+    """Parse ``body`` as JSON within the budgets; :class:`JSONLimitError` otherwise.
+
+    Strings holding a NUL or a lone surrogate are refused, or with ``scrub`` (feeds the admin
+    chose to read) cleaned: NULs dropped, surrogates replaced by U+FFFD.
+    """
     depth, items = measure_json(body)
     if depth > max_depth:
         raise JSONLimitError(f"JSON nested deeper than {max_depth}")
@@ -70,7 +75,11 @@ def parse_json_limited(
         raise JSONLimitError("JSON nested too deep") from exc
     except ValueError as exc:
         raise JSONLimitError("not valid JSON") from exc
-    reason = unstorable_in(document) if _ESCAPE_RE.search(text) else None
+    if not _ESCAPE_RE.search(text):
+        return document
+    if scrub:
+        return scrub_tree(document)
+    reason = unstorable_in(document)
     if reason is not None:
         raise JSONLimitError(f"JSON strings: {reason}")
     return document
