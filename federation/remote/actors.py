@@ -26,12 +26,14 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db import URI_LENGTH
 from federation.db.social import RemoteActor
-from federation.errors import RemoteBadResponse, RemoteError
+from federation.errors import BadRequest, RemoteBadResponse, RemoteError
+from federation.protocol.handles import parse_handle
 from federation.protocol.html import html_to_text
-from federation.protocol.uris import is_http_url, origin_of
+from federation.protocol.uris import is_http_url, origin_of, same_origin
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.remote.keys import DEFAULT_NEGATIVE_TTL, MemoryKeyCache, RemoteKey, listed_keys
+from federation.remote.webfinger import confirm_handle, lookup
 from federation.signing.keys import load_public_key_pem, public_key_to_pem
 
 logger = logging.getLogger(__name__)
@@ -172,8 +174,27 @@ class RemoteActorStore:
                 return row
             raise
 
+    async def fetch_handle(self, text: str) -> RemoteActor:
+        """The actor a handle names, once both hosts agree (:func:`confirm_handle`): fetched,
+        upserted with the handle as its ``acct``. :class:`BadRequest` for a malformed handle or
+        one naming our own actors; :class:`RemoteError` (or a subclass) when the handle is not
+        confirmed or a fetch fails. Nothing is written before the handle is confirmed."""
+        handle = parse_handle(text)
+        uri = await lookup(self._client, handle)
+        if same_origin(uri, self._local_origin):
+            raise BadRequest("that is one of our own actors")
+        document, fields = await self._fetch_fields(uri)
+        await confirm_handle(self._client, handle, document)
+        acct = str(handle)
+        await RemoteActor.filter(acct__iexact=acct).exclude(uri=document["id"]).update(acct=None)
+        return await self.upsert(document["id"], {**fields, "acct": acct})
+
     async def fetch(self, uri: str) -> RemoteActor:
         """Fetch ``uri`` from its origin and upsert its row (refused while negatively cached)."""
+        document, fields = await self._fetch_fields(uri)
+        return await self.upsert(document["id"], fields)
+
+    async def _fetch_fields(self, uri: str) -> tuple[dict[str, Any], dict[str, Any]]:
         now = self._clock()
         failed_at = self._failures.get(uri)
         if failed_at is not None and now - failed_at < self._negative_ttl:
@@ -188,7 +209,7 @@ class RemoteActorStore:
                 raise
             raise RemoteBadResponse("unusable actor document") from exc
         self._failures.pop(uri, None)
-        return await self.upsert(document["id"], fields)
+        return document, fields
 
     async def remember(self, document: dict[str, Any]) -> None:
         """Keep an actor document fetched elsewhere (the key resolver) for :meth:`adopt`.

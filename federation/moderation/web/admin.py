@@ -158,7 +158,7 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             id=reply.id,
             state=str(reply.state),
             kind=str(reply.kind),
-            author_name=author.name or author.username or author.handle,
+            author_name=author.name or author.handle,
             author_handle=author.handle,
             author_href=safe_href(author.url) or safe_href(author.uri),
             instance=author.domain,
