@@ -91,7 +91,7 @@ def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
     endpoints = document.get("endpoints")
     shared = _http_url(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
     key_id, pem = None, None
-    keys = listed_keys(document)
+    keys = {k: v for k, v in listed_keys(document).items() if is_http_url(k)}  # no CR/LF…
     if keys:
         key_id, key = next(iter(keys.items()))
         pem = public_key_to_pem(key)

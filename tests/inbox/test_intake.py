@@ -135,6 +135,19 @@ async def test_shared_inbox_and_url_with_control_characters_are_dropped(bridge, 
     assert (row.inbox, row.shared_inbox, row.url) == (f"{alice.uri}/inbox", None, None)
 
 
+async def test_listed_key_id_with_control_characters_is_not_kept(peer, peer_keys) -> None:
+    """A key listed under an id holding CR/LF is not the actor's key row (it could never match
+    a keyId a header carries, and is not stored)."""
+    from federation.remote.actors import actor_fields
+    from federation.signing.keys import public_key_to_pem
+
+    alice = peer.actor("alice", peer_keys[0])
+    document = dict(peer.documents["/users/alice"])
+    document["publicKey"] = {"id": f"{alice.uri}#main-key\r\n", "owner": alice.uri,
+                             "publicKeyPem": public_key_to_pem(peer_keys[0])}
+    assert actor_fields(document)["key_id"] is None
+
+
 @pytest.mark.parametrize("field", ["id", "actor"])
 @pytest.mark.parametrize("tail", ["\r\n", "\t", " "])
 async def test_activity_id_or_actor_with_control_characters_is_400(bridge, peer, alice, field,
