@@ -49,6 +49,7 @@ from federation.publishing.demo import demo_items
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
+from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 from federation.settings import Settings
 
 MAX_FILE_BYTES = 50_000_000
@@ -149,10 +150,11 @@ def _read(path: str) -> bytes:
 
 
 def _json(data: bytes, path: str) -> Any:
+    """The file read as the push API reads a body (UTF-8, bounded, no NUL nor lone surrogate)."""
     try:
-        return json.loads(data)
-    except (UnicodeDecodeError, json.JSONDecodeError) as error:
-        raise BadRequest(f"{path} is not JSON: {error}") from None
+        return parse_json_limited(data)
+    except JSONLimitError as error:
+        raise BadRequest(f"{path} is not acceptable UTF-8 JSON: {error}") from None
 
 
 def _print_problems(error: Unprocessable, where: str = "") -> None:

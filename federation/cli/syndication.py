@@ -124,8 +124,8 @@ async def cmd_follow(args: argparse.Namespace) -> int:
     from federation.syndication import subscriptions
 
     settings = settings_from(args)
-    async with _remote(settings) as (directory, client, store):
-        result = await subscriptions.follow(directory, client, store, args.target,
+    async with _remote(settings) as (directory, _, store):
+        result = await subscriptions.follow(directory, store, args.target,
                                             as_actor=args.as_actor,
                                             policy=SyndicationPolicy(args.policy))
         await result.row.fetch_related("remote", "actor")
@@ -143,8 +143,8 @@ async def cmd_unfollow(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     target = getattr(args, "target", None) or args.url
-    async with _remote(settings) as (directory, client, _):
-        row = await subscriptions.find_following(directory, target, args.as_actor, client=client)
+    async with _remote(settings) as (directory, _, store):
+        row = await subscriptions.find_following(directory, target, args.as_actor, store=store)
         uri = row.target_uri
         await subscriptions.unfollow(directory, row)
     print(f"unfollowed {uri}")

@@ -12,6 +12,7 @@ from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+from federation.protocol.handles import shown_handle
 
 
 class FollowState(StrEnum):
@@ -40,6 +41,10 @@ class RemoteActor(Model):
     inbox = fields.CharField(max_length=URI_LENGTH)
     shared_inbox = fields.CharField(max_length=URI_LENGTH, null=True)
     username = fields.CharField(max_length=255, null=True)
+    acct = fields.CharField(
+        max_length=400, null=True,
+        description="The handle name@host, once both its host and the actor's host confirmed it",
+    )
     name = fields.CharField(max_length=255, null=True)
     url = fields.CharField(max_length=URI_LENGTH, null=True)
     type = fields.CharField(max_length=32, default="Person")
@@ -53,7 +58,9 @@ class RemoteActor(Model):
 
     @property
     def handle(self) -> str:
-        return f"@{self.username or '?'}@{self.domain}"
+        """The handle shown for this actor: the confirmed one, else a plain preferredUsername on
+        the actor's own host (:func:`~federation.protocol.handles.shown_handle`)."""
+        return shown_handle(self.acct, self.username, self.domain)
 
     @property
     def delivery_inbox(self) -> str:

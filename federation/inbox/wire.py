@@ -10,7 +10,7 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
-from federation.protocol.uris import origin_of, same_origin
+from federation.protocol.uris import is_http_url, same_origin
 
 #: ``Public`` as it arrives: full IRI, compact IRI, bare term.
 PUBLIC_SPELLINGS = frozenset({
@@ -110,10 +110,6 @@ def http_url(value: Any) -> str | None:
     for item in as_list(value, 8):
         if isinstance(item, dict):
             item = item.get("href") or item.get("url")
-        if isinstance(item, str) and len(item) <= URI_MAX:
-            try:
-                origin_of(item)
-            except ValueError:
-                continue
+        if is_http_url(item) and len(item) <= URI_MAX:
             return item
     return None

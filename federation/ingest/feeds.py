@@ -11,6 +11,7 @@ from __future__ import annotations
 import calendar
 import logging
 import mimetypes
+import re
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -21,6 +22,7 @@ from federation.db.content import ObjectKind
 from federation.errors import BadRequest
 from federation.protocol.html import html_to_text, text_to_html
 from federation.protocol.objects import MediaView, TagView
+from federation.protocol.text import scrub_tree
 from federation.protocol.uris import is_http_url
 from federation.publishing.items import ContentItem, clean_content, derive_summary
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
@@ -84,6 +86,23 @@ def _text(value: Any) -> str:
     return html_to_text(value) if "<" in value or "&" in value else value.strip()
 
 
+#: A numeric character reference (``&#0;``, ``&#xD800;``) as the XML parsers expand it.
+_CHARACTER_REFERENCE_RE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]{1,8})|([0-9]{1,10}));")
+
+
+def _storable_reference(match: re.Match[bytes]) -> bytes:
+    """A reference to U+0000 is dropped, one to a surrogate or beyond U+10FFFF becomes U+FFFD,
+    as :func:`~federation.protocol.text.scrub` does (feedparser's fallback parser fails on
+    surrogates with UnicodeEncodeError; NULs reached the database)."""
+    hexadecimal, decimal = match.groups()
+    code = int(hexadecimal, 16) if hexadecimal else int(decimal)
+    if code == 0:
+        return b""
+    if 0xD800 <= code <= 0xDFFF or code > 0x10FFFF:
+        return b"&#xFFFD;"
+    return match.group()
+
+
 def parse_feed(body: bytes, *, actor: str, source: str = "feed", language: str = "fr",
                media_type: str | None = None) -> list[ContentItem]:
     """The entries of an RSS, Atom or JSON Feed document, as articles of ``actor``."""
@@ -91,11 +110,13 @@ def parse_feed(body: bytes, *, actor: str, source: str = "feed", language: str =
     if stripped.startswith(b"{") or (media_type or "").endswith("json"):
         return parse_json_feed(body, actor=actor, source=source, language=language)
     try:
-        parsed = feedparser.parse(body)
+        parsed = feedparser.parse(_CHARACTER_REFERENCE_RE.sub(_storable_reference, body))
     except Exception as error:
         raise BadRequest(f"not a feed: {type(error).__name__}") from None
     if parsed.bozo and not parsed.entries:
         raise BadRequest(f"not a feed: {type(parsed.get('bozo_exception')).__name__}")
+    scrub_tree(parsed.feed)
+    scrub_tree(parsed.entries)
     feed_language = _language(parsed.feed.get("language"), language)
     items = []
     for entry in parsed.entries[:MAX_ENTRIES]:
@@ -150,7 +171,7 @@ def parse_json_feed(body: bytes, *, actor: str, source: str = "feed",
                     language: str = "fr") -> list[ContentItem]:
     """The items of a JSON Feed (https://jsonfeed.org/version/1.1)."""
     try:
-        document = parse_json_limited(body)
+        document = parse_json_limited(body, scrub=True)
     except JSONLimitError as error:
         raise BadRequest(f"not a JSON Feed: {error}") from None
     if not isinstance(document, dict) or not str(document.get("version", "")).startswith(

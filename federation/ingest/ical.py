@@ -35,6 +35,7 @@ from federation.ingest.feeds import _web_url
 from federation.ingest.payloads import parse_place
 from federation.protocol.html import text_to_html
 from federation.protocol.objects import PlaceView, TagView
+from federation.protocol.text import scrub
 from federation.publishing.items import EVENT_STATUSES, ContentItem, EventDetails, derive_summary
 
 log = logging.getLogger(__name__)
@@ -221,8 +222,8 @@ def read_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: st
                   horizon: timedelta = HORIZON,
                   budget: float = EXPANSION_BUDGET) -> CalendarContent:
     """The events of an iCalendar document and, for each recurring event, what was checked."""
-    try:
-        calendar = icalendar.Calendar.from_ical(body)
+    try:  # iCalendar is UTF-8 (RFC 5545): read once, NULs dropped (PostgreSQL refuses them)
+        calendar = icalendar.Calendar.from_ical(scrub(body.decode("utf-8", "replace")))
     except Exception as error:
         raise BadRequest(f"not an iCalendar document: {type(error).__name__}: {error}"[:300]) from None
     now = now or datetime.now(UTC)

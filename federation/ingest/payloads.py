@@ -12,7 +12,6 @@ import re
 import zoneinfo
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from urllib.parse import urlsplit
 
 from pydantic import (
     AfterValidator,
@@ -35,6 +34,7 @@ from federation.protocol.objects import (
     local_time,
     mobilizon_category,
 )
+from federation.protocol.uris import is_http_url
 from federation.publishing.items import ContentItem, EventDetails, clean_content, derive_summary
 
 MAX_ATTACHMENTS = 20
@@ -46,9 +46,8 @@ LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 
 
 def _web_url(value: str) -> str:
-    parts = urlsplit(value)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError("must be an absolute http(s) URL")
+    if not is_http_url(value):
+        raise ValueError("must be an absolute http(s) URL, without spaces or control characters")
     return value
 
 

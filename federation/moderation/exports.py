@@ -65,7 +65,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
         "author": {
             "id": author.uri,
             "handle": author.handle,
-            "name": author.name or author.username or author.handle,
+            "name": author.name or author.handle,
             "url": author.url or author.uri,
         },
     }

@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from federation.protocol.jsonld import AS2_CONTEXT, MULTIKEY_CONTEXT, SECURITY_CONTEXT
 from federation.protocol.paths import LocalURIs
+from federation.protocol.uris import is_http_url
 
 AS_PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
@@ -81,8 +82,8 @@ def _image(url: str) -> dict[str, str]:
 
 def profile_field_html(value: str) -> str:
     """A profile field value: a URL becomes an ``<a rel="me">`` link, text is escaped."""
-    parts = urlsplit(value)
-    if parts.scheme in ("http", "https") and parts.netloc:
+    if is_http_url(value):
+        parts = urlsplit(value)
         shown = html.escape(parts.netloc + parts.path.rstrip("/"))
         return (
             f'<a href="{html.escape(value, quote=True)}" rel="me nofollow noopener noreferrer" '

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import unquote, urlsplit
+from urllib.parse import unquote
 from xml.sax.saxutils import quoteattr
 
 from federation.errors import BadRequest
 from federation.protocol.paths import LocalURIs
+from federation.protocol.uris import is_http_url
 
 AS_JSON = "application/activity+json"
 NODEINFO_SCHEMA = "http://nodeinfo.diaspora.software/ns/schema/{version}"
@@ -41,8 +42,7 @@ def parse_resource(resource: str | None) -> WebFingerQuery:
         if not sep or not user or not host or "@" in user or "/" in host:
             raise BadRequest("malformed acct: resource, expected acct:user@host")
         return WebFingerQuery(username=user, host=host.lower())
-    parts = urlsplit(resource)
-    if parts.scheme in ("http", "https") and parts.netloc:
+    if is_http_url(resource):  # never raises (urlsplit does, on "http://[")
         return WebFingerQuery(actor_url=resource)
     if "@" in resource and ":" not in resource:
         return parse_resource(f"acct:{resource}")

@@ -101,8 +101,25 @@ def _vanishes(char: str) -> bool:
         return False
 
 
+def check_url_characters(url: str) -> None:
+    """``ValueError`` when ``url`` holds a character no URL may hold, wherever it is.
+
+    ``urlsplit`` silently drops CR, LF and TAB (WHATWG does too), so the URL checked is not the
+    URL stored and sent (header injection, a different path). Refused: every control character
+    (C0, DEL, C1), spaces and other separators, invisible format characters (U+200B, U+202E…),
+    surrogates (all of these: not ``str.isprintable()``, space aside), and the backslash,
+    which browsers read as ``/`` (``https://a.example\\@b.example/`` is on a.example for them).
+    """
+    if not url.isprintable() or " " in url or "\\" in url:
+        raise ValueError("URL with a control character, a space or a backslash")
+
+
 def origin_of(url: str) -> Origin:
-    """The origin of an absolute http(s) URL; ``ValueError`` for anything else (memoised)."""
+    """The origin of an absolute http(s) URL; ``ValueError`` for anything else (memoised).
+
+    A URL with a character :func:`check_url_characters` refuses has no origin: every check of a
+    remote URL (:func:`is_http_url`, :func:`same_origin`…) goes through here.
+    """
     if not isinstance(url, str):
         raise ValueError("URL must be a string")
     return _origin_of(url)
@@ -110,7 +127,8 @@ def origin_of(url: str) -> Origin:
 
 @functools.lru_cache(maxsize=4096)
 def _origin_of(url: str) -> Origin:
-    parts = urlsplit(url.strip())
+    check_url_characters(url)
+    parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
         raise ValueError("only http and https URLs have an origin here")
@@ -121,8 +139,9 @@ def _origin_of(url: str) -> Origin:
 
 
 def is_http_url(value: object) -> bool:
-    """True for an absolute http(s) URL with a valid host (anything else, malformed included,
-    is False: never an exception)."""
+    """True for an absolute http(s) URL with a valid host and no control character, space or
+    backslash (anything else, malformed included, is False: never an exception). The one check
+    for every remote URL we accept: inboxes, actor and object ids, links, attachments."""
     try:
         origin_of(value)  # type: ignore[arg-type]
     except ValueError:
@@ -146,8 +165,8 @@ def strip_fragment(url: str) -> str:
 
 def normalise_uri(url: str) -> str:
     """``url`` with its origin normalised (path, query and fragment kept as they are)."""
-    parts = urlsplit(url.strip())
     origin = origin_of(url)
+    parts = urlsplit(url)
     path = parts.path or "/"
     return urlunsplit((origin.scheme, str(origin).split("://", 1)[1], path, parts.query, parts.fragment))
 

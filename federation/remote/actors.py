@@ -28,13 +28,16 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from federation.db import URI_LENGTH
 from federation.db.social import RemoteActor
-from federation.errors import RemoteBadResponse, RemoteError
+from federation.errors import BadRequest, RemoteBadResponse, RemoteError
+from federation.protocol.handles import parse_handle
 from federation.protocol.html import html_to_text
-from federation.protocol.uris import origin_of, same_origin
+from federation.protocol.uris import is_http_url, origin_of, same_origin
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.remote.keys import DEFAULT_NEGATIVE_TTL, MemoryKeyCache, RemoteKey, listed_keys
+from federation.remote.webfinger import confirm_handle, lookup
 from federation.signing.keys import load_public_key_pem, public_key_to_pem
 
 logger = logging.getLogger(__name__)
@@ -64,13 +67,7 @@ def _plain(value: Any, limit: int = MAX_NAME_CHARS) -> str | None:
 
 
 def _http_url(value: Any) -> str | None:
-    if not isinstance(value, str) or len(value) > 2048:
-        return None
-    try:
-        origin_of(value)
-    except ValueError:
-        return None
-    return value
+    return value if is_http_url(value) and len(value) <= URI_LENGTH else None
 
 
 def _link(value: Any) -> str | None:
@@ -98,7 +95,7 @@ def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
     endpoints = document.get("endpoints")
     shared = _http_url(endpoints.get("sharedInbox")) if isinstance(endpoints, dict) else None
     key_id, pem = None, None
-    keys = listed_keys(document)
+    keys = {k: v for k, v in listed_keys(document).items() if is_http_url(k)}  # no CR/LF…
     if keys:
         key_id, key = next(iter(keys.items()))
         pem = public_key_to_pem(key)
@@ -181,22 +178,40 @@ class RemoteActorStore:
                 return row
             raise
 
+    async def fetch_handle(self, text: str) -> RemoteActor:
+        """The actor a handle names, once both hosts agree (:func:`confirm_handle`): fetched,
+        upserted with the handle as its ``acct``. :class:`BadRequest` for a malformed handle or
+        one naming our own actors; :class:`RemoteError` (or a subclass) when the handle is not
+        confirmed or a fetch fails. Nothing is written before the handle is confirmed."""
+        handle = parse_handle(text)
+        uri = await lookup(self._client, handle)
+        if same_origin(uri, self._local_origin):
+            raise BadRequest("that is one of our own actors")
+        document, fields = await self._fetch_fields(uri, exact=True)
+        await confirm_handle(self._client, handle, document)
+        acct = str(handle)
+        await RemoteActor.filter(acct__iexact=acct).exclude(uri=document["id"]).update(acct=None)
+        return await self.upsert(document["id"], {**fields, "acct": acct})
+
     async def fetch(self, uri: str) -> RemoteActor:
         """Fetch the actor ``uri`` from its origin and upsert its row.
 
         The document must be ``uri``'s own: a redirect to another id is refused
         (:class:`RemoteBadResponse`) and stores nothing. Refused while negatively cached.
         """
-        return await self._fetch(uri, exact=True)
+        document, fields = await self._fetch_fields(uri, exact=True)
+        return await self.upsert(document["id"], fields)
 
     async def lookup(self, url: str) -> RemoteActor:
         """The actor an address leads to (a URL an administrator gave), redirects followed.
 
         The row is the final document's: its ``uri`` may differ from ``url``; callers use it.
         """
-        return await self._fetch(url, exact=False)
+        document, fields = await self._fetch_fields(url, exact=False)
+        return await self.upsert(document["id"], fields)
 
-    async def _fetch(self, uri: str, *, exact: bool) -> RemoteActor:
+    async def _fetch_fields(self, uri: str, *, exact: bool) -> tuple[dict[str, Any], dict[str, Any]]:
+        """The actor document (its ``id`` proven) and its row's columns."""
         now = self._clock()
         failed_at = self._failures.get(uri)
         if failed_at is not None and now - failed_at < self._negative_ttl:
@@ -212,7 +227,7 @@ class RemoteActorStore:
                 raise
             raise RemoteBadResponse("unusable actor document") from exc
         self._failures.pop(uri, None)
-        return await self.upsert(fetched.id, fields)
+        return fetched.document, fields
 
     async def remember(self, document: dict[str, Any]) -> None:
         """Keep an actor document fetched elsewhere (the key resolver) for :meth:`adopt`.

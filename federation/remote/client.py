@@ -41,7 +41,7 @@ from federation.errors import (
     RemoteTooLarge,
     UnsafeURL,
 )
-from federation.protocol.uris import Origin, normalise_host, origin_of
+from federation.protocol.uris import Origin, check_url_characters, normalise_host, origin_of
 from federation.remote.addresses import is_allowed_address, parse_ip
 
 logger = logging.getLogger(__name__)
@@ -118,6 +118,7 @@ class GuardedResolver(AbstractResolver):
 def validate_url(url: str, *, allow_loopback: bool) -> Origin:
     """The origin of ``url`` if it may be fetched at all; :class:`UnsafeURL` otherwise."""
     try:
+        check_url_characters(url)  # urlsplit would drop CR/LF/TAB: what we check is what we send
         parts = urlsplit(url)
         port = parts.port
     except (ValueError, TypeError) as exc:

@@ -4,9 +4,12 @@ Before ``json.loads`` runs, the structure is measured in linear time: string lit
 blanked with one regular expression, and the brackets and commas left are counted. A document
 nested deeper than ``max_depth`` or holding more than ``max_items`` values is refused.
 
-A string holding U+0000 is refused too: neither PostgreSQL (``text``, ``jsonb``) nor the HTML
-we publish can carry it, and no legitimate document needs it. Every JSON body we accept or
-fetch is parsed here, so no NUL reaches the database.
+The body must be UTF-8 (RFC 8259 §8.1; Python's reader would also take UTF-16 and UTF-32, and
+the surrogate bytes ``ED A0 80``). A string or key holding U+0000 or a lone UTF-16 surrogate
+(``"\\ud800"``) is refused too: neither PostgreSQL (``text``, ``jsonb``) nor nh3 nor the pages
+we write can carry them (:mod:`federation.protocol.text`). Every JSON body we accept or fetch
+is parsed here — inbox, push and moderation APIs, fetched actors and objects, WebFinger
+answers, JSON feeds — so this is the one place where such text is stopped.
 """
 
 from __future__ import annotations
@@ -16,14 +19,17 @@ import re
 from itertools import accumulate
 from typing import Any
 
+from federation.protocol.text import scrub_tree, unstorable_in
+
 #: Deepest nesting of arrays and objects we parse.
 MAX_JSON_DEPTH = 64
 #: Most commas (≈ array elements plus object members) in one document.
 MAX_JSON_ITEMS = 100_000
 
 _STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
-#: ``\u0000`` preceded by an even number of backslashes (an escaped backslash is not a NUL).
-_NUL_ESCAPE_RE = re.compile(rb'(?<!\\)(?:\\\\)*\\u0000')
+#: The only spellings of U+0000 and of a surrogate in UTF-8 JSON (raw NUL is invalid JSON, raw
+#: surrogate bytes are invalid UTF-8): without one of them the parsed strings need no walk.
+_ESCAPE_RE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")
 _KEEP = b"[]{},"
 _DELETE = bytes(b for b in range(256) if b not in _KEEP)
 
@@ -46,19 +52,34 @@ def _refuse_constant(name: str) -> Any:
 
 
 def parse_json_limited(
-    body: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_items: int = MAX_JSON_ITEMS
+    body: bytes, *, max_depth: int = MAX_JSON_DEPTH, max_items: int = MAX_JSON_ITEMS,
+    scrub: bool = False,
 ) -> Any:
-    """Parse ``body`` as JSON within the budgets; :class:`JSONLimitError` otherwise."""
+    """Parse ``body`` as JSON within the budgets; :class:`JSONLimitError` otherwise.
+
+    Strings holding a NUL or a lone surrogate are refused, or with ``scrub`` (feeds the admin
+    chose to read) cleaned: NULs dropped, surrogates replaced by U+FFFD.
+    """
     depth, items = measure_json(body)
     if depth > max_depth:
         raise JSONLimitError(f"JSON nested deeper than {max_depth}")
     if items > max_items:
         raise JSONLimitError(f"JSON holds more than {max_items} items")
-    if _NUL_ESCAPE_RE.search(body):
-        raise JSONLimitError("JSON strings must not contain NUL characters (U+0000)")
     try:
-        return json.loads(body, parse_constant=_refuse_constant)
+        text = body.decode("utf-8-sig")  # strict: a UTF-8 byte order mark is tolerated
+    except UnicodeDecodeError as exc:
+        raise JSONLimitError("JSON must be UTF-8") from exc
+    try:
+        document = json.loads(text, parse_constant=_refuse_constant)
     except RecursionError as exc:  # belt and braces: the measure above should prevent it
         raise JSONLimitError("JSON nested too deep") from exc
-    except (ValueError, UnicodeDecodeError) as exc:
+    except ValueError as exc:
         raise JSONLimitError("not valid JSON") from exc
+    if not _ESCAPE_RE.search(text):
+        return document
+    if scrub:
+        return scrub_tree(document)
+    reason = unstorable_in(document)
+    if reason is not None:
+        raise JSONLimitError(f"JSON strings: {reason}")
+    return document

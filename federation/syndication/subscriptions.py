@@ -26,12 +26,11 @@ from federation.db.social import Following, FollowState, RemoteActor, Syndicatio
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.handles import is_handle, parse_handle
 from federation.protocol.jsonld import AS2_CONTEXT
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import is_http_url, same_origin
 from federation.remote.actors import RemoteActorStore
-from federation.remote.client import HardenedClient
-from federation.remote.webfinger import resolve_handle
 
 logger = logging.getLogger(__name__)
 
@@ -50,14 +49,16 @@ class FollowResult:
     sent: bool
 
 
-async def resolve_actor(client: HardenedClient, store: RemoteActorStore, handle_or_url: str,
-                        *, local_origin: str) -> RemoteActor:
-    """The remote actor named by a handle or a URL, fetched from its origin and stored."""
+async def resolve_actor(store: RemoteActorStore, handle_or_url: str, *,
+                        local_origin: str) -> RemoteActor:
+    """The remote actor named by a URL, or by a handle both hosts confirm
+    (:meth:`RemoteActorStore.fetch_handle`), fetched from its origin and stored."""
     text = handle_or_url.strip()
-    uri = text if is_http_url(text) else await resolve_handle(client, text)
-    if same_origin(uri, local_origin):
+    if not is_http_url(text):
+        return await store.fetch_handle(text)
+    if same_origin(text, local_origin):
         raise BadRequest("that is one of our own actors")
-    return await store.lookup(uri)
+    return await store.lookup(text)
 
 
 def _follow_activity(directory: ActorDirectory, actor: LocalActor, target: str) -> dict[str, Any]:
@@ -103,7 +104,7 @@ async def _upsert(directory: ActorDirectory, actor: LocalActor, target_uri: str,
     return FollowResult(row, True, True)
 
 
-async def follow(directory: ActorDirectory, client: HardenedClient, store: RemoteActorStore,
+async def follow(directory: ActorDirectory, store: RemoteActorStore,
                  handle_or_url: str, *, as_actor: str | None = None,
                  policy: SyndicationPolicy = SyndicationPolicy.REVIEW) -> FollowResult:
     """Follow a remote actor as ``as_actor`` (default: the site actor) with ``policy``.
@@ -111,15 +112,16 @@ async def follow(directory: ActorDirectory, client: HardenedClient, store: Remot
     Following again changes the policy; a rejected follow is sent again.
     """
     actor = directory.get(as_actor) if as_actor else directory.site_actor
-    remote = await resolve_actor(client, store, handle_or_url,
-                                 local_origin=directory.uris.base_url)
+    remote = await resolve_actor(store, handle_or_url, local_origin=directory.uris.base_url)
     return await _upsert(directory, actor, remote.uri, remote, policy, False,
                          Audience(actor_uris=(remote.uri,)))
 
 
 async def find_following(directory: ActorDirectory, reference: str,
-                         as_actor: str | None = None, *, client: HardenedClient | None = None) -> Following:
-    """Our follow named by its id, target URL or (with a client) handle."""
+                         as_actor: str | None = None, *,
+                         store: RemoteActorStore | None = None) -> Following:
+    """Our follow named by its id, target URL or handle: the confirmed handle of a followed
+    actor, else (with a store) the actor a handle names once both hosts confirm it."""
     actor = directory.get(as_actor) if as_actor else None
     rows = Following.all() if actor is None else Following.filter(actor_id=actor.db_id)
     text = reference.strip()
@@ -130,9 +132,13 @@ async def find_following(directory: ActorDirectory, reference: str,
         row = await rows.filter(target_uri=text).order_by("id").first()
         if row is None:
             row = await rows.filter(remote__uri=text).order_by("id").first()
-    elif client is not None:
-        uri = await resolve_handle(client, text)
-        row = await rows.filter(target_uri=uri).order_by("id").first()
+    else:
+        if is_handle(text):
+            acct = str(parse_handle(text))
+            row = await rows.filter(remote__acct__iexact=acct).order_by("id").first()
+        if row is None and store is not None:  # BadRequest for what is not a handle
+            remote = await store.fetch_handle(text)
+            row = await rows.filter(target_uri=remote.uri).order_by("id").first()
     if row is None:
         raise NotFound(f"we do not follow {reference}")
     return row

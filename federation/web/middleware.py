@@ -10,13 +10,13 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable
-from urllib.parse import unquote
 
 from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
 from federation.errors import BadRequest, FederationError, Gone, TooManyRequests, Unprocessable
+from federation.protocol.text import unstorable_in
 from federation.ratelimit import retry_after_seconds
 from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
 
@@ -56,16 +56,20 @@ def _error_response(request: web.Request, status: int, message: str,
     return response
 
 
-def _has_nul(request: web.Request) -> bool:
-    """A NUL in the path or query: no valid use, and PostgreSQL refuses it in text (a 500)."""
-    return "\x00" in request.path or "\x00" in unquote(request.query_string)
+def unstorable_in_request(request: web.Request) -> str | None:
+    """Why the path, a query parameter or a header holds text nothing can store (a NUL, which
+    PostgreSQL refuses; a lone surrogate, which is how aiohttp hands over header bytes that are
+    not UTF-8 and which no encoder takes): checked here once for every route. Bodies are
+    checked where they are parsed (``parse_json_limited``, ``read_form``)."""
+    return unstorable_in([request.path, *request.query.items(), *request.headers.values()])
 
 
 @web.middleware
 async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     try:
-        if _has_nul(request):
-            raise BadRequest("NUL characters are not allowed in URLs")
+        reason = unstorable_in_request(request)
+        if reason is not None:
+            raise BadRequest(f"request refused: {reason}")
         response = await handler(request)
     except Gone as error:
         response = _error_response(request, error.http_status, error.message, error.tombstone)

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import json
 from datetime import timedelta
+
+import pytest
 
 from federation.db.actors import Actor
 from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.db.ingest import Feed, FeedKind
 from federation.ingest.poller import FeedPoller, backoff
+from federation.protocol.text import unstorable
 
 from .conftest import Bridge, FeedServer, fixture_bytes
 
@@ -203,3 +207,40 @@ async def test_a_feed_imported_first_is_not_recorded_twice(bridge: Bridge, setti
     [report] = await _poller(bridge).run_once()
     assert report.status == "ok" and report.outcomes == {"unchanged": 2}
     assert await ContentObject.all().count() == imported
+
+
+RSS_WITH_UNSTORABLE_TEXT = (
+    b'<?xml version="1.0" encoding="utf-8"?><rss version="2.0"><channel><title>t</title>'
+    b"<item><title>Ca&#0;ntine &#xD800;solidaire\x00</title><guid>https://site.example/a&#0;1</guid>"
+    b"<link>https://site.example/a1&#x0D;&#x0A;Set-Cookie: x</link>"
+    b"<description>&lt;p&gt;Midi &amp;#xD800; &#55296;et soir&lt;/p&gt;</description>"
+    b"<category>repas&#0;</category></item></channel></rss>")
+ICAL_WITH_NUL = (b"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\nBEGIN:VEVENT\r\nUID:e\x001\r\n"
+                 b"DTSTART:20301010T100000Z\r\nSUMMARY:Re\x00pas \xed\xa0\x80libre\r\n"
+                 b"LOCATION:la C\x00ale\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+JSON_FEED_WITH_SURROGATE = (b'{"version": "https://jsonfeed.org/version/1.1", "title": "t", '
+                            b'"items": [{"id": "j1", "title": "Repas \\ud800libre", '
+                            b'"content_html": "<p>a\\udfffb</p>"}]}')
+
+
+@pytest.mark.parametrize("kind,content_type,body", [
+    (FeedKind.RSS, "application/rss+xml", RSS_WITH_UNSTORABLE_TEXT),
+    (FeedKind.ICAL, "text/calendar", ICAL_WITH_NUL),
+    (FeedKind.JSON, "application/feed+json", JSON_FEED_WITH_SURROGATE),
+])
+async def test_feed_text_no_database_holds_is_scrubbed(bridge: Bridge, feed_server: FeedServer,
+                                                       kind, content_type, body) -> None:
+    """NULs (``&#0;``, raw) are dropped and lone surrogates (``&#xD800;``, ``\\ud800``, bytes)
+    become U+FFFD in what a feed gives; a link with CR/LF is dropped. The entry is published
+    on both databases (PostgreSQL refused the NUL, feedparser crashed on the surrogate)."""
+    feed_server.body, feed_server.content_type = body, content_type
+    await _feed(bridge, feed_server, kind)
+    reports = await _poller(bridge).run_once()
+    assert reports[0].status == "ok", reports[0]
+    row = await ContentObject.get()
+    stored = json.dumps(row.document, ensure_ascii=False) + row.source_id
+    assert "\x00" not in stored and unstorable(stored) is None
+    assert "\ufffd" in stored or kind == FeedKind.ICAL
+    assert "Cantine" in stored or "Repas" in stored
+    if kind == FeedKind.RSS:
+        assert row.url is None and row.source_id == "https://site.example/a1"

@@ -153,6 +153,24 @@ async def test_remote_content_is_escaped_and_sanitised(admin):
     assert "&lt;img src=x onerror=alert(1)&gt;" in page  # the title too
 
 
+async def test_handles_shown_are_confirmed_or_a_plain_name_on_the_actors_host(admin):
+    """The queue shows the handle both hosts confirmed; otherwise preferredUsername on the
+    actor's own host, and only when it is a plain name (``president@gov.example`` on
+    evil.example must not read as a gov.example account, as handle or as name)."""
+    factory = Factory(admin.app[DIRECTORY])
+    article = await factory.article()
+    evil = await factory.remote("president@gov.example", "evil.example", None)
+    delegated = await factory.remote("alice", "social.host-b.example", None)
+    delegated.acct = "alice@host-a.example"
+    await delegated.save()
+    for author in (evil, delegated):
+        await factory.reply(article, author)
+    await _login(admin)
+    page = await _pending_page(admin)
+    assert "president@gov.example<" not in page and ">@?@evil.example<" in page  # text, not href
+    assert "@alice@host-a.example" in page and "@alice@social.host-b.example" not in page
+
+
 async def test_login_is_rate_limited_per_username(admin):
     """After 3 failures for a username, even the right password is refused (429) for it."""
     for _ in range(3):

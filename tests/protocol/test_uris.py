@@ -95,3 +95,27 @@ def test_hosts_the_client_would_not_connect_to_as_written_have_no_origin(host: s
         normalise_host(host)
     assert not is_http_url(f"https://{host}/")
     assert not same_origin(f"https://{host}/", "https://evil.example/")
+
+CONTROL_URLS = ["https://peer.example/in\r\nbox", "https://peer.example/inbox\n",
+                " https://peer.example/inbox", "https://peer.example/in box",
+                "https://peer.example/\tinbox", "https://peer.example/a\x00", "https://peer.example/a\x7f",
+                "https://peer.example/a\x85", "https://peer.example/\u202egnp.exe",
+                "https://peer.example/a\u200b", "https://peer.example\\@other.example/",
+                "https://peer.example/\ud800", "http\r\n://peer.example/", "https://peer.\nexample/"]
+
+
+@pytest.mark.parametrize("url", CONTROL_URLS)
+def test_urls_with_control_characters_or_spaces_are_refused(url: str) -> None:
+    """urlsplit silently drops CR, LF and TAB (and we stripped spaces): the URL we would store
+    is not the one we checked. Controls, spaces, invisible format characters, backslashes
+    (read as "/" by browsers) and surrogates make a URL invalid, wherever they are."""
+    assert not is_http_url(url)
+    with pytest.raises(ValueError):
+        origin_of(url)
+    assert not same_origin(url, "https://peer.example/")
+
+
+def test_non_ascii_paths_and_hosts_stay_valid() -> None:
+    """IRIs used by real peers stay valid: accented paths, IDNA hosts, percent-escapes."""
+    for url in ("https://peer.example/@café", "https://bücher.example/a", "https://peer.example/a%0D%0A"):
+        assert is_http_url(url), url

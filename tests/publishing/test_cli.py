@@ -106,3 +106,19 @@ def test_publish_import_and_tokens(config: Path, database_url: str, tmp_path: Pa
     activities, fanouts, token = _query(database_url, check)
     assert activities == 4 and fanouts == 1  # only the published item is delivered
     assert secret not in token.token_hash and token.revoked_at is not None
+
+
+@pytest.mark.parametrize("body", [
+    b'{"type": "article", "actor": "halte-au-controle-numerique", "id": "1", "title": "Un \\ud800",'
+    b' "published": "2024-10-04T10:00:00+02:00", "content_html": "<p>\\udc00</p>"}',
+    '{"type": "article", "actor": "halte-au-controle-numerique", "id": "1", "title": "Un",'
+    ' "published": "2024-10-04T10:00:00+02:00", "content_html": "<p>\\u0000</p>"}'.encode("utf-16"),
+])
+def test_publish_of_text_no_database_holds_is_one_line_and_exit_1(
+        config: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], body: bytes) -> None:
+    """A file with a lone surrogate or a NUL (here hidden in UTF-16) is refused as the push API
+    refuses it: one line on stderr and exit 1, no traceback (nh3 failed on the surrogate)."""
+    (tmp_path / "item.json").write_bytes(body)
+    assert main(["--config", str(config), "publish", str(tmp_path / "item.json")]) == 1
+    error = capsys.readouterr().err
+    assert "Traceback" not in error and ("surrogate" in error or "UTF-8" in error)

@@ -8,7 +8,8 @@ import pytest
 from aiohttp import web
 
 from federation.errors import BadRequest, RemoteBadResponse, RemoteError, UnsafeURL
-from federation.remote.webfinger import parse_handle, resolve_handle
+from federation.protocol.handles import parse_handle
+from federation.remote.webfinger import lookup
 
 from .conftest import StaticResolver
 
@@ -40,7 +41,7 @@ async def test_handle_resolves_to_actor_uri(serve, make_client, recorder, form):
     """All handle forms resolve to the self link's href, querying acct:name@host."""
     base = await serve(webfinger_routes(jrd))
     host = base.split("//", 1)[1]
-    assert await resolve_handle(make_client(), form.format(host=host)) == base + "/users/alice"
+    assert await lookup(make_client(), parse_handle(form.format(host=host))) == base + "/users/alice"
     assert recorder.requests[0].query["resource"] == f"acct:alice@{host}"
 
 
@@ -49,7 +50,7 @@ async def test_ld_json_profile_self_link_is_accepted(serve, make_client):
     answer = {"links": [{"rel": "self", "href": "https://peer.example/u/a",
                          "type": 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'}]}
     base = await serve(webfinger_routes(answer, content_type="application/json"))
-    assert await resolve_handle(make_client(), "a@" + base.split("//", 1)[1]) == "https://peer.example/u/a"
+    assert await lookup(make_client(), parse_handle("a@" + base.split("//", 1)[1])) == "https://peer.example/u/a"
 
 
 @pytest.mark.parametrize(
@@ -69,7 +70,7 @@ async def test_unusable_answers_are_refused(serve, make_client, answer, content_
     """No ActivityPub self link, a bad href, a wrong media type or an error status are refused."""
     base = await serve(webfinger_routes(answer, content_type, status))
     with pytest.raises(RemoteBadResponse):
-        await resolve_handle(make_client(), "a@" + base.split("//", 1)[1])
+        await lookup(make_client(), parse_handle("a@" + base.split("//", 1)[1]))
 
 
 @pytest.mark.parametrize("handle", ["", "alice", "@alice@", "@@host", "a/b@host", "a@ho st", "a@host/path"])
@@ -83,7 +84,7 @@ async def test_loopback_handle_refused_without_allow_loopback(serve, make_client
     """Without allow_loopback a loopback host is queried over https and refused as unsafe."""
     base = await serve(webfinger_routes(jrd))
     with pytest.raises(UnsafeURL):
-        await resolve_handle(make_client(allow_loopback=False), "alice@" + base.split("//", 1)[1])
+        await lookup(make_client(allow_loopback=False), parse_handle("alice@" + base.split("//", 1)[1]))
     assert recorder.requests == []
 
 
@@ -93,5 +94,5 @@ async def test_non_loopback_host_uses_https(serve, make_client, recorder):
     port = base.rsplit(":", 1)[1]
     client = make_client(resolver=StaticResolver({"peer.test": "127.0.0.1"}), total_timeout=2.0)
     with pytest.raises(RemoteError):
-        await resolve_handle(client, f"alice@peer.test:{port}")
+        await lookup(client, parse_handle(f"alice@peer.test:{port}"))
     assert recorder.requests == []

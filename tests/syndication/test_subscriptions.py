@@ -33,7 +33,7 @@ async def test_follow_by_handle_sends_a_follow_and_the_accept_is_tracked(bridge,
     _webfinger(peer, "alice")
     trust_bridge(bridge, peer)
     host = peer.base.removeprefix("http://")
-    result = await subscriptions.follow(bridge.directory, bridge.app[CLIENT], _store(bridge),
+    result = await subscriptions.follow(bridge.directory, _store(bridge),
                                         f"@alice@{host}", as_actor="halte-au-controle-numerique",
                                         policy=SyndicationPolicy.ANNOUNCE)
     assert result.created and result.sent
@@ -52,9 +52,9 @@ async def test_follow_by_handle_sends_a_follow_and_the_accept_is_tracked(bridge,
 
 async def test_following_again_changes_the_policy_without_a_new_follow(bridge, peer, alice):
     """The same follow twice keeps one row; the second call only changes the policy."""
-    client, store = bridge.app[CLIENT], _store(bridge)
-    await subscriptions.follow(bridge.directory, client, store, alice.uri)
-    again = await subscriptions.follow(bridge.directory, client, store, alice.uri,
+    store = _store(bridge)
+    await subscriptions.follow(bridge.directory, store, alice.uri)
+    again = await subscriptions.follow(bridge.directory, store, alice.uri,
                                        policy=SyndicationPolicy.STORE)
     assert not again.created and not again.sent
     assert await Following.all().count() == 1
@@ -64,14 +64,14 @@ async def test_following_again_changes_the_policy_without_a_new_follow(bridge, p
 async def test_follow_of_our_own_actor_is_refused(bridge):
     """Following one of our own actors makes no sense and is refused before any fetch."""
     with pytest.raises(BadRequest):
-        await subscriptions.follow(bridge.directory, bridge.app[CLIENT], _store(bridge),
+        await subscriptions.follow(bridge.directory, _store(bridge),
                                    f"{BRIDGE}/actors/halte-au-controle-numerique")
 
 
 async def test_unfollow_sends_undo_and_forgets_the_items(bridge, peer, alice):
     """Undo(Follow) goes to the actor with the original Follow; the row and its items go."""
     trust_bridge(bridge, peer)
-    result = await subscriptions.follow(bridge.directory, bridge.app[CLIENT], _store(bridge),
+    result = await subscriptions.follow(bridge.directory, _store(bridge),
                                         alice.uri, policy=SyndicationPolicy.STORE)
     row = result.row
     row.state = FollowState.ACCEPTED

@@ -81,6 +81,20 @@ async def test_api_lists_every_problem(client: Any, auth: dict[str, str]) -> Non
     assert {"title", "published", "unknown", "image.url"} <= locations
 
 
+async def test_api_urls_with_control_characters_are_problems(client: Any,
+                                                             auth: dict[str, str]) -> None:
+    """A URL with CR/LF, a TAB or a space (urlsplit drops the first three) is a 422 naming it."""
+    body = article(url="https://site.example/a\r\nb",
+                   image={"url": "https://site.example/i\t.png", "media_type": "image/png"},
+                   attachments=[{"url": "https://site.example/a b.pdf",
+                                 "media_type": "application/pdf"}])
+    response = await client.put(ARTICLE_URL, json=body, headers=auth)
+    assert response.status == 422
+    locations = {p["location"] for p in (await response.json())["problems"]}
+    assert {"url", "image.url", "attachments.0.url"} <= locations
+    assert await OutboxActivity.all().count() == 0
+
+
 async def test_api_unknown_actor_item_and_bad_bodies(client: Any, auth: dict[str, str]) -> None:
     """Unknown actor or item: 404; not JSON: 400/415; too large: 413."""
     response = await client.put("/api/v1/actors/nobody/articles/1", json=article(), headers=auth)
@@ -226,12 +240,21 @@ async def test_api_lists_actors(client: Any, auth: dict[str, str]) -> None:
     assert ACTOR in {a["identifier"] for a in listing["actors"]}
 
 
-async def test_api_refuses_nul_character_with_400(client: Any, auth: dict[str, str]) -> None:
-    """A NUL (U+0000) in the JSON body is a 400 on both databases, and nothing is published."""
-    response = await client.put(ARTICLE_URL, json=article(content_html="<p>a\u0000b</p>"),
-                                headers=auth)
+@pytest.mark.parametrize("body,word", [
+    (article(content_html="<p>a\u0000b</p>"), "NUL"),
+    (article(content_html="<p>a\ud800b</p>"), "surrogate"),
+    (article(title="\udfffTitre"), "surrogate"),
+    (article(attachments=[{"url": "https://site.example/a.pdf", "media_type": "application/pdf",
+                           "name": "affiche \ud83d"}]), "surrogate"),
+    (article(tags=["ok", {"name": "x", "url": "https://site.example/\ud800"}]), "surrogate"),
+])
+async def test_api_refuses_nul_and_lone_surrogates_with_400(client: Any, auth: dict[str, str],
+                                                            body: Any, word: str) -> None:
+    """A NUL or a lone surrogate in any string of the JSON body is a 400 on both databases
+    (nh3 and PostgreSQL fail on them), and nothing is published."""
+    response = await client.put(ARTICLE_URL, json=body, headers=auth)
     assert response.status == 400
-    assert "NUL" in (await response.json())["error"]
+    assert word in (await response.json())["error"]
     assert await OutboxActivity.all().count() == 0
 
 

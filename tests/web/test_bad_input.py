@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import re
 from typing import Any
 
@@ -22,6 +23,11 @@ QUERIES = [
     "resource=acct:site@bridge.example", "resource=%00", "resource=acct:%ff@%ff",
     "resource=" + "a" * 3000, "min_id=-1&max_id=zz", "cursor=%F0%9F%92%A9",
     "page=" + "9" * 2000, "q=<script>alert(1)</script>", "=&&==&", "%",
+    # URL-shaped values that make urlsplit raise (brackets, ports out of range)
+    "resource=http://[", "resource=https://[::1", "resource=https://a.example:99999/x",
+    "resource=acct:a@[", "resource=https://a.example:-1/", "resource=http://%5B::1]x/",
+    "uri=http://[", "uri=https://a.example:70000/", "object=http://[", "object=https://x:0x1/",
+    "page=%ED%A0%80", "lang=%ED%A0%80", "state=%00", "resource=https://a.example/%0D%0Ax",
 ]
 
 
@@ -113,6 +119,12 @@ BODIES: list[tuple[str, bytes]] = [
     ("application/activity+json", b'{"type": 5}'), ("application/x-www-form-urlencoded",
                                                    b"one=approve%3A%C2%B2&csrf=x"),
     ("multipart/form-data; boundary=zz", b"--zz\r\nbroken"), ("text/plain", b"\xff\xfe\x00"),
+    # text no database holds: raw surrogate bytes, odd charsets, escaped lone surrogates
+    ("application/x-www-form-urlencoded", b"csrf=x&username=\xed\xa0\x80&one=\xff"),
+    ("application/x-www-form-urlencoded; charset=nope", b"csrf=x&one=approve%3A1"),
+    ("application/x-www-form-urlencoded; charset=utf-16", "csrf=x&one=a".encode("utf-16")),
+    ("application/json", b'{"ids": [1], "action": "approve\\ud800"}'),
+    ("application/json", '{"ids": [1], "action": "approve"}'.encode("utf-16")),
 ]
 
 
@@ -136,4 +148,43 @@ async def test_every_write_route_survives_junk(client):
                 failures.append((response.status, method, path[:80], content_type,
                                  (await response.text())[:200]))
             response.release()
+    assert not failures, failures[:10]
+
+
+async def _raw_request(client: Any, head: bytes) -> bytes:
+    """The status line of the answer to ``head`` (a request written byte by byte)."""
+    reader, writer = await asyncio.open_connection(client.server.host, client.server.port)
+    try:
+        writer.write(head)
+        await writer.drain()
+        return (await reader.readline()).strip()
+    finally:
+        writer.close()
+        await writer.wait_closed()
+
+
+RAW_HEADERS = [b"Authorization: Bearer \xff\xfe", b"Authorization: Bearer \xed\xa0\x80",
+               b"Cookie: federation_session=\xff; federation_login=\xff; federation_lang=\xff",
+               b'Cookie: federation_session="\\000x"', b"Accept: application/activity+json\xff",
+               b"Signature: keyId=\"\xff\",headers=\"date\",signature=\"YQ==\"",
+               b"Digest: SHA-256=\xff", b"Date: \xff", b"Content-Digest: sha-256=:\xff:",
+               b"Signature-Input: sig1=(\"@method\");created=1;keyid=\"\xff\"",
+               b"Content-Type: application/json; charset=\xff"]
+
+
+async def test_headers_that_are_not_utf8_never_get_a_500(client):
+    """Header values with bytes that are not UTF-8 (aiohttp hands them over as lone
+    surrogates) on every route: a 4xx or a normal answer, never a 500."""
+    routes = sorted({("GET", path) for path in _get_paths(client.server.app)[:40]}
+                    | set(_write_routes(client.server.app)))
+    failures = []
+    for index, (method, path) in enumerate(routes):
+        header = RAW_HEADERS[index % len(RAW_HEADERS)]
+        for extra in (header, RAW_HEADERS[0]):
+            status = await _raw_request(client, (
+                f"{method} {path} HTTP/1.1\r\nHost: bridge.example\r\n"
+                "Content-Type: application/json\r\nContent-Length: 2\r\n").encode()
+                + extra + b"\r\nConnection: close\r\n\r\n{}")
+            if not status or status.split()[1].startswith(b"5"):
+                failures.append((method, path, extra, status))
     assert not failures, failures[:10]

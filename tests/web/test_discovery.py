@@ -50,9 +50,12 @@ async def test_webfinger_accepts_case_and_forms(client, resource):
 
 
 @pytest.mark.parametrize("resource", ["", "acct:", "acct:nobody", "acct:@bridge.example",
-                                      "mailto:x@y", "acct:a@b@c", "x" * 600])
+                                      "mailto:x@y", "acct:a@b@c", "x" * 600, "http://[",
+                                      "https://[::1/users/a", "https://bridge.example:99999/a",
+                                      "https://bridge.example/actors/\r\nsite"])
 async def test_webfinger_malformed_resource_is_400(client, resource):
-    """A malformed resource is a 400 with a JSON message."""
+    """A malformed resource (an unclosed IPv6 bracket made urlsplit raise: a 500) is a 400
+    with a JSON message."""
     response = await client.get("/.well-known/webfinger", params={"resource": resource})
     assert response.status == 400
     assert "error" in await response.json()

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode, urlsplit
+from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -47,6 +47,8 @@ from federation.moderation.service import Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
 from federation.protocol.numbers import is_ascii_digits
+from federation.protocol.text import unstorable_in
+from federation.protocol.uris import is_http_url
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -81,10 +83,7 @@ _env = jinja2.Environment(
 
 def safe_href(url: str | None) -> str | None:
     """``url`` if it is an absolute http(s) URL, else None (no ``javascript:``, ``data:``…)."""
-    if not url or len(url) > 2048:
-        return None
-    parts = urlsplit(url)
-    return url if parts.scheme in ("http", "https") and parts.netloc else None
+    return url if url and len(url) <= 2048 and is_http_url(url) else None
 
 
 def clean_html(stored: str) -> Markup:
@@ -159,7 +158,7 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             id=reply.id,
             state=str(reply.state),
             kind=str(reply.kind),
-            author_name=author.name or author.username or author.handle,
+            author_name=author.name or author.handle,
             author_handle=author.handle,
             author_href=safe_href(author.url) or safe_href(author.uri),
             instance=author.domain,
@@ -234,13 +233,20 @@ async def require_session(request: web.Request) -> SessionInfo:
 
 
 async def read_form(request: web.Request) -> Any:
-    """The posted form; 415 unless URL-encoded (our forms are: no multipart, no uploads), 400
-    if a field holds U+0000 (no database can compare or store it)."""
-    if request.content_type != "application/x-www-form-urlencoded":
-        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded")
+    """The posted form; 415 unless URL-encoded in UTF-8 (our forms are: no multipart, no
+    uploads, no other charset), 400 if the body is not UTF-8 or a field holds text no database
+    can store (U+0000; a lone surrogate)."""
+    if (request.content_type != "application/x-www-form-urlencoded"
+            or (request.charset or "utf-8").lower() != "utf-8"):
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
+    try:
+        (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
+    except UnicodeDecodeError:
+        raise BadRequest("forms are sent in UTF-8") from None
     form = await request.post()
-    if any("\x00" in str(value) for value in form.values()):
-        raise BadRequest("form fields must not contain NUL characters")
+    reason = unstorable_in(list(form.items()))
+    if reason is not None:
+        raise BadRequest(f"form fields: {reason}")
     return form
 
 
