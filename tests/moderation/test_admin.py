@@ -11,7 +11,7 @@ import pytest
 
 from federation.app import create_app
 from federation.db.ingest import ApiToken
-from federation.db.moderation import ModeratorSession, ReplyState
+from federation.db.moderation import Decision, ModeratorSession, ReplyState, Report
 from federation.moderation import accounts
 from federation.moderation.web.i18n import MESSAGES
 from federation.settings import Settings
@@ -200,6 +200,40 @@ async def test_views_render(admin):
     assert reply.uri in await (await admin.get("/admin/reports")).text()
 
 
+async def test_a_malformed_report_is_listed_and_can_be_resolved_or_deleted(admin):
+    """A Flag stored with malformed URLs (``http://[`` made /admin/reports answer 500 to every
+    moderator) is listed, its URLs as plain text; it can be resolved, then deleted (audited)."""
+    factory = Factory(admin.app[DIRECTORY])
+    reporter = await factory.remote("bob")
+    broken = await factory.report(
+        reporter, ["http://[", "javascript:alert(1)", "https://ok.example/1"],
+        content="<script>alert(2)</script>")
+    await factory.report(reporter, ["https://ok.example/2"])
+    await _login(admin)
+    response = await admin.get("/admin/reports")
+    assert response.status == 200
+    page = await response.text()
+    assert "http://[" in page and 'href="https://ok.example/1"' in page
+    assert 'href="javascript:' not in page and "&lt;script&gt;" in page
+    token = _csrf(page)
+    for action in ("resolve", "delete"):
+        response = await admin.post("/admin/reports", data={"csrf": token,
+                                                            "one": f"{action}:{broken.id}"},
+                                    allow_redirects=False)
+        assert response.status == 303 and "msg=done" in response.headers["Location"]
+    assert not await Report.filter(id=broken.id).exists()
+    assert await Report.all().count() == 1
+    logged = await Decision.filter(subject_type="report").order_by("id").values_list(
+        "action", "subject_uri")
+    assert logged == [("resolve", broken.activity_uri), ("delete", broken.activity_uri)]
+    page = await (await admin.get("/admin/log")).text()
+    assert "Supprimer" in page
+    response = await admin.post("/admin/reports", data={"csrf": token,
+                                                        "one": f"delete:{broken.id}"},
+                                allow_redirects=False)
+    assert "done.partial" in response.headers["Location"]  # already gone: said, not a 500
+
+
 # -- the JSON API ------------------------------------------------------------------------------
 
 
@@ -252,6 +286,14 @@ async def test_api_lists_and_decides(admin):
                             headers=headers)).status == 404
     approved = await admin.get("/api/v1/moderation/replies?state=rejected", headers=headers)
     assert len((await approved.json())["items"]) == 2
+    report = await factory.report(await factory.remote("bob"), ["http://["])
+    response = await admin.post(f"/api/v1/moderation/reports/{report.id}/delete",
+                                headers=headers)
+    assert response.status == 200 and await response.json() == {"id": report.id, "deleted": True}
+    assert not await Report.filter(id=report.id).exists()
+    response = await admin.post(f"/api/v1/moderation/reports/{report.id}/delete",
+                                headers=headers)
+    assert response.status == 404
 
 
 async def test_form_with_nul_character_is_400(admin):
