@@ -28,8 +28,7 @@ async def admin(database_url: str, make_settings: Callable[..., Settings],
                 aiohttp_client: Any) -> Any:
     settings = make_settings(database_url, base_url="http://127.0.0.1:8080",
                              server={"run_worker": False},
-                             moderation={"login_attempts_per_username": 3,
-                                         "login_attempts_global": 10})
+                             moderation={"login_attempts_per_username": 3})
     client = await aiohttp_client(create_app(settings))
     await accounts.create_account("camille", PASSWORD)
     return client
@@ -161,13 +160,6 @@ async def test_login_is_rate_limited_per_username(admin):
     assert "Trop de tentatives" in await response.text()
     await accounts.create_account("dominique", PASSWORD)
     assert (await _login(admin, "dominique")).status == 303  # other usernames still work
-
-
-async def test_login_is_rate_limited_globally(admin):
-    """Failures spread over many usernames hit the global limit."""
-    for number in range(10):
-        await _login(admin, f"nobody{number}", "wrong password!")
-    assert (await _login(admin)).status == 429
 
 
 async def test_french_by_default_english_by_toggle_and_account(admin):

@@ -6,7 +6,9 @@ Security (docs/moderation.md):
   ``/admin``, Secure when the base URL is https) with an expiry, deleted on logout;
 - a CSRF synchronizer token, tied to the session, in every form; a POST without it, or with a
   wrong one, is a 403 (the login form uses a double-submit cookie);
-- login rate-limited per username and globally (:class:`LoginLimiter`, no IP addresses);
+- login attempts limited per client, per client and username, and per username, counted
+  before the password is checked (:class:`~federation.moderation.logins.LoginGuard`; clients
+  only as keyed hashes of their address, kept in memory);
 - every ``/admin/`` answer carries a strict Content-Security-Policy, ``X-Frame-Options: DENY``
   and ``Cache-Control: no-store``; styles come from ``/admin/static/`` only;
 - remote content is rendered only from the stored sanitised ``content_html`` (sanitised again
@@ -37,7 +39,14 @@ from federation.db import is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
-from federation.errors import BadRequest, Conflict, FederationError, NotFound, UnsupportedMediaType
+from federation.errors import (
+    BadRequest,
+    Conflict,
+    FederationError,
+    NotFound,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
@@ -48,9 +57,11 @@ from federation.moderation.accounts import (
 )
 from federation.moderation.service import REPORT_ACTIONS, Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
-from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
+from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import link_url
+from federation.ratelimit import retry_after_seconds
+from federation.web.clients import client_address
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -302,22 +313,25 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="403: forbidden\n")
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))
-    limiter = request.app[LOGIN_LIMITER]
+    guard = request.app[LOGIN_GUARD]
+    settings = request.app[SETTINGS]
     token = secrets.token_urlsafe(24)
-    if not limiter.allowed(username):
+    try:  # counted before the check, with no await in between (concurrent guesses)
+        attempt = guard.begin(client_address(request, settings.server.trusted_proxies), username)
+    except TooManyRequests as error:
         response = _render(request, "login.html", None, status=429, login_csrf=token,
                            error_key="login.limited")
+        response.headers["Retry-After"] = str(retry_after_seconds(error.retry_after))
     else:
         account = await authenticate(username, password)
         if account is not None:
-            limiter.succeeded(username)
-            hours = request.app[SETTINGS].moderation.session_hours
+            guard.succeeded(attempt)
+            hours = settings.moderation.session_hours
             session_token = await open_session(account, hours=hours)
             response = web.HTTPSeeOther(location="/admin/")
             _set_cookie(request, response, SESSION_COOKIE, session_token, max_age=hours * 3600)
             response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
             raise response
-        limiter.failed(username)
         response = _render(request, "login.html", None, status=401, login_csrf=token,
                            error_key="login.failed")
     _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
