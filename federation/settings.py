@@ -26,6 +26,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    IPvAnyNetwork,
     ValidationError,
     field_validator,
     model_validator,
@@ -155,6 +156,10 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     run_worker: bool = True
+    trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
+        default=(), max_length=32,
+        description="reverse proxies whose X-Forwarded-For names the client (addresses or networks)",
+    )
 
 
 class DeliverySettings(_Strict):
@@ -230,9 +235,15 @@ class ModerationConfig(_Strict):
     )
     webhook_secret: str = Field(default="", description="shared secret of the webhook's HMAC")
     session_hours: int = Field(default=12, ge=1, le=720, description="moderator sessions expire")
-    login_attempts_per_username: int = Field(default=5, ge=1, le=100)
-    login_attempts_global: int = Field(default=120, ge=1, le=10_000,
-                                       description="failed logins, all usernames, per window")
+    login_attempts_per_username: int = Field(
+        default=5, ge=1, le=100, description="failed logins per username from one client, per window"
+    )
+    login_attempts_per_client: int = Field(
+        default=30, ge=1, le=10_000, description="failed logins from one client, all usernames"
+    )
+    login_attempts_per_username_total: int = Field(
+        default=100, ge=1, le=100_000, description="failed logins per username, all clients"
+    )
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
     language: Literal["fr", "en"] = Field(default="fr", description="the UI's default language")
     quotes: Literal["automatic", "moderated", "nobody"] = Field(
@@ -240,6 +251,17 @@ class ModerationConfig(_Strict):
         description="who may quote our objects (FEP-044f canQuote): anyone at once, after a "
                     "moderator approves, or nobody",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _renamed(cls, data: Any) -> Any:
+        """``login_attempts_global`` (a global lock-out any stranger could trigger) became the
+        per-client ``login_attempts_per_client``: an older configuration still starts."""
+        if isinstance(data, dict) and "login_attempts_global" in data:
+            data = dict(data)
+            value = data.pop("login_attempts_global")
+            data.setdefault("login_attempts_per_client", value)
+        return data
 
     @model_validator(mode="after")
     def _secret_with_url(self) -> ModerationConfig:

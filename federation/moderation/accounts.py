@@ -5,10 +5,9 @@
   usernames exist.
 - A session is a random cookie token of which only the sha-256 is stored, with its CSRF token
   (synchronizer pattern) and an expiry. Logging out deletes the row.
-- An API token is shown once; only its sha-256 is stored, with its scopes.
-- :class:`LoginLimiter` counts failed logins in memory, per username and globally, for a short
-  window. It never sees an IP address (privacy: the site's readers and moderators are not
-  tracked), and its memory is bounded.
+- An API token is shown once; only its sha-256 is stored, with its scopes. Tokens are 256
+  random bits looked up by their hash: they cannot be guessed, so their checks are not counted
+  (login attempts are: :mod:`federation.moderation.logins`).
 """
 
 from __future__ import annotations
@@ -17,9 +16,6 @@ import asyncio
 import hashlib
 import hmac
 import secrets
-import time
-from collections import deque
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -201,58 +197,3 @@ async def find_token(token: str) -> ModeratorToken | None:
 async def revoke_tokens(username: str) -> int:
     account = await get_account(username)
     return await ModeratorToken.filter(moderator=account).delete()
-
-
-# -- login rate limiting ------------------------------------------------------------------
-
-
-class LoginLimiter:
-    """Failed logins counted per username and globally, in memory, for ``window`` seconds.
-
-    ``allowed(username)`` is asked before checking a password; ``failed(username)`` records a
-    failure; ``succeeded(username)`` clears that username. No IP address is ever involved.
-    """
-
-    def __init__(self, *, per_username: int, global_limit: int, window: float,
-                 clock: Callable[[], float] = time.monotonic, max_usernames: int = 10_000) -> None:
-        self.per_username = per_username
-        self.global_limit = global_limit
-        self.window = window
-        self._clock = clock
-        self._max_usernames = max_usernames
-        self._by_username: dict[str, deque[float]] = {}
-        self._global: deque[float] = deque()
-
-    def _prune(self, now: float) -> None:
-        horizon = now - self.window
-        while self._global and self._global[0] <= horizon:
-            self._global.popleft()
-        for key in [k for k, q in self._by_username.items() if not q or q[-1] <= horizon]:
-            del self._by_username[key]
-
-    @staticmethod
-    def _key(username: str) -> str:
-        return sha256_hex(username.strip().lower()[:64])
-
-    def allowed(self, username: str) -> bool:
-        now = self._clock()
-        self._prune(now)
-        if len(self._global) >= self.global_limit:
-            return False
-        attempts = self._by_username.get(self._key(username))
-        if attempts is None:
-            return True
-        horizon = now - self.window
-        return sum(1 for t in attempts if t > horizon) < self.per_username
-
-    def failed(self, username: str) -> None:
-        now = self._clock()
-        self._global.append(now)
-        key = self._key(username)
-        if key not in self._by_username and len(self._by_username) >= self._max_usernames:
-            return  # bounded memory: the global limit still applies
-        attempts = self._by_username.setdefault(key, deque(maxlen=self.per_username * 2))
-        attempts.append(now)
-
-    def succeeded(self, username: str) -> None:
-        self._by_username.pop(self._key(username), None)

@@ -3,6 +3,10 @@
 Only replies that are approved **and** public appear (security principle 12): pending,
 rejected, spam and non-public (followers-only, direct) replies never leave the moderation
 views. An unknown or deleted object answers 404 — the same as any other "not found".
+
+Links (``url``, Atom ``<link>`` and ``<uri>``) are only http(s) URLs
+(:func:`~federation.protocol.uris.link_url`): a stored value that is not one (a row of an older
+version) becomes ``null`` or is left out, never a ``javascript:`` link on the site.
 """
 
 from __future__ import annotations
@@ -16,10 +20,13 @@ from federation.db.content import ContentObject, ObjectState
 from federation.db.moderation import Reply, ReplyState, is_a_reply
 from federation.errors import NotFound
 from federation.protocol.actors import iso
+from federation.protocol.uris import link_url
 
 MAX_REPLIES = 500
 ATOM_NS = "http://www.w3.org/2005/Atom"
 _NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff]")
+#: What :func:`escape` also replaces inside a double-quoted attribute.
+ATTRIBUTE = {'"': "&quot;"}
 
 
 def escape(text: str, entities: dict[str, str] | None = None) -> str:
@@ -54,7 +61,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
     author = reply.author
     return {
         "id": reply.uri,
-        "url": reply.url or reply.uri,
+        "url": link_url(reply.url) or link_url(reply.uri),
         "in_reply_to": reply.in_reply_to_uri,
         "published": iso(_published(reply)),
         "updated": iso(reply.edited_at) if reply.edited_at else None,
@@ -66,7 +73,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
             "id": author.uri,
             "handle": author.handle,
             "name": author.name or author.handle,
-            "url": author.url or author.uri,
+            "url": link_url(author.url) or link_url(author.uri),
         },
     }
 
@@ -74,7 +81,7 @@ def reply_json(reply: Reply) -> dict[str, Any]:
 def replies_document(obj: ContentObject, replies: list[Reply]) -> dict[str, Any]:
     return {
         "object": obj.uri,
-        "url": obj.url,
+        "url": link_url(obj.url),
         "totalItems": len(replies),
         "replies": [reply_json(r) for r in replies],
     }
@@ -84,6 +91,16 @@ def _title_of(obj: ContentObject) -> str:
     document = obj.document if isinstance(obj.document, dict) else {}
     name = document.get("name")
     return name if isinstance(name, str) and name else obj.uri
+
+
+def link_element(rel: str, url: str | None) -> list[str]:
+    """An Atom ``<link>`` to ``url`` if it is an http(s) URL, else nothing."""
+    url = link_url(url)
+    return [f'<link rel="{rel}" href="{escape(url, ATTRIBUTE)}"/>'] if url else []
+
+
+def uri_element(url: str | None) -> str:
+    return f"<uri>{escape(url)}</uri>" if url else ""
 
 
 def replies_atom(obj: ContentObject, replies: list[Reply], feed_url: str) -> str:
@@ -96,8 +113,8 @@ def replies_atom(obj: ContentObject, replies: list[Reply], feed_url: str) -> str
         f'<feed xmlns="{ATOM_NS}">',
         f"<id>{escape(feed_url)}</id>",
         f"<title>{escape(_title_of(obj))}</title>",
-        f'<link rel="self" href="{escape(feed_url, {chr(34): "&quot;"})}"/>',
-        f'<link rel="related" href="{escape(obj.url or obj.uri, {chr(34): "&quot;"})}"/>',
+        f'<link rel="self" href="{escape(feed_url, ATTRIBUTE)}"/>',
+        *link_element("related", link_url(obj.url) or obj.uri),
         f"<updated>{iso(updated)}</updated>",
     ]
     for reply in sorted(replies, key=_published, reverse=True):
@@ -106,11 +123,11 @@ def replies_atom(obj: ContentObject, replies: list[Reply], feed_url: str) -> str
             "<entry>",
             f"<id>{escape(reply.uri)}</id>",
             f"<title>{escape(author.name or author.handle)}</title>",
-            f'<link rel="alternate" href="{escape(reply.url or reply.uri, {chr(34): "&quot;"})}"/>',
+            *link_element("alternate", link_url(reply.url) or reply.uri),
             f"<published>{iso(_published(reply))}</published>",
             f"<updated>{iso(reply.edited_at or _published(reply))}</updated>",
             f"<author><name>{escape(author.name or author.handle)}</name>"
-            f"<uri>{escape(author.url or author.uri)}</uri></author>",
+            f"{uri_element(link_url(author.url) or link_url(author.uri))}</author>",
             f'<content type="html">{escape(reply.content_html)}</content>',
             "</entry>",
         ]

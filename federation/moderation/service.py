@@ -56,7 +56,7 @@ from federation.moderation.activities import (
     build_revocation,
 )
 from federation.protocol.actors import AS_PUBLIC, iso
-from federation.protocol.uris import origin_of
+from federation.protocol.uris import link_url, origin_of
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -78,6 +78,7 @@ class Action(StrEnum):
     UNBLOCK = "unblock"
     RESOLVE = "resolve"
     REOPEN = "reopen"
+    DELETE = "delete"
 
 
 #: The decision each action on a pending reply leads to.
@@ -87,6 +88,7 @@ _DECIDE = {
     Action.SPAM: ReplyState.SPAM,
 }
 REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
+REPORT_ACTIONS = (Action.RESOLVE, Action.REOPEN, Action.DELETE)
 
 
 @dataclass(frozen=True)
@@ -368,6 +370,20 @@ class ModerationService:
             await self._notify(decision, None)
         return report
 
+    async def delete_report(self, report_id: int, moderator: str) -> None:
+        """Remove a report for good (spam, or a report no one can act on); the audit log keeps
+        who removed which report."""
+        async with in_transaction():
+            report = await Report.get_or_none(id=report_id) if is_row_id(report_id) else None
+            if report is None:
+                raise NotFound("no such report")
+            await report.delete()
+            decision = await self._audit(
+                moderator, Action.DELETE, "report", report.activity_uri,
+                "resolved" if report.resolved else "open", None, "",
+            )
+            await self._notify(decision, None)
+
     # -- internals ------------------------------------------------------------------------
 
     async def _locked(self, reply_id: int) -> Reply:
@@ -446,18 +462,20 @@ def _identifier_of(actor_db_id: int, directory: ActorDirectory) -> str | None:
 
 
 def reply_summary(reply: Reply, *, with_content: bool) -> dict[str, Any]:
-    """What the webhook and the API say about a reply (content only when it is public)."""
+    """What the webhook and the API say about a reply (content only when it is public). Page
+    URLs (``url``, ``object_url``, the author's) are http(s) URLs or null, never a stored
+    ``javascript:``."""
     author = reply.author
     data: dict[str, Any] = {
         "uri": reply.uri,
-        "url": reply.url,
+        "url": link_url(reply.url),
         "kind": str(reply.kind),
         "state": str(reply.state),
         "object_uri": reply.target.uri if reply.target is not None else None,
-        "object_url": reply.target.url if reply.target is not None else None,
+        "object_url": link_url(reply.target.url) if reply.target is not None else None,
         "in_reply_to": reply.in_reply_to_uri,
         "author": {"uri": author.uri, "handle": author.handle, "name": author.name or "",
-                   "url": author.url},
+                   "url": link_url(author.url)},
         "published": iso(reply.published_at) if reply.published_at else None,
         "authorization": reply.authorization_uri,
     }

@@ -149,6 +149,22 @@ def is_http_url(value: object) -> bool:
     return True
 
 
+#: Longest URL shown as a link (the URL columns' size).
+LINK_MAX = 2048
+
+
+def link_url(value: object) -> str | None:
+    """``value`` if it may be shown as a link or sent as a redirect: an absolute http(s) URL
+    with a valid host and port, at most 2048 characters, without spaces or control characters
+    (which parsers silently drop); else ``None`` — ``javascript:``, ``data:``, malformed
+    (``http://[``), relative, empty, not a string. Never raises: it renders stored values."""
+    if not isinstance(value, str) or not value or len(value) > LINK_MAX:
+        return None
+    if any(ch.isspace() or ord(ch) < 32 or 0x7F <= ord(ch) < 0xA0 for ch in value):
+        return None
+    return value if is_http_url(value) else None
+
+
 def same_origin(a: str, b: str) -> bool:
     """True when both URLs parse and have the same normalised origin."""
     try:

@@ -30,6 +30,7 @@ from federation.errors import Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.actors import iso
 from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.uris import link_url
 
 logger = logging.getLogger(__name__)
 
@@ -192,7 +193,7 @@ def item_summary(item: SyndicatedItem, *, with_content: bool = False) -> dict[st
     data: dict[str, Any] = {
         "id": item.id, "object": item.object_uri, "type": item.type, "actor": item.actor_uri,
         "via": item.via_uri, "source": item.source_id,  # type: ignore[attr-defined]
-        "state": str(item.state), "name": item.name, "url": item.url,
+        "state": str(item.state), "name": item.name, "url": link_url(item.url),
         "published": iso(item.published_at) if item.published_at else None,
         "start": iso(item.start_at) if item.start_at else None,
         "end": iso(item.end_at) if item.end_at else None,
@@ -200,5 +201,7 @@ def item_summary(item: SyndicatedItem, *, with_content: bool = False) -> dict[st
     }
     if with_content:
         data["summary"] = item.summary
-        data["content"] = (item.document or {}).get("content", "")
+        document = item.document if isinstance(item.document, dict) else {}
+        content = document.get("content")
+        data["content"] = content if isinstance(content, str) else ""
     return data

@@ -13,6 +13,8 @@ from typing import Any
 
 from aiohttp import web
 
+from federation.protocol.uris import link_url
+
 AS_MEDIA_TYPE = "application/activity+json"
 LD_MEDIA_TYPE = 'application/ld+json; profile="https://www.w3.org/ns/activitystreams"'
 _AP_TYPES = ("application/activity+json", "application/ld+json")
@@ -76,7 +78,9 @@ def redirect_to_page(url: str) -> web.Response:
 
 def negotiate(request: web.Request, document: Any, page_url: str | None,
               **kwargs: Any) -> web.Response:
-    """JSON for ActivityPub clients, a redirect to ``page_url`` for browsers."""
+    """JSON for ActivityPub clients, a redirect to ``page_url`` for browsers (JSON for them too
+    when ``page_url`` is not an http(s) URL: a stored page URL is never trusted to be one)."""
+    page_url = link_url(page_url)
     if page_url and not wants_activity_json(request):
         return redirect_to_page(page_url)
     return activity_json(document, **kwargs)

@@ -12,6 +12,7 @@ from federation.db.content import ContentObject, ObjectKind
 from federation.db.moderation import InteractionKind
 from federation.errors import NotFound
 from federation.protocol.collections import parse_page
+from federation.protocol.uris import link_url
 from federation.publishing import collections
 from federation.web.negotiation import negotiate
 from federation.web.state import DIRECTORY, SETTINGS
@@ -30,8 +31,8 @@ async def _object(request: web.Request) -> ContentObject:
 
 
 def _page_url(request: web.Request, row: ContentObject | None) -> str:
-    return (row.url if row is not None and row.url else None) or \
-        request.app[SETTINGS].site.home_page
+    """The object's page on the site if it has a valid one, else the site's home page."""
+    return (link_url(row.url) if row is not None else None) or request.app[SETTINGS].site.home_page
 
 
 @routes.get("/objects/{kind}/{object_id}")

@@ -6,6 +6,7 @@ import pytest
 
 from federation.protocol.uris import (
     is_http_url,
+    link_url,
     normalise_host,
     origin_of,
     same_origin,
@@ -119,3 +120,18 @@ def test_non_ascii_paths_and_hosts_stay_valid() -> None:
     """IRIs used by real peers stay valid: accented paths, IDNA hosts, percent-escapes."""
     for url in ("https://peer.example/@café", "https://bücher.example/a", "https://peer.example/a%0D%0A"):
         assert is_http_url(url), url
+
+@pytest.mark.parametrize("value", [
+    "http://[", "http://[::1", "javascript:alert(1)", " JaVaScRiPt:alert(1)", "data:text/html,x",
+    "https://a.example/x\r\nSet-Cookie: a=1", "https://a.example/\tx", "https://a.example/ x",
+    "https://a.example/\x85", "//a.example/x", "/path", "", "\u202ehttps://a.example/",
+    "https://a.example:99999/", "https://" + "a" * 2048 + ".example/", None, 42, ["https://a.example/"],
+])
+def test_link_url_refuses_what_must_not_become_a_link(value: object) -> None:
+    """Only absolute http(s) URLs, short and without spaces or controls, become links."""
+    assert link_url(value) is None
+
+
+def test_link_url_keeps_http_urls_as_they_are() -> None:
+    for url in ("https://a.example/x?y=1#z", "http://a.example:8080/é", "https://[::1]/"):
+        assert link_url(url) == url

@@ -17,15 +17,15 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from federation.moderation.accounts import LoginLimiter
+from federation.moderation.logins import LoginGuard
 from federation.moderation.service import ModerationService
 from federation.moderation.web import admin, api, public
-from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION, WEBHOOK_WORKER
+from federation.moderation.web.keys import LOGIN_GUARD, MODERATION, WEBHOOK_WORKER
 from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
 from federation.web.background import background
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS
 
-__all__ = ["LOGIN_LIMITER", "MODERATION", "WEBHOOK_WORKER", "setup"]
+__all__ = ["LOGIN_GUARD", "MODERATION", "WEBHOOK_WORKER", "setup"]
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
@@ -42,9 +42,10 @@ async def _moderation(app: web.Application) -> AsyncIterator[None]:
 
 def setup(app: web.Application) -> None:
     config = app[SETTINGS].moderation
-    app[LOGIN_LIMITER] = LoginLimiter(
+    app[LOGIN_GUARD] = LoginGuard(
         per_username=config.login_attempts_per_username,
-        global_limit=config.login_attempts_global,
+        per_client=config.login_attempts_per_client,
+        per_username_total=config.login_attempts_per_username_total,
         window=config.login_window_seconds,
     )
     app.cleanup_ctx.append(_moderation)

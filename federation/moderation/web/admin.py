@@ -6,12 +6,17 @@ Security (docs/moderation.md):
   ``/admin``, Secure when the base URL is https) with an expiry, deleted on logout;
 - a CSRF synchronizer token, tied to the session, in every form; a POST without it, or with a
   wrong one, is a 403 (the login form uses a double-submit cookie);
-- login rate-limited per username and globally (:class:`LoginLimiter`, no IP addresses);
+- login attempts limited per client, per client and username, and per username, counted
+  before the password is checked (:class:`~federation.moderation.logins.LoginGuard`; clients
+  only as keyed hashes of their address, kept in memory);
 - every ``/admin/`` answer carries a strict Content-Security-Policy, ``X-Frame-Options: DENY``
   and ``Cache-Control: no-store``; styles come from ``/admin/static/`` only;
 - remote content is rendered only from the stored sanitised ``content_html`` (sanitised again
   here, defence in depth); everything else is autoescaped; remote avatars are never loaded
-  (initials instead), links to remote pages only for http(s) URLs.
+  (initials instead), links to remote pages only for http(s) URLs;
+- a stored row, whatever its content, never breaks a page: URLs become links only through
+  :func:`~federation.protocol.uris.link_url` (else plain text), JSON columns are read whatever
+  their shape (:func:`strings`).
 """
 
 from __future__ import annotations
@@ -34,7 +39,14 @@ from federation.db import is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
-from federation.errors import BadRequest, Conflict, FederationError, NotFound, UnsupportedMediaType
+from federation.errors import (
+    BadRequest,
+    Conflict,
+    FederationError,
+    NotFound,
+    TooManyRequests,
+    UnsupportedMediaType,
+)
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
@@ -43,12 +55,14 @@ from federation.moderation.accounts import (
     find_session,
     open_session,
 )
-from federation.moderation.service import Action
+from federation.moderation.service import REPORT_ACTIONS, Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
-from federation.moderation.web.keys import LOGIN_LIMITER, MODERATION
+from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.text import unstorable_in
-from federation.protocol.uris import is_http_url
+from federation.protocol.uris import link_url
+from federation.ratelimit import retry_after_seconds
+from federation.web.clients import client_address
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
@@ -81,16 +95,28 @@ _env = jinja2.Environment(
 )
 
 
-def safe_href(url: str | None) -> str | None:
-    """``url`` if it is an absolute http(s) URL, else None (no ``javascript:``, ``data:``…)."""
-    return url if url and len(url) <= 2048 and is_http_url(url) else None
+def _keep_link(tag: str, attribute: str, value: str) -> str | None:
+    """Links in remote content only to absolute http(s) URLs (:func:`link_url`) or mailto."""
+    if attribute != "href":
+        return value
+    if value.startswith("mailto:") and not any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return value
+    return link_url(value)
 
 
 def clean_html(stored: str) -> Markup:
     """The stored, already sanitised content, sanitised again with a smaller allow-list."""
     return Markup(nh3.clean(stored, tags=_TAGS, attributes=_ATTRIBUTES,
                             url_schemes={"http", "https", "mailto"},
+                            attribute_filter=_keep_link,
                             link_rel="noopener noreferrer nofollow ugc"))
+
+
+def strings(value: Any, limit: int) -> list[str]:
+    """The strings of a stored JSON list (a lone string counts as one), at most ``limit``:
+    a row written by an older version may hold any JSON there."""
+    items = [value] if isinstance(value, str) else value if isinstance(value, list) else []
+    return [item for item in items if isinstance(item, str)][:limit]
 
 
 def initials(name: str) -> str:
@@ -160,7 +186,7 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             kind=str(reply.kind),
             author_name=author.name or author.handle,
             author_handle=author.handle,
-            author_href=safe_href(author.url) or safe_href(author.uri),
+            author_href=link_url(author.url) or link_url(author.uri),
             instance=author.domain,
             initials=initials(author.name or author.username or author.domain),
             received_at=format_time(reply.received_at, zone) or "",
@@ -168,13 +194,13 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             content=clean_html(reply.content_html),
             summary=reply.summary,
             target_title=_title(target) if target is not None else None,
-            target_href=safe_href(target.url) or safe_href(target.uri) if target else None,
+            target_href=link_url(target.url) or link_url(target.uri) if target else None,
             answers_reply=bool(target and reply.in_reply_to_uri
                                and reply.in_reply_to_uri != target.uri),
-            original_href=safe_href(reply.url) or safe_href(reply.uri),
+            original_href=link_url(reply.url) or link_url(reply.uri),
             is_public=reply.is_public,
             edited=reply.edited_at is not None,
-            attachments=len(reply.attachments or []),
+            attachments=len(reply.attachments) if isinstance(reply.attachments, list) else 0,
             thread_size=sizes.get(reply.thread_root_uri or "", 1),
         ))
     return views
@@ -295,22 +321,25 @@ async def login(request: web.Request) -> web.Response:
         raise web.HTTPForbidden(text="403: forbidden\n")
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))
-    limiter = request.app[LOGIN_LIMITER]
+    guard = request.app[LOGIN_GUARD]
+    settings = request.app[SETTINGS]
     token = secrets.token_urlsafe(24)
-    if not limiter.allowed(username):
+    try:  # counted before the check, with no await in between (concurrent guesses)
+        attempt = guard.begin(client_address(request, settings.server.trusted_proxies), username)
+    except TooManyRequests as error:
         response = _render(request, "login.html", None, status=429, login_csrf=token,
                            error_key="login.limited")
+        response.headers["Retry-After"] = str(retry_after_seconds(error.retry_after))
     else:
         account = await authenticate(username, password)
         if account is not None:
-            limiter.succeeded(username)
-            hours = request.app[SETTINGS].moderation.session_hours
+            guard.succeeded(attempt)
+            hours = settings.moderation.session_hours
             session_token = await open_session(account, hours=hours)
             response = web.HTTPSeeOther(location="/admin/")
             _set_cookie(request, response, SESSION_COOKIE, session_token, max_age=hours * 3600)
             response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
             raise response
-        limiter.failed(username)
         response = _render(request, "login.html", None, status=401, login_csrf=token,
                            error_key="login.failed")
     _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
@@ -473,15 +502,16 @@ async def reports(request: web.Request) -> web.Response:
     session = await require_session(request)
     rows = await Report.all().order_by("resolved", "-id").limit(200).prefetch_related("reporter")
     zone = site_zone(request)
+    objects = {row.id: strings(row.object_uris, 20) for row in rows}
     local = {r.uri: r.id for r in await Reply.filter(
-        uri__in=[u for row in rows for u in (row.object_uris or []) if isinstance(u, str)]
+        uri__in=[u for uris in objects.values() for u in uris]
     )}
     items = [{
         "id": row.id,
         "reporter": row.reporter.handle if row.reporter else "?",
         "reporter_instance": row.reporter.domain if row.reporter else "",
-        "objects": [{"uri": u, "href": safe_href(u), "reply_id": local.get(u)}
-                    for u in (row.object_uris or []) if isinstance(u, str)][:20],
+        "objects": [{"uri": u, "href": link_url(u), "reply_id": local.get(u)}
+                    for u in objects[row.id]],
         "content": row.content,
         "resolved": row.resolved,
         "received_at": format_time(row.received_at, zone),
@@ -494,11 +524,15 @@ async def reports(request: web.Request) -> web.Response:
 async def act_on_report(request: web.Request) -> web.Response:
     session, form = await require_session_post(request)
     action, _, raw_id = str(form.get("one", "")).partition(":")
-    if action not in ("resolve", "reopen") or not is_ascii_digits(raw_id):
+    if action not in REPORT_ACTIONS or not is_ascii_digits(raw_id):
         raise web.HTTPBadRequest(text="400: unknown action\n")
+    service, moderator = request.app[MODERATION], session.account.username
     try:
-        await request.app[MODERATION].resolve_report(int(raw_id), session.account.username,
-                                                     resolved=action == "resolve")
+        if action == Action.DELETE:
+            await service.delete_report(int(raw_id), moderator)
+        else:
+            await service.resolve_report(int(raw_id), moderator,
+                                         resolved=action == Action.RESOLVE)
     except (NotFound, Conflict) as error:
         raise see_other("/admin/reports", msg="done.partial", failed=error.message) from None
     raise see_other("/admin/reports", msg="done")
@@ -539,7 +573,7 @@ async def audit_log(request: web.Request) -> web.Response:
     zone = site_zone(request)
     items = [{"at": format_time(d.created_at, zone), "moderator": d.moderator, "action": d.action,
               "subject_type": d.subject_type, "subject": d.subject_uri,
-              "subject_href": safe_href(d.subject_uri), "from_state": d.from_state,
+              "subject_href": link_url(d.subject_uri), "from_state": d.from_state,
               "to_state": d.to_state, "note": d.note} for d in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     return _render(request, "log.html", session, view="log", items=items,

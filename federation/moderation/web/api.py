@@ -19,7 +19,8 @@ from federation.db.ingest import ApiToken
 from federation.db.moderation import Reply, ReplyState, Report
 from federation.errors import BadRequest, Forbidden, Unauthorized
 from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
-from federation.moderation.service import REPLY_ACTIONS, Action, reply_summary
+from federation.moderation.service import REPLY_ACTIONS, REPORT_ACTIONS, Action, reply_summary
+from federation.moderation.web.admin import strings
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
 from federation.protocol.numbers import is_ascii_digits
@@ -171,7 +172,8 @@ async def list_reports(request: web.Request) -> web.Response:
     reports = await Report.filter(resolved=resolved).order_by("-id").limit(MAX_LIMIT)\
         .prefetch_related("reporter")
     return json_response({"items": [{
-        "id": r.id, "activity": r.activity_uri, "objects": r.object_uris, "content": r.content,
+        "id": r.id, "activity": r.activity_uri, "objects": strings(r.object_uris, MAX_LIMIT),
+        "content": r.content,
         "reporter": r.reporter.handle if r.reporter else None, "resolved": r.resolved,
         "received": iso(r.received_at),
     } for r in reports]})
@@ -179,14 +181,18 @@ async def list_reports(request: web.Request) -> web.Response:
 
 @routes.post("/api/v1/moderation/reports/{report_id}/{action}")
 async def act_on_report(request: web.Request) -> web.Response:
+    """``resolve``, ``reopen`` or ``delete`` one report."""
     moderator = await require_moderator(request)
     action = request.match_info["action"]
-    if action not in ("resolve", "reopen"):
-        raise BadRequest("action must be resolve or reopen")
+    if action not in REPORT_ACTIONS:
+        raise BadRequest("action must be resolve, reopen or delete")
     report_id = _path_id(request, "report")
-    report = await request.app[MODERATION].resolve_report(
-        report_id, moderator, resolved=action == "resolve"
-    )
+    service = request.app[MODERATION]
+    if action == Action.DELETE:
+        await service.delete_report(report_id, moderator)
+        return json_response({"id": report_id, "deleted": True})
+    report = await service.resolve_report(report_id, moderator,
+                                          resolved=action == Action.RESOLVE)
     return json_response({"id": report.id, "resolved": report.resolved})
 
 

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from federation.moderation.accounts import LoginLimiter
+from federation.moderation.logins import LoginGuard
 from federation.moderation.service import ModerationService
 from federation.moderation.webhook import WebhookWorker
 
 MODERATION = web.AppKey("moderation", ModerationService)
-LOGIN_LIMITER = web.AppKey("login_limiter", LoginLimiter)
+LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
 WEBHOOK_WORKER = web.AppKey("webhook_worker", WebhookWorker)

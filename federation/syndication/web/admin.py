@@ -28,12 +28,12 @@ from federation.moderation.web.admin import (
     queue_counts,
     require_session,
     require_session_post,
-    safe_href,
     see_other,
     site_zone,
     ui_language,
 )
 from federation.moderation.web.i18n import translator as moderation_translator
+from federation.protocol.uris import link_url
 from federation.syndication.items import title_of
 from federation.syndication.service import ACTIONS, decide_many
 from federation.syndication.web.i18n import MESSAGES
@@ -97,13 +97,13 @@ def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> Ite
         id=item.id, state=str(item.state), type=item.type,
         title=title_of(item.name, item.summary, content),
         summary=clean_html(item.summary), content=clean_html(content),
-        author=item.actor_uri, author_href=safe_href(item.actor_uri),
-        original_href=safe_href(item.url) or safe_href(item.object_uri),
+        author=item.actor_uri, author_href=link_url(item.actor_uri),
+        original_href=link_url(item.url) or link_url(item.object_uri),
         source=source_name, via=item.via_uri,
         received_at=format_time(item.received_at, zone) or "",
         published_at=format_time(item.published_at, zone),
         start_at=format_time(item.start_at, zone), end_at=format_time(item.end_at, zone),
-        location=str(document.get("location") or ""),
+        location=document["location"] if isinstance(document.get("location"), str) else "",
     )
 
 
@@ -143,7 +143,7 @@ async def queue(request: web.Request) -> web.Response:
         next_cursor=items[-1].id if more and items else None,
         sources=[{"id": row.id, "actor": row.actor.identifier,
                   "name": row.remote.handle if row.remote else row.target_uri,
-                  "href": safe_href(row.target_uri), "state": str(row.state),
+                  "href": link_url(row.target_uri), "state": str(row.state),
                   "policy": str(row.policy), "relay": row.is_relay} for row in sources.values()],
         counts=await queue_counts(),
         failures=[f[:500] for f in request.query.getall("failed", [])[:1]],
