@@ -6,8 +6,6 @@ from aiohttp import web
 
 from federation.moderation.accounts import LoginLimiter
 from federation.moderation.service import ModerationService
-from federation.moderation.webhook import WebhookWorker
 
 MODERATION = web.AppKey("moderation", ModerationService)
 LOGIN_LIMITER = web.AppKey("login_limiter", LoginLimiter)
-WEBHOOK_WORKER = web.AppKey("webhook_worker", WebhookWorker)
