@@ -91,6 +91,10 @@ class Statuses:
         return all(status.running for status in self._loops.values())
 
 
+async def _as_coroutine(run: Loop, stop: asyncio.Event) -> None:
+    await run(stop)
+
+
 async def _pause(stop: asyncio.Event, seconds: float) -> None:
     try:
         await asyncio.wait_for(stop.wait(), timeout=seconds)
@@ -109,7 +113,10 @@ async def supervise(name: str, run: Loop, stop: asyncio.Event, status: LoopStatu
         started = time.monotonic()
         status.running = True
         try:
-            await run(stop)
+            # each run in a task of its own: a fresh copy of our context, so that what a
+            # failed run left in its context variables (tortoise's transaction on a dead
+            # connection) is not inherited by the next run
+            await asyncio.create_task(_as_coroutine(run, stop), name=f"{name}:run")
         except asyncio.CancelledError:
             status.running = False
             raise
