@@ -20,7 +20,7 @@ from federation.moderation import web as moderation
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
 from federation.syndication import web as syndication
-from federation.web import actors, api, delivery, inbox, objects, wellknown
+from federation.web import actors, api, inbox, loops, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS, VAULT
 
@@ -60,6 +60,6 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_database, resolver=resolver))
-    for part in (wellknown, actors, objects, api, inbox, delivery, moderation, syndication):
+    for part in (wellknown, actors, objects, api, inbox, moderation, syndication, loops):
         part.setup(app)
     return app

@@ -1,6 +1,7 @@
 """The layering of docs/architecture.md, enforced on the imports of every module (ast).
 
-protocol/, signing/ (pure) → db/ → remote/ → services → web/ → app → cli/ (the entry point:
+protocol/, signing/ (pure) → db/ → remote/ → services (with the job engine, jobs/) → web/ → app
+→ cli/ (the entry point:
 ``serve`` builds the app). A service's own HTTP handlers (``federation.<service>.web``) belong to
 the web layer. A lower layer never imports a higher one; protocol/ and signing/ import no I/O
 library either.
@@ -14,7 +15,8 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).parents[1] / "federation"
-SERVICES = ("identity", "inbox", "delivery", "publishing", "ingest", "moderation", "syndication")
+SERVICES = ("jobs", "identity", "inbox", "delivery", "publishing", "ingest", "moderation",
+            "syndication")
 
 #: Layer of each top-level part of the package; a module may import its own layer and below.
 LAYERS: dict[str, int] = {
@@ -103,3 +105,13 @@ def test_protocol_and_signing_are_pure(path):
         if name.startswith("federation.") and _part(name) not in (*PURE, "errors"):
             forbidden.append(f"line {line}: {name}")
     assert not forbidden, forbidden
+
+
+@pytest.mark.parametrize("path", sorted((PACKAGE / "jobs").rglob("*.py")),
+                         ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_the_job_engine_imports_no_other_service(path):
+    """jobs/ is under every service that runs on it: it never imports one of them."""
+    found = [f"line {line}: {name}" for line, name in _imports(path)
+             if name.startswith("federation.") and _part(name) in SERVICES
+             and _part(name) != "jobs"]
+    assert not found, found

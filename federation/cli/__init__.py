@@ -65,6 +65,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=level,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_line_faults)
     try:
         result = args.handler(args)
         if asyncio.iscoroutine(result):
@@ -76,10 +78,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     except FederationError as error:
         print(f"federation: {error.message}", file=sys.stderr)
         return EXIT_FAILURE
-    except OSError as error:  # port in use, unreadable data directory…: a message, no traceback
+    except OSError as error:  # port in use, unreadable data directory, database refused…
         print(f"federation: {error}", file=sys.stderr)
         return EXIT_FAILURE
     except Exception as error:
+        if _is_database_fault(error):  # the database away, locked or full: one line
+            print(f"federation: the database is unavailable ({_short(_describe(error))})",
+                  file=sys.stderr)
+            return EXIT_FAILURE
         if not _is_column_refusal(error):
             raise
         print(f"federation: {_short(str(error))}", file=sys.stderr)
@@ -93,6 +99,32 @@ def _is_column_refusal(error: Exception) -> bool:
     without importing tortoise, so that `federation --help` stays light."""
     exceptions = sys.modules.get("tortoise.exceptions")
     return exceptions is not None and isinstance(error, exceptions.ValidationError)
+
+
+def _is_database_fault(error: Exception) -> bool:
+    """sqlite3's and PostgreSQL's connection or storage errors (federation.db.faults), imported
+    only once the database was used (`federation --help` stays light)."""
+    if "tortoise" not in sys.modules:
+        return False
+    from federation.db.faults import is_database_fault
+
+    return is_database_fault(error)
+
+
+def _one_line_faults(record: logging.LogRecord) -> bool:
+    """A library's log record about a database fault (asyncpg's pool reconnecting while
+    PostgreSQL restarts) is one line: its traceback is replaced by the error's description."""
+    error = record.exc_info[1] if record.exc_info else None
+    if isinstance(error, Exception) and _is_database_fault(error):
+        record.msg = f"{record.getMessage()} ({_describe(error)})"
+        record.args, record.exc_info, record.exc_text = None, None, None
+    return True
+
+
+def _describe(error: Exception) -> str:
+    from federation.db.faults import describe
+
+    return describe(error)
 
 
 def _short(text: str, limit: int = 200) -> str:

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
-import functools
 import json
 import signal
 from dataclasses import asdict, dataclass
@@ -17,15 +15,12 @@ from tortoise.functions import Count
 from federation.cli.context import opened, settings_from
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.retention import purge_finished
-from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import ActorDirectory
 from federation.identity.signers import signer_for
-from federation.ingest.poller import FeedPoller, poll_forever
-from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
-from federation.web.background import background, forever
+from federation.web.loops import Loops
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -64,13 +59,15 @@ async def cmd_worker(args: argparse.Namespace) -> int:
         loop.add_signal_handler(signum, stop.set)
     async with (opened(settings, sync=False) as directory,
                 worker_client(settings, directory) as client):
-        worker = DeliveryWorker(settings, directory, client, concurrency=args.concurrency)
-        poller = feed_poller(settings, directory, client) if args.feeds else None
-        webhooks = WebhookWorker(settings, client) if settings.moderation.webhook_url else None
-        print(f"delivery worker {worker.owner} running"
-              f"{', polling feeds' if poller else ''}"
-              f"{', sending moderation webhooks' if webhooks else ''}; Ctrl-C to stop")
-        await run_worker(worker, poller, stop, webhooks)
+        publisher = Publisher.for_site(directory, settings)
+        loops = Loops(settings, directory, client, publisher, feeds=args.feeds,
+                      concurrency=args.concurrency)
+        assert loops.delivery is not None and loops.jobs is not None
+        print(f"delivery worker {loops.delivery.owner} running"
+              f"{', polling feeds' if args.feeds else ''}"
+              f"{', sending moderation webhooks' if settings.moderation.webhook_url else ''}"
+              f"; job worker {loops.jobs.owner}; Ctrl-C to stop")
+        await run_worker(loops, stop)
     return 0
 
 
@@ -82,26 +79,11 @@ def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClie
                           signer_for(directory, settings.site_actor.identifier))
 
 
-def feed_poller(settings: Settings, directory: ActorDirectory,
-                client: HardenedClient) -> FeedPoller:
-    """The feed poller of ``federation worker``, built as ``serve`` builds its own."""
-    publisher = Publisher(directory, site_language=settings.site.language,
-                          quotes=settings.moderation.quotes)
-    return FeedPoller.for_site(settings, client, publisher)
-
-
-async def run_worker(worker: DeliveryWorker, poller: FeedPoller | None,
-                     stop: asyncio.Event, webhooks: WebhookWorker | None = None) -> None:
-    """Deliver until ``stop`` is set; meanwhile poll feeds (with a poller) and send the
-    moderation webhook's calls (with a webhook worker)."""
-    async with contextlib.AsyncExitStack() as loops:
-        if poller is not None:
-            await loops.enter_async_context(
-                background("feed-poller", forever(functools.partial(poll_forever, poller))))
-        if webhooks is not None:
-            await loops.enter_async_context(
-                background("moderation-webhook", webhooks.run_forever, grace=WEBHOOK_GRACE))
-        await worker.run_forever(stop)
+async def run_worker(loops: Loops, stop: asyncio.Event) -> None:
+    """Run the process's loops (the same list as ``serve``'s, :mod:`federation.web.loops`),
+    supervised, until ``stop`` is set; then stop them gracefully."""
+    async with loops.running():
+        await stop.wait()
 
 
 @dataclass

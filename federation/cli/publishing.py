@@ -41,6 +41,7 @@ from federation.ingest.poller import (
     MIN_INTERVAL_SECONDS,
     FeedPoller,
     guess_kind,
+    schedule_feed,
 )
 from federation.ingest.tokens import create_token, list_tokens, revoke_token
 from federation.protocol.numbers import is_ascii_digits
@@ -124,8 +125,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 @asynccontextmanager
 async def _publisher(settings: Settings) -> AsyncIterator[Publisher]:
     async with opened(settings) as directory:
-        yield Publisher(directory, site_language=settings.site.language,
-                        quotes=settings.moderation.quotes)
+        yield Publisher.for_site(directory, settings)
 
 
 @asynccontextmanager
@@ -292,6 +292,7 @@ async def cmd_feeds_add(args: argparse.Namespace) -> int:
         kind = FeedKind(args.kind) if args.kind else guess_kind(args.url)
         feed = await Feed.create(actor=actor, url=args.url, kind=kind,
                                  interval_seconds=args.interval, next_poll_at=datetime.now(UTC))
+        await schedule_feed(feed)  # (workers would also find it within minutes)
     print(f"feed {feed.id}: {kind.value} {args.url} for {args.actor}, every {args.interval} s "
           "(existing entries will be recorded without delivery)")
     return 0

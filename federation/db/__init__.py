@@ -30,6 +30,7 @@ APPS: dict[str, list[str]] = {
     "delivery": ["federation.db.delivery"],
     "ingest": ["federation.db.ingest"],
     "syndication": ["federation.db.syndication"],
+    "jobs": ["federation.db.jobs"],
 }
 
 

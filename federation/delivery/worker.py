@@ -40,7 +40,6 @@ from federation.delivery.queue import (
     reclaim_expired,
     release_deliveries,
 )
-from federation.delivery.retention import PURGE_INTERVAL, PurgeReport, purge_finished
 from federation.delivery.signer import DeliverySigner
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
@@ -138,7 +137,6 @@ class DeliveryWorker:
         self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._busy: Counter[str] = Counter()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
-        self._purged_at: datetime | None = None
 
     @property
     def owner(self) -> str:
@@ -179,26 +177,6 @@ class DeliveryWorker:
         outcomes = await asyncio.gather(*(self.attempt(d) for d in deliveries))
         await record_outcomes(outcomes, self._clock())
         return expanded + len(deliveries)
-
-    async def purge_if_due(self) -> PurgeReport | None:
-        """Delete finished rows past ``delivery.retention_days``, at most once per hour.
-
-        Returns None when not due (by the worker's clock). A failure is logged, never raised:
-        retention must not stop deliveries (the next purge comes an hour later).
-        """
-        now = self._clock()
-        if self._purged_at is not None and now - self._purged_at < PURGE_INTERVAL:
-            return None
-        self._purged_at = now
-        try:
-            report = await purge_finished(now, timedelta(days=self._config.retention_days))
-        except Exception:  # logged; deliveries go on
-            log.exception("delivery worker %s: purging finished rows failed", self.owner)
-            return None
-        if report.total:
-            log.info("delivery worker %s purged %d delivery(ies), %d fanout(s), %d host(s)",
-                     self.owner, report.deliveries, report.fanouts, report.hosts)
-        return report
 
     def close(self) -> None:
         """Stop the signing processes (if any)."""
@@ -364,7 +342,6 @@ class DeliveryWorker:
             while not stop.is_set():
                 try:
                     await self._directory.refresh_if_stale()
-                    await self.purge_if_due()
                     if time.monotonic() - reclaimed_at >= RECLAIM_INTERVAL:
                         await reclaim_expired(self._clock())
                         reclaimed_at = time.monotonic()
@@ -406,9 +383,11 @@ class DeliveryWorker:
                                      or time.monotonic() - flushed_at >= FLUSH_INTERVAL):
                         await record_outcomes(finished, self._clock())
                         finished, flushed_at = [], time.monotonic()
-                except (FederationError, OSError) as error:  # database or network trouble
+                except (FederationError, OSError) as error:  # network trouble
                     log.warning("delivery worker %s: %s", self.owner, error)
                     await self._idle(stop)
+                # a database fault (PostgreSQL restarting, SQLite's disk full) ends the loop:
+                # its supervisor (federation.web.background) waits it out and starts it again
         finally:
             unsent: list[ClaimedJob] = []
             if claiming is not None:

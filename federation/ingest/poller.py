@@ -1,12 +1,16 @@
 """Polling feeds: conditional GET, change detection, per-feed interval, backoff on failure.
 
-:class:`FeedPoller.run_once` polls every feed that is due and returns what happened;
-:func:`poll_forever` calls it in a loop (started by ``federation serve``, or by ``federation
-worker`` unless ``--no-feeds``). Every fetch goes
+:class:`FeedPoller.run_once` polls every feed that is due and returns what happened
+(``federation feeds poll``). In ``serve`` and ``federation worker`` (unless ``--no-feeds``),
+feeds are polled by the job engine (:meth:`FeedPoller.task`): one job per feed
+(:data:`federation.jobs.kinds.FEED`, ``ref`` = the feed's id, ``key`` = its host), so that
+however many workers run, one feed is polled by one of them at a time (under its lease), and a
+host's feeds take turns with other hosts'. Every fetch goes
 through the hardened client, unsigned, with a size cap. A feed answering 304, or the same body
 as last time, costs nothing more. The first successful poll of a new feed records its existing
 entries *without delivering them* (history must not flood followers); later polls deliver what
-is new or changed. A failing feed waits ``interval × 2^failures`` (at most a day).
+is new or changed. A failing feed waits ``interval × 2^failures`` (at most a day: the
+:data:`~federation.jobs.kinds.FEED` kind's retry policy).
 
 An iCalendar feed is also read in full (no validators, no same-body shortcut) on its first
 poll of each day (UTC): its recurring events' next occurrences enter the horizon with time,
@@ -18,18 +22,25 @@ Parsing runs in a worker thread.
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 from federation.db.actors import Actor
 from federation.db.content import ContentObject, ObjectKind, ObjectState
 from federation.db.ingest import Feed, FeedKind
+from federation.db.jobs import Job
 from federation.errors import FederationError, Gone, NotFound
 from federation.ingest.feeds import parse_feed
 from federation.ingest.ical import HORIZON, SOURCE, CalendarContent, SeriesWindow, read_calendar
+from federation.jobs import store
+from federation.jobs.kinds import FEED
+from federation.jobs.store import ClaimedJob
+from federation.jobs.worker import Result, Task
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Outcome, Publisher
 from federation.remote.client import HardenedClient
@@ -65,9 +76,22 @@ def _utc_now() -> datetime:
 
 
 def backoff(interval_seconds: int, failures: int) -> timedelta:
-    """How long a feed that failed ``failures`` times in a row waits."""
-    seconds = max(interval_seconds, MIN_INTERVAL_SECONDS) * (2 ** min(failures, 16))
-    return min(timedelta(seconds=seconds), MAX_BACKOFF)
+    """How long a feed that failed ``failures`` times in a row waits: its interval × 2^failures,
+    at most a day (the :data:`FEED` kind's policy, starting at twice the interval)."""
+    policy = dataclasses.replace(
+        FEED.policy, first=2.0 * max(interval_seconds, MIN_INTERVAL_SECONDS),
+        cap=MAX_BACKOFF.total_seconds())
+    return timedelta(seconds=policy.wait(max(failures, 1)))
+
+
+def feed_key(url: str) -> str:
+    """The fairness key of a feed's job: its host (and port)."""
+    return urlsplit(url).netloc.lower()[:255]
+
+
+async def schedule_feed(feed: Feed) -> None:
+    """Make sure ``feed`` has its job (due when the feed is)."""
+    await store.ensure(FEED.name, str(feed.id), key=feed_key(feed.url), at=feed.next_poll_at)
 
 
 def guess_kind(url: str) -> FeedKind:
@@ -102,6 +126,29 @@ class FeedPoller:
         site = settings.site
         return cls(client, publisher, language=site.language, timezone=site.timezone,
                    horizon=timedelta(days=site.recurring_events_days))
+
+    def task(self) -> Task:
+        """The job engine's task polling one feed per job."""
+        return Task(FEED, self.handle, self.prepare)
+
+    async def prepare(self, now: datetime) -> None:
+        """A job for every feed that has none (feeds added by another process)."""
+        known = set(await Job.filter(kind=FEED.name).values_list("ref", flat=True))
+        for feed in await Feed.all().only("id", "url", "next_poll_at"):
+            if str(feed.id) not in known:
+                await schedule_feed(feed)
+
+    async def handle(self, job: ClaimedJob) -> Result:
+        """Poll the job's feed if it is due; reschedule it at its next poll."""
+        feed = await Feed.get_or_none(id=int(job.ref or 0))
+        if feed is None:
+            return Result.done()  # the feed was removed
+        if feed.next_poll_at > self._clock():  # polled meanwhile (`federation feeds poll`)
+            return Result.reschedule(feed.next_poll_at)
+        report = await self.poll(feed)
+        if report.status == "failed":
+            return Result.retry(report.error, at=feed.next_poll_at)
+        return Result.reschedule(feed.next_poll_at)
 
     async def run_once(self) -> list[PollReport]:
         """Poll every feed whose time has come."""
@@ -246,15 +293,3 @@ async def _rekey_first_occurrences(actor: Actor, series: list[SeriesWindow]) -> 
             continue
         await ContentObject.filter(id=row.id).update(source_id=window.key_now)
         log.info("event %s is now keyed %s", window.former_key, window.key_now)
-
-
-async def poll_forever(poller: FeedPoller, *, tick_seconds: float = 30.0) -> None:
-    """Poll due feeds every ``tick_seconds`` until cancelled; a bug in one round is logged."""
-    while True:
-        await asyncio.sleep(tick_seconds)
-        try:
-            await poller.run_once()
-        except asyncio.CancelledError:
-            raise
-        except Exception:  # keep polling the other feeds next round
-            log.exception("feed polling round failed")

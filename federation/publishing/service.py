@@ -55,6 +55,7 @@ from federation.protocol.objects import (
 from federation.protocol.wording import wording
 from federation.publishing.collections import with_quote_policy
 from federation.publishing.items import ContentItem, content_hash
+from federation.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,12 @@ class Publisher:
         self._clock = clock
         self._send_activity = send
         self._lock = asyncio.Lock()
+
+    @classmethod
+    def for_site(cls, directory: ActorDirectory, settings: Settings) -> Publisher:
+        """The site's publisher, as ``serve``, ``worker`` and the CLI build it."""
+        return cls(directory, site_language=settings.site.language,
+                   quotes=settings.moderation.quotes)
 
     @property
     def directory(self) -> ActorDirectory:

@@ -6,18 +6,14 @@ collective's page on the site.
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from federation.identity.directory import REFRESH_INTERVAL_SECONDS, LocalActor
+from federation.identity.directory import LocalActor
 from federation.inbox.collections import followers_collection, following_collection
 from federation.protocol.collections import parse_page
 from federation.publishing.collections import featured_collection, outbox_collection
-from federation.web.background import background, forever
 from federation.web.negotiation import negotiate
 from federation.web.state import DIRECTORY, SETTINGS
 
@@ -78,23 +74,7 @@ async def featured(request: web.Request) -> web.Response:
     return negotiate(request, await featured_collection(actor, uri), _page_url(request, actor))
 
 
-async def _refresh_keys(app: web.Application) -> None:
-    """Pick up a key rotation made by another process (``federation keys rotate``), also when
-    this server runs no delivery worker: the actor documents must show the keys that sign."""
-    directory = app[DIRECTORY]
-    while True:
-        await asyncio.sleep(REFRESH_INTERVAL_SECONDS)
-        try:
-            await directory.refresh_if_stale()
-        except Exception:  # the database away for a moment: try again next round
-            log.exception("reloading the actors' keys failed")
-
-
-async def _key_refresher(app: web.Application) -> AsyncIterator[None]:
-    async with background("key-refresh", forever(functools.partial(_refresh_keys, app))):
-        yield
-
-
 def setup(app: web.Application) -> None:
+    # (a key rotation made by another process is picked up by the key-refresh loop:
+    # federation.web.loops)
     app.router.add_routes(routes)
-    app.cleanup_ctx.append(_key_refresher)

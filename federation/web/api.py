@@ -8,7 +8,6 @@ changes nothing), ``DELETE`` deletes (the object then answers 410), ``PUT``/``DE
 
 from __future__ import annotations
 
-import functools
 import json
 from collections.abc import AsyncIterator
 from typing import Any
@@ -19,13 +18,11 @@ from federation.db.content import ContentObject, ObjectKind
 from federation.db.ingest import ApiToken
 from federation.errors import BadRequest, NotFound, PayloadTooLarge, UnsupportedMediaType
 from federation.ingest.payloads import SOURCE_ID_RE, parse_item
-from federation.ingest.poller import FeedPoller, poll_forever
 from federation.ingest.tokens import authenticate, authorize
 from federation.protocol.actors import iso
 from federation.publishing.service import Outcome, Publisher, PublishResult
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
-from federation.web.background import background, forever
-from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
+from federation.web.state import DIRECTORY, PUBLISHER, SETTINGS
 
 routes = web.RouteTableDef()
 
@@ -135,23 +132,11 @@ async def list_actors(request: web.Request) -> web.Response:
 
 
 async def _publisher(app: web.Application) -> AsyncIterator[None]:
-    app[PUBLISHER] = Publisher(app[DIRECTORY], site_language=app[SETTINGS].site.language,
-                               quotes=app[SETTINGS].moderation.quotes)
+    app[PUBLISHER] = Publisher.for_site(app[DIRECTORY], app[SETTINGS])
     yield
 
 
-async def _feed_poller(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    if not settings.server.run_worker:
-        yield
-        return
-    poller = FeedPoller.for_site(settings, app[CLIENT], app[PUBLISHER])
-    async with background("feed-poller", forever(functools.partial(poll_forever, poller))):
-        yield
-
-
 def setup(app: web.Application) -> None:
-    """The push API routes, the publisher they use, and the feed poller (when serving)."""
+    """The push API routes and the publisher they use."""
     app.cleanup_ctx.append(_publisher)
-    app.cleanup_ctx.append(_feed_poller)
     app.router.add_routes(routes)

@@ -1,14 +1,17 @@
-"""Background loops of a bridge process: one way to start, watch and stop them.
+"""Background loops of a bridge process: one way to start, supervise and stop them.
 
-``serve`` runs the delivery worker, the feed poller, the webhook sender and the inbox purge
-beside the web server; ``federation worker`` runs the first three alone. Each is a coroutine
-``run(stop)`` started by :func:`background` for the duration of a block:
+``serve`` and ``federation worker`` run the same loops (:mod:`federation.web.loops` lists
+them). Each is a coroutine ``run(stop)`` started by :func:`background` for the duration of a
+block:
 
 - the task is named (``asyncio.all_tasks()`` and tracebacks say which loop it is);
-- a loop that stops on its own with an error is logged at once, not at shutdown;
+- it is supervised (:func:`federation.jobs.supervisor.supervise`): a loop that fails — the
+  database restarting, the disk full, a bug — is logged at once and started again after a
+  bounded, jittered backoff; nothing but ``stop`` ends it; its :class:`LoopStatus` says how it
+  is doing;
 - on leaving the block, ``stop`` is set; the loop has ``grace`` seconds to return by itself
   (finishing or giving back what it was doing: the delivery worker, ``None``, waits as long as
-  it takes, bounded by its own shutdown grace; the webhook sender a few seconds), then it is
+  it takes, bounded by its own shutdown grace; the job worker its shutdown grace), then it is
   cancelled. A loop that ignores ``stop`` (``forever``) is cancelled at once. The exit never
   raises the loop's own error (shutdown goes on), and a cancellation of the caller is not
   swallowed.
@@ -21,6 +24,9 @@ import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from federation.jobs.policy import RetryPolicy
+from federation.jobs.supervisor import RESTART_POLICY, LoopStatus, supervise
+
 log = logging.getLogger(__name__)
 
 Loop = Callable[[asyncio.Event], Awaitable[None]]
@@ -30,16 +36,20 @@ def _report_end(task: asyncio.Task[None]) -> None:
     if task.cancelled():
         return
     error = task.exception()
-    if error is not None:
+    if error is not None:  # only a bug of the supervisor itself gets here
         log.error("background task %s stopped with an error", task.get_name(), exc_info=error)
 
 
 @contextlib.asynccontextmanager
-async def background(name: str, run: Loop, *,
-                     grace: float | None = 0.0) -> AsyncIterator[asyncio.Task[None]]:
-    """Run ``run(stop)`` as the task ``name`` while the block runs (see the module's doc)."""
+async def background(name: str, run: Loop, *, grace: float | None = 0.0,
+                     status: LoopStatus | None = None,
+                     policy: RetryPolicy = RESTART_POLICY) -> AsyncIterator[asyncio.Task[None]]:
+    """Run ``run(stop)``, supervised, as the task ``name`` while the block runs (see the
+    module's doc)."""
     stop = asyncio.Event()
-    task: asyncio.Task[None] = asyncio.create_task(_as_coroutine(run, stop), name=name)
+    status = status or LoopStatus(name)
+    task: asyncio.Task[None] = asyncio.create_task(
+        supervise(name, run, stop, status, policy=policy), name=name)
     task.add_done_callback(_report_end)
     try:
         yield task
@@ -51,10 +61,6 @@ async def background(name: str, run: Loop, *,
         if not task.done():
             task.cancel()
             await asyncio.wait([task])
-
-
-async def _as_coroutine(run: Loop, stop: asyncio.Event) -> None:
-    await run(stop)
 
 
 def forever(loop: Callable[[], Awaitable[None]]) -> Loop:

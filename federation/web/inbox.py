@@ -9,8 +9,6 @@ runs the pipeline; an accepted activity is answered ``202 Accepted``. Other meth
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -21,14 +19,11 @@ from federation.errors import PayloadTooLarge
 from federation.inbox.processor import Outcome
 from federation.inbox.receive import MAX_INBOX_BYTES, IncomingRequest
 from federation.inbox.service import build_receiver
-from federation.web.background import background, forever
 from federation.web.state import CLIENT, DIRECTORY, INBOX, SETTINGS
 
 log = logging.getLogger(__name__)
 
 routes = web.RouteTableDef()
-#: How often expired de-duplication claims and tombstones are purged.
-PURGE_INTERVAL_SECONDS = 3600.0
 _READ_CHUNK = 65_536
 #: The 202 answers, encoded once (``{"status": "processed"}``…).
 _ANSWERS = {outcome: json.dumps({"status": str(outcome)}) for outcome in Outcome}
@@ -72,20 +67,10 @@ async def actor_inbox(request: web.Request) -> web.Response:
     return await _receive(request, actor.identifier)
 
 
-async def _purge_forever(app: web.Application) -> None:
-    while True:
-        await asyncio.sleep(PURGE_INTERVAL_SECONDS)
-        try:
-            purged = await app[INBOX].processor.purge_expired()
-            log.info("inbox purge: %d expired rows removed", purged)
-        except Exception:  # keep purging later; a bug is logged loudly
-            log.exception("inbox purge failed")
-
-
 async def _inbox(app: web.Application) -> AsyncIterator[None]:
+    # (expired claims and tombstones are purged by the job engine: federation.web.loops)
     app[INBOX] = build_receiver(app[SETTINGS], app[DIRECTORY], app[CLIENT])
-    async with background("inbox-purge", forever(functools.partial(_purge_forever, app))):
-        yield
+    yield
 
 
 def setup(app: web.Application) -> None:

@@ -1,8 +1,10 @@
 """The one error middleware: maps :mod:`federation.errors` to HTTP answers, never a traceback.
 
 ActivityPub clients and API callers get JSON (``{"error": …, "problems": […]}``), browsers get a
-short text page. Unexpected exceptions are logged with the request path (never the client's
-address) and answered 500 without details.
+short text page. A database or disk fault (PostgreSQL away, SQLite's disk full:
+:func:`federation.db.faults.is_database_fault`) is answered 503 with ``Retry-After`` and logged
+as one line, no traceback: the sender tries again later. Other unexpected exceptions are logged
+with the request path (never the client's address) and answered 500 without details.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from aiohttp import web
 from aiohttp.http_exceptions import HttpProcessingError
 from tortoise.exceptions import ValidationError as TortoiseValidationError
 
+from federation.db.faults import describe, is_database_fault
 from federation.errors import BadRequest, FederationError, Gone, TooManyRequests, Unprocessable
 from federation.protocol.text import unstorable_in
 from federation.ratelimit import retry_after_seconds
@@ -23,6 +26,9 @@ from federation.web.negotiation import AS_MEDIA_TYPE, wants_activity_json
 log = logging.getLogger(__name__)
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+
+#: Seconds a client is asked to wait after a database fault (503).
+FAULT_RETRY_AFTER = 30
 
 #: Discovery documents answer every origin, their errors included (WebFinger needs it).
 PUBLIC_DISCOVERY_PREFIXES = ("/.well-known/", "/nodeinfo/")
@@ -93,9 +99,15 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _error_response(request, error.status, error.reason)
         if error.status == 405 and "Allow" in error.headers:
             response.headers["Allow"] = error.headers["Allow"]
-    except Exception:  # a bug: log it, answer without details
-        log.exception("unhandled error for %s %s", request.method, request.path)
-        response = _error_response(request, 500, "internal error")
+    except Exception as error:
+        if is_database_fault(error):  # the database away or full: try again later
+            log.warning("database unavailable for %s %s: %s", request.method, request.path,
+                        describe(error))
+            response = _error_response(request, 503, "temporarily unavailable, try again later")
+            response.headers["Retry-After"] = str(FAULT_RETRY_AFTER)
+        else:  # a bug: log it, answer without details
+            log.exception("unhandled error for %s %s", request.method, request.path)
+            response = _error_response(request, 500, "internal error")
     for name, value in SECURITY_HEADERS.items():
         response.headers.setdefault(name, value)
     return response

@@ -9,18 +9,20 @@ import signal
 import sys
 import time
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from federation.cli.delivery import feed_poller, run_worker
+from federation.cli.delivery import run_worker, worker_client
+from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
-from federation.db.moderation import WebhookDelivery, WebhookState
+from federation.identity.directory import ActorDirectory, open_vault
 from federation.moderation.webhook import enqueue, verify_signature
+from federation.publishing.service import Publisher
 from federation.settings import Settings
+from federation.web.loops import Loops
 from tests.cli.conftest import clean_env, run_cli
 
 SECRET = "a-long-shared-secret-for-tests"
@@ -41,33 +43,47 @@ def test_deliveries_help_shows_purge(tmp_path: Path) -> None:
     assert result.returncode == 0 and "--purge" in result.stdout
 
 
-class StubWorker:
-    """A delivery worker that notes the tasks running beside it, then stops."""
+async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_url: str,
+                                                    make_settings: Callable[..., Settings]) -> None:
+    """`federation worker` and `serve` build the same loops (delivery, jobs, key refresh); the
+    job worker runs the purges, the webhook when configured, and feeds unless --no-feeds;
+    `serve --no-worker` keeps only the key refresh. Started, they run as named, supervised
+    tasks and stop with the block."""
+    settings = make_settings(database_url, site={
+        "name": "S", "home_page": "https://site.example/", "language": "en",
+        "timezone": "America/Montreal", "recurring_events_days": 30})
+    hooked = settings.model_copy(update={"moderation": settings.moderation.model_copy(
+        update={"webhook_url": "https://site.example/hook", "webhook_secret": SECRET})})
+    async with open_database(database_url):
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
+        await directory.sync()
+        publisher = Publisher(directory, site_language="en")
+        async with worker_client(settings, directory) as client:
+            loops = Loops(hooked, directory, client, publisher)
+            assert [loop.name for loop in loops.loops] == [
+                "delivery-worker", "job-worker", "key-refresh"]
+            assert loops.jobs is not None and set(loops.jobs.kinds) == {
+                "inbox.purge", "delivery.purge", "jobs.purge", "moderation.webhook",
+                "ingest.feed"}
+            no_feeds = Loops(settings, directory, client, publisher, feeds=False)
+            assert no_feeds.jobs is not None and "ingest.feed" not in no_feeds.jobs.kinds
+            assert "moderation.webhook" not in no_feeds.jobs.kinds
+            idle = Loops(settings, directory, client, publisher, work=False)
+            assert [loop.name for loop in idle.loops] == ["key-refresh"]
+            stop = asyncio.Event()
+            names: set[str] = set()
 
-    tasks: set[str]
+            async def note_and_stop() -> None:
+                async with asyncio.timeout(PATIENCE):
+                    while not all(s.running for s in loops.statuses.all()):
+                        await asyncio.sleep(0.01)
+                names.update(task.get_name() for task in asyncio.all_tasks())
+                stop.set()
 
-    async def run_forever(self, stop: asyncio.Event) -> None:
-        await asyncio.sleep(0)
-        self.tasks = {task.get_name() for task in asyncio.all_tasks()}
-        stop.set()
-
-
-async def test_run_worker_polls_feeds_beside_deliveries(tmp_path: Path,
-                                                        make_settings: Callable[..., Settings]) -> None:
-    """The feed poller runs while the worker runs, is stopped with it, and --no-feeds omits it."""
-    settings = make_settings(f"sqlite://{tmp_path / 'unused.sqlite3'}",
-                             site={"name": "S", "home_page": "https://site.example/",
-                                   "language": "en", "timezone": "America/Montreal",
-                                   "recurring_events_days": 30})
-    poller = feed_poller(settings, None, None)  # type: ignore[arg-type]
-    assert (poller._language, poller._timezone) == ("en", "America/Montreal")
-    assert poller._horizon == timedelta(days=30)
-    worker = StubWorker()
-    await run_worker(worker, poller, asyncio.Event())  # type: ignore[arg-type]
-    assert "feed-poller" in worker.tasks
-    assert not any(t.get_name() == "feed-poller" for t in asyncio.all_tasks())
-    await run_worker(worker, None, asyncio.Event())  # type: ignore[arg-type]
-    assert "feed-poller" not in worker.tasks
+            await asyncio.gather(run_worker(loops, stop), note_and_stop())
+    assert {"delivery-worker", "job-worker", "key-refresh"} <= names
+    assert not any(t.get_name() == "job-worker" for t in asyncio.all_tasks())
+    assert [s.name for s in loops.statuses.all() if s.running] == []
 
 
 def test_deliveries_purge(tmp_path: Path, ready_config: Path) -> None:
@@ -123,8 +139,8 @@ async def test_worker_process_calls_the_moderation_webhook(tmp_path: Path, datab
     assert received == [{"signed": True, "id": queued.id, "event": "reply.approve",
                          "reply": {"uri": "https://peer.example/n/1"}}]
     async with open_database(database_url):
-        row = await WebhookDelivery.get(id=queued.id)
-    assert (row.state, row.attempts) == (WebhookState.SENT, 1)
+        row = await Job.get(id=queued.id)
+    assert (row.state, row.attempts) == (JobState.DONE, 1)
 
 
 async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, database_url) -> None:

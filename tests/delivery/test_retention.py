@@ -1,4 +1,5 @@
-"""Retention: finished deliveries, done fanouts and idle healthy hosts go after retention_days."""
+"""Retention: finished deliveries, done fanouts and idle healthy hosts go after retention_days
+(hourly, a job of the job engine)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,13 @@ from datetime import datetime, timedelta
 
 from federation.db.content import OutboxActivity
 from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState, HostHealth
+from federation.db.jobs import Job
 from federation.delivery.health import SET_ASIDE_AFTER_DAYS, record_failure
 from federation.delivery.outbox import Audience, send_activity
 from federation.delivery.retention import FAILED_HOST_RETENTION, PURGE_INTERVAL, purge_finished
+from federation.jobs.kinds import DELIVERY_PURGE
+from federation.jobs.worker import Worker
+from federation.web.loops import job_tasks
 from tests.delivery.conftest import PATIENCE, Env
 from tests.delivery.test_fanout import SENDER, make_activity
 
@@ -78,7 +83,7 @@ async def test_purge_deletes_old_finished_rows_and_keeps_the_rest(env: Env) -> N
     assert (await purge_finished(now, WEEK)).total == 0  # idempotent
 
 
-async def test_worker_purges_delivered_rows_hourly_on_its_clock(env: Env) -> None:
+async def test_the_purge_job_deletes_delivered_rows_hourly_on_its_clock(env: Env) -> None:
     """A delivery that failed once then succeeded is forgotten after the retention period."""
     peer = await env.peer()
     peer.answer("/inbox", 500)
@@ -92,25 +97,31 @@ async def test_worker_purges_delivered_rows_hourly_on_its_clock(env: Env) -> Non
     health = await HostHealth.get(host=peer.host)
     assert health.failure_days == [] and health.last_success_at == env.clock.now
 
-    report = await worker.purge_if_due()
-    assert report is not None and report.total == 0  # not old enough yet
+    purges = Worker([t for t in job_tasks(env.settings, env.client, None, clock=env.clock)
+                     if t.kind is DELIVERY_PURGE], clock=env.clock)
+    assert await purges.run_once() == 1  # not old enough yet: nothing purged
+    assert await DeliveryJob.exists()
     env.clock.advance(seconds=PURGE_INTERVAL.total_seconds() - 60)
-    assert await worker.purge_if_due() is None  # on the worker's clock: not due yet
+    assert await purges.run_once() == 0  # the purge job is not due yet
     env.clock.advance(days=7)
-    report = await worker.purge_if_due()
-    assert report is not None and (report.deliveries, report.fanouts, report.hosts) == (1, 1, 1)
+    assert await purges.run_once() == 1
+    assert (await Job.get(kind=DELIVERY_PURGE.name)).next_attempt_at == \
+        env.clock.now + PURGE_INTERVAL
     assert not await DeliveryJob.exists() and not await FanoutJob.exists()
     assert not await HostHealth.exists()
 
 
-async def test_run_forever_purges(env: Env) -> None:
-    """The continuous worker purges as soon as it starts (then hourly)."""
+async def test_the_purge_job_runs_in_the_job_worker(env: Env) -> None:
+    """The continuous job worker purges as soon as it starts (then hourly), one worker at a
+    time (a recurring job under a lease)."""
     activity = await _activity(env)
     old = env.clock.now - WEEK - timedelta(days=1)
     fanout = await _fanout(activity, FanoutState.DONE, old)
     await _job(fanout, "d", DeliveryState.DELIVERED, old, old)
     stop = asyncio.Event()
-    task = asyncio.create_task(env.worker(poll_interval=0.01).run_forever(stop))
+    worker = Worker(job_tasks(env.settings, env.client, None, clock=env.clock),
+                    clock=env.clock, poll_interval=0.01)
+    task = asyncio.create_task(worker.run(stop))
     try:
         async with asyncio.timeout(PATIENCE):
             while await FanoutJob.exists():

@@ -7,7 +7,11 @@ import logging
 
 import pytest
 
+from federation.jobs.policy import Curve, RetryPolicy
+from federation.jobs.supervisor import LoopStatus
 from federation.web.background import background, forever
+
+FAST = RetryPolicy(max_attempts=None, curve=Curve.EXPONENTIAL, first=0.01, cap=0.02)
 
 
 async def test_loop_runs_named_and_is_cancelled_on_exit() -> None:
@@ -56,22 +60,32 @@ async def test_loop_past_its_grace_is_cancelled() -> None:
     assert seen == ["stopping"] and task.cancelled()
 
 
-async def test_loop_that_dies_is_logged_at_once_and_exit_does_not_raise(
+async def test_loop_that_dies_is_logged_at_once_restarted_and_exit_does_not_raise(
         caplog: pytest.LogCaptureFixture) -> None:
-    """An error ending a loop is logged when it happens, with the loop's name; leaving the
-    block afterwards (shutdown) goes on without raising it."""
+    """An error ending a loop is logged when it happens, with the loop's name and traceback
+    (a bug); the loop is started again after the backoff; its status counts the restarts and
+    keeps the last error; leaving the block (shutdown) goes on without raising it."""
+    runs: list[int] = []
 
     async def broken(stop: asyncio.Event) -> None:
-        raise RuntimeError("database went away")
+        runs.append(1)
+        if len(runs) < 3:
+            raise RuntimeError("a bug")
+        await stop.wait()
 
-    with caplog.at_level(logging.ERROR, logger="federation.web.background"):
-        async with background("feed-poller", broken) as task:
-            await asyncio.sleep(0.01)
-            assert task.done()
-            [record] = caplog.records
-            assert "feed-poller" in record.getMessage()
-            assert record.exc_info and "database went away" in str(record.exc_info[1])
-    assert len(caplog.records) == 1
+    status = LoopStatus("feed-poller")
+    with caplog.at_level(logging.ERROR, logger="federation.jobs.supervisor"):
+        async with background("feed-poller", broken, status=status, policy=FAST,
+                              grace=1.0) as task:
+            async with asyncio.timeout(5):
+                while len(runs) < 3:
+                    await asyncio.sleep(0.01)
+            assert not task.done() and status.running
+            assert status.restarts == 2 and status.last_error == "RuntimeError: a bug"
+            records = [r for r in caplog.records if r.levelno >= logging.ERROR]
+            assert len(records) == 2 and "feed-poller" in records[0].getMessage()
+            assert records[0].exc_info and "a bug" in str(records[0].exc_info[1])
+    assert task.done() and not task.cancelled() and not status.running
 
 
 async def test_cancelling_the_owner_is_not_swallowed() -> None:

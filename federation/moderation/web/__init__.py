@@ -8,7 +8,8 @@
 
 ``setup(app)`` adds the routes, the security headers of ``/admin/``, and a cleanup context
 that builds the :class:`~federation.moderation.service.ModerationService` once the database is
-open and runs the webhook worker (unless ``[server] run_worker = false``).
+open. Its decisions' webhook calls are jobs, sent by the process's job worker
+(:mod:`federation.web.loops`), woken at once by a decision.
 """
 
 from __future__ import annotations
@@ -20,24 +21,21 @@ from aiohttp import web
 from federation.moderation.logins import LoginGuard
 from federation.moderation.service import ModerationService
 from federation.moderation.web import admin, api, public
-from federation.moderation.web.keys import LOGIN_GUARD, MODERATION, WEBHOOK_WORKER
-from federation.moderation.webhook import WEBHOOK_GRACE, WebhookWorker
-from federation.web.background import background
-from federation.web.state import CLIENT, DIRECTORY, SETTINGS
+from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
+from federation.web.loops import LOOPS
+from federation.web.state import DIRECTORY, SETTINGS
 
-__all__ = ["LOGIN_GUARD", "MODERATION", "WEBHOOK_WORKER", "setup"]
+__all__ = ["LOGIN_GUARD", "MODERATION", "setup"]
 
 
 async def _moderation(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    worker = WebhookWorker(settings, app[CLIENT])
-    app[WEBHOOK_WORKER] = worker
-    app[MODERATION] = ModerationService(settings, app[DIRECTORY], on_decision=worker.wake.set)
-    if not (settings.server.run_worker and settings.moderation.webhook_url):
-        yield
-        return
-    async with background("moderation-webhook", worker.run_forever, grace=WEBHOOK_GRACE):
-        yield
+    def wake() -> None:  # the loops start after this part
+        loops = app.get(LOOPS)
+        if loops is not None:
+            loops.wake()
+
+    app[MODERATION] = ModerationService(app[SETTINGS], app[DIRECTORY], on_decision=wake)
+    yield
 
 
 def setup(app: web.Application) -> None:

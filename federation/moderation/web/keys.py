@@ -6,8 +6,6 @@ from aiohttp import web
 
 from federation.moderation.logins import LoginGuard
 from federation.moderation.service import ModerationService
-from federation.moderation.webhook import WebhookWorker
 
 MODERATION = web.AppKey("moderation", ModerationService)
 LOGIN_GUARD = web.AppKey("login_guard", LoginGuard)
-WEBHOOK_WORKER = web.AppKey("webhook_worker", WebhookWorker)

@@ -1,0 +1,209 @@
+"""The job table's statements: enqueue, the one fair claim, leases, results.
+
+**The claim** (:func:`claim`) takes due ``pending`` jobs of one kind under a lease, fairly
+across their ``key`` (the remote host): due jobs are ranked within their key (oldest first),
+a key's jobs already ``running`` count against its cap, and the chosen ones are taken rank by
+rank — every key's first due job, then every key's second… So a host whose backlog is large
+(or hangs: its jobs stay running until they time out) gets at most ``per_key`` jobs at once and
+never hides the due work of other hosts, however old its backlog is. One statement:
+
+- PostgreSQL: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND state = 'pending'
+  RETURNING …`` — concurrent workers (processes) skip each other's rows instead of waiting,
+  and the state is checked again on the row's latest version;
+- SQLite (one writer at a time): the same ``UPDATE … RETURNING`` without the lock clause; the
+  statement is atomic.
+
+The per-key cap is exact within one statement, and across workers only approximate: two
+workers claiming at the same instant may each give one key its cap.
+
+**Leases**: a claim's token (``<owner>/<n>``, :class:`LeaseTokens`) is unique; only the holder
+of a job's token can record its result (:func:`finish`), give it back (:func:`release`) or
+extend its lease (:func:`extend`). A job whose lease expired (its worker died) is pending and
+due again (:func:`reclaim_expired`), its attempt counted.
+
+The SQL is written here (``?`` placeholders, numbered for PostgreSQL), values converted by the
+model's fields, so rows read back through the ORM are the same as if the ORM wrote them.
+"""
+
+from __future__ import annotations
+
+import itertools
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from tortoise.backends.base.client import BaseDBAsyncClient
+from tortoise.expressions import F
+
+from federation.db.jobs import ERROR_LENGTH, Job, JobState
+from federation.db.raw import db_value, insert_new
+from federation.jobs.graph import Event, StateGraph
+
+
+class LeaseTokens:
+    """Lease tokens of one worker: ``<owner>/<n>``, unique per claim."""
+
+    def __init__(self, owner: str | None = None) -> None:
+        self.owner = owner or uuid.uuid4().hex[:12]
+        self._counter = itertools.count(1)
+
+    def next(self) -> str:
+        return f"{self.owner}/{next(self._counter)}"
+
+
+@dataclass
+class ClaimedJob:
+    """A job held under our lease (what a handler needs; no ORM object)."""
+
+    id: int
+    kind: str
+    key: str
+    ref: str | None
+    attempts: int
+    payload: Any
+    lease_owner: str
+    state: JobState = JobState.RUNNING
+
+
+def _connection() -> BaseDBAsyncClient:
+    return Job._meta.db
+
+
+def _postgres(connection: BaseDBAsyncClient) -> bool:
+    return connection.capabilities.dialect == "postgres"
+
+
+def _sql(text: str, connection: BaseDBAsyncClient) -> str:
+    """``text`` with ``?`` placeholders, numbered (``$1``…) for PostgreSQL."""
+    if not _postgres(connection):
+        return text
+    parts = text.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def _v(field: str, value: Any) -> Any:
+    return db_value(Job, field, value)
+
+
+def _python(field: str, value: Any) -> Any:
+    return Job._meta.fields_map[field].to_python_value(value)
+
+
+_FAIR = (
+    'WITH due AS (SELECT "id", "key", "next_attempt_at", row_number() OVER '
+    '(PARTITION BY "key" ORDER BY "next_attempt_at", "id") AS "rank" FROM "jobs" '
+    'WHERE "kind" = ? AND "state" = ? AND "next_attempt_at" <= ?), '
+    'busy AS (SELECT "key", count(*) AS "n" FROM "jobs" WHERE "kind" = ? AND "state" = ? '
+    'GROUP BY "key") '
+    'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
+    'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
+    'ORDER BY due."rank", due."next_attempt_at", due."id" LIMIT ?'
+)
+_CLAIM = (
+    'UPDATE "jobs" SET "state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
+    '"lease_expires_at" = ? WHERE "id" IN ({chosen}) AND "state" = ? '
+    'RETURNING "id", "kind", "key", "ref", "attempts", "payload"'
+)
+_LOCKED = 'SELECT "id" FROM "jobs" WHERE "id" IN (' + _FAIR + ') FOR UPDATE SKIP LOCKED'
+
+
+async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: int, *,
+                per_key: int = 1) -> list[ClaimedJob]:
+    """Claim up to ``limit`` due jobs of ``kind``, at most ``per_key`` running per key."""
+    if limit <= 0 or per_key <= 0:
+        return []
+    connection = _connection()
+    pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
+    fair = [kind, pending, _v("next_attempt_at", now), kind, running, per_key, limit]
+    chosen = _LOCKED if _postgres(connection) else _FAIR
+    params = [running, token, _v("lease_expires_at", now + lease), *fair, pending]
+    # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
+    rows = await connection.execute_query_dict(
+        _sql("/* claim */ " + _CLAIM.format(chosen=chosen), connection), params)
+    jobs = [ClaimedJob(row["id"], row["kind"], row["key"], row["ref"], row["attempts"],
+                       _python("payload", row["payload"]), token) for row in rows]
+    return sorted(jobs, key=lambda job: job.id)
+
+
+async def reclaim_expired(now: datetime) -> int:
+    """Jobs whose worker died (lease expired while running) become pending and due again.
+
+    The lost attempt stays counted (attempts are counted at claim), so a job that kills its
+    worker every time is still given up after its policy's attempts.
+    """
+    return await Job.filter(state=JobState.RUNNING, lease_expires_at__lt=now).update(
+        state=JobState.PENDING, lease_owner=None, lease_expires_at=None, next_attempt_at=now)
+
+
+async def extend(jobs: Sequence[ClaimedJob], until: datetime) -> int:
+    """Push back the lease of running ``jobs`` we still hold (a long job's heartbeat)."""
+    extended = 0
+    for token, ids in _by_token(jobs).items():
+        extended += await Job.filter(id__in=ids, lease_owner=token,
+                                     state=JobState.RUNNING).update(lease_expires_at=until)
+    return extended
+
+
+async def release(jobs: Sequence[ClaimedJob]) -> int:
+    """Give back claimed jobs that were not attempted (clean shutdown): pending, due now,
+    their attempt not counted."""
+    released = 0
+    for token, ids in _by_token(jobs).items():
+        released += await Job.filter(id__in=ids, lease_owner=token,
+                                     state=JobState.RUNNING).update(
+            state=JobState.PENDING, attempts=F("attempts") - 1, lease_owner=None,
+            lease_expires_at=None)
+    return released
+
+
+def _by_token(jobs: Sequence[ClaimedJob]) -> dict[str, list[int]]:
+    grouped: dict[str, list[int]] = {}
+    for job in jobs:
+        grouped.setdefault(job.lease_owner, []).append(job.id)
+    return grouped
+
+
+async def finish(job: ClaimedJob, graph: StateGraph, event: Event, now: datetime, *,
+                 next_attempt_at: datetime | None = None, error: str | None = None,
+                 payload: Any = None) -> bool:
+    """Record the outcome of an attempt: the job moves along ``graph`` by ``event``.
+
+    Written only while we hold the job's lease (False otherwise: it expired and another worker
+    took the job; our result is dropped, theirs counts). ``reschedule`` resets the attempts
+    (a recurring job starts afresh); ``payload`` (when given) replaces the job's payload.
+    """
+    target = graph.next(job.state, event)
+    values: dict[str, Any] = {"state": target, "lease_owner": None, "lease_expires_at": None,
+                              "last_error": error[:ERROR_LENGTH] if error else None}
+    if target in graph.final:
+        values["finished_at"] = now
+    else:
+        values["next_attempt_at"] = next_attempt_at or now
+    if event is Event.RESCHEDULE:
+        values["attempts"] = 0
+    if payload is not None:
+        values["payload"] = payload
+    written = await Job.filter(id=job.id, lease_owner=job.lease_owner,
+                               state=JobState.RUNNING).update(**values)
+    if written:
+        job.state = target
+    return bool(written)
+
+
+async def enqueue(kind: str, payload: Any = None, *, key: str = "", at: datetime,
+                  ref: str | None = None) -> Job:
+    """Queue one job (inside the caller's transaction, if any: then it exists only if the
+    caller's work is committed)."""
+    return await Job.create(kind=kind, key=key[:255], ref=ref, payload=payload or {},
+                            next_attempt_at=at)
+
+
+async def ensure(kind: str, ref: str, *, key: str = "", at: datetime,
+                 payload: Any = None) -> int | None:
+    """The job of ``kind`` for ``ref``, created due at ``at`` unless it exists (whatever its
+    state); the new id, or None when it existed."""
+    return await insert_new(Job, {"kind": kind, "ref": ref, "key": key[:255],
+                                  "payload": payload or {}, "next_attempt_at": at,
+                                  "state": JobState.PENDING})

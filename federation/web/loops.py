@@ -1,0 +1,151 @@
+"""The background loops of a bridge process: one list for ``serve`` and ``federation worker``.
+
+:class:`Loops` builds, from the process's settings, directory, client and publisher:
+
+- ``delivery-worker`` — the delivery queue (:class:`~federation.delivery.worker.DeliveryWorker`,
+  its own raw-SQL fast path on the job contract);
+- ``job-worker`` — the job engine (:class:`~federation.jobs.worker.Worker`) running the
+  moderation webhook's calls (when ``moderation.webhook_url`` is set), feed polling (unless
+  ``--no-feeds``), and the hourly purges: the inbox's expired claims and tombstones, the
+  delivery queue's finished rows, the job table's finished jobs;
+- ``key-refresh`` — picks up a key rotation made by another process (the actor documents must
+  show the keys that sign), also when this process runs no worker.
+
+``serve`` runs all three unless ``server.run_worker`` is false (then only ``key-refresh``: run a
+``federation worker`` beside it); ``federation worker`` runs all three. Each loop is supervised
+(:mod:`federation.web.background`); :attr:`Loops.statuses` says how each is doing.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from aiohttp import web
+
+from federation.delivery.retention import PURGE_INTERVAL, purge_finished
+from federation.delivery.worker import DeliveryWorker
+from federation.identity.directory import REFRESH_INTERVAL_SECONDS, ActorDirectory
+from federation.inbox.processor import Processor
+from federation.ingest.poller import FeedPoller
+from federation.jobs.kinds import DELIVERY_PURGE, INBOX_PURGE, JOB_PURGE
+from federation.jobs.periodic import periodic, purge_jobs
+from federation.jobs.supervisor import Statuses
+from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
+from federation.moderation.webhook import WebhookSender
+from federation.publishing.service import Publisher
+from federation.remote.client import HardenedClient
+from federation.settings import Settings
+from federation.web.background import Loop, background
+from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
+
+log = logging.getLogger(__name__)
+
+#: How often the periodic purges run.
+PURGE_EVERY = timedelta(hours=1)
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass(frozen=True)
+class BackgroundLoop:
+    name: str
+    run: Loop
+    #: Seconds the loop gets to return after ``stop`` (None: as long as it takes).
+    grace: float | None
+
+
+def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher | None, *,
+              feeds: bool = True, clock: Callable[[], datetime] = _now) -> list[Task]:
+    """What the job worker of a process runs (the one list, see the module)."""
+    retention = timedelta(days=settings.delivery.retention_days)
+
+    async def purge_deliveries(now: datetime) -> str:
+        report = await purge_finished(now, retention)
+        return (f"purged {report.deliveries} delivery(ies), {report.fanouts} fanout(s), "
+                f"{report.hosts} host(s)") if report.total else ""
+
+    async def purge_finished_jobs(now: datetime) -> str:
+        deleted = await purge_jobs(now, retention)
+        return f"{deleted} finished job(s) removed" if deleted else ""
+
+    async def purge_inbox(now: datetime) -> str:
+        purged = await Processor(settings, {}).purge_expired(now)
+        return f"{purged} expired claim(s) and tombstone(s) removed" if purged else ""
+
+    tasks = [periodic(INBOX_PURGE, PURGE_EVERY, purge_inbox, clock),
+             periodic(DELIVERY_PURGE, PURGE_INTERVAL, purge_deliveries, clock),
+             periodic(JOB_PURGE, PURGE_EVERY, purge_finished_jobs, clock)]
+    if settings.moderation.webhook_url:
+        tasks.append(WebhookSender(settings, client).task())
+    if feeds and publisher is not None:
+        tasks.append(FeedPoller.for_site(settings, client, publisher).task())
+    return tasks
+
+
+class Loops:
+    """The loops of one process (see the module), started by :meth:`running`."""
+
+    def __init__(self, settings: Settings, directory: ActorDirectory, client: HardenedClient,
+                 publisher: Publisher | None, *, work: bool = True, feeds: bool = True,
+                 concurrency: int | None = None, statuses: Statuses | None = None) -> None:
+        self.statuses = statuses or Statuses()
+        self._directory = directory
+        self.delivery: DeliveryWorker | None = None
+        self.jobs: Worker | None = None
+        self.loops: list[BackgroundLoop] = []
+        if work:
+            self.delivery = DeliveryWorker(settings, directory, client, concurrency=concurrency)
+            self.jobs = Worker(job_tasks(settings, client, publisher, feeds=feeds),
+                               on_success=self.statuses.loop("job-worker").succeeded)
+            self.loops += [BackgroundLoop("delivery-worker", self.delivery.run_forever, None),
+                           BackgroundLoop("job-worker", self.jobs.run, SHUTDOWN_GRACE + 5.0)]
+        self.loops.append(BackgroundLoop("key-refresh", self._refresh_keys, 0.0))
+
+    def wake(self) -> None:
+        """New jobs were queued by this process: claim them now."""
+        if self.jobs is not None:
+            self.jobs.wake.set()
+
+    async def _refresh_keys(self, stop: asyncio.Event) -> None:
+        status = self.statuses.loop("key-refresh")
+        while not stop.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), REFRESH_INTERVAL_SECONDS)
+            if not stop.is_set():
+                await self._directory.refresh_if_stale()
+                status.succeeded()
+
+    @contextlib.asynccontextmanager
+    async def running(self) -> AsyncIterator[Loops]:
+        """Run every loop, supervised, while the block runs; stop them gracefully after."""
+        async with contextlib.AsyncExitStack() as stack:
+            for loop in self.loops:
+                await stack.enter_async_context(background(
+                    loop.name, loop.run, grace=loop.grace,
+                    status=self.statuses.loop(loop.name)))
+            yield self
+
+
+LOOPS = web.AppKey("loops", Loops)
+
+
+async def _loops(app: web.Application) -> AsyncIterator[None]:
+    settings = app[SETTINGS]
+    loops = Loops(settings, app[DIRECTORY], app[CLIENT], app[PUBLISHER],
+                  work=settings.server.run_worker)
+    app[LOOPS] = loops
+    async with loops.running():
+        yield
+
+
+def setup(app: web.Application) -> None:
+    """Run the process's background loops with the application (after every other part's
+    cleanup context: they use the database, the client and the publisher)."""
+    app.cleanup_ctx.append(_loops)
