@@ -150,10 +150,10 @@ async def test_server_without_worker_serves_rotated_keys(make_settings, database
     rotated by another process in its actor documents, so that what the workers sign verifies."""
     from federation.app import create_app
     from federation.identity import directory as directory_module
-    from federation.web import actors as actors_part
+    from federation.web import loops as loops_part
 
     monkeypatch.setattr(directory_module, "REFRESH_INTERVAL_SECONDS", 0.0)
-    monkeypatch.setattr(actors_part, "REFRESH_INTERVAL_SECONDS", 0.05)
+    monkeypatch.setattr(loops_part, "REFRESH_INTERVAL_SECONDS", 0.05)
     settings = make_settings(database_url, server={"run_worker": False})
     client = await aiohttp_client(create_app(settings))
     accept = {"Accept": "application/activity+json"}
