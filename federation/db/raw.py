@@ -91,3 +91,45 @@ async def first_row(model: type[Model], columns: Sequence[str],
         return None
     row = rows[0]
     return tuple(row[_column(model, c)] for c in columns)
+
+
+def numbered(text: str, dialect: str) -> str:
+    """``text`` written with ``?`` placeholders, numbered (``$1``…) for PostgreSQL."""
+    if dialect != "postgres":
+        return text
+    parts = text.split("?")
+    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
+
+
+def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, guard: str,
+                   returning: str, dialect: str) -> str:
+    """The one fair claim, for a queue table with ``id``, ``next_attempt_at`` and a ``key``
+    column (the remote host): one ``UPDATE … RETURNING`` statement.
+
+    Due rows (``due``, a condition) are ranked within their key, oldest first; a key's busy
+    rows (``busy``, a condition: its running jobs) count against its cap: a row's *slot* is
+    its rank plus its key's busy count, and only slots up to the cap are taken, slot by slot
+    across keys (every key's first job, then every key's second…), oldest first within a
+    slot. So however large or old one key's backlog is (a host that hangs keeps its jobs
+    running until they time out), it never hides the due work of other keys. The chosen rows
+    get ``lease`` (SET clause) where ``guard`` (a condition) still holds on their latest
+    version; PostgreSQL locks them ``FOR UPDATE SKIP LOCKED`` (concurrent workers skip each
+    other's rows), SQLite runs the one statement atomically.
+
+    Parameters, in order: ``lease``'s, ``due``'s, ``busy``'s, the cap, the limit, ``guard``'s.
+    """
+    chosen = (
+        f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() OVER '
+        f'(PARTITION BY "{key}" ORDER BY "next_attempt_at", "id") AS "rank" FROM "{table}" '
+        f'WHERE {due}), '
+        f'busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
+        f'GROUP BY "{key}") '
+        'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
+        'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
+        'ORDER BY due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id" LIMIT ?'
+    )
+    if dialect == "postgres":
+        chosen = f'SELECT "id" FROM "{table}" WHERE "id" IN ({chosen}) FOR UPDATE SKIP LOCKED'
+    # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
+    return numbered(f'/* claim */ UPDATE "{table}" SET {lease} WHERE "id" IN ({chosen}) '
+                    f'AND {guard} RETURNING {returning}', dialect)

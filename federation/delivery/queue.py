@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
@@ -40,11 +40,9 @@ from federation.db.delivery import (
     FanoutState,
     HostHealth,
 )
+from federation.db.raw import fair_claim_sql
 
 M = TypeVar("M", bound=Model)
-
-#: Candidates read per claimed slot, so the per-host cap can skip busy hosts.
-OVERSELECT = 4
 
 
 def is_postgres(model: type[Model] = DeliveryJob) -> bool:
@@ -71,21 +69,31 @@ def placeholders(count: int) -> str:
     return ",".join("?" * count)
 
 
-_CANDIDATES = (
-    'SELECT "id", "host" FROM "delivery_jobs" WHERE "state" = ? AND "next_attempt_at" <= ? '
-    'AND "host" NOT IN (SELECT "host" FROM "delivery_host_health" '
-    'WHERE "unavailable" = ? AND "set_aside_until" > ?) '
-    'ORDER BY "next_attempt_at" LIMIT ?'
-)
-_LEASE = (
-    'UPDATE "delivery_jobs" SET "state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
-    '"lease_expires_at" = ? WHERE "id" IN ({ids}){recheck} '
-    'RETURNING "id", "activity_id", "inbox_url", "host", "attempts"'
-)
-_RECHECK = (
-    ' AND "state" = ? AND "next_attempt_at" <= ? AND "host" NOT IN (SELECT "host" FROM '
+#: Due: pending, due now, on a host not set aside.
+_DUE = (
+    '"state" = ? AND "next_attempt_at" <= ? AND "host" NOT IN (SELECT "host" FROM '
     '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
 )
+_CLAIM: dict[str, str] = {}
+
+
+def _claim_sql(dialect: str) -> str:
+    text = _CLAIM.get(dialect)
+    if text is None:
+        text = _CLAIM[dialect] = fair_claim_sql(
+            "delivery_jobs", key="host", due=_DUE,
+            busy="\"state\" = ? AND \"lease_owner\" LIKE ? ESCAPE '!'",
+            lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
+                  '"lease_expires_at" = ?',
+            guard='"state" = ?', returning='"id", "activity_id", "inbox_url", "host", "attempts"',
+            dialect=dialect)
+    return text
+
+
+def _owned_by(owner: str) -> str:
+    """``LIKE`` pattern (escape ``!``) of the lease tokens of ``owner``: ``<owner>/…``."""
+    escaped = owner.replace("!", "!!").replace("%", "!%").replace("_", "!_")
+    return f"{escaped}/%"
 
 
 class LeaseTokens:
@@ -137,22 +145,6 @@ class ClaimedJob:
     lease_owner: str
 
 
-def pick_per_host(
-    rows: Sequence[tuple[int, str]], limit: int, busy: Mapping[str, int], per_host: int
-) -> list[int]:
-    """Ids of at most ``limit`` (id, host) rows, at most ``per_host`` per host counting ``busy``."""
-    counts = dict(busy)
-    chosen = []
-    for job_id, host in rows:
-        if counts.get(host, 0) >= per_host:
-            continue
-        counts[host] = counts.get(host, 0) + 1
-        chosen.append(job_id)
-        if len(chosen) >= limit:
-            break
-    return chosen
-
-
 async def _lock_and_update(
     claimable: QuerySet[M], model: type[M], ordering: tuple[str, ...], read: int,
     choose: Callable[[list[tuple[int, str]]], list[int]], values: dict[str, Any],
@@ -187,47 +179,32 @@ async def claim_deliveries(
     lease: timedelta,
     limit: int,
     *,
-    busy: Mapping[str, int] | None = None,
     per_host: int = 4,
 ) -> list[ClaimedJob]:
-    """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim).
+    """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim),
+    fairly across hosts: at most ``per_host`` per host *sending under this worker's leases*
+    (``token`` is ``<owner>/<n>``; the deliveries of ``owner``'s earlier claims still sending
+    count), taken slot by slot across hosts (:func:`federation.db.raw.fair_claim_sql`, the job
+    engine's claim on this table). A hung host holds at most ``per_host`` of the worker's
+    requests and never hides other hosts' due deliveries, however old its backlog.
 
-    Two statements: the candidates (ids and hosts, over the ``(state, next_attempt_at)``
-    index), and one ``UPDATE … RETURNING`` of the chosen ones. PostgreSQL locks the
-    candidates (``FOR UPDATE SKIP LOCKED``) in a transaction; SQLite re-checks that they are
-    still claimable in the ``UPDATE`` (another worker may have taken some).
+    One statement: ``UPDATE … RETURNING``, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
     """
-    if limit <= 0:
+    if limit <= 0 or per_host <= 0:
         return []
-    due = [db_value(DeliveryJob, "state", DeliveryState.PENDING),
-           db_value(DeliveryJob, "next_attempt_at", now), True,
-           db_value(HostHealth, "set_aside_until", now)]
-    lease_values = [db_value(DeliveryJob, "state", DeliveryState.SENDING), token,
-                    db_value(DeliveryJob, "lease_expires_at", now + lease)]
-    busy = busy or {}
-    if is_postgres():
-        async with in_transaction() as connection:
-            _, rows = await connection.execute_query(
-                sql(_CANDIDATES + " FOR UPDATE SKIP LOCKED", connection),
-                [*due, limit * OVERSELECT])
-            ids = pick_per_host([(r[0], r[1]) for r in rows], limit, busy, per_host)
-            if not ids:
-                return []
-            leased = await connection.execute_query_dict(  # (a dict query: rows RETURNED)
-                sql(_LEASE.format(ids=placeholders(len(ids)), recheck=""), connection),
-                [*lease_values, *ids])
-    else:
-        connection = DeliveryJob._meta.db
-        _, rows = await connection.execute_query(_CANDIDATES, [*due, limit * OVERSELECT])
-        ids = pick_per_host([(r[0], r[1]) for r in rows], limit, busy, per_host)
-        if not ids:
-            return []
-        leased = await connection.execute_query_dict(
-            _LEASE.format(ids=placeholders(len(ids)), recheck=_RECHECK),
-            [*lease_values, *ids, *due])
-    by_id = {row["id"]: ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
-                                   row["attempts"], token) for row in leased}
-    return [by_id[i] for i in ids if i in by_id]
+    connection = DeliveryJob._meta.db
+    pending = db_value(DeliveryJob, "state", DeliveryState.PENDING)
+    sending = db_value(DeliveryJob, "state", DeliveryState.SENDING)
+    owner = token.rsplit("/", 1)[0]
+    params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
+              pending, db_value(DeliveryJob, "next_attempt_at", now), True,
+              db_value(HostHealth, "set_aside_until", now),
+              sending, _owned_by(owner), per_host, limit, pending]
+    rows = await connection.execute_query_dict(
+        _claim_sql(connection.capabilities.dialect), params)
+    jobs = [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
+                       row["attempts"], token) for row in rows]
+    return sorted(jobs, key=lambda job: job.id)
 
 
 async def claim_fanouts(token: str, now: datetime, lease: timedelta, limit: int) -> list[FanoutJob]:

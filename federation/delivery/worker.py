@@ -135,7 +135,6 @@ class DeliveryWorker:
         self._host_limits: dict[str, asyncio.Semaphore] = {}
         self._host_users: Counter[str] = Counter()
         self._bodies: OrderedDict[int, Body] = OrderedDict()
-        self._busy: Counter[str] = Counter()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
 
     @property
@@ -160,8 +159,7 @@ class DeliveryWorker:
     async def claim(self, limit: int) -> list[Delivery]:
         """Claim up to ``limit`` due deliveries, load their bodies and sign them."""
         jobs = await claim_deliveries(
-            self._tokens.next(), self._clock(), self._lease, limit,
-            busy=self._busy, per_host=self._per_host_claim,
+            self._tokens.next(), self._clock(), self._lease, limit, per_host=self._per_host_claim,
         )
         if not jobs:
             return []
@@ -356,7 +354,6 @@ class DeliveryWorker:
                             task = asyncio.create_task(self.attempt(delivery))
                             task.add_done_callback(on_done)
                             inflight[task] = delivery.job
-                            self._busy[delivery.job.host] += 1
                         if not claimed and not inflight:
                             await self._idle(stop)
                             continue
@@ -403,9 +400,6 @@ class DeliveryWorker:
         outcomes = []
         for task in done:
             job = inflight.pop(task)
-            self._busy[job.host] -= 1
-            if self._busy[job.host] <= 0:
-                del self._busy[job.host]
             if task.cancelled():
                 continue
             error = task.exception()

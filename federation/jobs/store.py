@@ -2,8 +2,9 @@
 
 **The claim** (:func:`claim`) takes due ``pending`` jobs of one kind under a lease, fairly
 across their ``key`` (the remote host): due jobs are ranked within their key (oldest first),
-a key's jobs already ``running`` count against its cap, and the chosen ones are taken rank by
-rank — every key's first due job, then every key's second… So a host whose backlog is large
+a key's jobs already ``running`` count against its cap (a job's slot is its rank plus its key's
+running jobs), and the chosen ones are taken slot by slot — every key's first job, then every
+key's second… So a host whose backlog is large
 (or hangs: its jobs stay running until they time out) gets at most ``per_key`` jobs at once and
 never hides the due work of other hosts, however old its backlog is. One statement:
 
@@ -21,7 +22,8 @@ of a job's token can record its result (:func:`finish`), give it back (:func:`re
 extend its lease (:func:`extend`). A job whose lease expired (its worker died) is pending and
 due again (:func:`reclaim_expired`), its attempt counted.
 
-The SQL is written here (``?`` placeholders, numbered for PostgreSQL), values converted by the
+The claim's SQL is :func:`federation.db.raw.fair_claim_sql` (the delivery queue's claim is the
+same statement on its own table); the others are the ORM's. Values are converted by the
 model's fields, so rows read back through the ORM are the same as if the ORM wrote them.
 """
 
@@ -38,7 +40,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from federation.db.jobs import ERROR_LENGTH, Job, JobState
-from federation.db.raw import db_value, insert_new
+from federation.db.raw import db_value, fair_claim_sql, insert_new
 from federation.jobs.graph import Event, StateGraph
 
 
@@ -71,18 +73,6 @@ def _connection() -> BaseDBAsyncClient:
     return Job._meta.db
 
 
-def _postgres(connection: BaseDBAsyncClient) -> bool:
-    return connection.capabilities.dialect == "postgres"
-
-
-def _sql(text: str, connection: BaseDBAsyncClient) -> str:
-    """``text`` with ``?`` placeholders, numbered (``$1``…) for PostgreSQL."""
-    if not _postgres(connection):
-        return text
-    parts = text.split("?")
-    return parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-
-
 def _v(field: str, value: Any) -> Any:
     return db_value(Job, field, value)
 
@@ -91,22 +81,20 @@ def _python(field: str, value: Any) -> Any:
     return Job._meta.fields_map[field].to_python_value(value)
 
 
-_FAIR = (
-    'WITH due AS (SELECT "id", "key", "next_attempt_at", row_number() OVER '
-    '(PARTITION BY "key" ORDER BY "next_attempt_at", "id") AS "rank" FROM "jobs" '
-    'WHERE "kind" = ? AND "state" = ? AND "next_attempt_at" <= ?), '
-    'busy AS (SELECT "key", count(*) AS "n" FROM "jobs" WHERE "kind" = ? AND "state" = ? '
-    'GROUP BY "key") '
-    'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
-    'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
-    'ORDER BY due."rank", due."next_attempt_at", due."id" LIMIT ?'
-)
-_CLAIM = (
-    'UPDATE "jobs" SET "state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
-    '"lease_expires_at" = ? WHERE "id" IN ({chosen}) AND "state" = ? '
-    'RETURNING "id", "kind", "key", "ref", "attempts", "payload"'
-)
-_LOCKED = 'SELECT "id" FROM "jobs" WHERE "id" IN (' + _FAIR + ') FOR UPDATE SKIP LOCKED'
+_CLAIM: dict[str, str] = {}
+
+
+def _claim_sql(dialect: str) -> str:
+    sql = _CLAIM.get(dialect)
+    if sql is None:
+        sql = _CLAIM[dialect] = fair_claim_sql(
+            "jobs", key="key", due='"kind" = ? AND "state" = ? AND "next_attempt_at" <= ?',
+            busy='"kind" = ? AND "state" = ?',
+            lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
+                  '"lease_expires_at" = ?',
+            guard='"state" = ?', returning='"id", "kind", "key", "ref", "attempts", "payload"',
+            dialect=dialect)
+    return sql
 
 
 async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: int, *,
@@ -117,11 +105,9 @@ async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: i
     connection = _connection()
     pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
     fair = [kind, pending, _v("next_attempt_at", now), kind, running, per_key, limit]
-    chosen = _LOCKED if _postgres(connection) else _FAIR
     params = [running, token, _v("lease_expires_at", now + lease), *fair, pending]
-    # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
     rows = await connection.execute_query_dict(
-        _sql("/* claim */ " + _CLAIM.format(chosen=chosen), connection), params)
+        _claim_sql(connection.capabilities.dialect), params)
     jobs = [ClaimedJob(row["id"], row["kind"], row["key"], row["ref"], row["attempts"],
                        _python("payload", row["payload"]), token) for row in rows]
     return sorted(jobs, key=lambda job: job.id)
