@@ -4,11 +4,14 @@ Claiming is a lease: a claimed job carries ``lease_owner`` (a token unique to th
 ``lease_expires_at``; a job whose lease expired (its worker died) is put back to pending by
 :func:`reclaim_expired`, so every job is attempted at least once and never lost.
 
-- PostgreSQL: ``SELECT … FOR UPDATE SKIP LOCKED`` and the lease ``UPDATE`` in one transaction,
-  so concurrent workers (processes) never claim the same row.
-- SQLite (one writer at a time): the candidates are read, then one ``UPDATE … WHERE id IN (…)
-  AND (claimable)`` takes them; if it changed fewer rows than expected, the rows that carry our
-  token are read back.
+Deliveries are claimed with the job engine's fair claim (:func:`claim_deliveries`, the SQL of
+:func:`federation.db.raw.fair_claim_sql`): one ``UPDATE … RETURNING`` ranks the due deliveries
+within their host and takes them slot by slot across hosts, a host's deliveries still sending
+under the worker's leases counted against its cap — a hung host's backlog never hides other
+hosts' due work. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
+workers never claim the same row); on SQLite the one statement is atomic. Fanouts are claimed
+by :func:`claim_fanouts` (``SKIP LOCKED`` on PostgreSQL; on SQLite a guarded ``UPDATE`` whose
+rows carrying our token are read back when another worker took some).
 
 Results are written grouped (one ``UPDATE`` per outcome kind) in one transaction per batch.
 
