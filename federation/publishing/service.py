@@ -41,7 +41,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.actors import AS_PUBLIC, iso
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context
 from federation.protocol.objects import (
     Addressing,
     ArticleView,
@@ -276,11 +276,11 @@ class Publisher:
             return
         uris = self._directory.uris
         now = self._clock()
-        announce = {
-            "@context": AS2_CONTEXT, "id": activity_uri(self._directory, "announce"),
+        announce = with_context({
+            "id": activity_uri(self._directory, "announce"),
             "type": "Announce", "actor": site.uri, "object": object_uri,
             "published": iso(now), "to": [AS_PUBLIC], "cc": [uris.followers(site.identifier)],
-        }
+        })
         await self._send_activity(announce, sender=site,
                                   audience=Audience(followers_of=site.identifier), public=True)
 
