@@ -1,7 +1,8 @@
 """What we publish: objects (articles, events, notes) and the activities that carry them.
 
 An object keeps its ActivityPub document as built when it last changed, so serving it is a
-read. A deleted object keeps its row (state deleted) to answer 410 with a Tombstone and to make
+read; what publishing decides on (an event's date, place and status, the ``updated`` last
+sent) is kept in typed columns beside it, and the document is never read back to decide. A deleted object keeps its row (state deleted) to answer 410 with a Tombstone and to make
 a replayed create a no-op.
 """
 
@@ -46,6 +47,16 @@ class ContentObject(Model):
     updated_at = fields.DatetimeField(null=True)
     deleted_at = fields.DatetimeField(null=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    edited_at = fields.DatetimeField(
+        null=True, description="the updated time of the last Update sent (null before one)")
+    start_at = fields.DatetimeField(null=True, description="an event's start (UTC)")
+    end_at = fields.DatetimeField(null=True, description="an event's end (UTC), if it has one")
+    timezone = fields.CharField(max_length=64, null=True,
+                                description="the IANA zone an event is shown in")
+    place = fields.TextField(null=True,
+                             description="an event's place on one line: name, street, locality")
+    event_status = fields.CharField(max_length=16, null=True,
+                                    description="TENTATIVE, CONFIRMED or CANCELLED (events)")
 
     class Meta:
         table = "content_objects"

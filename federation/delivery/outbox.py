@@ -7,8 +7,9 @@ activity id twice creates nothing new (the first row is returned).
 
 Example::
 
-    activity = {"@context": AS, "id": activity_uri(directory, "create"), "type": "Create",
-                "actor": sender.uri, "object": article, "to": [PUBLIC], "cc": [followers]}
+    activity = with_context({"id": activity_uri(directory, "create"), "type": "Create",
+                             "actor": sender.uri, "object": article, "to": [AS_PUBLIC],
+                             "cc": [followers]})
     await send_activity(activity, sender=sender, audience=Audience(followers_of=sender.identifier))
 """
 

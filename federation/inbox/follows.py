@@ -23,7 +23,7 @@ from federation.identity.directory import ActorDirectory, LocalActor
 from federation.inbox.context import Activity
 from federation.inbox.limits import Kind
 from federation.inbox.wire import id_of
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context
 
 logger = logging.getLogger(__name__)
 
@@ -33,14 +33,13 @@ async def send_follow_answer(
 ) -> None:
     """Queue an ``Accept`` (or ``Reject``) of the Follow ``follow_uri`` to its author."""
     kind = "Accept" if accept else "Reject"
-    answer = {
-        "@context": AS2_CONTEXT,
+    answer = with_context({
         "id": activity_uri(directory, kind),
         "type": kind,
         "actor": local.uri,
         "to": [follower_uri],
         "object": {"id": follow_uri, "type": "Follow", "actor": follower_uri, "object": local.uri},
-    }
+    })
     await send_activity(answer, sender=local, audience=Audience(actor_uris=(follower_uri,)), public=False)
 
 

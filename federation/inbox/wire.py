@@ -10,11 +10,12 @@ from collections.abc import Collection
 from datetime import UTC, datetime
 from typing import Any
 
+from federation.protocol.actors import AS_PUBLIC
 from federation.protocol.uris import is_http_url, same_origin
 
 #: ``Public`` as it arrives: full IRI, compact IRI, bare term.
 PUBLIC_SPELLINGS = frozenset({
-    "https://www.w3.org/ns/activitystreams#Public", "as:Public", "Public",
+    AS_PUBLIC, "as:Public", "Public",
 })
 #: At most this many entries are read from any list field.
 MAX_LIST_ITEMS = 64

@@ -174,11 +174,14 @@ class SeriesWindow:
         slot = _slot(slot_text, self.timezone)
         return slot is not None and self.start <= slot <= self.checked_until
 
-    def upcoming(self, start_time: Any) -> bool:
-        """Whether an object whose document says ``startTime`` has not started before the
-        window (a published occurrence moved into the past is kept)."""
-        moment = _slot(start_time, self.timezone) if isinstance(start_time, str) else None
-        return moment is not None and moment >= self.start
+    def upcoming(self, start_at: datetime | None) -> bool:
+        """Whether an object starting at ``start_at`` (its typed column, ``None`` for no
+        event) has not started before the window (a published occurrence moved into the past
+        is kept). Times count to the second, as readers were told them."""
+        if start_at is None:
+            return False
+        moment = start_at if start_at.tzinfo else start_at.replace(tzinfo=UTC)
+        return moment.replace(microsecond=0) >= self.start
 
 
 @dataclass

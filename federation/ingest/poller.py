@@ -252,7 +252,7 @@ class FeedPoller:
             if window is None or key in keep or not window.lost(str(key)):
                 continue
             row = await ContentObject.get(actor_id=actor.id, source=SOURCE, source_id=key)
-            if not window.upcoming(row.document.get("startTime")):
+            if not window.upcoming(row.start_at):
                 continue
             await self._publisher.delete(actor.identifier, ObjectKind.EVENT, SOURCE, str(key),
                                          deliver=deliver)
@@ -286,7 +286,7 @@ async def _rekey_first_occurrences(actor: Actor, series: list[SeriesWindow]) -> 
                                       source_id__in=list(windows))
     for row in rows:
         window = windows.get(row.source_id)
-        if window is None or not window.upcoming(row.document.get("startTime")):
+        if window is None or not window.upcoming(row.start_at):
             continue
         if await ContentObject.exists(actor_id=actor.id, source=SOURCE,
                                       source_id=window.key_now):

@@ -26,11 +26,11 @@ from dataclasses import dataclass
 from typing import Any
 
 from federation.protocol.actors import AS_PUBLIC
-from federation.protocol.jsonld import AS2_CONTEXT, GOTOSOCIAL_CONTEXT
+from federation.protocol.jsonld import INTERACTION_CONTEXT, with_context, without_context
 
 #: GoToSocial's namespace carries ReplyRequest, QuoteRequest, the authorization types and
 #: interactingObject / interactionTarget (a bundled context: ``protocol/contexts``).
-CONTEXT: list[str] = [AS2_CONTEXT, GOTOSOCIAL_CONTEXT]
+CONTEXT = INTERACTION_CONTEXT
 
 REPLY_AUTHORIZATION = "ReplyAuthorization"
 QUOTE_AUTHORIZATION = "QuoteAuthorization"
@@ -84,14 +84,13 @@ def build_accept(interaction: Interaction, *, activity_uri: str,
                  authorization_uri: str) -> dict[str, Any]:
     """The Accept sent to the interacting actor when a moderator (or the quote policy)
     approves."""
-    document: dict[str, Any] = {
-        "@context": CONTEXT,
+    document: dict[str, Any] = with_context({
         "id": activity_uri,
         "type": "Accept",
         "actor": interaction.our_actor_uri,
         **interaction.addressing(widely=True),
         "object": interaction.accepted_object,
-    }
+    }, CONTEXT)
     if not interaction.is_quote:
         document["target"] = interaction.target_uri
     document["result"] = authorization_uri
@@ -100,14 +99,13 @@ def build_accept(interaction: Interaction, *, activity_uri: str,
 
 def build_reject(interaction: Interaction, *, activity_uri: str) -> dict[str, Any]:
     """The Reject sent to the interacting actor alone (a refusal is not broadcast)."""
-    return {
-        "@context": CONTEXT,
+    return with_context({
         "id": activity_uri,
         "type": "Reject",
         "actor": interaction.our_actor_uri,
         **interaction.addressing(widely=False),
         "object": interaction.accepted_object,
-    }
+    }, CONTEXT)
 
 
 def build_authorization(*, authorization_uri: str, our_actor_uri: str, reply_uri: str,
@@ -115,37 +113,34 @@ def build_authorization(*, authorization_uri: str, our_actor_uri: str, reply_uri
                         object_type: str = REPLY_AUTHORIZATION) -> dict[str, Any]:
     """The ReplyAuthorization or QuoteAuthorization served at its id while the approval
     stands."""
-    return {
-        "@context": CONTEXT,
+    return with_context({
         "type": object_type,
         "id": authorization_uri,
         "attributedTo": our_actor_uri,
         "interactingObject": reply_uri,
         "interactionTarget": target_uri,
-    }
+    }, CONTEXT)
 
 
 def build_revoked_authorization(authorization_uri: str, revoked_at: str,
                                 object_type: str = REPLY_AUTHORIZATION) -> dict[str, Any]:
     """The Tombstone answered (410) for an authorization whose approval was undone."""
-    return {
-        "@context": CONTEXT,
+    return with_context({
         "type": "Tombstone",
         "id": authorization_uri,
         "formerType": object_type,
         "deleted": revoked_at,
-    }
+    }, CONTEXT)
 
 
 def build_revocation(authorization: dict[str, Any], *, activity_uri: str, our_actor_uri: str,
                      quoter_uri: str) -> dict[str, Any]:
     """The Delete of a QuoteAuthorization we withdraw (Mastodon then detaches the quote)."""
-    return {
-        "@context": CONTEXT,
+    return with_context({
         "id": activity_uri,
         "type": "Delete",
         "actor": our_actor_uri,
         "to": [AS_PUBLIC],
         "cc": [quoter_uri],
-        "object": {key: value for key, value in authorization.items() if key != "@context"},
-    }
+        "object": without_context(authorization),
+    }, CONTEXT)

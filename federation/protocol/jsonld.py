@@ -20,6 +20,8 @@ AS2_CONTEXT = "https://www.w3.org/ns/activitystreams"
 SECURITY_CONTEXT = "https://w3id.org/security/v1"
 MULTIKEY_CONTEXT = "https://w3id.org/security/multikey/v1"
 GOTOSOCIAL_CONTEXT = "https://gotosocial.org/ns"
+#: The context of interaction policies' activities (GoToSocial's terms beside AS2's).
+INTERACTION_CONTEXT = (AS2_CONTEXT, GOTOSOCIAL_CONTEXT)
 
 _ALIASES = {
     "http://www.w3.org/ns/activitystreams": AS2_CONTEXT,
@@ -89,3 +91,15 @@ def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
         return list(jsonld.expand(document, {"documentLoader": document_loader}))
     except jsonld.JsonLdError as error:
         raise BadRequest(f"cannot expand JSON-LD: {error}") from None
+
+
+def with_context(body: dict[str, Any], context: str | tuple[str, ...] = AS2_CONTEXT
+                 ) -> dict[str, Any]:
+    """``body`` as a top-level document: its ``@context`` (AS2 by default) first. Services
+    build activities through this: ``@context`` is written only in ``protocol/``."""
+    return {"@context": context if isinstance(context, str) else list(context), **body}
+
+
+def without_context(document: dict[str, Any]) -> dict[str, Any]:
+    """``document`` embedded in another: without its ``@context``."""
+    return {key: value for key, value in document.items() if key != "@context"}

@@ -508,6 +508,33 @@ def build_note(note_uri: str, addressing: Addressing, *, text: str, language: st
     }
 
 
+#: The ActivityStreams type of each kind of object we publish (``ObjectKind``'s values).
+OBJECT_TYPES = {"article": "Article", "event": "Event", "note": "Note"}
+
+
+def object_type(kind: str) -> str:
+    """The ``type`` of an object of ``kind`` (a Tombstone's ``formerType``)."""
+    return OBJECT_TYPES.get(kind, "Object")
+
+
+def _media_urls(document: dict[str, Any]) -> list[str]:
+    return [str(a.get("url")) for a in document.get("attachment", []) or []
+            if isinstance(a, dict) and a.get("url")]
+
+
+def _href(value: Any) -> Any:
+    return value.get("href") if isinstance(value, dict) else value
+
+
+def shows_as_edit(previous: dict[str, Any], current: dict[str, Any]) -> bool:
+    """Whether Mastodon shows an Update from the document ``previous`` to ``current`` as an
+    edit: it builds an article's or an event's text from ``name``, ``summary`` and ``url``
+    (never ``content``) and marks an edit only when that text or the media change."""
+    return (any(previous.get(key) != current.get(key) for key in ("name", "summary"))
+            or _href(previous.get("url")) != _href(current.get("url"))
+            or _media_urls(previous) != _media_urls(current))
+
+
 def build_tombstone(object_uri: str, former_type: str, deleted_at: datetime) -> dict[str, Any]:
     """What a deleted object answers (with 410 Gone)."""
     return {"@context": AS2_CONTEXT, "id": object_uri, "type": "Tombstone",

@@ -20,7 +20,7 @@ from federation.protocol.collections import (
     build_page,
     page_context,
 )
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context, without_context
 from federation.protocol.objects import can_quote
 from federation.protocol.objects import interactions_collection as counted
 
@@ -94,12 +94,12 @@ async def interactions_collection(row: ContentObject, kind: InteractionKind) -> 
     """``likes`` or ``shares``: only how many (who did it is theirs to tell)."""
     suffix = "likes" if kind == InteractionKind.LIKE else "shares"
     total = await Interaction.filter(object_uri=row.uri, kind=kind).count()
-    return {"@context": AS2_CONTEXT, "id": f"{row.uri}/{suffix}", "type": "Collection",
-            "totalItems": total}
+    return with_context({"id": f"{row.uri}/{suffix}", "type": "Collection",
+                         "totalItems": total})
 
 
 def _embedded(document: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in document.items() if k != "@context"}
+    return without_context(document)
 
 
 async def _hide_deleted(activities: list[OutboxActivity]) -> list[dict[str, Any]]:
@@ -137,8 +137,8 @@ async def featured_collection(actor: LocalActor, collection_uri: str) -> dict[st
     uris = await ContentObject.filter(
         actor_id=actor.db_id, pinned=True, state=ObjectState.PUBLISHED
     ).order_by("-published_at", "-id").limit(MAX_FEATURED).values_list("uri", flat=True)
-    return {"@context": AS2_CONTEXT, "id": collection_uri, "type": "OrderedCollection",
-            "totalItems": len(uris), "orderedItems": list(uris)}
+    return with_context({"id": collection_uri, "type": "OrderedCollection",
+                         "totalItems": len(uris), "orderedItems": list(uris)})
 
 
 async def activity_document(activity_uri: str) -> OutboxActivity:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import asdict, dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from federation.db.content import ObjectKind
+from federation.db.content import ContentObject, ObjectKind
 from federation.protocol.html import html_to_text, sanitize_html, summarize
 from federation.protocol.objects import MediaView, PlaceView, TagView
 
@@ -72,6 +72,64 @@ class ContentItem:
 
     def with_source(self, source: str) -> ContentItem:
         return replace(self, source=source)
+
+
+def _to_second(moment: datetime | None) -> datetime | None:
+    """``moment`` in UTC to the second (what readers are shown), naive read as UTC."""
+    if moment is None:
+        return None
+    moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).replace(microsecond=0)
+
+
+@dataclass(frozen=True)
+class EventFacts:
+    """What readers were told of an event: when, where, whether it happens — the typed
+    columns of :class:`~federation.db.content.ContentObject`, compared to decide whether an
+    Update cancels, reinstates or moves it (never read back from a stored document).
+
+    All ``None`` for an object that is not an event."""
+
+    start_at: datetime | None = None
+    end_at: datetime | None = None
+    timezone: str | None = None
+    place: str | None = None
+    status: str | None = None
+
+    @classmethod
+    def of_item(cls, item: ContentItem) -> EventFacts:
+        event = item.event
+        if item.kind != ObjectKind.EVENT or event is None:
+            return cls()
+        return cls(start_at=_to_second(event.start_at), end_at=_to_second(event.end_at),
+                   timezone=event.timezone,
+                   place=(event.place.one_line() if event.place else "") or None,
+                   status=event.status)
+
+    @classmethod
+    def of_row(cls, row: ContentObject) -> EventFacts:
+        return cls(start_at=_to_second(row.start_at), end_at=_to_second(row.end_at),
+                   timezone=row.timezone, place=row.place or None, status=row.event_status)
+
+    def columns(self) -> dict[str, Any]:
+        """The values of the object's columns."""
+        return {"start_at": self.start_at, "end_at": self.end_at, "timezone": self.timezone,
+                "place": self.place, "event_status": self.status}
+
+    @property
+    def cancelled(self) -> bool:
+        return self.status == "CANCELLED"
+
+    def moved_in_time(self, now: EventFacts) -> bool:
+        return (self.start_at, self.end_at, self.timezone) != \
+            (now.start_at, now.end_at, now.timezone)
+
+    def moved_in_place(self, now: EventFacts) -> bool:
+        return (self.place or "") != (now.place or "")
+
+
+#: The columns :meth:`EventFacts.columns` sets.
+EVENT_COLUMNS = ("start_at", "end_at", "timezone", "place", "event_status")
 
 
 def _jsonable(value: Any) -> Any:

@@ -8,7 +8,9 @@ but only when the title, the summary or the media change, and only when its ``up
 strictly later than the last one: ``updated`` therefore strictly increases, and a ``Create``
 carries none (the post would show as edited at once). A correction marked important that changes
 nothing Mastodon shows (the text only) is *also* published as a short ``Note`` replying to the
-object; nothing else is. A deleted object keeps its row as a tombstone: it answers 410 and
+object; nothing else is. These decisions read the object's typed columns (its event's date,
+place and status, the ``updated`` last sent: :class:`~federation.publishing.items.EventFacts`),
+never its stored document. A deleted object keeps its row as a tombstone: it answers 410 and
 cannot be published again under the same source id.
 
 A collective's new public event is also boosted (``Announce``) by the site actor, so that the
@@ -39,7 +41,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.actors import AS_PUBLIC, iso
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context
 from federation.protocol.objects import (
     Addressing,
     ArticleView,
@@ -51,10 +53,13 @@ from federation.protocol.objects import (
     build_tombstone,
     event_summary,
     event_when,
+    markup_safe,
+    object_type,
+    shows_as_edit,
 )
 from federation.protocol.wording import wording
 from federation.publishing.collections import with_quote_policy
-from federation.publishing.items import ContentItem, content_hash
+from federation.publishing.items import EVENT_COLUMNS, ContentItem, EventFacts, content_hash
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -215,7 +220,7 @@ class Publisher:
                 actor_id=actor.db_id, kind=item.kind, source=item.source,
                 source_id=item.source_id, uri=f"urn:uuid:{uuid.uuid4()}", url=item.url,
                 document={}, content_hash=digest, published_at=published_at,
-                updated_at=item.updated_at,
+                updated_at=item.updated_at, **EventFacts.of_item(item).columns(),
             )
             row.uri = self._directory.uris.object(str(item.kind), str(row.id))
             row.document = self.build_document(item, actor, row.uri, published_at, None)
@@ -232,11 +237,11 @@ class Publisher:
         now = self._clock()
         wanted = item.updated_at if item.updated_at and item.updated_at > row.published_at \
             else now
-        updated_at = later_than_last(wanted, row.document, row.published_at)
+        updated_at = later_than_last(wanted, row.edited_at, row.published_at)
         published_at = item.published_at or row.published_at
         document = self.build_document(item, actor, row.uri, published_at, updated_at)
-        _, correction = notice_parts(row.document, document, item,
-                                     language=item.language or self._language)
+        language = item.language or self._language
+        _, correction = notice_parts(EventFacts.of_row(row), item, language=language)
         notice_key = None
         if correction and not shows_as_edit(row.document, document):
             notice_key = f"{row.id}:correction:{sha256(correction.encode()).hexdigest()[:24]}"
@@ -249,13 +254,16 @@ class Publisher:
             row.url = item.url
             row.published_at = published_at
             row.updated_at = updated_at
+            row.edited_at = updated_at
+            row.update_from_dict(EventFacts.of_item(item).columns())
             await row.save(update_fields=["document", "content_hash", "url", "published_at",
-                                          "updated_at"])
+                                          "updated_at", "edited_at", *EVENT_COLUMNS])
             sent = await self._send("Update", actor, document, deliver=deliver,
                                     published_at=now)
             notice_uri = None
             if notice_key and correction:
                 notice_uri = await self._notice(actor, row, notice_key, correction,
+                                                about_name=item.name, language=language,
                                                 deliver=deliver)
         log.info("updated %s %s of %s%s", item.kind, row.uri, actor.identifier,
                  " with a notice" if notice_uri else "")
@@ -268,16 +276,16 @@ class Publisher:
             return
         uris = self._directory.uris
         now = self._clock()
-        announce = {
-            "@context": AS2_CONTEXT, "id": activity_uri(self._directory, "announce"),
+        announce = with_context({
+            "id": activity_uri(self._directory, "announce"),
             "type": "Announce", "actor": site.uri, "object": object_uri,
             "published": iso(now), "to": [AS_PUBLIC], "cc": [uris.followers(site.identifier)],
-        }
+        })
         await self._send_activity(announce, sender=site,
                                   audience=Audience(followers_of=site.identifier), public=True)
 
     async def _notice(self, actor: LocalActor, about: ContentObject, key: str, text: str,
-                      *, deliver: bool) -> str:
+                      *, about_name: str, language: str, deliver: bool) -> str:
         """Publish a short Note in reply to ``about`` (its Update shows nothing on Mastodon)."""
         now = self._clock()
         note = await ContentObject.create(
@@ -287,10 +295,9 @@ class Publisher:
         )
         note.uri = self._directory.uris.object(str(ObjectKind.NOTE), str(note.id))
         note.document = build_note(
-            note.uri, self.addressing(actor), text=text,
-            language=_language_of(about.document, self._language), published_at=now,
+            note.uri, self.addressing(actor), text=text, language=language, published_at=now,
             about_uri=about.uri, about_url=about.url,
-            about_name=html.unescape(str(about.document.get("name") or "")),
+            about_name=html.unescape(markup_safe(about_name)),
         )
         note.document = with_quote_policy(note.document, self._quotes)
         await note.save(update_fields=["uri", "document"])
@@ -308,7 +315,7 @@ class Publisher:
             if row.state == ObjectState.DELETED:
                 return PublishResult(Outcome.UNCHANGED, row.uri, row.url)
             now = self._clock()
-            tombstone = build_tombstone(row.uri, str(row.document.get("type", "Object")), now)
+            tombstone = build_tombstone(row.uri, object_type(str(row.kind)), now)
             async with in_transaction():
                 row.state = ObjectState.DELETED
                 row.deleted_at = now
@@ -360,89 +367,47 @@ def _stored_in_utc(item: ContentItem) -> ContentItem:
 # -- edits and notices ---------------------------------------------------------------------
 
 
-def later_than_last(wanted: datetime, previous: dict[str, Any],
+def later_than_last(wanted: datetime, last_sent: datetime | None,
                     published_at: datetime) -> datetime:
-    """``wanted``, or one second after the last ``updated`` sent (or ``published``) when it is not
-    later: Mastodon drops an edit whose ``updated`` is not strictly later than the last one (two
-    edits in the same second, or a site that did not move its date). ISO times are to the second."""
+    """``wanted``, or one second after the last ``updated`` sent (``last_sent``, or
+    ``published``) when it is not later: Mastodon drops an edit whose ``updated`` is not strictly
+    later than the last one (two edits in the same second, or a site that did not move its date).
+    ISO times are to the second."""
     last = published_at if published_at.tzinfo else published_at.replace(tzinfo=UTC)
-    stamp = previous.get("updated")
-    if isinstance(stamp, str):
-        try:
-            last = max(last, datetime.fromisoformat(stamp.replace("Z", "+00:00")))
-        except ValueError:
-            pass
+    if last_sent is not None:
+        last = max(last, last_sent if last_sent.tzinfo else last_sent.replace(tzinfo=UTC))
     wanted = wanted if wanted.tzinfo else wanted.replace(tzinfo=UTC)
     if wanted.replace(microsecond=0) <= last.replace(microsecond=0):
         return last.replace(microsecond=0) + timedelta(seconds=1)
     return wanted
 
 
-def _media_urls(document: dict[str, Any]) -> list[str]:
-    return [str(a.get("url")) for a in document.get("attachment", []) or []
-            if isinstance(a, dict) and a.get("url")]
-
-
-def _href(value: Any) -> Any:
-    return value.get("href") if isinstance(value, dict) else value
-
-
-def shows_as_edit(previous: dict[str, Any], current: dict[str, Any]) -> bool:
-    """Whether Mastodon shows this Update as an edit: it builds an article's or an event's text
-    from ``name``, ``summary`` and ``url`` (never ``content``) and marks an edit only when that
-    text or the media change."""
-    return (any(previous.get(key) != current.get(key) for key in ("name", "summary"))
-            or _href(previous.get("url")) != _href(current.get("url"))
-            or _media_urls(previous) != _media_urls(current))
-
-
-def _language_of(document: dict[str, Any], default: str) -> str:
-    content_map = document.get("contentMap")
-    if isinstance(content_map, dict) and content_map:
-        return str(next(iter(content_map)))
-    return default
-
-
-def _place_line(document: dict[str, Any]) -> str:
-    location = document.get("location")
-    if not isinstance(location, dict):
-        return ""
-    address = location.get("address") if isinstance(location.get("address"), dict) else {}
-    parts: list[str] = []
-    for part in (location.get("name"), address.get("streetAddress"),
-                 address.get("addressLocality")):
-        if part and part not in parts:
-            parts.append(str(part))
-    return ", ".join(parts)
-
-
-def notice_parts(previous: dict[str, Any], current: dict[str, Any], item: ContentItem, *,
+def notice_parts(before: EventFacts, item: ContentItem, *,
                  language: str | None = None) -> tuple[str | None, str | None]:
-    """What a Note about this Update would say: (event news, correction), or Nones.
+    """What a Note about the Update of ``item`` would say: (event news, correction), or Nones.
 
-    Events: cancelled, reinstated, moved in time or place — news that Mastodon 4.5+ already
-    shows as an edit (the summary changes), so the publisher sends no Note for it. Any object: a
-    correction the site marked important, sent as a Note when the edit shows nothing on Mastodon
-    (:func:`shows_as_edit`). Written in ``language`` (the object's: by default, its
-    ``contentMap``'s).
+    Events: cancelled, reinstated, moved in time or place since ``before`` (what readers were
+    told: the object's typed columns) — news that Mastodon 4.5+ already shows as an edit (the
+    summary changes), so the publisher sends no Note for it. Any object: a correction the site
+    marked important, sent as a Note when the edit shows nothing on Mastodon
+    (:func:`~federation.protocol.objects.shows_as_edit`). Written in ``language`` (by default,
+    the item's).
     """
-    language = language or _language_of(current, "fr")
+    language = language or item.language or "fr"
     words = wording(language)
-    name = str(current.get("name") or "")
+    name = markup_safe(item.name)  # as the object's ``name`` says it
     news = None
     event = item.event
-    if current.get("type") == "Event" and event is not None:
-        was = previous.get("ical:status")
-        now = current.get("ical:status")
+    if item.kind == ObjectKind.EVENT and event is not None:
+        now = EventFacts.of_item(item)
         when = event_when(event.start_at, event.end_at, event.timezone, language)
         summary = event_summary(event.start_at, event.end_at, event.timezone, event.place,
                                 language=language, is_online=event.is_online)
-        moved_in_time = any(previous.get(k) != current.get(k)
-                            for k in ("startTime", "endTime", "timezone"))
-        moved_in_place = _place_line(previous) != _place_line(current)
-        if now == "CANCELLED" and was != "CANCELLED":
+        moved_in_time = before.moved_in_time(now)
+        moved_in_place = before.moved_in_place(now)
+        if now.cancelled and not before.cancelled:
             news = words.message("notice.cancelled", name=name, when=when)
-        elif was == "CANCELLED" and now != "CANCELLED":
+        elif before.cancelled and not now.cancelled:
             news = words.message("notice.reinstated", name=name, summary=summary)
         elif moved_in_time or moved_in_place:
             key = ("notice.moved_both" if moved_in_time and moved_in_place

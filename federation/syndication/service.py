@@ -28,13 +28,13 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.actors import iso
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context
 from federation.protocol.uris import link_url
 
 logger = logging.getLogger(__name__)
 
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 AUDIT_SUBJECT = "syndicated"
 
 INITIAL_STATE = {
@@ -73,8 +73,7 @@ def sender_of(directory: ActorDirectory, source: Following) -> LocalActor:
 
 
 def build_announce(directory: ActorDirectory, actor: LocalActor, object_uri: str) -> dict[str, Any]:
-    return {
-        "@context": AS2_CONTEXT,
+    return with_context({
         "id": activity_uri(directory, "announce"),
         "type": "Announce",
         "actor": actor.uri,
@@ -82,14 +81,13 @@ def build_announce(directory: ActorDirectory, actor: LocalActor, object_uri: str
         "published": iso(_now()),
         "to": [PUBLIC],
         "cc": [directory.uris.followers(actor.identifier)],
-    }
+    })
 
 
 def build_undo_announce(directory: ActorDirectory, actor: LocalActor, announce_uri: str,
                         object_uri: str) -> dict[str, Any]:
     followers = directory.uris.followers(actor.identifier)
-    return {
-        "@context": AS2_CONTEXT,
+    return with_context({
         "id": activity_uri(directory, "undo"),
         "type": "Undo",
         "actor": actor.uri,
@@ -97,7 +95,7 @@ def build_undo_announce(directory: ActorDirectory, actor: LocalActor, announce_u
                    "object": object_uri, "to": [PUBLIC], "cc": [followers]},
         "to": [PUBLIC],
         "cc": [followers],
-    }
+    })
 
 
 async def announce(directory: ActorDirectory, item: SyndicatedItem, source: Following) -> None:

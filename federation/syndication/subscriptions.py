@@ -26,15 +26,15 @@ from federation.db.social import Following, FollowState, RemoteActor, Syndicatio
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.handles import is_handle, parse_handle
-from federation.protocol.jsonld import AS2_CONTEXT
+from federation.protocol.jsonld import with_context
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import is_http_url, same_origin
 from federation.remote.actors import RemoteActorStore
 
 logger = logging.getLogger(__name__)
 
-PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 
 
 class RelayStyle(StrEnum):
@@ -62,8 +62,8 @@ async def resolve_actor(store: RemoteActorStore, handle_or_url: str, *,
 
 
 def _follow_activity(directory: ActorDirectory, actor: LocalActor, target: str) -> dict[str, Any]:
-    return {"@context": AS2_CONTEXT, "id": activity_uri(directory, "follow"), "type": "Follow",
-            "actor": actor.uri, "object": target}
+    return with_context({"id": activity_uri(directory, "follow"), "type": "Follow",
+                         "actor": actor.uri, "object": target})
 
 
 async def _send_follow(directory: ActorDirectory, actor: LocalActor, row: Following,
@@ -152,8 +152,8 @@ async def unfollow(directory: ActorDirectory, row: Following) -> None:
     mastodon = await is_mastodon_relay(row)
     follow_document = {"id": row.follow_activity_uri, "type": "Follow", "actor": actor.uri,
                        "object": PUBLIC if mastodon else row.target_uri}
-    undo = {"@context": AS2_CONTEXT, "id": activity_uri(directory, "undo"), "type": "Undo",
-            "actor": actor.uri, "object": follow_document}
+    undo = with_context({"id": activity_uri(directory, "undo"), "type": "Undo",
+                         "actor": actor.uri, "object": follow_document})
     audience = Audience(inboxes=(row.target_uri,)) if mastodon else Audience(
         actor_uris=(row.target_uri,))
     await send_activity(undo, sender=actor, audience=audience, public=False)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
-import pytest
 from tortoise.migrations.autodetector import MigrationAutodetector
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
@@ -14,19 +12,8 @@ from federation.db import APPS, tortoise_config
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.db.lifecycle import migrate_database, open_database, pending_migrations
 from federation.identity.directory import ActorDirectory, open_vault
-from tests.conftest import pg_scratch_database
 
 MIGRATIONS_DIR = Path(__file__).parents[2] / "federation" / "db" / "migrations"
-
-
-@pytest.fixture(params=["sqlite", "postgres"])
-def empty_database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    """A database with no table at all (not even tortoise's migration table)."""
-    if request.param == "sqlite":
-        yield f"sqlite://{tmp_path / 'empty.sqlite3'}"
-        return
-    with pg_scratch_database("fedmig") as url:
-        yield url
 
 
 def _migration_files() -> set[str]:

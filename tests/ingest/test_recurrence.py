@@ -302,3 +302,20 @@ def test_spent_budget_leaves_series_for_the_next_read() -> None:
     assert all(not w.lost(key(TUESDAYS[0])) for w in content.series)
     full = read_calendar(calendar(), actor="a", now=NOW)
     assert len(full.items) == len(TUESDAYS) + 1
+
+
+async def test_exdate_decides_from_the_typed_start_not_the_stored_document(
+        bridge: Bridge, feed_server: FeedServer) -> None:
+    """Whether an occurrence is upcoming comes from its ``start_at`` column: stored documents
+    emptied of their ``startTime`` change nothing (an EXDATE still deletes its occurrence)."""
+    poller = await serve(bridge, feed_server, calendar())
+    await poller.run_once()
+    for row in (await occurrences()).values():
+        row.document = {key: value for key, value in row.document.items()
+                        if key not in ("startTime", "endTime", "timezone")}
+        await row.save(update_fields=["document"])
+    changed = calendar(rule=WEEKLY + "\nEXDATE;TZID=Europe/Paris:20241022T180000",
+                       modified="20241005T090000Z")
+    outcomes = await poll(bridge, poller, feed_server, body=changed)
+    assert outcomes["deleted"] == 1
+    assert key("2024-10-22T18:00:00+02:00") in await occurrences(ObjectState.DELETED)

@@ -13,8 +13,7 @@ from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.lifecycle import open_database
 from federation.identity.directory import ActorDirectory
 from federation.ingest.payloads import parse_item
-from federation.protocol.objects import Addressing, EventView, build_event
-from federation.publishing.items import ContentItem
+from federation.publishing.items import ContentItem, EventFacts
 from federation.publishing.service import Outcome, Publisher, notice_parts
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
@@ -93,27 +92,43 @@ async def test_plain_edit_sends_update_without_note(publisher: Publisher) -> Non
     assert row.updated_at - row.published_at > timedelta(days=1)
 
 
+async def test_decisions_read_the_typed_columns_not_the_stored_document(
+        publisher: Publisher) -> None:
+    """What an Update decides (its ``updated``, cancelled or moved) comes from the object's
+    columns: a stored document that says otherwise (a far ``updated``, no date, no status) is
+    not read back."""
+    await publisher.upsert(_event())
+    await publisher.upsert(_event(title="Débat public"))  # updated 2024-10-05T00:00:00Z
+    row = await ContentObject.get(kind=ObjectKind.EVENT)
+    assert row.edited_at == datetime(2024, 10, 5, tzinfo=UTC)
+    assert (row.start_at, row.end_at, row.timezone, row.event_status) == (
+        datetime(2022, 6, 9, 16, tzinfo=UTC), datetime(2022, 6, 9, 18, tzinfo=UTC),
+        "Europe/Paris", "CONFIRMED")
+    assert row.place == "la Cale, 16 rue Royet, Saint-Étienne"
+    row.document = {"type": "Event", "updated": "2031-01-01T00:00:00Z", "ical:status": "junk"}
+    await row.save(update_fields=["document"])
+
+    cancelled = _event(title="Débat public", status="cancelled")
+    assert notice_parts(EventFacts.of_row(row), cancelled)[0] == \
+        "Annulé : « Débat public », prévu jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris)."
+    moved = _event(title="Débat public", start="2022-06-16T18:00:00", end="2022-06-16T20:00:00")
+    assert notice_parts(EventFacts.of_row(row), moved)[0].startswith("Nouvelle date")
+    assert notice_parts(EventFacts.of_row(row), _event(title="Débat public"))[0] is None
+
+    await publisher.upsert(cancelled)  # the same second as the last Update: one second later
+    row = await ContentObject.get(kind=ObjectKind.EVENT)
+    assert row.document["updated"] == "2024-10-05T00:00:01Z"
+    assert (row.edited_at, row.event_status) == (datetime(2024, 10, 5, 0, 0, 1, tzinfo=UTC),
+                                                 "CANCELLED")
+
+
 # -- the language of notices ----------------------------------------------------------------
 
-ADDRESSING = Addressing("https://bridge.example/actors/a",
-                        "https://bridge.example/actors/a/followers")
 NEW_PLACE = "Maison de quartier, 3 rue Neuve, 42000 Saint-Étienne"
 
 
-def _document(item: ContentItem) -> dict[str, object]:
-    """The Event document of ``item`` (what ``Publisher.build_document`` stores)."""
-    event = item.event
-    assert event is not None and item.published_at is not None
-    return build_event(EventView(
-        object_uri="https://bridge.example/objects/event/1", addressing=ADDRESSING,
-        name=item.name, summary_text=item.summary_text, content_html=item.content_html,
-        language=item.language, url=item.url, published_at=item.published_at,
-        start_at=event.start_at, end_at=event.end_at, timezone=event.timezone,
-        place=event.place, status=event.status, is_online=event.is_online))
-
-
 def _news(before: ContentItem, after: ContentItem, language: str | None = None) -> str | None:
-    return notice_parts(_document(before), _document(after), after, language=language)[0]
+    return notice_parts(EventFacts.of_item(before), after, language=language)[0]
 
 
 def test_french_notices_are_unchanged() -> None:
@@ -128,7 +143,7 @@ def test_french_notices_are_unchanged() -> None:
         "Finalement maintenu : « Débat », jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — "
         "la Cale, 16 rue Royet, Saint-Étienne.")
     corrected = replace(item, correction=" La salle a changé. ")
-    assert notice_parts(_document(item), _document(corrected), corrected) == \
+    assert notice_parts(EventFacts.of_item(item), corrected) == \
         (None, "Correction : « Débat » — La salle a changé.")
 
 
@@ -153,7 +168,7 @@ def test_english_notices() -> None:
         "Going ahead after all: “Debate”, Thursday 9 June 2022, 18:00–20:00 (Europe/Paris) — "
         "la Cale, 16 rue Royet, Saint-Étienne.")
     corrected = replace(item, correction="Room 2, not room 1.")
-    assert notice_parts(_document(item), _document(corrected), corrected)[1] == \
+    assert notice_parts(EventFacts.of_item(item), corrected)[1] == \
         "Correction: “Debate” — Room 2, not room 1."
 
 
@@ -166,7 +181,7 @@ def test_other_languages_get_english_sentences_around_their_own_dates() -> None:
 
 
 def test_notice_language_argument_wins_over_the_document() -> None:
-    """``language`` given wins; without it, the language of the document's ``contentMap``."""
+    """``language`` given wins; without it, the item's language (its object's ``contentMap``)."""
     before, after = _event(), _event(status="cancelled")
     assert _news(before, after, language="en").startswith("Cancelled: “Débat”, planned for")
     assert _news(before, after).startswith("Annulé : « Débat »")
