@@ -200,6 +200,29 @@ async def enqueue(kind: str, payload: Any = None, *, key: str = "", at: datetime
                             next_attempt_at=at)
 
 
+async def insert_claimed(kind: str, ref: str, token: str, now: datetime, lease: timedelta, *,
+                         key: str = "", payload: Any = None) -> ClaimedJob | None:
+    """Store a job of ``kind`` for ``ref`` already held by ``token`` (running, one attempt
+    counted, leased until ``now + lease``), in one ``INSERT``; ``None`` when a job of ``kind``
+    for ``ref`` exists, whatever its state (the work is a duplicate).
+
+    The caller attempts it at once and records the result with :func:`finish`; if it dies
+    first, the lease expires and a worker takes the job up (:func:`reclaim_expired`)."""
+    new = await insert_new(Job, {"kind": kind, "ref": ref, "key": key[:255],
+                                 "payload": payload or {}, "next_attempt_at": now,
+                                 "state": JobState.RUNNING, "attempts": 1,
+                                 "lease_owner": token, "lease_expires_at": now + lease})
+    if new is None:
+        return None
+    return ClaimedJob(new, kind, key[:255], ref, 1, payload or {}, token)
+
+
+async def forget(job: ClaimedJob) -> bool:
+    """Delete a job we hold (its work left nothing worth keeping, not even its row)."""
+    return bool(await Job.filter(id=job.id, lease_owner=job.lease_owner,
+                                 state=JobState.RUNNING).delete())
+
+
 async def ensure(kind: str, ref: str, *, key: str = "", at: datetime,
                  payload: Any = None) -> int | None:
     """The job of ``kind`` for ``ref``, created due at ``at`` unless it exists (whatever its
