@@ -188,6 +188,20 @@ class Bridge:
         sent.update(headers or {})
         return await self.client.post(path, data=body, headers=sent)
 
+    async def run_jobs(self, clock: Callable[[], datetime] | None = None) -> int:
+        """Run the job engine's due inbox jobs (``run_once`` until idle), as the worker of
+        ``serve`` or ``federation worker`` would; ``clock`` moves time (leases expire).
+        Return how many attempts were made."""
+        from federation.jobs.worker import Worker
+        from federation.web.inbox import INBOX
+
+        worker = Worker([self.app[INBOX].inbox_task()], clock=clock or (lambda: datetime.now(UTC)),
+                        random=lambda: 0.0)
+        total = 0
+        while ran := await worker.run_once():
+            total += ran
+        return total
+
     async def article(self, uri: str = ARTICLE, actor: str = "halte-au-controle-numerique") -> ContentObject:
         """One of our published articles."""
         return await ContentObject.create(
