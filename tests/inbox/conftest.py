@@ -19,6 +19,7 @@ from aiohttp import web
 
 from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.inbox import DeletedObject, ReceivedActivity
+from federation.db.jobs import Job
 from federation.db.moderation import Interaction, Reply, Report
 from federation.db.social import Follower, RemoteActor
 from federation.signing.cavage import host_header_for, sign_request
@@ -251,7 +252,7 @@ async def named_peer(make_peer: Callable[[], Any], host: str) -> Peer:
 
 async def stored() -> dict[str, int]:
     """How many rows the inbox could have written, per table."""
-    models = (ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
+    models = (Job, ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
               RemoteActor, OutboxActivity)
     return {model.__name__: await model.all().count() for model in models}
 

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+
+from tortoise.exceptions import OperationalError
 
 from federation.db.inbox import (
     DeletedObject,
@@ -11,10 +14,6 @@ from federation.db.inbox import (
     deleted_among,
     release_claim,
 )
-import sqlite3
-
-from tortoise.exceptions import OperationalError
-
 from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
 from federation.db.moderation import Reply
