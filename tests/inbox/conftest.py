@@ -22,6 +22,7 @@ from federation.db.inbox import DeletedObject, ReceivedActivity
 from federation.db.jobs import Job
 from federation.db.moderation import Interaction, Reply, Report
 from federation.db.social import Follower, RemoteActor
+from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.signing.cavage import host_header_for, sign_request
 from federation.signing.digests import sha256_digest_header
 from federation.signing.httpsig_compat import httpsig_sign_request, httpsig_verify_request
@@ -252,9 +253,11 @@ async def named_peer(make_peer: Callable[[], Any], host: str) -> Peer:
 
 async def stored() -> dict[str, int]:
     """How many rows the inbox could have written, per table."""
-    models = (Job, ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
+    models = (ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
               RemoteActor, OutboxActivity)
-    return {model.__name__: await model.all().count() for model in models}
+    counts = {model.__name__: await model.all().count() for model in models}
+    counts["Job"] = await Job.filter(kind=INBOX_ACTIVITY.name).count()  # stored activities
+    return counts
 
 
 async def nothing_stored() -> bool:
