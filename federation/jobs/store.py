@@ -185,11 +185,16 @@ async def finish(job: ClaimedJob, graph: StateGraph, event: Event, now: datetime
         values["attempts"] = 0
     if payload is not None:
         values["payload"] = payload
-    written = await Job.filter(id=job.id, lease_owner=job.lease_owner,
-                               state=JobState.RUNNING).update(**values)
-    if written:
+    # one hand-written statement (every processed inbox activity runs it)
+    connection = _connection()
+    sets = ", ".join(f'"{name}" = ?' for name in values)
+    params = [_v(name, value) for name, value in values.items()]
+    written = await connection.execute_query(_sql(
+        f'UPDATE "jobs" SET {sets} WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?',
+        connection), [*params, job.id, job.lease_owner, _v("state", JobState.RUNNING)])
+    if written[0]:
         job.state = target
-    return bool(written)
+    return bool(written[0])
 
 
 async def enqueue(kind: str, payload: Any = None, *, key: str = "", at: datetime,
@@ -219,8 +224,11 @@ async def insert_claimed(kind: str, ref: str, token: str, now: datetime, lease: 
 
 async def forget(job: ClaimedJob) -> bool:
     """Delete a job we hold (its work left nothing worth keeping, not even its row)."""
-    return bool(await Job.filter(id=job.id, lease_owner=job.lease_owner,
-                                 state=JobState.RUNNING).delete())
+    connection = _connection()
+    written = await connection.execute_query(_sql(
+        'DELETE FROM "jobs" WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?', connection),
+        [job.id, job.lease_owner, _v("state", JobState.RUNNING)])
+    return bool(written[0])
 
 
 async def ensure(kind: str, ref: str, *, key: str = "", at: datetime,
