@@ -33,11 +33,12 @@ from federation.db.inbox import (
     tombstones_among,
     trim_unverified_tombstones,
 )
-from federation.db.jobs import Job, JobState
+from federation.db.jobs import Job
 from federation.errors import FederationError, RemoteError, TooManyRequests
 from federation.inbox.context import Activity, BudgetExhausted, FetchBudget, InboxServices
 from federation.jobs import store
 from federation.jobs.kinds import INBOX_ACTIVITY
+from federation.jobs.periodic import FINAL
 from federation.jobs.store import ClaimedJob, LeaseTokens
 from federation.jobs.worker import Result, Task, record
 from federation.protocol.uris import origin_of
@@ -203,7 +204,7 @@ class Processor:
         now = now or datetime.now(UTC)
         retention = timedelta(days=self._settings.inbox.dedup_retention_days)
         claims = await ReceivedActivity.filter(expires_at__lt=now).delete()
-        claims += await Job.filter(kind=INBOX_ACTIVITY.name, state=JobState.DONE,
+        claims += await Job.filter(kind=INBOX_ACTIVITY.name, state__in=list(FINAL),
                                    finished_at__lt=now - retention).delete()
         tombstones = await DeletedObject.filter(expires_at__lt=now).delete()
         trimmed = await trim_unverified_tombstones(self._settings.inbox.unverified_tombstones_kept)

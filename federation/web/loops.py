@@ -36,7 +36,7 @@ from federation.inbox.processor import Processor
 from federation.inbox.receive import Receiver
 from federation.inbox.service import build_receiver
 from federation.ingest.poller import FeedPoller
-from federation.jobs.kinds import DELIVERY_PURGE, INBOX_PURGE, JOB_PURGE
+from federation.jobs.kinds import DELIVERY_PURGE, INBOX_ACTIVITY, INBOX_PURGE, JOB_PURGE
 from federation.jobs.periodic import periodic, purge_jobs
 from federation.jobs.supervisor import Statuses
 from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
@@ -78,7 +78,9 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
                 f"{report.hosts} host(s)") if report.total else ""
 
     async def purge_finished_jobs(now: datetime) -> str:
-        deleted = await purge_jobs(now, retention)
+        # processed inbox activities are their de-duplication: the inbox purge keeps them
+        # ``[inbox] dedup_retention_days``
+        deleted = await purge_jobs(now, retention, except_kinds=(INBOX_ACTIVITY.name,))
         return f"{deleted} finished job(s) removed" if deleted else ""
 
     async def purge_inbox(now: datetime) -> str:

@@ -22,6 +22,7 @@ from federation.inbox.processor import DONE_PAYLOAD, PROCESSING_LEASE, Processor
 from federation.inbox.service import LISTENERS
 from federation.jobs import store
 from federation.jobs.kinds import INBOX_ACTIVITY
+from federation.jobs.periodic import purge_jobs
 
 from .conftest import create, note
 
@@ -130,3 +131,22 @@ async def test_refused_and_unrelated_activities_leave_no_job(bridge, peer, alice
     assert (await bridge.post(stolen, alice)).status == 403
     assert (await bridge.post(stolen, alice)).status == 403
     assert await Job.all().count() == 0 and await ReceivedActivity.all().count() == 0
+
+
+async def test_processed_activities_are_remembered_for_the_dedup_retention(database_url,
+                                                                           make_settings):
+    """A processed activity's job is its de-duplication: the job table's purge (after
+    ``delivery.retention_days``) leaves it, the inbox purge deletes it after
+    ``[inbox] dedup_retention_days``."""
+    settings = make_settings(database_url)
+    async with open_database(database_url):
+        now = datetime.now(UTC)
+        for ref, days in (("https://p.example/a/old", 15), ("https://p.example/a/recent", 8)):
+            job = await store.insert_claimed(INBOX_ACTIVITY.name, ref, "t/1", now, PROCESSING_LEASE)
+            assert job is not None
+            await Job.filter(id=job.id).update(state=JobState.DONE,
+                                               finished_at=now - timedelta(days=days))
+        assert await purge_jobs(now, timedelta(days=7),
+                                except_kinds=(INBOX_ACTIVITY.name,)) == 0
+        assert await Processor(settings, {}).purge_expired(now) == 1
+        assert await Job.all().values_list("ref", flat=True) == ["https://p.example/a/recent"]
