@@ -1,12 +1,18 @@
-"""De-duplication, tombstones and dispatch of verified activities to their listeners.
+"""Persist, then process: storing verified activities, tombstones, and dispatch to listeners.
 
-An activity id is *claimed* (a ``ReceivedActivity`` row, unique) before its listener runs: the
-same activity delivered five times (retries, shared and personal inbox, double-knocking) is
-processed once. When the listener refuses the activity or finds it unrelated to us, the claim is
-released, so such an activity leaves nothing behind. A claim first lasts
-:data:`PROCESSING_LEASE`, and is kept for the ``[inbox]`` retention once its listener is done:
-if the process dies in between, the claim expires and the peer's next retry is processed
-(at least once). Claims and tombstones are purged by :meth:`Processor.purge_expired`.
+A verified activity is stored before anything acts on it: one ``inbox.activity`` job
+(:data:`~federation.jobs.kinds.INBOX_ACTIVITY`, ``ref`` = the activity id, unique) inserted
+already claimed by the request under :data:`PROCESSING_LEASE`, committed on its own. That row is
+the de-duplication: the same activity delivered five times (retries, shared and personal inbox,
+double-knocking) is stored once, the others answered 202 "duplicate" with nothing new. The
+listener then runs in the request, as the job's first attempt: processed, the job is ``done``
+(its document dropped, its id kept for ``[inbox] dedup_retention_days``); refused (403, 429) or
+unrelated to us, the job is deleted, so such an activity leaves nothing behind and the sender's
+retry is judged afresh. If the attempt cannot finish — the process is killed, the database
+fails (503) — the job stays stored and the job engine runs it once its lease expires
+(:meth:`Processor.task`): a 2xx always means stored, and nothing stored is lost. Listeners are
+idempotent (they may run twice for one activity). Expired rows are purged by
+:meth:`Processor.purge_expired`.
 
 Deletion wins (principle 11): a ``Delete`` leaves a :class:`~federation.db.inbox.DeletedObject`
 tombstone, and an activity about a tombstoned object or from a deleted actor is a no-op. A
