@@ -58,6 +58,8 @@ def config(database_url: str, data_dir: Path) -> dict[str, Any]:
     return {
         "base_url": BRIDGE, "database_url": database_url, "data_dir": str(data_dir),
         "allow_loopback_fetch": True, "server": {"run_worker": False},
+        # every actor is on 127.0.0.1: the per-host flood limits would refuse most of the load
+        "inbox": {"limits": {"replies_per_hour": 1_000_000, "interactions_per_hour": 1_000_000}},
         "site": {"name": "Bench", "home_page": "https://site.example/"},
         "site_actor": {"identifier": "site", "username": "site", "name": "Site"},
         "collectives": [{"identifier": "collectif", "username": "collectif", "name": "Collectif"}],

@@ -5,7 +5,7 @@ A verified sender's host may make us store, per hour, at most ``[inbox.limits]``
 our objects) and reports. A listener takes one token of its kind *before* writing anything
 (the sender's actor row included); with none left it raises
 :class:`~federation.errors.TooManyRequests`: the request is answered 429 with ``Retry-After``,
-the processor releases the activity's claim and nothing is stored, so the sender's retry after
+the processor deletes the activity's stored job and nothing is kept, so the sender's retry after
 that delay is processed like a first delivery (Mastodon, GoToSocial and Misskey retry a 429).
 
 The key is the host of the *verified* actor: a stranger cannot spend another host's budget by

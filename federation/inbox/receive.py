@@ -16,7 +16,10 @@ queued or fetched (the body size cap is enforced by the web handler, before buff
    verification fails (401);
 8. the key belongs to ``activity.actor`` — the actor document lists it (401);
 9. the actor is not blocked (403); the activity id lives on the actor's origin (403);
-10. the delivery engine learns the host is alive, and the processor de-duplicates and acts.
+10. the delivery engine learns the host is alive, and the processor stores the activity as a
+    job (one insert; an activity id already stored is a duplicate), then acts on it: a
+    listener's refusal (403, 429) deletes the job and is answered; a database fault is a 503
+    and leaves the job to the engine (:mod:`federation.inbox.processor`).
 
 LD signatures in bodies are never looked at (principle 7).
 """
@@ -40,6 +43,7 @@ from federation.inbox.deletions import UnverifiedDeletions
 from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Outcome, Processor
 from federation.inbox.wire import id_of
+from federation.jobs.worker import Task
 from federation.protocol.uris import origin_of, same_origin
 from federation.remote.actors import DatabaseKeyCache
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
@@ -174,6 +178,10 @@ class Receiver:
     @property
     def processor(self) -> Processor:
         return self._processor
+
+    def inbox_task(self) -> Task:
+        """The job engine's task running stored activities with this receiver's services."""
+        return self._processor.task(self._services)
 
     @property
     def limits(self) -> InboxLimits:

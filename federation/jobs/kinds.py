@@ -29,6 +29,17 @@ FEED = JobKind(
     lease=timedelta(minutes=5), per_key=2,
 )
 
+#: A verified inbox activity, stored before its 202 (``ref`` = the activity id: one job per
+#: activity, the de-duplication; ``key`` = the sender's host). The request attempts it at once
+#: under the job's lease; a worker takes it up if that attempt could not finish (the process
+#: died, the database failed): 1 min, 2 min … 6 h, 10 attempts. The lease outlasts a
+#: listener's bounded remote work (fetch budget, client timeouts).
+INBOX_ACTIVITY = JobKind(
+    "inbox.activity", ONE_SHOT,
+    RetryPolicy(max_attempts=10, curve=Curve.EXPONENTIAL, first=60.0, cap=6 * 3600.0),
+    lease=timedelta(minutes=5), per_key=4,
+)
+
 _PURGE_RETRY = RetryPolicy(max_attempts=None, curve=Curve.EXPONENTIAL, first=60.0, cap=3600.0)
 
 #: Expired inbox de-duplication claims and tombstones, deleted hourly (one job, ``ref`` "hourly").
@@ -40,4 +51,4 @@ DELIVERY_PURGE = JobKind("delivery.purge", RECURRING, _PURGE_RETRY, lease=timede
 #: Finished jobs of this table past their retention, hourly.
 JOB_PURGE = JobKind("jobs.purge", RECURRING, _PURGE_RETRY, lease=timedelta(minutes=10))
 
-KINDS: tuple[JobKind, ...] = (WEBHOOK, FEED, INBOX_PURGE, DELIVERY_PURGE, JOB_PURGE)
+KINDS: tuple[JobKind, ...] = (WEBHOOK, FEED, INBOX_ACTIVITY, INBOX_PURGE, DELIVERY_PURGE, JOB_PURGE)

@@ -42,14 +42,16 @@ def periodic(kind: JobKind, every: timedelta, work: Callable[[datetime], Awaitab
     return Task(kind, handle, prepare)
 
 
-async def purge_jobs(now: datetime, retention: timedelta) -> int:
-    """Delete jobs that reached a final state more than ``retention`` ago."""
+async def purge_jobs(now: datetime, retention: timedelta, *,
+                     except_kinds: tuple[str, ...] = ()) -> int:
+    """Delete jobs that reached a final state more than ``retention`` ago (but those of
+    ``except_kinds``: their service keeps them its own time)."""
     deleted = 0
     while True:
         ids = await Job.filter(
             state__in=list(FINAL),
             finished_at__lt=now - retention,
-        ).order_by("id").limit(PURGE_CHUNK).values_list("id", flat=True)
+        ).exclude(kind__in=list(except_kinds)).order_by("id").limit(PURGE_CHUNK).values_list("id", flat=True)
         if not ids:
             return deleted
         deleted += await Job.filter(id__in=list(ids), state__in=list(FINAL)).delete()

@@ -171,11 +171,16 @@ async def finish(job: ClaimedJob, graph: StateGraph, event: Event, now: datetime
         values["attempts"] = 0
     if payload is not None:
         values["payload"] = payload
-    written = await Job.filter(id=job.id, lease_owner=job.lease_owner,
-                               state=JobState.RUNNING).update(**values)
-    if written:
+    # one hand-written statement (every processed inbox activity runs it)
+    connection = _connection()
+    sets = ", ".join(f'"{name}" = ?' for name in values)
+    params = [_v(name, value) for name, value in values.items()]
+    written = await connection.execute_query(_sql(
+        f'UPDATE "jobs" SET {sets} WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?',
+        connection), [*params, job.id, job.lease_owner, _v("state", JobState.RUNNING)])
+    if written[0]:
         job.state = target
-    return bool(written)
+    return bool(written[0])
 
 
 async def enqueue(kind: str, payload: Any = None, *, key: str = "", at: datetime,
@@ -184,6 +189,32 @@ async def enqueue(kind: str, payload: Any = None, *, key: str = "", at: datetime
     caller's work is committed)."""
     return await Job.create(kind=kind, key=key[:255], ref=ref, payload=payload or {},
                             next_attempt_at=at)
+
+
+async def insert_claimed(kind: str, ref: str, token: str, now: datetime, lease: timedelta, *,
+                         key: str = "", payload: Any = None) -> ClaimedJob | None:
+    """Store a job of ``kind`` for ``ref`` already held by ``token`` (running, one attempt
+    counted, leased until ``now + lease``), in one ``INSERT``; ``None`` when a job of ``kind``
+    for ``ref`` exists, whatever its state (the work is a duplicate).
+
+    The caller attempts it at once and records the result with :func:`finish`; if it dies
+    first, the lease expires and a worker takes the job up (:func:`reclaim_expired`)."""
+    new = await insert_new(Job, {"kind": kind, "ref": ref, "key": key[:255],
+                                 "payload": payload or {}, "next_attempt_at": now,
+                                 "state": JobState.RUNNING, "attempts": 1,
+                                 "lease_owner": token, "lease_expires_at": now + lease})
+    if new is None:
+        return None
+    return ClaimedJob(new, kind, key[:255], ref, 1, payload or {}, token)
+
+
+async def forget(job: ClaimedJob) -> bool:
+    """Delete a job we hold (its work left nothing worth keeping, not even its row)."""
+    connection = _connection()
+    written = await connection.execute_query(_sql(
+        'DELETE FROM "jobs" WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?', connection),
+        [job.id, job.lease_owner, _v("state", JobState.RUNNING)])
+    return bool(written[0])
 
 
 async def ensure(kind: str, ref: str, *, key: str = "", at: datetime,

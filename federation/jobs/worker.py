@@ -69,6 +69,12 @@ class Result:
     at: datetime | None = None
     error: str | None = None
     payload: Any = None
+    #: The job succeeded and its row is deleted (its work left nothing worth keeping).
+    drop: bool = False
+
+    @classmethod
+    def dropped(cls) -> Result:
+        return cls(Event.SUCCEED, drop=True)
 
     @classmethod
     def done(cls, payload: Any = None) -> Result:
@@ -174,22 +180,7 @@ class Worker:
     async def record(self, job: ClaimedJob, result: Result) -> bool:
         """Move the job along its graph by the handler's result (False: lease lost)."""
         kind = self._tasks[job.kind].kind
-        now = self._clock()
-        event, at = result.event, result.at
-        if event is Event.RETRY:
-            if kind.policy.gives_up(job.attempts) and kind.graph.allows(job.state, Event.ABANDON):
-                event = Event.ABANDON
-            elif at is None:
-                at = kind.policy.retry_at(job.attempts, now, self._random())
-        written = await store.finish(job, kind.graph, event, now, next_attempt_at=at,
-                                     error=result.error, payload=result.payload)
-        if not written:
-            log.warning("job %d (%s): lease lost before its result was recorded (another "
-                        "worker took it)", job.id, job.kind)
-        elif event in (Event.RETRY, Event.FAIL, Event.ABANDON):
-            log.info("job %d (%s), attempt %d: %s%s", job.id, job.kind, job.attempts, event,
-                     f" ({result.error})" if result.error else "")
-        return written
+        return await record(kind, job, result, self._clock(), self._random)
 
     async def run_once(self) -> int:
         """Prepare, claim what is due (up to ``concurrency``), run it, record; return how many."""
@@ -286,3 +277,30 @@ class Worker:
                 log.warning("job worker %s could not give back its jobs (%s): they are "
                             "taken up again when their leases expire", self.owner, error)
         log.info("job worker %s stopped", self.owner)
+
+
+async def record(kind: JobKind, job: ClaimedJob, result: Result, now: datetime,
+                 random: Callable[[], float] = random_module.random) -> bool:
+    """Move ``job`` along its kind's graph by ``result`` (False: our lease was lost).
+
+    Used by :class:`Worker`, and by a caller that attempted a job it stored already claimed
+    (:func:`~federation.jobs.store.insert_claimed`)."""
+    if result.drop:
+        kind.graph.next(job.state, Event.SUCCEED)  # only where the graph allows success
+        written = await store.forget(job)
+    else:
+        event, at = result.event, result.at
+        if event is Event.RETRY:
+            if kind.policy.gives_up(job.attempts) and kind.graph.allows(job.state, Event.ABANDON):
+                event = Event.ABANDON
+            elif at is None:
+                at = kind.policy.retry_at(job.attempts, now, random())
+        written = await store.finish(job, kind.graph, event, now, next_attempt_at=at,
+                                     error=result.error, payload=result.payload)
+        if written and event in (Event.RETRY, Event.FAIL, Event.ABANDON):
+            log.info("job %d (%s), attempt %d: %s%s", job.id, job.kind, job.attempts, event,
+                     f" ({result.error})" if result.error else "")
+    if not written:
+        log.warning("job %d (%s): lease lost before its result was recorded (another "
+                    "worker took it)", job.id, job.kind)
+    return written

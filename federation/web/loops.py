@@ -5,6 +5,8 @@
 - ``delivery-worker`` — the delivery queue (:class:`~federation.delivery.worker.DeliveryWorker`,
   its own raw-SQL fast path on the job contract);
 - ``job-worker`` — the job engine (:class:`~federation.jobs.worker.Worker`) running the
+  inbox activities stored but not processed in their request (the process died, the
+  database failed: :mod:`federation.inbox.processor`), the
   moderation webhook's calls (when ``moderation.webhook_url`` is set), feed polling (unless
   ``--no-feeds``), and the hourly purges: the inbox's expired claims and tombstones, the
   delivery queue's finished rows, the job table's finished jobs;
@@ -31,8 +33,10 @@ from federation.delivery.retention import PURGE_INTERVAL, purge_finished
 from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import REFRESH_INTERVAL_SECONDS, ActorDirectory
 from federation.inbox.processor import Processor
+from federation.inbox.receive import Receiver
+from federation.inbox.service import build_receiver
 from federation.ingest.poller import FeedPoller
-from federation.jobs.kinds import DELIVERY_PURGE, INBOX_PURGE, JOB_PURGE
+from federation.jobs.kinds import DELIVERY_PURGE, INBOX_ACTIVITY, INBOX_PURGE, JOB_PURGE
 from federation.jobs.periodic import periodic, purge_jobs
 from federation.jobs.supervisor import Statuses
 from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
@@ -41,6 +45,7 @@ from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.web.background import Loop, background
+from federation.web.inbox import INBOX
 from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -62,7 +67,8 @@ class BackgroundLoop:
 
 
 def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher | None, *,
-              feeds: bool = True, clock: Callable[[], datetime] = _now) -> list[Task]:
+              feeds: bool = True, clock: Callable[[], datetime] = _now,
+              inbox: Task | None = None) -> list[Task]:
     """What the job worker of a process runs (the one list, see the module)."""
     retention = timedelta(days=settings.delivery.retention_days)
 
@@ -72,7 +78,9 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
                 f"{report.hosts} host(s)") if report.total else ""
 
     async def purge_finished_jobs(now: datetime) -> str:
-        deleted = await purge_jobs(now, retention)
+        # processed inbox activities are their de-duplication: the inbox purge keeps them
+        # ``[inbox] dedup_retention_days``
+        deleted = await purge_jobs(now, retention, except_kinds=(INBOX_ACTIVITY.name,))
         return f"{deleted} finished job(s) removed" if deleted else ""
 
     async def purge_inbox(now: datetime) -> str:
@@ -82,6 +90,8 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
     tasks = [periodic(INBOX_PURGE, PURGE_EVERY, purge_inbox, clock),
              periodic(DELIVERY_PURGE, PURGE_INTERVAL, purge_deliveries, clock),
              periodic(JOB_PURGE, PURGE_EVERY, purge_finished_jobs, clock)]
+    if inbox is not None:
+        tasks.append(inbox)
     if settings.moderation.webhook_url:
         tasks.append(WebhookSender(settings, client).task())
     if feeds and publisher is not None:
@@ -94,7 +104,8 @@ class Loops:
 
     def __init__(self, settings: Settings, directory: ActorDirectory, client: HardenedClient,
                  publisher: Publisher | None, *, work: bool = True, feeds: bool = True,
-                 concurrency: int | None = None, statuses: Statuses | None = None) -> None:
+                 concurrency: int | None = None, statuses: Statuses | None = None,
+                 receiver: Receiver | None = None) -> None:
         self.statuses = statuses or Statuses()
         self._directory = directory
         self.delivery: DeliveryWorker | None = None
@@ -102,7 +113,9 @@ class Loops:
         self.loops: list[BackgroundLoop] = []
         if work:
             self.delivery = DeliveryWorker(settings, directory, client, concurrency=concurrency)
-            self.jobs = Worker(job_tasks(settings, client, publisher, feeds=feeds),
+            receiver = receiver or build_receiver(settings, directory, client)
+            self.jobs = Worker(job_tasks(settings, client, publisher, feeds=feeds,
+                                         inbox=receiver.inbox_task()),
                                on_success=self.statuses.loop("job-worker").succeeded)
             self.loops += [BackgroundLoop("delivery-worker", self.delivery.run_forever, None),
                            BackgroundLoop("job-worker", self.jobs.run, SHUTDOWN_GRACE + 5.0)]
@@ -139,7 +152,7 @@ LOOPS = web.AppKey("loops", Loops)
 async def _loops(app: web.Application) -> AsyncIterator[None]:
     settings = app[SETTINGS]
     loops = Loops(settings, app[DIRECTORY], app[CLIENT], app[PUBLISHER],
-                  work=settings.server.run_worker)
+                  work=settings.server.run_worker, receiver=app[INBOX])
     app[LOOPS] = loops
     async with loops.running():
         yield

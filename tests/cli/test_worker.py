@@ -63,8 +63,8 @@ async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_u
             assert [loop.name for loop in loops.loops] == [
                 "delivery-worker", "job-worker", "key-refresh"]
             assert loops.jobs is not None and set(loops.jobs.kinds) == {
-                "inbox.purge", "delivery.purge", "jobs.purge", "moderation.webhook",
-                "ingest.feed"}
+                "inbox.activity", "inbox.purge", "delivery.purge", "jobs.purge",
+                "moderation.webhook", "ingest.feed"}
             no_feeds = Loops(settings, directory, client, publisher, feeds=False)
             assert no_feeds.jobs is not None and "ingest.feed" not in no_feeds.jobs.kinds
             assert "moderation.webhook" not in no_feeds.jobs.kinds

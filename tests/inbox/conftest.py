@@ -19,8 +19,10 @@ from aiohttp import web
 
 from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.inbox import DeletedObject, ReceivedActivity
+from federation.db.jobs import Job
 from federation.db.moderation import Interaction, Reply, Report
 from federation.db.social import Follower, RemoteActor
+from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.signing.cavage import host_header_for, sign_request
 from federation.signing.digests import sha256_digest_header
 from federation.signing.httpsig_compat import httpsig_sign_request, httpsig_verify_request
@@ -188,6 +190,20 @@ class Bridge:
         sent.update(headers or {})
         return await self.client.post(path, data=body, headers=sent)
 
+    async def run_jobs(self, clock: Callable[[], datetime] | None = None) -> int:
+        """Run the job engine's due inbox jobs (``run_once`` until idle), as the worker of
+        ``serve`` or ``federation worker`` would; ``clock`` moves time (leases expire).
+        Return how many attempts were made."""
+        from federation.jobs.worker import Worker
+        from federation.web.inbox import INBOX
+
+        worker = Worker([self.app[INBOX].inbox_task()], clock=clock or (lambda: datetime.now(UTC)),
+                        random=lambda: 0.0)
+        total = 0
+        while ran := await worker.run_once():
+            total += ran
+        return total
+
     async def article(self, uri: str = ARTICLE, actor: str = "halte-au-controle-numerique") -> ContentObject:
         """One of our published articles."""
         return await ContentObject.create(
@@ -239,7 +255,9 @@ async def stored() -> dict[str, int]:
     """How many rows the inbox could have written, per table."""
     models = (ReceivedActivity, DeletedObject, Reply, Follower, Interaction, Report,
               RemoteActor, OutboxActivity)
-    return {model.__name__: await model.all().count() for model in models}
+    counts = {model.__name__: await model.all().count() for model in models}
+    counts["Job"] = await Job.filter(kind=INBOX_ACTIVITY.name).count()  # stored activities
+    return counts
 
 
 async def nothing_stored() -> bool:

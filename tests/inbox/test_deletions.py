@@ -108,7 +108,7 @@ async def test_origin_failing_otherwise_leaves_the_create_for_its_retry(bridge, 
     peer.serve(STATUS, (500, "text/plain", b"oops"))
     assert (await bridge.post(create(alice, note(alice)), alice)).status == 202
     counts = await stored()
-    assert counts["Reply"] == 0 and counts["ReceivedActivity"] == 0
+    assert counts["Reply"] == 0 and counts["Job"] == 0
     assert await tombstones_among([alice.uri + "/statuses/1"]) == {alice.uri + "/statuses/1": False}
     peer.serve(STATUS, note(alice))
     assert (await bridge.post(create(alice, note(alice)), alice)).status == 202

@@ -58,7 +58,7 @@ async def test_object_fetch_on_private_address_is_refused(bridge, peer, alice):
     announce = {"id": f"{alice.uri}/statuses/9/activity", "type": "Announce", "actor": alice.uri,
                 "object": "http://10.0.0.1/notes/1"}
     assert (await bridge.post(announce, alice)).status == 202
-    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+    assert await Reply.all().count() == 0 and (await stored())["Job"] == 0
 
 
 async def test_follower_with_private_inbox_gets_no_delivery(bridge, peer, peer_keys):
@@ -107,7 +107,7 @@ async def test_fetches_per_activity_are_bounded(database_url, make_settings, aio
                 "object": f"{other.base}/users/carol/statuses/1"}
     assert (await bounded.post(announce, alice)).status == 202
     assert other.gets == []
-    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+    assert await Reply.all().count() == 0 and (await stored())["Job"] == 0
 
 
 @pytest.fixture

@@ -7,9 +7,10 @@ from typing import Any
 import pytest
 
 from federation.db.content import OutboxActivity
-from federation.db.inbox import ReceivedActivity
+from federation.db.jobs import Job
 from federation.db.moderation import Interaction, Reply, Report
 from federation.db.social import Follower, RemoteActor
+from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.web.state import INBOX
 
 from .conftest import ARTICLE, HALTE, Bridge, create, note, stored
@@ -61,7 +62,7 @@ async def test_follow_flood_from_one_host_is_bounded(limited, peer, peer_keys):
     assert len(refused) == 40
     assert all(int(a.headers["Retry-After"]) == 180 for a in refused)  # one follow per 3 minutes
     counts = await stored()
-    assert counts["Follower"] == counts["RemoteActor"] == counts["ReceivedActivity"] == 20
+    assert counts["Follower"] == counts["RemoteActor"] == counts["Job"] == 20
     assert counts["OutboxActivity"] == 20  # the Accepts queued
     await deliver_all(bridge)
     accepts = [a for a in peer.received if a["type"] == "Accept"]
@@ -79,7 +80,7 @@ async def test_refused_follow_is_processed_when_retried_after_the_delay(limited,
     assert (await bridge.post(follow(second), second)).status == 202
     refused = await bridge.post(follow(third), third)
     assert refused.status == 429
-    assert not await ReceivedActivity.exists(activity_uri=f"{third.uri}#follows/1")
+    assert not await Job.exists(kind=INBOX_ACTIVITY.name, ref=f"{third.uri}#follows/1")
     assert not await RemoteActor.exists(uri=third.uri)
     clock.now += int(refused.headers["Retry-After"]) - 1
     assert (await bridge.post(follow(third), third)).status == 429
@@ -115,7 +116,7 @@ async def test_reply_flood_is_bounded_and_unrelated_notes_spend_nothing(limited,
     assert statuses == [202] * 3 + [429] * 5
     assert await Reply.all().count() == 3
     assert await RemoteActor.all().count() == 3
-    assert await ReceivedActivity.all().count() == 3
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).count() == 3
 
 
 async def test_likes_and_reports_beyond_their_limits_are_429(limited, peer, peer_keys):

@@ -107,7 +107,7 @@ async def test_object_fetched_with_another_id_is_ignored(bridge, peer, alice):
     peer.serve("/users/alice/statuses/1", note(alice, 2))
     response = await bridge.post(create(alice, f"{alice.uri}/statuses/1"), alice)
     assert response.status == 202
-    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+    assert await Reply.all().count() == 0 and (await stored())["Job"] == 0
 
 
 @pytest.mark.parametrize("content_type", ["application/json", "text/html", "image/png"])
@@ -142,7 +142,7 @@ async def test_object_claiming_our_domain_is_refused(bridge, peer, alice):
     peer.serve("/users/alice/statuses/7", note(alice, id=f"{BRIDGE}/objects/note/7"))
     response = await bridge.post(create(alice, f"{alice.uri}/statuses/7", 7), alice)
     assert response.status == 202
-    assert await Reply.all().count() == 0 and (await stored())["ReceivedActivity"] == 0
+    assert await Reply.all().count() == 0 and (await stored())["Job"] == 0
 
 
 async def test_actor_document_claiming_our_domain_is_refused(bridge, peer, peer_keys):

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from federation.db.inbox import ReceivedActivity
+from federation.db.jobs import Job
 from federation.db.moderation import Reply, ReplyKind, ReplyState
 from federation.db.social import RemoteActor
+from federation.jobs.kinds import INBOX_ACTIVITY
 
 from .conftest import create, note, stored
 
@@ -22,7 +23,7 @@ async def test_signed_reply_is_queued_pending(bridge, peer, alice, scheme):
     assert reply.author.uri == alice.uri and reply.is_public
     assert reply.content_html == "<p>Bravo pour le débat</p>"
     assert reply.thread_root_uri == reply.in_reply_to_uri
-    assert await ReceivedActivity.all().count() == 1
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).count() == 1
 
 
 async def test_personal_inbox_accepts_too(bridge, peer, alice):
@@ -67,4 +68,4 @@ async def test_same_create_five_times_makes_one_item(bridge, peer, alice):
     for path in ["/inbox", "/actors/halte-au-controle-numerique/inbox"] * 2 + ["/inbox"]:
         assert (await bridge.post(activity, alice, path=path)).status == 202
     counts = await stored()
-    assert counts["Reply"] == 1 and counts["ReceivedActivity"] == 1
+    assert counts["Reply"] == 1 and counts["Job"] == 1

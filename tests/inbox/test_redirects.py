@@ -69,7 +69,7 @@ async def test_create_by_reference_redirected_to_another_host_is_403(bridge, mak
     assert response.status == 403
     assert e.gets == ["/notes/1"]
     counts = await stored()
-    assert counts["Reply"] == 0 and counts["ReceivedActivity"] == 0
+    assert counts["Reply"] == 0 and counts["Job"] == 0
 
 
 async def test_create_by_reference_redirected_to_a_deleted_object_stores_nothing(bridge, peer, alice):
