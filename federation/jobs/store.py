@@ -40,7 +40,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from federation.db.jobs import ERROR_LENGTH, Job, JobState
-from federation.db.raw import db_value, fair_claim_sql, insert_new
+from federation.db.raw import db_value, fair_claim_sql, insert_new, numbered
 from federation.jobs.graph import Event, StateGraph
 
 
@@ -175,9 +175,9 @@ async def finish(job: ClaimedJob, graph: StateGraph, event: Event, now: datetime
     connection = _connection()
     sets = ", ".join(f'"{name}" = ?' for name in values)
     params = [_v(name, value) for name, value in values.items()]
-    written = await connection.execute_query(_sql(
+    written = await connection.execute_query(numbered(
         f'UPDATE "jobs" SET {sets} WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?',
-        connection), [*params, job.id, job.lease_owner, _v("state", JobState.RUNNING)])
+        connection.capabilities.dialect), [*params, job.id, job.lease_owner, _v("state", JobState.RUNNING)])
     if written[0]:
         job.state = target
     return bool(written[0])
@@ -211,8 +211,9 @@ async def insert_claimed(kind: str, ref: str, token: str, now: datetime, lease: 
 async def forget(job: ClaimedJob) -> bool:
     """Delete a job we hold (its work left nothing worth keeping, not even its row)."""
     connection = _connection()
-    written = await connection.execute_query(_sql(
-        'DELETE FROM "jobs" WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?', connection),
+    written = await connection.execute_query(numbered(
+        'DELETE FROM "jobs" WHERE "id" = ? AND "lease_owner" = ? AND "state" = ?',
+        connection.capabilities.dialect),
         [job.id, job.lease_owner, _v("state", JobState.RUNNING)])
     return bool(written[0])
 
