@@ -19,6 +19,7 @@ import contextlib
 import json
 import os
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -41,7 +42,7 @@ class StatusFile:
     """The status file of this process (``<data_dir>/status/<process>-<pid>-<random>.json``)."""
 
     def __init__(self, data_dir: Path, process: str, statuses: Statuses, *,
-                 clock: Any = _now) -> None:
+                 clock: Callable[[], datetime] = _now) -> None:
         self.process = process
         self.path = Path(data_dir) / DIRECTORY / \
             f"{process}-{os.getpid()}-{uuid.uuid4().hex[:6]}.json"
