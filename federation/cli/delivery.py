@@ -1,5 +1,6 @@
 """Delivery commands: ``worker`` (delivery, feed polling and the moderation webhook without
-the web server), ``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their retention)."""
+the web server), ``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their
+retention), ``status`` (how the background loops of the running processes are doing)."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import argparse
 import asyncio
 import json
 import signal
+import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +19,7 @@ from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.retention import purge_finished
 from federation.identity.directory import ActorDirectory
 from federation.identity.signers import signer_for
+from federation.jobs import status as status_files
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
@@ -50,6 +53,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        "hosts older than delivery.retention_days (workers do it hourly)")
     queue.set_defaults(handler=cmd_deliveries)
 
+    status = subparsers.add_parser(
+        "status", help="how the background loops of the running processes are doing",
+        description="Read the status every `serve` and `federation worker` using this "
+        "data_dir writes every 15 s: per process and loop, running or waiting to restart, "
+        "restarts, the last error, the last success. Exit 0 when a process reported in the "
+        "last 60 s and all its loops run, 1 otherwise (a healthcheck). The database is not "
+        "opened: it works while the database is away.",
+    )
+    status.add_argument("--json", action="store_true", help="print JSON lines (one per process)")
+    status.set_defaults(handler=cmd_status)
+
 
 async def cmd_worker(args: argparse.Namespace) -> int:
     settings = settings_from(args)
@@ -61,7 +75,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
                 worker_client(settings, directory) as client):
         publisher = Publisher.for_site(directory, settings)
         loops = Loops(settings, directory, client, publisher, feeds=args.feeds,
-                      concurrency=args.concurrency)
+                      concurrency=args.concurrency, process="worker")
         assert loops.delivery is not None and loops.jobs is not None
         print(f"delivery worker {loops.delivery.owner} running"
               f"{', polling feeds' if args.feeds else ''}"
@@ -84,6 +98,52 @@ async def run_worker(loops: Loops, stop: asyncio.Event) -> None:
     supervised, until ``stop`` is set; then stop them gracefully."""
     async with loops.running():
         await stop.wait()
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    settings = settings_from(args)
+    now = datetime.now(UTC)
+    processes = status_files.read_all(settings.data_dir, now)
+    for process in processes:
+        document = process.document
+        if args.json:
+            print(json.dumps({**document, "age_seconds": round(process.age.total_seconds(), 1),
+                              "stale": process.stale}, ensure_ascii=False))
+            continue
+        print(f"{document.get('process')} pid {document.get('pid')}: written "
+              f"{_ago(process.age)} ago{' (stale: gone or hung)' if process.stale else ''}")
+        for loop in document.get("loops", []):
+            state = "running" if loop.get("running") else "restarting"
+            line = (f"  {loop.get('name', '?'):16} {state:10} restarts "
+                    f"{loop.get('restarts', 0):<4} last success "
+                    f"{_since(loop.get('last_success_at'), now)}")
+            if loop.get("last_error"):
+                line += (f"  last error {_since(loop.get('last_error_at'), now)}: "
+                         f"{loop['last_error']}")
+            print(line)
+    problem = status_files.verdict(processes)
+    if problem:
+        print(f"federation: {problem}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ago(age: timedelta) -> str:
+    seconds = int(age.total_seconds())
+    if seconds < 120:
+        return f"{seconds} s"
+    if seconds < 7200:
+        return f"{seconds // 60} min"
+    return f"{seconds // 3600} h"
+
+
+def _since(moment: str | None, now: datetime) -> str:
+    if not moment:
+        return "never"
+    try:
+        return f"{_ago(now - datetime.fromisoformat(moment))} ago"
+    except (TypeError, ValueError):
+        return "?"
 
 
 @dataclass

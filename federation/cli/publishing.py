@@ -110,7 +110,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "published; delete items one by one through the push API if needed.")
     remove.add_argument("id", help="the feed's id, from `feeds list`")
     remove.set_defaults(handler=cmd_feeds_remove)
-    poll = feed_verbs.add_parser("poll", help="poll feeds now")
+    poll = feed_verbs.add_parser(
+        "poll", help="poll feeds now",
+        description="Poll the due feeds (or every feed) now, each under its job's lease as a "
+        "worker does: a feed a worker is polling at that moment is skipped (busy).")
     poll.add_argument("--all", action="store_true", help="every feed, not only due ones")
     poll.set_defaults(handler=cmd_feeds_poll)
 
@@ -327,10 +330,7 @@ async def cmd_feeds_poll(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with _publisher(settings) as publisher, _client(settings, publisher) as client:
         poller = FeedPoller.for_site(settings, client, publisher)
-        if args.all:
-            reports = [await poller.poll(feed) for feed in await Feed.all().order_by("id")]
-        else:
-            reports = await poller.run_once()
+        reports = await poller.run_once(every=args.all)
     for report in reports:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
         print(f"feed {report.feed_id}: {report.status} {outcomes} {report.error}".rstrip())

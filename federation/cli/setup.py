@@ -43,15 +43,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     serve = subparsers.add_parser(
         "serve", help="serve the bridge over HTTP",
-        description="Serve discovery, actors, objects and inboxes. Runs a delivery worker, "
-        "the feed poller and the moderation webhook's sender in-process unless --no-worker is "
-        "given (then run `federation worker`, which runs all three).",
+        description="Serve discovery, actors, objects and inboxes. Runs the delivery worker "
+        "and the job worker (feed polling, the moderation webhook's calls, the hourly purges) "
+        "in-process unless --no-worker is given: then run `federation worker`, which runs the "
+        "same loops (without one, nothing is delivered, polled, called or purged).",
     )
     serve.add_argument("--host", help="listen address (default: server.host)")
     serve.add_argument("--port", type=int, help="listen port (default: server.port)")
     serve.add_argument("--no-worker", action="store_true",
-                       help="do not run the delivery worker, the feed poller and the "
-                       "moderation webhook's sender in-process")
+                       help="do not run the delivery worker and the job worker (feeds, "
+                       "webhook, purges) in-process")
     serve.set_defaults(handler=cmd_serve)
 
 

@@ -5,7 +5,8 @@ A fault is worth waiting out (a background loop backs off and resumes; a web req
 answered 503 with ``Retry-After``; the CLI prints one line): PostgreSQL restarting or
 stopped (asyncpg's connection errors, "the database system is shutting down", a refused
 connection), SQLite's "database or disk is full", "database is locked", "disk I/O error",
-"unable to open database file", "attempt to write a readonly database", tortoise's
+"unable to open database file", "attempt to write a readonly database", "file is not a
+database" and "database disk image is malformed" (a foreign or damaged file), tortoise's
 ``DBConnectionError``, and ``OSError``. A syntax error, a constraint violation, a missing row
 or a bad value is not a fault (tortoise wraps some of those in ``OperationalError`` too: the
 cause decides).
@@ -27,7 +28,8 @@ from tortoise.exceptions import (
 #: SQLite errors (``sqlite3.OperationalError`` messages) that are the storage's, not the query's.
 SQLITE_FAULTS = ("database or disk is full", "database is locked", "disk i/o error",
                  "unable to open database", "readonly database", "database table is locked",
-                 "disk is full", "out of memory")
+                 "disk is full", "out of memory", "file is not a database",
+                 "database disk image is malformed")
 _ASYNCPG_FAULTS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
                    asyncpg.exceptions.OperatorInterventionError,
                    asyncpg.exceptions.InsufficientResourcesError,

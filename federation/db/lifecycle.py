@@ -7,7 +7,9 @@ aiohttp server and of the workers sees it.
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -35,16 +37,37 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     # that opens SQLite then PostgreSQL (the test suite) must not reuse '?' placeholders.
     EXECUTOR_CACHE.clear()
     context = TortoiseContext()
+    threads = set(threading.enumerate())
     try:
         with context:  # current only while initialising; then the global fallback serves
             await context.init(config=tortoise_config(database_url), _enable_global_fallback=True)
     except (BaseORMException, OSError) as error:
         await context.close_connections()
+        await _settle_sqlite_threads(threads)
         raise DatabaseError(f"cannot open the database: {error}") from error
     try:
         yield context
+    except BaseException:
+        await context.close_connections()
+        await _settle_sqlite_threads(threads)
+        raise
     finally:
         await context.close_connections()
+
+
+#: How long a failed SQLite connection's thread gets to stop (it stops at once).
+SETTLE_SECONDS = 2.0
+
+
+async def _settle_sqlite_threads(before: set[threading.Thread]) -> None:
+    """Wait, while the event loop still runs, for the threads of SQLite connections opened
+    since ``before`` to end. aiosqlite stops the thread of a connection that failed to open
+    (a directory or an unreadable file where the database should be) without waiting for it;
+    if the loop closes first (the CLI exits with its one-line message), the thread dies with
+    a traceback ("Event loop is closed") on stderr."""
+    for thread in set(threading.enumerate()) - before:
+        if "_connection_worker_thread" in thread.name and thread.is_alive():
+            await asyncio.to_thread(thread.join, SETTLE_SECONDS)
 
 
 def _executor(context: TortoiseContext, database_url: str) -> MigrationExecutor:

@@ -9,6 +9,7 @@ Public API for other services:
   request: give it another chance if it was set aside.
 
 Workers: :class:`federation.delivery.worker.DeliveryWorker` (``run_once``/``run_forever``),
-run in-process by ``federation serve`` and alone by ``federation worker``; they purge finished
-rows past ``delivery.retention_days`` (:mod:`federation.delivery.retention`).
+run in-process by ``federation serve`` and alone by ``federation worker``. Finished rows past
+``delivery.retention_days`` are purged hourly by the job engine's ``delivery.purge`` job
+(:mod:`federation.delivery.retention`, :mod:`federation.web.loops`).
 """

@@ -13,8 +13,10 @@ queue. :func:`purge_finished` deletes, finished before ``now - retention``:
   about failing hosts expire). Such a host, if we ever deliver to it again, starts afresh: its
   failures are counted again, on distinct days, before it is set aside.
 
-It is idempotent: several workers may run it at once. The delivery worker runs it at most once
-per :data:`PURGE_INTERVAL` (``run_forever``); ``federation deliveries --purge`` runs it now.
+It is idempotent: several processes may run it at once. The job engine runs it every
+:data:`PURGE_INTERVAL` as the ``delivery.purge`` job (:data:`federation.jobs.kinds.DELIVERY_PURGE`,
+one recurring job: whichever job worker claims it, in ``serve`` unless ``--no-worker``, or in a
+``federation worker``; :mod:`federation.web.loops`); ``federation deliveries --purge`` runs it now.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from federation.db.delivery import (
     HostHealth,
 )
 
-#: How often a delivery worker purges.
+#: How often the job engine purges (the ``delivery.purge`` job).
 PURGE_INTERVAL = timedelta(hours=1)
 #: Rows deleted per statement (bounded statements, bounded ``IN (…)`` lists).
 PURGE_CHUNK = 1000

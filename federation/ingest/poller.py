@@ -1,7 +1,8 @@
 """Polling feeds: conditional GET, change detection, per-feed interval, backoff on failure.
 
 :class:`FeedPoller.run_once` polls every feed that is due and returns what happened
-(``federation feeds poll``). In ``serve`` and ``federation worker`` (unless ``--no-feeds``),
+(``federation feeds poll``), each under its job's lease like a worker (a feed a worker is
+polling is skipped: ``busy``). In ``serve`` and ``federation worker`` (unless ``--no-feeds``),
 feeds are polled by the job engine (:meth:`FeedPoller.task`): one job per feed
 (:data:`federation.jobs.kinds.FEED`, ``ref`` = the feed's id, ``key`` = its host), so that
 however many workers run, one feed is polled by one of them at a time (under its lease), and a
@@ -25,6 +26,7 @@ import asyncio
 import dataclasses
 import hashlib
 import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -38,8 +40,9 @@ from federation.errors import FederationError, Gone, NotFound
 from federation.ingest.feeds import parse_feed
 from federation.ingest.ical import HORIZON, SOURCE, CalendarContent, SeriesWindow, read_calendar
 from federation.jobs import store
+from federation.jobs.graph import Event
 from federation.jobs.kinds import FEED
-from federation.jobs.store import ClaimedJob
+from federation.jobs.store import ClaimedJob, LeaseTokens
 from federation.jobs.worker import Result, Task
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Outcome, Publisher
@@ -143,17 +146,33 @@ class FeedPoller:
         feed = await Feed.get_or_none(id=int(job.ref or 0))
         if feed is None:
             return Result.done()  # the feed was removed
-        if feed.next_poll_at > self._clock():  # polled meanwhile (`federation feeds poll`)
+        if feed.next_poll_at > self._clock():  # not due (its interval was changed)
             return Result.reschedule(feed.next_poll_at)
         report = await self.poll(feed)
         if report.status == "failed":
             return Result.retry(report.error, at=feed.next_poll_at)
         return Result.reschedule(feed.next_poll_at)
 
-    async def run_once(self) -> list[PollReport]:
-        """Poll every feed whose time has come."""
-        due = await Feed.filter(next_poll_at__lte=self._clock()).order_by("next_poll_at", "id")
-        return [await self.poll(feed) for feed in due]
+    async def run_once(self, *, every: bool = False) -> list[PollReport]:
+        """Poll every feed whose time has come (``every``: every feed, due or not), each under
+        its job's lease (:meth:`poll_leased`): a feed a worker is polling is reported ``busy``."""
+        feeds = Feed.all() if every else Feed.filter(next_poll_at__lte=self._clock())
+        tokens = LeaseTokens(f"poll-{uuid.uuid4().hex[:8]}")
+        return [await self.poll_leased(feed, tokens.next())
+                for feed in await feeds.order_by("next_poll_at", "id")]
+
+    async def poll_leased(self, feed: Feed, token: str) -> PollReport:
+        """Poll ``feed`` now, holding its job's lease as a worker would (``federation feeds
+        poll``): never while a worker polls it; its job rescheduled at the feed's next poll."""
+        await schedule_feed(feed)
+        job = await store.claim_ref(FEED.name, str(feed.id), token, self._clock(), FEED.lease)
+        if job is None:
+            return PollReport(feed.id, "busy", error="(a worker is polling it)")
+        report = await self.poll(feed)
+        event = Event.RETRY if report.status == "failed" else Event.RESCHEDULE
+        await store.finish(job, FEED.graph, event, self._clock(), next_attempt_at=feed.next_poll_at,
+                           error=report.error or None)
+        return report
 
     def parse(self, feed: Feed, identifier: str, body: bytes,
               media_type: str | None) -> list[ContentItem]:

@@ -42,7 +42,7 @@ INBOX_ACTIVITY = JobKind(
 
 _PURGE_RETRY = RetryPolicy(max_attempts=None, curve=Curve.EXPONENTIAL, first=60.0, cap=3600.0)
 
-#: Expired inbox de-duplication claims and tombstones, deleted hourly (one job, ``ref`` "hourly").
+#: Expired inbox de-duplication claims and tombstones, deleted hourly (one job, ``ref`` "periodic").
 INBOX_PURGE = JobKind("inbox.purge", RECURRING, _PURGE_RETRY, lease=timedelta(minutes=10))
 
 #: Finished deliveries, done fanouts and idle hosts past ``delivery.retention_days``, hourly.

@@ -113,6 +113,24 @@ async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: i
     return sorted(jobs, key=lambda job: job.id)
 
 
+async def claim_ref(kind: str, ref: str, token: str, now: datetime,
+                    lease: timedelta) -> ClaimedJob | None:
+    """Claim the job of ``kind`` for ``ref`` now, due or not, unless it is not ``pending``
+    (a worker holds it, or it is finished): None then. One guarded ``UPDATE``, so a worker's
+    claim and this one never both succeed (an admin command doing a kind's work by hand)."""
+    rows = await Job.filter(kind=kind, ref=ref, state=JobState.PENDING).limit(1).values_list(
+        "id", flat=True)
+    if not rows:
+        return None
+    written = await Job.filter(id=rows[0], state=JobState.PENDING).update(
+        state=JobState.RUNNING, attempts=F("attempts") + 1, lease_owner=token,
+        lease_expires_at=now + lease)
+    if not written:
+        return None  # a worker claimed it between our two statements
+    job = await Job.get(id=rows[0])
+    return ClaimedJob(job.id, job.kind, job.key, job.ref, job.attempts, job.payload, token)
+
+
 async def reclaim_expired(now: datetime) -> int:
     """Jobs whose worker died (lease expired while running) become pending and due again.
 

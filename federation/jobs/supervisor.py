@@ -12,7 +12,8 @@ nothing but a clean stop ends it.
   cut short by ``stop``; a loop that ran longer than ``cap`` before failing starts again from
   the first wait.
 
-:class:`LoopStatus` keeps what a ``/readyz`` reports per loop: running or waiting to restart,
+:class:`LoopStatus` keeps per loop (published by :mod:`federation.jobs.status`, read by
+``federation status``): running or waiting to restart,
 restarts, the last error and when, the last success (reported by the loop through
 :meth:`LoopStatus.succeeded`, e.g. the job worker after each cycle that reached the database).
 """
@@ -72,7 +73,7 @@ class LoopStatus:
 
 
 class Statuses:
-    """Every supervised loop's status in one process (what ``/readyz`` will report)."""
+    """Every supervised loop's status in one process (what ``federation status`` shows)."""
 
     def __init__(self) -> None:
         self._loops: dict[str, LoopStatus] = {}

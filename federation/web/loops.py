@@ -11,10 +11,13 @@
   ``--no-feeds``), and the hourly purges: the inbox's expired claims and tombstones, the
   delivery queue's finished rows, the job table's finished jobs;
 - ``key-refresh`` — picks up a key rotation made by another process (the actor documents must
-  show the keys that sign), also when this process runs no worker.
+  show the keys that sign), also when this process runs no worker;
+- ``status-file`` — writes every loop's status (:attr:`Loops.statuses`) to the process's file
+  in ``<data_dir>/status/`` every 15 s (:mod:`federation.jobs.status`; removed at a clean
+  stop): what ``federation status`` reads.
 
-``serve`` runs all three unless ``server.run_worker`` is false (then only ``key-refresh``: run a
-``federation worker`` beside it); ``federation worker`` runs all three. Each loop is supervised
+``serve`` runs them all unless ``server.run_worker`` is false (then only ``key-refresh`` and
+``status-file``: run a ``federation worker`` beside it); ``federation worker`` runs them all. Each loop is supervised
 (:mod:`federation.web.background`); :attr:`Loops.statuses` says how each is doing.
 """
 
@@ -38,6 +41,7 @@ from federation.inbox.service import build_receiver
 from federation.ingest.poller import FeedPoller
 from federation.jobs.kinds import DELIVERY_PURGE, INBOX_ACTIVITY, INBOX_PURGE, JOB_PURGE
 from federation.jobs.periodic import periodic, purge_jobs
+from federation.jobs.status import WRITE_EVERY, StatusFile
 from federation.jobs.supervisor import Statuses
 from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
 from federation.moderation.webhook import WebhookSender
@@ -105,8 +109,9 @@ class Loops:
     def __init__(self, settings: Settings, directory: ActorDirectory, client: HardenedClient,
                  publisher: Publisher | None, *, work: bool = True, feeds: bool = True,
                  concurrency: int | None = None, statuses: Statuses | None = None,
-                 receiver: Receiver | None = None) -> None:
+                 receiver: Receiver | None = None, process: str = "serve") -> None:
         self.statuses = statuses or Statuses()
+        self.status_file = StatusFile(settings.data_dir, process, self.statuses)
         self._directory = directory
         self.delivery: DeliveryWorker | None = None
         self.jobs: Worker | None = None
@@ -120,6 +125,7 @@ class Loops:
             self.loops += [BackgroundLoop("delivery-worker", self.delivery.run_forever, None),
                            BackgroundLoop("job-worker", self.jobs.run, SHUTDOWN_GRACE + 5.0)]
         self.loops.append(BackgroundLoop("key-refresh", self._refresh_keys, 0.0))
+        self.loops.append(BackgroundLoop("status-file", self._write_status, 0.0))
 
     def wake(self) -> None:
         """New jobs were queued by this process: claim them now."""
@@ -135,15 +141,27 @@ class Loops:
                 await self._directory.refresh_if_stale()
                 status.succeeded()
 
+    async def _write_status(self, stop: asyncio.Event) -> None:
+        status = self.statuses.loop("status-file")
+        while not stop.is_set():
+            await asyncio.to_thread(self.status_file.write)
+            status.succeeded()
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), WRITE_EVERY)
+
     @contextlib.asynccontextmanager
     async def running(self) -> AsyncIterator[Loops]:
-        """Run every loop, supervised, while the block runs; stop them gracefully after."""
-        async with contextlib.AsyncExitStack() as stack:
-            for loop in self.loops:
-                await stack.enter_async_context(background(
-                    loop.name, loop.run, grace=loop.grace,
-                    status=self.statuses.loop(loop.name)))
-            yield self
+        """Run every loop, supervised, while the block runs; stop them gracefully after (and
+        remove the process's status file: a clean stop)."""
+        try:
+            async with contextlib.AsyncExitStack() as stack:
+                for loop in self.loops:  # (the status file last: every loop is started)
+                    await stack.enter_async_context(background(
+                        loop.name, loop.run, grace=loop.grace,
+                        status=self.statuses.loop(loop.name)))
+                yield self
+        finally:
+            self.status_file.remove()
 
 
 LOOPS = web.AppKey("loops", Loops)

@@ -61,7 +61,7 @@ async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_u
         async with worker_client(settings, directory) as client:
             loops = Loops(hooked, directory, client, publisher)
             assert [loop.name for loop in loops.loops] == [
-                "delivery-worker", "job-worker", "key-refresh"]
+                "delivery-worker", "job-worker", "key-refresh", "status-file"]
             assert loops.jobs is not None and set(loops.jobs.kinds) == {
                 "inbox.activity", "inbox.purge", "delivery.purge", "jobs.purge",
                 "moderation.webhook", "ingest.feed"}
@@ -69,7 +69,7 @@ async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_u
             assert no_feeds.jobs is not None and "ingest.feed" not in no_feeds.jobs.kinds
             assert "moderation.webhook" not in no_feeds.jobs.kinds
             idle = Loops(settings, directory, client, publisher, work=False)
-            assert [loop.name for loop in idle.loops] == ["key-refresh"]
+            assert [loop.name for loop in idle.loops] == ["key-refresh", "status-file"]
             stop = asyncio.Event()
             names: set[str] = set()
 
@@ -81,7 +81,7 @@ async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_u
                 stop.set()
 
             await asyncio.gather(run_worker(loops, stop), note_and_stop())
-    assert {"delivery-worker", "job-worker", "key-refresh"} <= names
+    assert {"delivery-worker", "job-worker", "key-refresh", "status-file"} <= names
     assert not any(t.get_name() == "job-worker" for t in asyncio.all_tasks())
     assert [s.name for s in loops.statuses.all() if s.running] == []
 

@@ -101,6 +101,53 @@ async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make
         assert await ActorKey.filter(kind=KeyKind.RSA, active=True).count() == len(before)
 
 
+async def test_pending_webhook_calls_become_jobs_with_their_ids(empty_database_url):
+    """jobs.0002_webhook_calls on a database migrated to just before it, with webhook calls in
+    every state: the pending ones become pending moderation.webhook jobs with the same ids,
+    attempts, due time and last error (the site deduplicates on that id); they are marked
+    moved in the old table; the others stay as they were; a new job's id is above every past
+    call's (no call id is reused)."""
+    from federation.db.jobs import Job, JobState
+    from federation.db.moderation import WebhookDelivery, WebhookState
+
+    url = empty_database_url
+    await _migrate_to(url, [MigrationTarget(app_label=app, name="__latest__")
+                            for app in APPS if app != "jobs"]
+                      + [MigrationTarget(app_label="jobs", name="0001_initial")])
+    assert await pending_migrations(url) == ["jobs.0002_webhook_calls"]
+    due = datetime(2026, 3, 4, 5, 6, 7, tzinfo=UTC)
+    calls = [  # id, state, attempts, last error
+        (3, WebhookState.PENDING, 2, "HTTP 500"),
+        (5, WebhookState.SENT, 1, ""),
+        (9, WebhookState.PENDING, 0, ""),
+        (12, WebhookState.FAILED, 8, "HTTP 404"),
+    ]
+    async with open_database(url):
+        for id_, state, attempts, error in calls:
+            await WebhookDelivery.create(
+                id=id_, event="reply.approved", payload={"reply": f"r{id_}", "n": [id_]},
+                state=state, attempts=attempts, next_attempt_at=due, last_error=error)
+
+    assert await migrate_database(url) == ["jobs.0002_webhook_calls"]
+
+    async with open_database(url):
+        jobs = await Job.all().order_by("id")
+        assert [(j.id, j.kind, j.state, j.attempts, j.next_attempt_at, j.last_error, j.payload)
+                for j in jobs] == [
+            (3, "moderation.webhook", JobState.PENDING, 2, due, "HTTP 500",
+             {"event": "reply.approved", "payload": {"reply": "r3", "n": [3]}}),
+            (9, "moderation.webhook", JobState.PENDING, 0, due, None,
+             {"event": "reply.approved", "payload": {"reply": "r9", "n": [9]}}),
+        ]
+        rows = {r.id: (r.state, r.last_error) for r in await WebhookDelivery.all()}
+        assert rows == {3: (WebhookState.FAILED, "moved to the job table"),
+                        5: (WebhookState.SENT, ""),
+                        9: (WebhookState.FAILED, "moved to the job table"),
+                        12: (WebhookState.FAILED, "HTTP 404")}
+        new = await Job.create(kind="moderation.webhook", payload={}, next_attempt_at=due)
+        assert new.id == 13
+
+
 async def test_models_and_migrations_agree(tmp_path):
     """`make migrations` would write nothing: the autodetector finds no model change."""
     url = f"sqlite://{tmp_path / 'head.sqlite3'}"

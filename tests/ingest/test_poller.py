@@ -12,6 +12,7 @@ from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.db.ingest import Feed, FeedKind
 from federation.ingest.poller import FeedPoller, backoff
+from federation.jobs.graph import Event
 from federation.protocol.text import unstorable
 
 from .conftest import Bridge, FeedServer, fixture_bytes
@@ -244,3 +245,42 @@ async def test_feed_text_no_database_holds_is_scrubbed(bridge: Bridge, feed_serv
     assert "Cantine" in stored or "Repas" in stored
     if kind == FeedKind.RSS:
         assert row.url is None and row.source_id == "https://site.example/a1"
+
+
+async def test_polling_by_hand_takes_the_feed_jobs_lease(bridge: Bridge,
+                                                         feed_server: FeedServer) -> None:
+    """`federation feeds poll` (run_once) polls a feed only under its job's lease: while a
+    worker holds it, the feed is reported busy and not fetched (with or without --all); once
+    the worker let go, it is polled, and its job is pending again, due at the feed's next poll,
+    its lease released."""
+    from federation.db.jobs import Job, JobState
+    from federation.jobs import store
+    from federation.jobs.kinds import FEED
+    from federation.jobs.store import LeaseTokens
+
+    feed_server.body = fixture_bytes("spip.rss")
+    feed = await _feed(bridge, feed_server, FeedKind.RSS)
+    poller = _poller(bridge)
+    await poller.prepare(bridge.clock.now)
+    worker = await store.claim(FEED.name, LeaseTokens("worker").next(), bridge.clock.now,
+                               FEED.lease, 10)
+    assert [job.ref for job in worker] == [str(feed.id)]
+
+    for every in (False, True):
+        reports = await poller.run_once(every=every)
+        assert [(r.feed_id, r.status) for r in reports] == [(feed.id, "busy")]
+    assert feed_server.seen == []  # never fetched while the worker holds it
+
+    await store.finish(worker[0], FEED.graph, Event.RESCHEDULE, bridge.clock.now)
+    reports = await poller.run_once()
+    assert [(r.feed_id, r.status) for r in reports] == [(feed.id, "ok")]
+    assert len(feed_server.seen) == 1
+    job = await Job.get(kind=FEED.name, ref=str(feed.id))
+    await feed.refresh_from_db()
+    assert (job.state, job.lease_owner, job.attempts) == (JobState.PENDING, None, 0)
+    assert job.next_attempt_at == feed.next_poll_at > bridge.clock.now
+
+    # --all polls a feed that is not due, under the lease all the same
+    reports = await poller.run_once(every=True)
+    assert [(r.feed_id, r.status) for r in reports] == [(feed.id, "not-modified")]
+    assert (await Job.get(id=job.id)).state == JobState.PENDING
