@@ -280,7 +280,7 @@ async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     """A logged-in moderator's form whose CSRF token matches the session; else 403."""
     session = await _session(request)
     form = await read_form(request)
-    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):  # type: ignore[arg-type]
+    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
         raise web.HTTPForbidden(text="403: forbidden\n")
     return session, form
 
@@ -317,7 +317,7 @@ async def login_page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not csrf_matches(expected, form.get("csrf")):  # type: ignore[arg-type]
+    if not expected or not csrf_matches(expected, form.get("csrf")):
         raise web.HTTPForbidden(text="403: forbidden\n")
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))

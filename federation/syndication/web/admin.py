@@ -88,7 +88,7 @@ class ItemView:
 def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> ItemView:
     document = item.document if isinstance(item.document, dict) else {}
     content = document.get("content") if isinstance(document.get("content"), str) else ""
-    source = sources.get(item.source_id)  # type: ignore[attr-defined]
+    source = sources.get(item.source_id)
     source_name = "?"
     if source is not None:
         remote = source.remote
