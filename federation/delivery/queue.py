@@ -161,7 +161,7 @@ async def _lock_and_update(
     fields = ("id", "host") if model is DeliveryJob else ("id",)
     if is_postgres(model):
         async with in_transaction() as connection:
-            rows = await (
+            rows: list[Any] = await (
                 claimable.order_by(*ordering).limit(read)
                 .select_for_update(skip_locked=True).only(*fields).using_db(connection)
             )
@@ -176,7 +176,8 @@ async def _lock_and_update(
     changed = await claimable.filter(id__in=ids).update(**values)
     if changed != len(ids):  # another worker took some: keep the rows carrying our token
         token = values["lease_owner"]
-        mine = set(await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
+        mine: set[Any] = set(
+            await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
         ids = [i for i in ids if i in mine]
     return ids
 
@@ -205,6 +206,7 @@ async def claim_deliveries(
     lease_values = [db_value(DeliveryJob, "state", DeliveryState.SENDING), token,
                     db_value(DeliveryJob, "lease_expires_at", now + lease)]
     busy = busy or {}
+    connection: BaseDBAsyncClient
     if is_postgres():
         async with in_transaction() as connection:
             _, rows = await connection.execute_query(

@@ -34,7 +34,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from federation.db import is_row_id
+from federation.db import column, is_row_id
 from federation.db.moderation import (
     Decision,
     Reply,
@@ -332,7 +332,7 @@ class ModerationService:
                 authors = RemoteActor.filter(uri=value)
             else:
                 authors = RemoteActor.filter(domain=value)
-            author_ids = await authors.values_list("id", flat=True)
+            author_ids: list[int] = await column(authors, "id")
             pending = await Reply.filter(author_id__in=list(author_ids),
                                          state=ReplyState.PENDING)
             now = self._clock()

@@ -105,6 +105,14 @@ def load_public_key_pem(pem: str | bytes) -> PublicKey:
     return _supported_public(key)
 
 
+def load_ed25519_public_key_pem(pem: str | bytes) -> ed25519.Ed25519PublicKey:
+    """:func:`load_public_key_pem` for a key that must be Ed25519; ``ValueError`` otherwise."""
+    key = load_public_key_pem(pem)
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
+
+
 def _b58encode(data: bytes) -> str:
     number = int.from_bytes(data, "big")
     out = []

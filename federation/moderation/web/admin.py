@@ -35,7 +35,7 @@ import nh3
 from aiohttp import web
 from markupsafe import Markup
 
-from federation.db import is_row_id
+from federation.db import column, is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import Decision, Reply, ReplyState, Report
 from federation.db.social import Block
@@ -172,9 +172,9 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
     roots = {r.thread_root_uri for r in replies if r.thread_root_uri}
     sizes: dict[str, int] = {}
     if roots:
-        for root in await Reply.filter(thread_root_uri__in=list(roots)).values_list(
-            "thread_root_uri", flat=True
-        ):
+        root: str
+        for root in await column(Reply.filter(thread_root_uri__in=list(roots)),
+                                 "thread_root_uri"):
             sizes[root] = sizes.get(root, 0) + 1
     views = []
     for reply in replies:
