@@ -23,7 +23,7 @@ from federation.settings import Settings
 from federation.web.loops import Loops
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = subparsers.add_parser(
         "worker", help="run a delivery worker, the feed poller and the moderation webhook (without the web server)",
         description="Deliver queued activities and poll due feeds until interrupted "

@@ -15,7 +15,7 @@ from federation.db.social import Follower, FollowState
 from federation.inbox.follows import decide_follower
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     followers = subparsers.add_parser(
         "followers", help="list a local actor's followers, accept or reject follow requests",
         description="List the followers of ACTOR (accepted ones, or pending requests with "

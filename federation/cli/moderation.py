@@ -18,7 +18,7 @@ from federation.moderation import accounts
 from federation.moderation.service import REPLY_ACTIONS, Action, ModerationService
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     moderators = subparsers.add_parser(
         "moderators", help="manage the accounts of the moderation UI",
         description="Accounts that log in to /admin/. Passwords are read from a prompt, or "

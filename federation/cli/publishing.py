@@ -56,7 +56,7 @@ from federation.settings import Settings
 MAX_FILE_BYTES = 50_000_000
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     publish = subparsers.add_parser(
         "publish", help="publish one article or event from a JSON file",
         description="Publish the item in FILE (the push API's JSON with \"type\", \"actor\" and "
@@ -184,7 +184,8 @@ def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
                                      and kind != "json"):
         payloads = _json(data, path)
         payloads = payloads if isinstance(payloads, list) else [payloads]
-        items, problems = [], []
+        items: list[ContentItem] = []
+        problems: list[Problem] = []
         for index, payload in enumerate(payloads):
             if isinstance(payload, dict):
                 payload = {"actor": actor, **payload}

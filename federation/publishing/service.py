@@ -407,7 +407,7 @@ def _place_line(document: dict[str, Any]) -> str:
     location = document.get("location")
     if not isinstance(location, dict):
         return ""
-    address = location.get("address") if isinstance(location.get("address"), dict) else {}
+    address = raw if isinstance(raw := location.get("address"), dict) else {}
     parts: list[str] = []
     for part in (location.get("name"), address.get("streetAddress"),
                  address.get("addressLocality")):

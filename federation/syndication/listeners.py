@@ -172,8 +172,8 @@ async def on_delete(activity: Activity) -> bool:
     if object_id == activity.actor_uri:
         items = await SyndicatedItem.filter(actor_uri=activity.actor_uri).exclude(
             state=ItemState.WITHDRAWN)
-        for item in items:
-            await service.withdraw(directory, item)
+        for withdrawn in items:
+            await service.withdraw(directory, withdrawn)
         return False
     item = await SyndicatedItem.get_or_none(object_uri=object_id)
     if item is None:
