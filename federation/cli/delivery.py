@@ -9,18 +9,17 @@ import json
 import signal
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-
-from tortoise.functions import Count
+from typing import TYPE_CHECKING
 
 from federation.cli.context import opened, settings_from
-from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
-from federation.delivery.retention import purge_finished
-from federation.identity.directory import ActorDirectory
-from federation.identity.signers import signer_for
-from federation.publishing.service import Publisher
-from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
-from federation.web.loops import Loops
+
+# The services, the ORM and the client are imported by the commands that use them:
+# `federation --help` imports none of them.
+if TYPE_CHECKING:
+    from federation.identity.directory import ActorDirectory
+    from federation.remote.client import HardenedClient
+    from federation.web.loops import Loops
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -52,6 +51,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
+    from federation.publishing.service import Publisher
+    from federation.web.loops import Loops
+
     settings = settings_from(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -75,6 +77,9 @@ def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClie
     """The outbound client of ``federation worker``, as ``serve`` builds its own: GETs (actor
     documents, keys) signed by the site actor — servers in authorized-fetch mode, GoToSocial
     by default, answer 401 to unsigned ones. Feeds and webhooks ask for ``sign=False``."""
+    from federation.identity.signers import signer_for
+    from federation.remote.client import ClientPolicy, HardenedClient
+
     return HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
                           signer_for(directory, settings.site_actor.identifier))
 
@@ -101,6 +106,10 @@ class HostLine:
 
 async def queue_by_host(limit: int) -> list[HostLine]:
     """The queue summarised per host, most pending first."""
+    from tortoise.functions import Count
+
+    from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+
     lines: dict[str, HostLine] = {}
     counts = await DeliveryJob.annotate(n=Count("id")).group_by("host", "state").values_list(
         "host", "state", "n"
@@ -127,6 +136,8 @@ async def queue_by_host(limit: int) -> list[HostLine]:
 
 
 async def cmd_deliveries(args: argparse.Namespace) -> int:
+    from federation.delivery.retention import purge_finished
+
     settings = settings_from(args)
     async with opened(settings, sync=False):
         if args.purge:

@@ -12,7 +12,6 @@ import sys
 
 from federation.cli.context import opened, settings_from
 from federation.db.social import Follower, FollowState
-from federation.inbox.follows import decide_follower
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -55,6 +54,8 @@ async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> 
 
 
 async def _decide(args: argparse.Namespace, identifier: str, remote_uri: str, *, accept: bool) -> int:
+    from federation.inbox.follows import decide_follower  # a service: not for --help
+
     settings = settings_from(args)
     async with opened(settings, sync=False) as directory:
         await decide_follower(directory, identifier, remote_uri, accept=accept)

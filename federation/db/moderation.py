@@ -22,6 +22,26 @@ if TYPE_CHECKING:
     from federation.db.social import RemoteActor
 
 
+class Action(StrEnum):
+    """What a moderator did (the audit log's ``action``)."""
+
+    APPROVE = "approve"
+    REJECT = "reject"
+    SPAM = "spam"
+    UNDO = "undo"
+    BLOCK_AUTHOR = "block_author"
+    BLOCK_DOMAIN = "block_domain"
+    UNBLOCK = "unblock"
+    RESOLVE = "resolve"
+    REOPEN = "reopen"
+    DELETE = "delete"
+
+
+#: The actions on a reply, and on a report (the CLI and the API offer these).
+REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
+REPORT_ACTIONS = (Action.RESOLVE, Action.REOPEN, Action.DELETE)
+
+
 class ReplyState(StrEnum):
     PENDING = "pending"
     APPROVED = "approved"

@@ -25,7 +25,7 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db.moderation import ModeratorAccount, ModeratorSession, ModeratorToken
 from federation.errors import BadRequest, Conflict, NotFound
-from federation.settings import USERNAME_RE
+from federation.settings import MODERATOR_LANGUAGES, USERNAME_RE
 
 #: Scopes of moderator API tokens: ``moderation`` (every action) or ``moderation:read`` (lists).
 SCOPE_MODERATION = "moderation"
@@ -33,7 +33,7 @@ SCOPE_READ = "moderation:read"
 KNOWN_SCOPES = frozenset({SCOPE_MODERATION, SCOPE_READ})
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-LANGUAGES = ("fr", "en")
+LANGUAGES = MODERATOR_LANGUAGES
 
 _hasher = PasswordHasher()  # argon2id
 _DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))

@@ -37,7 +37,7 @@ from markupsafe import Markup
 
 from federation.db import column, is_row_id
 from federation.db.content import ContentObject
-from federation.db.moderation import Decision, Reply, ReplyState, Report
+from federation.db.moderation import REPORT_ACTIONS, Action, Decision, Reply, ReplyState, Report
 from federation.db.social import Block
 from federation.errors import (
     BadRequest,
@@ -55,7 +55,6 @@ from federation.moderation.accounts import (
     find_session,
     open_session,
 )
-from federation.moderation.service import REPORT_ACTIONS, Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.protocol.numbers import is_ascii_digits
