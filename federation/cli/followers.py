@@ -11,7 +11,6 @@ import argparse
 import sys
 
 from federation.cli.context import opened, settings_from
-from federation.db.social import Follower, FollowState
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -40,6 +39,8 @@ async def cmd_followers(args: argparse.Namespace) -> int:
 
 
 async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> int:
+    from federation.db.social import Follower, FollowState
+
     settings = settings_from(args)
     state = FollowState.PENDING if pending else FollowState.ACCEPTED
     async with opened(settings, sync=False) as directory:

@@ -12,12 +12,12 @@ import getpass
 import sys
 
 from federation.cli.context import opened, settings_from
-from federation.db.moderation import REPLY_ACTIONS, Action, ModeratorAccount, Reply, ReplyState
+from federation.db.vocabulary import REPLY_ACTIONS, Action, ReplyState
 from federation.errors import BadRequest
 from federation.settings import MODERATOR_LANGUAGES
 
-# The moderation service and accounts (argon2) are imported by the commands that use them:
-# `federation --help` imports no service.
+# The moderation service, accounts (argon2) and models are imported by the commands that use
+# them: `federation --help` imports no service and not the ORM.
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -97,6 +97,8 @@ async def cmd_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_list_moderators(args: argparse.Namespace) -> int:
+    from federation.db.moderation import ModeratorAccount
+
     async with opened(settings_from(args), sync=False):
         rows = await ModeratorAccount.all().order_by("username")
         for row in rows:
@@ -147,6 +149,8 @@ async def cmd_revoke_tokens(args: argparse.Namespace) -> int:
 
 
 async def cmd_list_replies(args: argparse.Namespace) -> int:
+    from federation.db.moderation import Reply
+
     async with opened(settings_from(args), sync=False):
         ordering = "id" if args.state == "pending" else "-id"
         replies = await Reply.filter(state=args.state).order_by(ordering).limit(

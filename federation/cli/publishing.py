@@ -18,7 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from federation.cli.context import opened, settings_from
-from federation.db.ingest import FeedKind
+from federation.db.vocabulary import FeedKind
 from federation.errors import (
     BadRequest,
     Conflict,

@@ -6,23 +6,16 @@ GET needs (ETag, Last-Modified), a hash of the last body, its schedule and its f
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+from federation.db.vocabulary import FeedKind as FeedKind
 
 if TYPE_CHECKING:
     from federation.db.actors import Actor
-
-
-class FeedKind(StrEnum):
-    RSS = "rss"
-    ATOM = "atom"
-    JSON = "json"
-    ICAL = "ical"
 
 
 class ApiToken(Model):

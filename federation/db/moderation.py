@@ -15,38 +15,15 @@ from tortoise.expressions import Q
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+from federation.db.vocabulary import REPLY_ACTIONS as REPLY_ACTIONS
+from federation.db.vocabulary import REPORT_ACTIONS as REPORT_ACTIONS
+from federation.db.vocabulary import Action as Action
+from federation.db.vocabulary import ReplyState as ReplyState
 
 if TYPE_CHECKING:
     from federation.db.actors import Actor
     from federation.db.content import ContentObject
     from federation.db.social import RemoteActor
-
-
-class Action(StrEnum):
-    """What a moderator did (the audit log's ``action``)."""
-
-    APPROVE = "approve"
-    REJECT = "reject"
-    SPAM = "spam"
-    UNDO = "undo"
-    BLOCK_AUTHOR = "block_author"
-    BLOCK_DOMAIN = "block_domain"
-    UNBLOCK = "unblock"
-    RESOLVE = "resolve"
-    REOPEN = "reopen"
-    DELETE = "delete"
-
-
-#: The actions on a reply, and on a report (the CLI and the API offer these).
-REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
-REPORT_ACTIONS = (Action.RESOLVE, Action.REOPEN, Action.DELETE)
-
-
-class ReplyState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SPAM = "spam"
 
 
 class ReplyKind(StrEnum):
