@@ -33,9 +33,10 @@ run: venv
 test: lint
 	$(BIN)/python -m pytest -q -ra $(PYTEST_ARGS)
 
-## make lint: ruff, with the rules chosen in pyproject.toml.
+## make lint: ruff and mypy (strict for federation/), as configured in pyproject.toml.
 lint: venv-test
 	$(BIN)/ruff check federation tests bench
+	$(BIN)/mypy
 
 ## make migrations: write the migrations for changed models (developers only).
 migrations: venv

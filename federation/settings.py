@@ -18,7 +18,7 @@ import tomllib
 import zoneinfo
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -40,6 +40,9 @@ DEFAULT_CONFIG_PATH = Path("config/federation.toml")
 NOT_SETTINGS_ENV = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}LOG_LEVEL"})
 
 IDENTIFIER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
+#: Languages of the moderation UI (``moderation.language``, a moderator's own language).
+ModeratorLanguage = Literal["fr", "en"]
+MODERATOR_LANGUAGES: tuple[str, ...] = get_args(ModeratorLanguage)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: Peers sign and compare the ASCII form; a Unicode form would be encoded one way or another.
@@ -245,7 +248,7 @@ class ModerationConfig(_Strict):
         default=100, ge=1, le=100_000, description="failed logins per username, all clients"
     )
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
-    language: Literal["fr", "en"] = Field(default="fr", description="the UI's default language")
+    language: ModeratorLanguage = Field(default="fr", description="the UI's default language")
     quotes: Literal["automatic", "moderated", "nobody"] = Field(
         default="automatic",
         description="who may quote our objects (FEP-044f canQuote): anyone at once, after a "

@@ -14,6 +14,7 @@ import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from types import ModuleType
 
 from federation.errors import ConfigError, FederationError
 
@@ -22,7 +23,7 @@ EXIT_FAILURE = 1
 EXIT_USAGE = 2
 
 
-def _command_modules() -> list:
+def _command_modules() -> list[ModuleType]:
     from federation.cli import (
         actors,
         delivery,

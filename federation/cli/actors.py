@@ -8,7 +8,7 @@ import json
 from federation.cli.context import opened, settings_from
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     actors = subparsers.add_parser("actors", help="list or show the local actors")
     verbs = actors.add_subparsers(dest="verb", metavar="VERB", required=True)
     listing = verbs.add_parser("list", help="list the site actor and every collective")

@@ -11,22 +11,20 @@ import signal
 import sys
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
-
-from tortoise.functions import Count
+from typing import TYPE_CHECKING
 
 from federation.cli.context import opened, settings_from
-from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
-from federation.delivery.retention import purge_finished
-from federation.identity.directory import ActorDirectory
-from federation.identity.signers import signer_for
-from federation.jobs import status as status_files
-from federation.publishing.service import Publisher
-from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
-from federation.web.loops import Loops
+
+# The services, the ORM and the client are imported by the commands that use them:
+# `federation --help` imports none of them.
+if TYPE_CHECKING:
+    from federation.identity.directory import ActorDirectory
+    from federation.remote.client import HardenedClient
+    from federation.web.loops import Loops
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     worker = subparsers.add_parser(
         "worker", help="run a delivery worker, the feed poller and the moderation webhook (without the web server)",
         description="Deliver queued activities and poll due feeds until interrupted "
@@ -66,6 +64,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
+    from federation.publishing.service import Publisher
+    from federation.web.loops import Loops
+
     settings = settings_from(args)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
@@ -89,6 +90,9 @@ def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClie
     """The outbound client of ``federation worker``, as ``serve`` builds its own: GETs (actor
     documents, keys) signed by the site actor — servers in authorized-fetch mode, GoToSocial
     by default, answer 401 to unsigned ones. Feeds and webhooks ask for ``sign=False``."""
+    from federation.identity.signers import signer_for
+    from federation.remote.client import ClientPolicy, HardenedClient
+
     return HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
                           signer_for(directory, settings.site_actor.identifier))
 
@@ -101,6 +105,8 @@ async def run_worker(loops: Loops, stop: asyncio.Event) -> None:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
+    from federation.jobs import status as status_files
+
     settings = settings_from(args)
     now = datetime.now(UTC)
     processes = status_files.read_all(settings.data_dir, now)
@@ -161,6 +167,10 @@ class HostLine:
 
 async def queue_by_host(limit: int) -> list[HostLine]:
     """The queue summarised per host, most pending first."""
+    from tortoise.functions import Count
+
+    from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+
     lines: dict[str, HostLine] = {}
     counts = await DeliveryJob.annotate(n=Count("id")).group_by("host", "state").values_list(
         "host", "state", "n"
@@ -187,6 +197,8 @@ async def queue_by_host(limit: int) -> list[HostLine]:
 
 
 async def cmd_deliveries(args: argparse.Namespace) -> int:
+    from federation.delivery.retention import purge_finished
+
     settings = settings_from(args)
     async with opened(settings, sync=False):
         if args.purge:

@@ -11,11 +11,9 @@ import argparse
 import sys
 
 from federation.cli.context import opened, settings_from
-from federation.db.social import Follower, FollowState
-from federation.inbox.follows import decide_follower
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     followers = subparsers.add_parser(
         "followers", help="list a local actor's followers, accept or reject follow requests",
         description="List the followers of ACTOR (accepted ones, or pending requests with "
@@ -41,6 +39,8 @@ async def cmd_followers(args: argparse.Namespace) -> int:
 
 
 async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> int:
+    from federation.db.social import Follower, FollowState
+
     settings = settings_from(args)
     state = FollowState.PENDING if pending else FollowState.ACCEPTED
     async with opened(settings, sync=False) as directory:
@@ -55,6 +55,8 @@ async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> 
 
 
 async def _decide(args: argparse.Namespace, identifier: str, remote_uri: str, *, accept: bool) -> int:
+    from federation.inbox.follows import decide_follower  # a service: not for --help
+
     settings = settings_from(args)
     async with opened(settings, sync=False) as directory:
         await decide_follower(directory, identifier, remote_uri, accept=accept)

@@ -12,13 +12,15 @@ import getpass
 import sys
 
 from federation.cli.context import opened, settings_from
-from federation.db.moderation import ModeratorAccount, Reply, ReplyState
+from federation.db.vocabulary import REPLY_ACTIONS, Action, ReplyState
 from federation.errors import BadRequest
-from federation.moderation import accounts
-from federation.moderation.service import REPLY_ACTIONS, Action, ModerationService
+from federation.settings import MODERATOR_LANGUAGES
+
+# The moderation service, accounts (argon2) and models are imported by the commands that use
+# them: `federation --help` imports no service and not the ORM.
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     moderators = subparsers.add_parser(
         "moderators", help="manage the accounts of the moderation UI",
         description="Accounts that log in to /admin/. Passwords are read from a prompt, or "
@@ -27,7 +29,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     verbs = moderators.add_subparsers(dest="verb", metavar="VERB", required=True)
     add = verbs.add_parser("add", help="create a moderator (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--language", choices=accounts.LANGUAGES, default=None,
+    add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
                      help="mark as administrator (shown by `moderators list`; no extra rights yet)")
@@ -82,6 +84,8 @@ def read_password(*, confirm: bool) -> str:
 
 
 async def cmd_add(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
     password = read_password(confirm=True)
     settings = settings_from(args)
     async with opened(settings, sync=False):
@@ -93,6 +97,8 @@ async def cmd_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_list_moderators(args: argparse.Namespace) -> int:
+    from federation.db.moderation import ModeratorAccount
+
     async with opened(settings_from(args), sync=False):
         rows = await ModeratorAccount.all().order_by("username")
         for row in rows:
@@ -104,6 +110,8 @@ async def cmd_list_moderators(args: argparse.Namespace) -> int:
 
 
 async def cmd_remove(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
     async with opened(settings_from(args), sync=False):
         await accounts.remove_account(args.username)
     print(f"moderator {args.username} removed")
@@ -111,6 +119,8 @@ async def cmd_remove(args: argparse.Namespace) -> int:
 
 
 async def cmd_passwd(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
     password = read_password(confirm=True)
     async with opened(settings_from(args), sync=False):
         await accounts.set_password(args.username, password)
@@ -119,6 +129,8 @@ async def cmd_passwd(args: argparse.Namespace) -> int:
 
 
 async def cmd_token(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
     scope = accounts.SCOPE_READ if args.read_only else accounts.SCOPE_MODERATION
     async with opened(settings_from(args), sync=False):
         token = await accounts.create_token(args.username, name=args.name, scopes=(scope,))
@@ -128,6 +140,8 @@ async def cmd_token(args: argparse.Namespace) -> int:
 
 
 async def cmd_revoke_tokens(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
     async with opened(settings_from(args), sync=False):
         count = await accounts.revoke_tokens(args.username)
     print(f"{count} token(s) revoked")
@@ -135,6 +149,8 @@ async def cmd_revoke_tokens(args: argparse.Namespace) -> int:
 
 
 async def cmd_list_replies(args: argparse.Namespace) -> int:
+    from federation.db.moderation import Reply
+
     async with opened(settings_from(args), sync=False):
         ordering = "id" if args.state == "pending" else "-id"
         replies = await Reply.filter(state=args.state).order_by(ordering).limit(
@@ -149,6 +165,8 @@ async def cmd_list_replies(args: argparse.Namespace) -> int:
 
 
 async def cmd_decide(args: argparse.Namespace) -> int:
+    from federation.moderation.service import ModerationService
+
     settings = settings_from(args)
     async with opened(settings, sync=False) as directory:
         service = ModerationService(settings, directory)

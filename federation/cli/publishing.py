@@ -15,14 +15,10 @@ import sys
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-from tqdm import tqdm
+from typing import TYPE_CHECKING, Any
 
 from federation.cli.context import opened, settings_from
-from federation.db import is_row_id
-from federation.db.actors import Actor
-from federation.db.ingest import Feed, FeedKind
+from federation.db.vocabulary import FeedKind
 from federation.errors import (
     BadRequest,
     Conflict,
@@ -31,32 +27,19 @@ from federation.errors import (
     Problem,
     Unprocessable,
 )
-from federation.identity.signers import signer_for
-from federation.ingest.feeds import parse_feed
-from federation.ingest.ical import parse_calendar
-from federation.ingest.payloads import parse_item
-from federation.ingest.poller import (
-    MAX_FEED_BYTES,
-    MAX_INTERVAL_SECONDS,
-    MIN_INTERVAL_SECONDS,
-    FeedPoller,
-    guess_kind,
-    schedule_feed,
-)
-from federation.ingest.tokens import create_token, list_tokens, revoke_token
-from federation.protocol.numbers import is_ascii_digits
-from federation.protocol.uris import is_http_url
-from federation.publishing.demo import demo_items
-from federation.publishing.items import ContentItem
-from federation.publishing.service import Publisher
-from federation.remote.client import ClientPolicy, HardenedClient
-from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 from federation.settings import Settings
+
+# The services (ingest, publishing), the client and tqdm are imported by the commands that use
+# them: `federation --help` imports none of them.
+if TYPE_CHECKING:
+    from federation.publishing.items import ContentItem
+    from federation.publishing.service import Publisher
+    from federation.remote.client import HardenedClient
 
 MAX_FILE_BYTES = 50_000_000
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     publish = subparsers.add_parser(
         "publish", help="publish one article or event from a JSON file",
         description="Publish the item in FILE (the push API's JSON with \"type\", \"actor\" and "
@@ -127,12 +110,17 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 @asynccontextmanager
 async def _publisher(settings: Settings) -> AsyncIterator[Publisher]:
+    from federation.publishing.service import Publisher
+
     async with opened(settings) as directory:
         yield Publisher.for_site(directory, settings)
 
 
 @asynccontextmanager
 async def _client(settings: Settings, publisher: Publisher) -> AsyncIterator[HardenedClient]:
+    from federation.identity.signers import signer_for
+    from federation.remote.client import ClientPolicy, HardenedClient
+
     signer = signer_for(publisher.directory, settings.site_actor.identifier)
     async with HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
                               signer) as client:
@@ -154,6 +142,8 @@ def _read(path: str) -> bytes:
 
 def _json(data: bytes, path: str) -> Any:
     """The file read as the push API reads a body (UTF-8, bounded, no NUL nor lone surrogate)."""
+    from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
+
     try:
         return parse_json_limited(data)
     except JSONLimitError as error:
@@ -166,6 +156,8 @@ def _print_problems(error: Unprocessable, where: str = "") -> None:
 
 
 async def cmd_publish(args: argparse.Namespace) -> int:
+    from federation.ingest.payloads import parse_item
+
     settings = settings_from(args)
     payload = _json(_read(args.file), args.file)
     item = parse_item(payload, language=settings.site.language, timezone=settings.site.timezone)
@@ -181,13 +173,17 @@ async def cmd_publish(args: argparse.Namespace) -> int:
 
 def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
                      kind: str | None) -> list[ContentItem]:
+    from federation.ingest.payloads import parse_item
+    from federation.ingest.poller import guess_kind
+
     site = settings.site
     stripped = data.lstrip()
     if stripped.startswith(b"[") or (stripped.startswith(b"{") and b'"items"' not in data[:4096]
                                      and kind != "json"):
         payloads = _json(data, path)
         payloads = payloads if isinstance(payloads, list) else [payloads]
-        items, problems = [], []
+        items: list[ContentItem] = []
+        problems: list[Problem] = []
         for index, payload in enumerate(payloads):
             if isinstance(payload, dict):
                 payload = {"actor": actor, **payload}
@@ -206,6 +202,9 @@ def _items_from_file(data: bytes, path: str, settings: Settings, actor: str,
 def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) -> list[ContentItem]:
     """A feed's items keyed as the poller keys them (same source, same ids): a feed imported
     first and added with `feeds add` afterwards finds its entries already there."""
+    from federation.ingest.feeds import parse_feed
+    from federation.ingest.ical import parse_calendar
+
     if kind == FeedKind.ICAL.value or data.lstrip().startswith(b"BEGIN:VCALENDAR"):
         return parse_calendar(data, actor=actor, language=settings.site.language,
                               timezone=settings.site.timezone,
@@ -215,6 +214,8 @@ def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) ->
 
 async def _publish_all(publisher: Publisher, items: Iterable[ContentItem], *, deliver: bool,
                        total: int) -> dict[str, int]:
+    from tqdm import tqdm
+
     counts: dict[str, int] = {}
     ordered = sorted(items, key=lambda i: i.published_at or datetime.now(UTC))
     for item in tqdm(ordered, total=total, unit="item", desc="import", file=sys.stderr):
@@ -228,6 +229,8 @@ async def _publish_all(publisher: Publisher, items: Iterable[ContentItem], *, de
 
 
 async def cmd_import(args: argparse.Namespace) -> int:
+    from federation.ingest.poller import MAX_FEED_BYTES, guess_kind
+
     settings = settings_from(args)
     async with _publisher(settings) as publisher:
         publisher.directory.get(args.actor)
@@ -250,6 +253,8 @@ async def cmd_import(args: argparse.Namespace) -> int:
 
 
 async def cmd_tokens_create(args: argparse.Namespace) -> int:
+    from federation.ingest.tokens import create_token
+
     settings = settings_from(args)
     async with opened(settings) as directory:
         for actor in args.actor:
@@ -261,6 +266,8 @@ async def cmd_tokens_create(args: argparse.Namespace) -> int:
 
 
 async def cmd_tokens_list(args: argparse.Namespace) -> int:
+    from federation.ingest.tokens import list_tokens
+
     settings = settings_from(args)
     async with opened(settings, sync=False):
         tokens = await list_tokens()
@@ -273,6 +280,8 @@ async def cmd_tokens_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
+    from federation.ingest.tokens import revoke_token
+
     settings = settings_from(args)
     async with opened(settings, sync=False):
         await revoke_token(args.name)
@@ -281,6 +290,16 @@ async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from federation.db.actors import Actor
+    from federation.db.ingest import Feed
+    from federation.ingest.poller import (
+        MAX_INTERVAL_SECONDS,
+        MIN_INTERVAL_SECONDS,
+        guess_kind,
+        schedule_feed,
+    )
+    from federation.protocol.uris import is_http_url
+
     settings = settings_from(args)
     if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:
         raise BadRequest(f"--interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} "
@@ -302,6 +321,10 @@ async def cmd_feeds_add(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_remove(args: argparse.Namespace) -> int:
+    from federation.db import is_row_id
+    from federation.db.ingest import Feed
+    from federation.protocol.numbers import is_ascii_digits
+
     settings = settings_from(args)
     feed_id = int(args.id) if is_ascii_digits(args.id) else 0
     async with opened(settings, sync=False):
@@ -316,6 +339,8 @@ async def cmd_feeds_remove(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_list(args: argparse.Namespace) -> int:
+    from federation.db.ingest import Feed
+
     settings = settings_from(args)
     async with opened(settings, sync=False):
         feeds = await Feed.all().order_by("id").prefetch_related("actor")
@@ -327,6 +352,8 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_poll(args: argparse.Namespace) -> int:
+    from federation.ingest.poller import FeedPoller
+
     settings = settings_from(args)
     async with _publisher(settings) as publisher, _client(settings, publisher) as client:
         poller = FeedPoller.for_site(settings, client, publisher)
@@ -338,6 +365,8 @@ async def cmd_feeds_poll(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
+    from federation.publishing.demo import demo_items
+
     settings = settings_from(args)
     async with _publisher(settings) as publisher:
         items = demo_items(settings, publisher.directory)

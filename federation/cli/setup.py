@@ -15,7 +15,7 @@ from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     init = subparsers.add_parser(
         "init", help="write a configuration and create the data directory",
         description="Write a new configuration file (a demo site modelled on Le Numéro Zéro, "

@@ -31,7 +31,7 @@ QUEUED_NOTE = ("queued: the delivery worker of a running `federation serve` (or 
                "worker`) sends it; if none runs, it waits in the queue until one does")
 
 
-def register(subparsers: argparse._SubParsersAction) -> None:
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     follow = subparsers.add_parser(
         "follow", help="follow a sister site's actor (by @name@host or URL)",
         description="Follow a remote actor as the site actor (or --as a collective). What it "

@@ -6,8 +6,11 @@ Models are grouped in tortoise *apps*, one per domain, each with its own migrati
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
+
+if TYPE_CHECKING:
+    from tortoise.queryset import QuerySet
 
 #: Longest URI we store (ActivityPub ids, inboxes, page URLs) in any model.
 URI_LENGTH = 2048
@@ -19,6 +22,15 @@ def is_row_id(value: int) -> bool:
     """Whether ``value`` can be a row's id: look up nothing else (a larger number given to
     PostgreSQL is an error, not a miss)."""
     return 0 < value <= MAX_ROW_ID
+
+
+async def column(query: QuerySet[Any], field: str) -> list[Any]:
+    """The values of one column of ``query`` (``values_list(field, flat=True)``).
+
+    tortoise's annotations type every ``values_list`` as a list of tuples, ``flat`` or not:
+    the cast says what the query returns.
+    """
+    return cast("list[Any]", await query.values_list(field, flat=True))
 
 #: tortoise app label → model modules. Every app has migrations in federation.db.migrations.<app>.
 APPS: dict[str, list[str]] = {

@@ -37,6 +37,7 @@ class ActorKey(Model):
     actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="keys", on_delete=fields.CASCADE
     )
+    actor_id: int
     kind = fields.CharEnumField(KeyKind, max_length=16)
     public_pem = fields.TextField()
     private_encrypted = fields.TextField()

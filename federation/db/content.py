@@ -9,11 +9,15 @@ a replayed create a no-op.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+
+if TYPE_CHECKING:
+    from federation.db.actors import Actor
 
 
 class ObjectKind(StrEnum):
@@ -31,15 +35,16 @@ class ContentObject(Model):
     """A published object of one of our actors, keyed by where it came from."""
 
     id = fields.IntField(primary_key=True)
-    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="objects", on_delete=fields.CASCADE
     )
+    actor_id: int
     kind = fields.CharEnumField(ObjectKind, max_length=16)
     source = fields.CharField(max_length=32, description="push, feed, ical, import, system")
     source_id = fields.CharField(max_length=URI_LENGTH, description="the id given by the source")
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
     url = fields.CharField(max_length=URI_LENGTH, null=True)
-    document = fields.JSONField()
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField()
     content_hash = fields.CharField(max_length=64)
     state = fields.CharEnumField(ObjectState, max_length=16, default=ObjectState.PUBLISHED)
     pinned = fields.BooleanField(default=False)
@@ -69,12 +74,13 @@ class OutboxActivity(Model):
 
     id = fields.IntField(primary_key=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
-    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="activities", on_delete=fields.CASCADE
     )
+    actor_id: int
     type = fields.CharField(max_length=32)
     object_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
-    document = fields.JSONField()
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField()
     public = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 

@@ -15,11 +15,15 @@ nothing: a job whose worker died is taken up again when its lease expires.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+
+if TYPE_CHECKING:
+    from federation.db.content import OutboxActivity
 
 ERROR_LENGTH = 500
 LEASE_OWNER_LENGTH = 128
@@ -49,11 +53,12 @@ class FanoutJob(Model):
     """One sent activity waiting to be split into one delivery per inbox."""
 
     id = fields.IntField(primary_key=True)
-    activity: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    activity: fields.ForeignKeyRelation[OutboxActivity] = fields.ForeignKeyField(
         "content.OutboxActivity", related_name="fanouts", on_delete=fields.CASCADE
     )
+    activity_id: int
     sender = fields.CharField(max_length=64, description="identifier of the local actor")
-    audience = fields.JSONField(description="followers_of, actor_uris and inboxes")
+    audience: fields.JSONField[dict[str, Any]] = fields.JSONField(description="followers_of, actor_uris and inboxes")
     state = fields.CharEnumField(FanoutState, max_length=16, default=FanoutState.NEW)
     lease_owner = fields.CharField(max_length=LEASE_OWNER_LENGTH, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
@@ -74,9 +79,11 @@ class DeliveryJob(Model):
     fanout: fields.ForeignKeyRelation[FanoutJob] = fields.ForeignKeyField(
         "delivery.FanoutJob", related_name="deliveries", on_delete=fields.CASCADE
     )
-    activity: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    fanout_id: int
+    activity: fields.ForeignKeyRelation[OutboxActivity] = fields.ForeignKeyField(
         "content.OutboxActivity", related_name="deliveries", on_delete=fields.CASCADE
     )
+    activity_id: int
     inbox_url = fields.CharField(max_length=URI_LENGTH)
     host = fields.CharField(max_length=255, description="normalised host of the inbox")
     state = fields.CharEnumField(DeliveryState, max_length=16, default=DeliveryState.PENDING)
@@ -100,7 +107,7 @@ class HostHealth(Model):
 
     id = fields.IntField(primary_key=True)
     host = fields.CharField(max_length=255, unique=True)
-    failure_days = fields.JSONField(default=list, description="ISO dates with a failure")
+    failure_days: fields.JSONField[list[str]] = fields.JSONField(default=list, description="ISO dates with a failure")
     unavailable = fields.BooleanField(default=False, description="set aside: not attempted")
     set_aside_at = fields.DatetimeField(null=True)
     set_aside_until = fields.DatetimeField(null=True, description="next probe of a set-aside host")

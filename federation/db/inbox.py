@@ -16,7 +16,7 @@ from datetime import datetime
 from tortoise import fields
 from tortoise.models import Model
 
-from federation.db import URI_LENGTH
+from federation.db import URI_LENGTH, column
 from federation.db.raw import db_value, placeholders
 
 
@@ -115,8 +115,8 @@ async def trim_unverified_tombstones(keep: int) -> int:
     """Delete unverified tombstones beyond the ``keep`` newest; return how many went."""
     if keep <= 0:
         return await DeletedObject.filter(verified=False).delete()
-    oldest_kept = await DeletedObject.filter(verified=False).order_by("-id").offset(keep - 1) \
-        .limit(1).values_list("id", flat=True)
+    oldest_kept: list[int] = await column(
+        DeletedObject.filter(verified=False).order_by("-id").offset(keep - 1).limit(1), "id")
     if not oldest_kept:
         return 0
     return await DeletedObject.filter(verified=False, id__lt=oldest_kept[0]).delete()

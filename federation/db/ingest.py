@@ -6,19 +6,16 @@ GET needs (ETag, Last-Modified), a hash of the last body, its schedule and its f
 
 from __future__ import annotations
 
-from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+from federation.db.vocabulary import FeedKind as FeedKind
 
-
-class FeedKind(StrEnum):
-    RSS = "rss"
-    ATOM = "atom"
-    JSON = "json"
-    ICAL = "ical"
+if TYPE_CHECKING:
+    from federation.db.actors import Actor
 
 
 class ApiToken(Model):
@@ -28,7 +25,7 @@ class ApiToken(Model):
     name = fields.CharField(max_length=100, unique=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     prefix = fields.CharField(max_length=16, description="first characters, to recognise it")
-    actors = fields.JSONField(default=list, description="identifiers it may publish for, empty for all")
+    actors: fields.JSONField[list[str]] = fields.JSONField(default=list, description="identifiers it may publish for, empty for all")
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
     revoked_at = fields.DatetimeField(null=True)
@@ -41,9 +38,10 @@ class Feed(Model):
     """A feed (RSS, Atom, JSON Feed or iCalendar) polled for one actor."""
 
     id = fields.IntField(primary_key=True)
-    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="feeds", on_delete=fields.CASCADE
     )
+    actor_id: int
     url = fields.CharField(max_length=URI_LENGTH)
     kind = fields.CharEnumField(FeedKind, max_length=8)
     interval_seconds = fields.IntField(default=900)

@@ -19,6 +19,7 @@ finishes rows of this table, whatever they do):
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -49,7 +50,7 @@ class Job(Model):
     lease_owner = fields.CharField(max_length=LEASE_OWNER_LENGTH, null=True)
     lease_expires_at = fields.DatetimeField(null=True)
     last_error = fields.CharField(max_length=ERROR_LENGTH, null=True)
-    payload = fields.JSONField(default=dict)
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict)
     created_at = fields.DatetimeField(auto_now_add=True)
     finished_at = fields.DatetimeField(null=True)
 

@@ -11,19 +11,23 @@ import asyncio
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from tortoise.cli import cli as tortoise_cli
 
 from federation.db import tortoise_config
 from federation.db.lifecycle import migrate_database
 
+#: The configuration tortoise's CLI reads (``-c federation.db.makemigrations.TORTOISE_ORM``).
+TORTOISE_ORM: dict[str, Any] = {}
+
 
 def main() -> int:
+    global TORTOISE_ORM
     with tempfile.TemporaryDirectory() as directory:
         url = f"sqlite://{Path(directory) / 'head.sqlite3'}"
         asyncio.run(migrate_database(url))
-        module = sys.modules[__name__]
-        module.TORTOISE_ORM = tortoise_config(url)  # type: ignore[attr-defined]
+        TORTOISE_ORM = tortoise_config(url)
         sys.argv = ["tortoise", "-c", f"{__name__}.TORTOISE_ORM", "makemigrations", *sys.argv[1:]]
         tortoise_cli.main()
         return 0

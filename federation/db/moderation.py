@@ -8,19 +8,22 @@ removes the row.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.expressions import Q
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+from federation.db.vocabulary import REPLY_ACTIONS as REPLY_ACTIONS
+from federation.db.vocabulary import REPORT_ACTIONS as REPORT_ACTIONS
+from federation.db.vocabulary import Action as Action
+from federation.db.vocabulary import ReplyState as ReplyState
 
-
-class ReplyState(StrEnum):
-    PENDING = "pending"
-    APPROVED = "approved"
-    REJECTED = "rejected"
-    SPAM = "spam"
+if TYPE_CHECKING:
+    from federation.db.actors import Actor
+    from federation.db.content import ContentObject
+    from federation.db.social import RemoteActor
 
 
 class ReplyKind(StrEnum):
@@ -41,15 +44,18 @@ class Reply(Model):
     id = fields.IntField(primary_key=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
     kind = fields.CharEnumField(ReplyKind, max_length=16, default=ReplyKind.REPLY)
-    author: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    author: fields.ForeignKeyRelation[RemoteActor] = fields.ForeignKeyField(
         "social.RemoteActor", related_name="replies", on_delete=fields.CASCADE
     )
-    local_actor: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    author_id: int
+    local_actor: fields.ForeignKeyNullableRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="replies", null=True, on_delete=fields.CASCADE
     )
-    target: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    local_actor_id: int | None
+    target: fields.ForeignKeyNullableRelation[ContentObject] = fields.ForeignKeyField(
         "content.ContentObject", related_name="replies", null=True, on_delete=fields.SET_NULL
     )
+    target_id: int | None
     in_reply_to_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
     thread_root_uri = fields.CharField(max_length=URI_LENGTH, null=True, db_index=True)
     request_activity_uri = fields.CharField(max_length=URI_LENGTH, null=True)
@@ -59,8 +65,8 @@ class Reply(Model):
     summary = fields.TextField(default="")
     content_html = fields.TextField(default="")
     language = fields.CharField(max_length=16, null=True)
-    attachments = fields.JSONField(default=list)
-    history = fields.JSONField(default=list, description="earlier versions, oldest first")
+    attachments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    history: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list, description="earlier versions, oldest first")
     is_public = fields.BooleanField(default=True)
     state = fields.CharEnumField(ReplyState, max_length=16, default=ReplyState.PENDING)
     authorization_uri = fields.CharField(max_length=URI_LENGTH, null=True)
@@ -117,10 +123,11 @@ class Report(Model):
 
     id = fields.IntField(primary_key=True)
     activity_uri = fields.CharField(max_length=URI_LENGTH, unique=True)
-    reporter: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    reporter: fields.ForeignKeyNullableRelation[RemoteActor] = fields.ForeignKeyField(
         "social.RemoteActor", related_name="reports", null=True, on_delete=fields.SET_NULL
     )
-    object_uris = fields.JSONField(default=list)
+    reporter_id: int | None
+    object_uris: fields.JSONField[list[str]] = fields.JSONField(default=list)
     content = fields.TextField(default="")
     resolved = fields.BooleanField(default=False)
     received_at = fields.DatetimeField(auto_now_add=True)
@@ -135,9 +142,10 @@ class Interaction(Model):
     id = fields.IntField(primary_key=True)
     kind = fields.CharEnumField(InteractionKind, max_length=16)
     activity_uri = fields.CharField(max_length=URI_LENGTH, unique=True)
-    remote: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    remote: fields.ForeignKeyRelation[RemoteActor] = fields.ForeignKeyField(
         "social.RemoteActor", related_name="interactions", on_delete=fields.CASCADE
     )
+    remote_id: int
     object_uri = fields.CharField(max_length=URI_LENGTH, db_index=True)
     created_at = fields.DatetimeField(auto_now_add=True)
 
@@ -154,9 +162,10 @@ class ReplyAuthorization(Model):
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
     object_type = fields.CharField(max_length=32, default="ReplyAuthorization",
                                    description="ReplyAuthorization or QuoteAuthorization")
-    reply: fields.ForeignKeyNullableRelation = fields.ForeignKeyField(
+    reply: fields.ForeignKeyNullableRelation[Reply] = fields.ForeignKeyField(
         "moderation.Reply", related_name="authorizations", null=True, on_delete=fields.SET_NULL
     )
+    reply_id: int | None
     actor_uri = fields.CharField(max_length=URI_LENGTH)
     interacting_uri = fields.CharField(max_length=URI_LENGTH)
     target_uri = fields.CharField(max_length=URI_LENGTH)
@@ -173,9 +182,10 @@ class ModeratorSession(Model):
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     csrf_token = fields.CharField(max_length=64)
-    moderator: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    moderator: fields.ForeignKeyRelation[ModeratorAccount] = fields.ForeignKeyField(
         "moderation.ModeratorAccount", related_name="sessions", on_delete=fields.CASCADE
     )
+    moderator_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     expires_at = fields.DatetimeField(db_index=True)
 
@@ -189,10 +199,11 @@ class ModeratorToken(Model):
     id = fields.IntField(primary_key=True)
     token_hash = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=64, default="")
-    scopes = fields.JSONField(default=list)
-    moderator: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    scopes: fields.JSONField[list[str]] = fields.JSONField(default=list)
+    moderator: fields.ForeignKeyRelation[ModeratorAccount] = fields.ForeignKeyField(
         "moderation.ModeratorAccount", related_name="tokens", on_delete=fields.CASCADE
     )
+    moderator_id: int
     created_at = fields.DatetimeField(auto_now_add=True)
     last_used_at = fields.DatetimeField(null=True)
 
@@ -211,7 +222,7 @@ class WebhookDelivery(Model):
 
     id = fields.IntField(primary_key=True)
     event = fields.CharField(max_length=64)
-    payload = fields.JSONField()
+    payload: fields.JSONField[dict[str, Any]] = fields.JSONField()
     state = fields.CharEnumField(WebhookState, max_length=16, default=WebhookState.PENDING)
     attempts = fields.IntField(default=0)
     next_attempt_at = fields.DatetimeField(db_index=True)

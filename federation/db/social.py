@@ -7,12 +7,16 @@ and what a moderator needs to recognise an author (handle, display name) — not
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
 from federation.protocol.handles import shown_handle
+
+if TYPE_CHECKING:
+    from federation.db.actors import Actor
 
 
 class FollowState(StrEnum):
@@ -72,12 +76,14 @@ class Follower(Model):
     """A remote actor following one of our actors."""
 
     id = fields.IntField(primary_key=True)
-    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="followers", on_delete=fields.CASCADE
     )
+    actor_id: int
     remote: fields.ForeignKeyRelation[RemoteActor] = fields.ForeignKeyField(
         "social.RemoteActor", related_name="follows", on_delete=fields.CASCADE
     )
+    remote_id: int
     state = fields.CharEnumField(FollowState, max_length=16, default=FollowState.PENDING)
     follow_activity_uri = fields.CharField(max_length=URI_LENGTH)
     created_at = fields.DatetimeField(auto_now_add=True)
@@ -93,13 +99,15 @@ class Following(Model):
     """One of our actors following a remote actor (sister sites, relays)."""
 
     id = fields.IntField(primary_key=True)
-    actor: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    actor: fields.ForeignKeyRelation[Actor] = fields.ForeignKeyField(
         "actors.Actor", related_name="following", on_delete=fields.CASCADE
     )
+    actor_id: int
     target_uri = fields.CharField(max_length=URI_LENGTH)
     remote: fields.ForeignKeyNullableRelation[RemoteActor] = fields.ForeignKeyField(
         "social.RemoteActor", related_name="followed_by_us", null=True, on_delete=fields.SET_NULL
     )
+    remote_id: int | None
     state = fields.CharEnumField(FollowState, max_length=16, default=FollowState.PENDING)
     policy = fields.CharEnumField(SyndicationPolicy, max_length=16, default=SyndicationPolicy.REVIEW)
     is_relay = fields.BooleanField(default=False)

@@ -10,11 +10,15 @@ Undo of our Announce can be traced.
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import TYPE_CHECKING, Any
 
 from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
+
+if TYPE_CHECKING:
+    from federation.db.social import Following
 
 
 class ItemState(StrEnum):
@@ -33,15 +37,16 @@ class SyndicatedItem(Model):
     """An article, event or note of a followed sister site (content sanitised on intake)."""
 
     id = fields.IntField(primary_key=True)
-    source: fields.ForeignKeyRelation = fields.ForeignKeyField(
+    source: fields.ForeignKeyRelation[Following] = fields.ForeignKeyField(
         "social.Following", related_name="syndicated_items", on_delete=fields.CASCADE
     )
+    source_id: int
     object_uri = fields.CharField(max_length=URI_LENGTH, unique=True)
     type = fields.CharField(max_length=32)
     actor_uri = fields.CharField(max_length=URI_LENGTH, description="the author (attributedTo)")
     via_uri = fields.CharField(max_length=URI_LENGTH, null=True,
                                description="the announcing actor or relay, if any")
-    document = fields.JSONField(default=dict, description="the sanitised object as kept")
+    document: fields.JSONField[dict[str, Any]] = fields.JSONField(default=dict, description="the sanitised object as kept")
     name = fields.CharField(max_length=500, default="")
     summary = fields.TextField(default="", description="sanitised HTML")
     url = fields.CharField(max_length=URI_LENGTH, null=True)

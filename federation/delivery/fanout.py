@@ -18,6 +18,7 @@ from typing import Any
 
 from tortoise.transactions import in_transaction
 
+from federation.db import column
 from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState
 from federation.db.social import Block, BlockKind, Follower, FollowState, RemoteActor
 from federation.delivery.health import host_key
@@ -59,7 +60,7 @@ def normalise_domains(values: Iterable[object]) -> set[str]:
 
 async def blocked_domains(settings: Settings) -> set[str]:
     """Blocked domains: the configuration's and the moderators' (``social.Block``)."""
-    rows = await Block.filter(kind=BlockKind.DOMAIN).values_list("value", flat=True)
+    rows: list[str] = await column(Block.filter(kind=BlockKind.DOMAIN), "value")
     return normalise_domains([*settings.blocked_domains, *rows])
 
 
@@ -74,8 +75,8 @@ async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[st
 
 def _inbox_of(document: dict[str, Any]) -> str | None:
     endpoints = document.get("endpoints")
-    if isinstance(endpoints, dict) and isinstance(endpoints.get("sharedInbox"), str):
-        return endpoints["sharedInbox"]
+    if isinstance(endpoints, dict) and isinstance(shared := endpoints.get("sharedInbox"), str):
+        return shared
     inbox = document.get("inbox")
     return inbox if isinstance(inbox, str) else None
 

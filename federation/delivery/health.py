@@ -13,6 +13,7 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from federation.db import column
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import DEFAULT_PORTS, normalise_host, origin_of
@@ -84,8 +85,8 @@ async def record_successes(hosts: Iterable[str], now: datetime) -> None:
 
 async def set_aside_hosts(now: datetime) -> set[str]:
     """Hosts whose deliveries must not be attempted at ``now``."""
-    rows = await HostHealth.filter(unavailable=True, set_aside_until__gt=now).values_list(
-        "host", flat=True
+    rows: list[str] = await column(
+        HostHealth.filter(unavailable=True, set_aside_until__gt=now), "host"
     )
     return set(rows)
 

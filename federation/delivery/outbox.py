@@ -76,8 +76,8 @@ def _object_uri(activity: dict[str, Any]) -> str | None:
     target = activity.get("object")
     if isinstance(target, str):
         return target
-    if isinstance(target, dict) and isinstance(target.get("id"), str):
-        return target["id"]
+    if isinstance(target, dict) and isinstance(target_id := target.get("id"), str):
+        return target_id
     return None
 
 

@@ -16,6 +16,7 @@ from datetime import datetime
 
 from tortoise.transactions import in_transaction
 
+from federation.db import column
 from federation.db.delivery import DeliveryJob, DeliveryState
 from federation.db.social import Follower, RemoteActor
 from federation.delivery.health import record_failure, record_successes
@@ -50,7 +51,7 @@ async def remove_gone_inbox(inbox_url: str) -> int:
     A personal inbox: its actor's follows go. A shared inbox: only when every known follower
     on that host uses it (otherwise some of them would be lost for one bad endpoint).
     """
-    personal = set(await RemoteActor.filter(inbox=inbox_url).values_list("id", flat=True))
+    personal: set[int] = set(await column(RemoteActor.filter(inbox=inbox_url), "id"))
     shared_rows = await RemoteActor.filter(shared_inbox=inbox_url).values_list("id", "domain")
     shared = {row[0] for row in shared_rows}
     if shared:

@@ -156,7 +156,7 @@ async def _lock_and_update(
     fields = ("id", "host") if model is DeliveryJob else ("id",)
     if is_postgres(model):
         async with in_transaction() as connection:
-            rows = await (
+            rows: list[Any] = await (
                 claimable.order_by(*ordering).limit(read)
                 .select_for_update(skip_locked=True).only(*fields).using_db(connection)
             )
@@ -171,7 +171,8 @@ async def _lock_and_update(
     changed = await claimable.filter(id__in=ids).update(**values)
     if changed != len(ids):  # another worker took some: keep the rows carrying our token
         token = values["lease_owner"]
-        mine = set(await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
+        mine: set[Any] = set(
+            await model.filter(id__in=ids, lease_owner=token).values_list("id", flat=True))
         ids = [i for i in ids if i in mine]
     return ids
 

@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 
 from tortoise.expressions import Q
 
+from federation.db import column
 from federation.db.delivery import (
     FINAL_DELIVERY_STATES,
     DeliveryJob,
@@ -61,9 +62,9 @@ class PurgeReport:
 async def _purge_deliveries(cutoff: datetime) -> int:
     deleted = 0
     while True:
-        ids = await DeliveryJob.filter(
+        ids: list[int] = await column(DeliveryJob.filter(
             state__in=list(FINAL_DELIVERY_STATES), finished_at__lt=cutoff
-        ).order_by("id").limit(PURGE_CHUNK).values_list("id", flat=True)
+        ).order_by("id").limit(PURGE_CHUNK), "id")
         if not ids:
             return deleted
         # the state is checked again: a final state is never left, but stay safe
@@ -77,14 +78,14 @@ async def _purge_deliveries(cutoff: datetime) -> int:
 async def _purge_fanouts(cutoff: datetime) -> int:
     deleted, after = 0, 0
     while True:
-        ids = list(await FanoutJob.filter(
+        ids: list[int] = await column(FanoutJob.filter(
             state=FanoutState.DONE, done_at__lt=cutoff, id__gt=after
-        ).order_by("id").limit(PURGE_CHUNK).values_list("id", flat=True))
+        ).order_by("id").limit(PURGE_CHUNK), "id")
         if not ids:
             return deleted
         after = ids[-1]
-        kept = set(await DeliveryJob.filter(fanout_id__in=ids).distinct()
-                   .values_list("fanout_id", flat=True))
+        kept: set[int] = set(await column(DeliveryJob.filter(fanout_id__in=ids).distinct(),
+                                          "fanout_id"))
         empty = [i for i in ids if i not in kept]
         if empty:
             # a done fanout gets no new deliveries: those without any now never will
@@ -113,12 +114,12 @@ async def _purge_hosts(cutoff: datetime, failed_cutoff: datetime) -> int:
             healthy[host] = row_id
     if not healthy and not failed:
         return 0
-    hosts, busy = [*healthy, *failed], set()
+    hosts, busy = [*healthy, *failed], set[str]()
     for start in range(0, len(hosts), PURGE_CHUNK):
-        busy.update(await DeliveryJob.filter(
+        busy.update(await column(DeliveryJob.filter(
             state__in=[DeliveryState.PENDING, DeliveryState.SENDING],
             host__in=hosts[start : start + PURGE_CHUNK],
-        ).distinct().values_list("host", flat=True))
+        ).distinct(), "host"))
     deleted = 0
     for candidates, before, extra in ((healthy, cutoff, {"unavailable": False}),
                                       (failed, failed_cutoff, {})):

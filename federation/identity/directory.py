@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 
 from tortoise.transactions import in_transaction
 
+from federation.db import column
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.errors import FederationError, NotFound
 from federation.protocol.actors import (
@@ -34,7 +35,7 @@ from federation.signing.keys import (
     ed25519_public_multibase,
     generate_ed25519_key,
     generate_rsa_key,
-    load_public_key_pem,
+    load_ed25519_public_key_pem,
     public_key_to_pem,
 )
 
@@ -157,8 +158,8 @@ class ActorDirectory:
             ) from None
 
     async def _marker(self) -> int:
-        latest = await ActorKey.all().order_by("-id").first().values_list("id", flat=True)
-        return int(latest or 0)
+        latest: list[int] = await column(ActorKey.all().order_by("-id").limit(1), "id")
+        return latest[0] if latest else 0
 
     async def load(self) -> None:
         """(Re)load every configured actor and decrypt its active keys."""
@@ -182,7 +183,7 @@ class ActorDirectory:
                 key_id=self._uris.key(config.identifier),
                 published_at=_published(config, row.created_at),
                 rsa_public_pem=rsa_row.public_pem,
-                ed25519_multibase=ed25519_public_multibase(load_public_key_pem(ed_row.public_pem)),
+                ed25519_multibase=ed25519_public_multibase(load_ed25519_public_key_pem(ed_row.public_pem)),
                 rsa_private=self._decrypt(config.identifier, rsa_row),
                 ed25519_private=self._decrypt(config.identifier, ed_row),
                 is_site_actor=config.identifier == self._settings.site_actor.identifier,

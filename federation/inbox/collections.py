@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.db import column
 from federation.db.social import Follower, Following, FollowState
 from federation.identity.directory import LocalActor
 from federation.protocol.collections import PageRequest, build_collection, build_page
@@ -30,8 +31,7 @@ async def _collection(query: Any, uri_field: str, collection_uri: str, page: Pag
         return hidden_collection(collection_uri, total)
     if page.page is None:
         return build_collection(collection_uri, total, page.size)
-    items = await (query.order_by("-id").offset(page.offset).limit(page.size)
-                   .values_list(uri_field, flat=True))
+    items = await column(query.order_by("-id").offset(page.offset).limit(page.size), uri_field)
     return build_page(collection_uri, page, total, [str(item) for item in items])
 
 

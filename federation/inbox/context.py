@@ -17,6 +17,7 @@ from federation.db.social import RemoteActor
 from federation.errors import FederationError, Forbidden
 from federation.identity.directory import ActorDirectory
 from federation.inbox.blocks import BlockList
+from federation.inbox.followed import FollowedActors
 from federation.inbox.limits import InboxLimits, Kind
 from federation.protocol.uris import origin_of, same_origin, same_uri
 from federation.remote.actors import RemoteActorStore
@@ -61,6 +62,8 @@ class InboxServices:
     actors: RemoteActorStore
     blocks: BlockList
     limits: InboxLimits
+    #: Which actors we follow (the syndication listeners ask it for every Create).
+    followed: FollowedActors = field(default_factory=FollowedActors)
 
     @property
     def local_origin(self) -> str:

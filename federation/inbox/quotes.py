@@ -27,13 +27,13 @@ from typing import Any
 from tortoise.exceptions import IntegrityError
 
 from federation.db.content import ContentObject, ObjectState
-from federation.db.moderation import Reply, ReplyKind, ReplyState
+from federation.db.moderation import Action, Reply, ReplyKind, ReplyState
 from federation.db.raw import first_row, insert_new
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.replies import content_fields, instrument_note, relation_of
 from federation.inbox.wire import id_of, ids_of
-from federation.moderation.service import AUTOMATIC, Action, ModerationService
+from federation.moderation.service import AUTOMATIC, ModerationService
 from federation.protocol.uris import same_origin
 
 logger = logging.getLogger(__name__)

@@ -184,6 +184,11 @@ class Receiver:
         return self._processor.task(self._services)
 
     @property
+    def services(self) -> InboxServices:
+        """The long-lived services the listeners use (blocks, limits, the followed actors)."""
+        return self._services
+
+    @property
     def limits(self) -> InboxLimits:
         """The per remote host limits the listeners count against."""
         return self._services.limits

@@ -155,15 +155,14 @@ async def authored_note(activity: Activity, value: Any, *,
         raise Forbidden("object claims an id on our origin")
     if not owned_by(object_id, activity.actor_uri):
         raise Forbidden("object id is not on the actor's origin")
-    if not isinstance(value, dict):
-        value = await activity.fetch_own_object(object_id, exact=exact)
-        if value is None:
-            return None
-    if type_of(value, REPLY_TYPES) is None:
+    note = value if isinstance(value, dict) else await activity.fetch_own_object(object_id, exact=exact)
+    if note is None:
         return None
-    if attributed_to(value) != activity.actor_uri:
+    if type_of(note, REPLY_TYPES) is None:
+        return None
+    if attributed_to(note) != activity.actor_uri:
         raise Forbidden("attributedTo is not the activity's actor")
-    return value
+    return note
 
 
 async def store_reply(activity: Activity, note: dict[str, Any], relation: Relation,

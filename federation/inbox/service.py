@@ -50,5 +50,6 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
                            on_actor=store.remember, limiter=limiter)
     services = InboxServices(settings, directory, client, store, BlockList(settings),
                              InboxLimits(settings.inbox.limits))
+    services.followed.listen()
     processor = Processor(settings, LISTENERS)
     return Receiver(services, resolver, keys, processor, host_contacted)

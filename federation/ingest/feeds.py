@@ -195,7 +195,8 @@ def _json_item(entry: dict[str, Any], *, actor: str, source: str,
         return None
     html_content = entry.get("content_html")
     if not isinstance(html_content, str):
-        text = entry.get("content_text") if isinstance(entry.get("content_text"), str) else ""
+        raw_text = entry.get("content_text")
+        text = raw_text if isinstance(raw_text, str) else ""
         html_content = text_to_html(text)
     content = clean_content(None, html_content)
     media = [m for m in (

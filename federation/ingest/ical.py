@@ -244,8 +244,9 @@ def read_calendar(body: bytes, *, actor: str, source: str = SOURCE, language: st
                 item = _single(component, **common)
                 if item is not None:
                     content.items.append(item)
-            if uid and masters and _when(masters[0], "DTSTART") is not None:
-                content.series.append(_unrolled(uid, group, masters[0], now=now,
+            series_start = _when(masters[0], "DTSTART") if uid and masters else None
+            if series_start is not None:
+                content.series.append(_unrolled(uid, group, series_start, now=now,
                                                 horizon=horizon, timezone=timezone))
             continue
         if expanded >= MAX_OCCURRENCES or monotonic() > deadline:
@@ -301,19 +302,19 @@ def _overrides(uid: str, group: list[Any], series_start: date | datetime) -> dic
     return found
 
 
-def _unrolled(uid: str, group: list[Any], master: Any, *, now: datetime, horizon: timedelta,
-              timezone: str) -> SeriesWindow:
-    """A VEVENT that does not (or no longer) recur: none of its ``UID@…`` occurrences is
-    part of it, except overrides still in the calendar."""
-    series_start = _when(master, "DTSTART")
+def _unrolled(uid: str, group: list[Any], series_start: date | datetime, *, now: datetime,
+              horizon: timedelta, timezone: str) -> SeriesWindow:
+    """A VEVENT that does not (or no longer) recur (its master starts at ``series_start``):
+    none of its ``UID@…`` occurrences is part of it, except overrides still in the calendar."""
     start, end = _window(now, horizon)
     present = frozenset(_overrides(uid, group, series_start))
     return SeriesWindow(uid, start, end, present, timezone,
                         former_key=occurrence_key(uid, series_start, series_start), key_now=uid)
 
 
-def _expansion_problem(master: Any, until: datetime, zone: str) -> str | None:
-    """Why expanding ``master`` up to ``until`` could cost too much, or None.
+def _expansion_problem(master: Any, series_start: date | datetime, until: datetime,
+                       zone: str) -> str | None:
+    """Why expanding ``master`` (from ``series_start``) up to ``until`` could cost too much, or None.
 
     dateutil computes every instance from ``DTSTART`` on, so the bound is an estimate of the
     instances between ``DTSTART`` and ``min(UNTIL, until)``: periods × days in a period ×
@@ -321,7 +322,7 @@ def _expansion_problem(master: Any, until: datetime, zone: str) -> str | None:
     year 9999: the common impossible rules (30 February, a ``BYSETPOS`` beyond the period)
     are refused here; the others cost a few seconds at most, then the budget stops the rest.
     """
-    start = _moment(_when(master, "DTSTART"), zone)
+    start = _moment(series_start, zone)
     rdates = sum(len(getattr(value, "dts", ())) for value in _listed(master.get("RDATE")))
     if rdates > MAX_RDATES:
         return f"{rdates} RDATE values"
@@ -399,7 +400,7 @@ def _expand(uid: str, group: list[Any], masters: list[Any], *, now: datetime,
         log.info("recurring event %s without DTSTART skipped", uid)
         return [], None
     start, end = _window(now, horizon)
-    problem = _expansion_problem(master, end, timezone)
+    problem = _expansion_problem(master, series_start, end, timezone)
     if problem:
         log.warning("recurring event %s not expanded: %s", uid, problem)
         return [], None
@@ -455,8 +456,9 @@ def _event(component: Any, *, actor: str, source: str, language: str, timezone: 
     start = _moment(start_value, zone)
     end_value = _when(component, "DTEND")
     duration = _decoded(component, "DURATION")
+    end: datetime | None
     if end_value is not None:
-        end: datetime | None = _moment(end_value, zone)
+        end = _moment(end_value, zone)
         if not isinstance(end_value, datetime):  # all-day: DTEND is the next day, exclusive
             end = end - timedelta(minutes=1) if end > start else None
     elif isinstance(duration, timedelta):

@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
 from federation.db.actors import Actor
@@ -136,7 +137,7 @@ class FeedPoller:
 
     async def prepare(self, now: datetime) -> None:
         """A job for every feed that has none (feeds added by another process)."""
-        known = set(await Job.filter(kind=FEED.name).values_list("ref", flat=True))
+        known: set[Any] = set(await Job.filter(kind=FEED.name).values_list("ref", flat=True))
         for feed in await Feed.all().only("id", "url", "next_poll_at"):
             if str(feed.id) not in known:
                 await schedule_feed(feed)
@@ -261,7 +262,7 @@ class FeedPoller:
         if not series:
             return 0
         by_uid = {window.uid: window for window in series}
-        keys = await ContentObject.filter(
+        keys: list[Any] = await ContentObject.filter(
             actor_id=actor.id, source=SOURCE, kind=ObjectKind.EVENT,
             state=ObjectState.PUBLISHED, source_id__contains="@",
         ).values_list("source_id", flat=True)

@@ -12,6 +12,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
+from federation.db import column
 from federation.db.jobs import Job, JobState
 from federation.jobs import store
 from federation.jobs.store import ClaimedJob
@@ -48,10 +49,10 @@ async def purge_jobs(now: datetime, retention: timedelta, *,
     ``except_kinds``: their service keeps them its own time)."""
     deleted = 0
     while True:
-        ids = await Job.filter(
+        ids: list[int] = await column(Job.filter(
             state__in=list(FINAL),
             finished_at__lt=now - retention,
-        ).exclude(kind__in=list(except_kinds)).order_by("id").limit(PURGE_CHUNK).values_list("id", flat=True)
+        ).exclude(kind__in=list(except_kinds)).order_by("id").limit(PURGE_CHUNK), "id")
         if not ids:
             return deleted
         deleted += await Job.filter(id__in=list(ids), state__in=list(FINAL)).delete()

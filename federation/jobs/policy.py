@@ -80,7 +80,7 @@ class RetryPolicy:
         attempt = max(attempt, 1)
         if self.curve is Curve.POLYNOMIAL:
             return min(backoff_seconds(attempt, random), self.cap)
-        base = min(self.first * 2 ** min(attempt - 1, 62), self.cap)
+        base = min(self.first * (1 << min(attempt - 1, 62)), self.cap)
         return min(base * (1 + self.jitter * random), self.cap)
 
     def gives_up(self, attempt: int) -> bool:

@@ -13,6 +13,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import hashlib
 import hmac
 import secrets
@@ -25,7 +26,7 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db.moderation import ModeratorAccount, ModeratorSession, ModeratorToken
 from federation.errors import BadRequest, Conflict, NotFound
-from federation.settings import USERNAME_RE
+from federation.settings import MODERATOR_LANGUAGES, USERNAME_RE
 
 #: Scopes of moderator API tokens: ``moderation`` (every action) or ``moderation:read`` (lists).
 SCOPE_MODERATION = "moderation"
@@ -33,10 +34,16 @@ SCOPE_READ = "moderation:read"
 KNOWN_SCOPES = frozenset({SCOPE_MODERATION, SCOPE_READ})
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-LANGUAGES = ("fr", "en")
+LANGUAGES = MODERATOR_LANGUAGES
 
-_hasher = PasswordHasher()  # argon2id
-_DUMMY_HASH = _hasher.hash(secrets.token_urlsafe(16))
+_hasher = PasswordHasher()  # argon2id (a parameter holder: computes nothing)
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """The hash checked when there is no account (same cost as a real check), made at the first
+    such login rather than at import (it costs an argon2 hash)."""
+    return _hasher.hash(secrets.token_urlsafe(16))
 
 
 def sha256_hex(value: str) -> str:
@@ -55,7 +62,7 @@ def hash_password(password: str) -> str:
 def verify_password(password_hash: str | None, password: str) -> bool:
     """True if ``password`` matches; always spends one verification."""
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password[:MAX_PASSWORD_LENGTH]) and (
+        return _hasher.verify(password_hash or _dummy_hash(), password[:MAX_PASSWORD_LENGTH]) and (
             password_hash is not None
         )
     except (VerifyMismatchError, VerificationError, InvalidHashError):

@@ -29,13 +29,13 @@ import secrets
 from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from enum import StrEnum
 from typing import Any
 
 from tortoise.transactions import in_transaction
 
-from federation.db import is_row_id
+from federation.db import column, is_row_id
 from federation.db.moderation import (
+    Action,
     Decision,
     Reply,
     ReplyAuthorization,
@@ -68,27 +68,12 @@ Sender = Callable[..., Awaitable[Any]]
 AUTOMATIC = "(automatic)"
 
 
-class Action(StrEnum):
-    APPROVE = "approve"
-    REJECT = "reject"
-    SPAM = "spam"
-    UNDO = "undo"
-    BLOCK_AUTHOR = "block_author"
-    BLOCK_DOMAIN = "block_domain"
-    UNBLOCK = "unblock"
-    RESOLVE = "resolve"
-    REOPEN = "reopen"
-    DELETE = "delete"
-
-
 #: The decision each action on a pending reply leads to.
 _DECIDE = {
     Action.APPROVE: ReplyState.APPROVED,
     Action.REJECT: ReplyState.REJECTED,
     Action.SPAM: ReplyState.SPAM,
 }
-REPLY_ACTIONS = (Action.APPROVE, Action.REJECT, Action.SPAM, Action.UNDO)
-REPORT_ACTIONS = (Action.RESOLVE, Action.REOPEN, Action.DELETE)
 
 
 @dataclass(frozen=True)
@@ -332,7 +317,7 @@ class ModerationService:
                 authors = RemoteActor.filter(uri=value)
             else:
                 authors = RemoteActor.filter(domain=value)
-            author_ids = await authors.values_list("id", flat=True)
+            author_ids: list[int] = await column(authors, "id")
             pending = await Reply.filter(author_id__in=list(author_ids),
                                          state=ReplyState.PENDING)
             now = self._clock()

@@ -21,6 +21,7 @@ import functools
 import ipaddress
 import unicodedata
 from dataclasses import dataclass
+from typing import TypeGuard
 from urllib.parse import urlsplit, urlunsplit
 
 import idna
@@ -138,12 +139,14 @@ def _origin_of(url: str) -> Origin:
     return Origin(scheme, normalise_host(parts.hostname), port if port is not None else DEFAULT_PORTS[scheme])
 
 
-def is_http_url(value: object) -> bool:
+def is_http_url(value: object) -> TypeGuard[str]:
     """True for an absolute http(s) URL with a valid host and no control character, space or
     backslash (anything else, malformed included, is False: never an exception). The one check
     for every remote URL we accept: inboxes, actor and object ids, links, attachments."""
+    if not isinstance(value, str):
+        return False
     try:
-        origin_of(value)  # type: ignore[arg-type]
+        origin_of(value)
     except ValueError:
         return False
     return True

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.db import column
 from federation.db.content import ContentObject, ObjectKind, ObjectState, OutboxActivity
 from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, is_a_reply
 from federation.errors import Gone, NotFound
@@ -85,8 +86,8 @@ async def replies_collection(row: ContentObject, page: PageRequest) -> dict[str,
     total = await query.count()
     if page.page is None:
         return build_collection(collection_uri, total, page.size)
-    uris = await query.order_by("-published_at", "-id").offset(page.offset).limit(page.size) \
-        .values_list("uri", flat=True)
+    uris: list[str] = await column(
+        query.order_by("-published_at", "-id").offset(page.offset).limit(page.size), "uri")
     return build_page(collection_uri, page, total, list(uris))
 
 
@@ -134,9 +135,9 @@ async def outbox_collection(actor: LocalActor, collection_uri: str,
 async def featured_collection(actor: LocalActor, collection_uri: str) -> dict[str, Any]:
     """The actor's pinned objects ("À la une"), newest first, as ids: Mastodon keeps a featured
     item only if it is an id or an embedded ``Note``, and unpins everything else."""
-    uris = await ContentObject.filter(
+    uris: list[str] = await column(ContentObject.filter(
         actor_id=actor.db_id, pinned=True, state=ObjectState.PUBLISHED
-    ).order_by("-published_at", "-id").limit(MAX_FEATURED).values_list("uri", flat=True)
+    ).order_by("-published_at", "-id").limit(MAX_FEATURED), "uri")
     return with_context({"id": collection_uri, "type": "OrderedCollection",
                          "totalItems": len(uris), "orderedItems": list(uris)})
 

@@ -81,8 +81,13 @@ def verify_content_digest_header(value: str | None, body: bytes) -> str:
         parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary")
     except (ValueError, UnicodeEncodeError) as exc:
         raise SignatureError("malformed", "Content-Digest is not a structured dictionary") from exc
+    if not isinstance(parsed, dict):  # what tltype="dictionary" returns
+        raise SignatureError("malformed", "Content-Digest is not a structured dictionary")
     pairs: list[tuple[str, bytes]] = []
-    for alg, (member, _params) in parsed.items():
+    for alg, entry in parsed.items():
+        if not isinstance(entry, tuple):  # every dictionary member comes with its parameters
+            raise SignatureError("malformed", "Content-Digest member is not a byte sequence")
+        member = entry[0]
         if alg in DIGEST_ALGORITHMS and not isinstance(member, bytes):
             raise SignatureError("malformed", "Content-Digest member is not a byte sequence")
         pairs.append((alg, member if isinstance(member, bytes) else b""))

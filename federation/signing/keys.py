@@ -62,13 +62,22 @@ def public_key_to_pem(key: PublicKey | PrivateKey) -> str:
     ).decode("ascii")
 
 
-def _check_supported(key: object) -> None:
-    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)):
-        if key.key_size < MIN_RSA_BITS:
-            raise ValueError(f"RSA key of {key.key_size} bits is too small")
-        return
-    if isinstance(key, (ed25519.Ed25519PublicKey, ed25519.Ed25519PrivateKey)):
-        return
+def _check_size(key: PublicKey | PrivateKey) -> None:
+    if isinstance(key, (rsa.RSAPublicKey, rsa.RSAPrivateKey)) and key.key_size < MIN_RSA_BITS:
+        raise ValueError(f"RSA key of {key.key_size} bits is too small")
+
+
+def _supported_private(key: object) -> PrivateKey:
+    if isinstance(key, (rsa.RSAPrivateKey, ed25519.Ed25519PrivateKey)):
+        _check_size(key)
+        return key
+    raise ValueError(f"unsupported key type {type(key).__name__}")
+
+
+def _supported_public(key: object) -> PublicKey:
+    if isinstance(key, (rsa.RSAPublicKey, ed25519.Ed25519PublicKey)):
+        _check_size(key)
+        return key
     raise ValueError(f"unsupported key type {type(key).__name__}")
 
 
@@ -81,8 +90,7 @@ def load_private_key_pem(pem: str | bytes) -> PrivateKey:
         key = serialization.load_pem_private_key(data, password=None)
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise ValueError("not a valid private key PEM") from exc  # never echo the input
-    _check_supported(key)
-    return key  # type: ignore[return-value]
+    return _supported_private(key)
 
 
 def load_public_key_pem(pem: str | bytes) -> PublicKey:
@@ -94,8 +102,15 @@ def load_public_key_pem(pem: str | bytes) -> PublicKey:
         key = serialization.load_pem_public_key(data.strip())
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
         raise ValueError("not a valid public key PEM") from exc
-    _check_supported(key)
-    return key  # type: ignore[return-value]
+    return _supported_public(key)
+
+
+def load_ed25519_public_key_pem(pem: str | bytes) -> ed25519.Ed25519PublicKey:
+    """:func:`load_public_key_pem` for a key that must be Ed25519; ``ValueError`` otherwise."""
+    key = load_public_key_pem(pem)
+    if not isinstance(key, ed25519.Ed25519PublicKey):
+        raise ValueError("not an Ed25519 public key")
+    return key
 
 
 def _b58encode(data: bytes) -> str:

@@ -26,6 +26,7 @@ from http_message_signatures import (
     InvalidSignature,
     algorithms,
 )
+from http_message_signatures.algorithms import HTTPSignatureAlgorithm
 
 from federation.errors import SignatureError
 from federation.signing.cavage import (
@@ -41,7 +42,7 @@ from federation.signing.headers import HeadersLike, header_pairs, header_value
 from federation.signing.keys import PrivateKey, PublicKey
 
 #: ``alg`` values we accept; the key type decides which one applies.
-RFC9421_ALGORITHMS = {
+RFC9421_ALGORITHMS: dict[str, type[HTTPSignatureAlgorithm]] = {
     "rsa-v1_5-sha256": algorithms.RSA_V1_5_SHA256,
     "ed25519": algorithms.ED25519,
 }
@@ -85,9 +86,13 @@ def _parse_dictionary(headers: HeadersLike, name: str) -> dict[str, Any]:
         raise SignatureError("malformed", f"duplicated {name} member or parameter")
 
     try:
-        return http_sf.parse(value.encode("ascii"), tltype="dictionary", on_duplicate_key=refuse_duplicate)
+        parsed = http_sf.parse(value.encode("ascii"), tltype="dictionary",
+                               on_duplicate_key=refuse_duplicate)
     except (ValueError, UnicodeEncodeError) as exc:
         raise SignatureError("malformed", f"{name} is not a structured dictionary") from exc
+    if not isinstance(parsed, dict):  # what tltype="dictionary" returns
+        raise SignatureError("malformed", f"{name} is not a structured dictionary")
+    return parsed
 
 
 def parse_signature_input(headers: HeadersLike) -> Rfc9421Params:
@@ -143,12 +148,12 @@ class _Message:
     headers: Any
 
 
-class _Pairs(list):  # type: ignore[type-arg]
+class _Pairs(list[tuple[str, str]]):
     def items(self) -> list[tuple[str, str]]:
         return list(self)
 
 
-def _algorithm_for(public_key: PublicKey, alg: str | None) -> type:
+def _algorithm_for(public_key: PublicKey, alg: str | None) -> type[HTTPSignatureAlgorithm]:
     if isinstance(public_key, rsa.RSAPublicKey):
         chosen = "rsa-v1_5-sha256"
     elif isinstance(public_key, ed25519.Ed25519PublicKey):

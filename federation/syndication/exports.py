@@ -189,4 +189,5 @@ def ical_feed(info: FeedInfo, items: list[SyndicatedItem]) -> bytes:
         if link:
             event.add("url", link)
         calendar.add_component(event)
-    return calendar.to_ical()
+    ical: bytes = calendar.to_ical()  # icalendar annotates it as Any
+    return ical

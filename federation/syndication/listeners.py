@@ -37,7 +37,6 @@ from federation.inbox.processor import Listener, add_tombstone, is_tombstoned
 from federation.inbox.wire import attributed_to, id_of, is_public, owned_by, type_of
 from federation.protocol.uris import same_origin
 from federation.syndication import service
-from federation.syndication.followed import FOLLOWED
 from federation.syndication.items import ITEM_TYPES, is_reply, item_fields
 
 logger = logging.getLogger(__name__)
@@ -57,9 +56,11 @@ def first_of(*listeners: Listener) -> Listener:
     return composed
 
 
-async def followed_source(actor_uri: str) -> Following | None:
-    """Our accepted follow of ``actor_uri`` (a sister site, or a relay's actor), oldest first."""
-    if not await FOLLOWED.may_follow(actor_uri):  # most activities: no query
+async def followed_source(activity: Activity) -> Following | None:
+    """Our accepted follow of the activity's actor (a sister site, or a relay's actor), oldest
+    first."""
+    actor_uri = activity.actor_uri
+    if not await activity.services.followed.may_follow(actor_uri):  # most: no query
         return None
     rows = Following.filter(state=FollowState.ACCEPTED)
     found = await rows.filter(target_uri=actor_uri).order_by("id").first()
@@ -98,7 +99,7 @@ async def on_create(activity: Activity) -> bool:
     object_id = id_of(value)
     if object_id is None or activity.is_deleted(object_id):  # tombstones read by the processor
         return False
-    source = await followed_source(activity.actor_uri)
+    source = await followed_source(activity)
     if source is None or same_origin(object_id, activity.services.local_origin):
         return False  # not ours to handle (the replies listener refuses our own origin)
     if not owned_by(object_id, activity.actor_uri):
@@ -117,7 +118,7 @@ async def on_announce(activity: Activity) -> bool:
     object_id = id_of(value)
     if object_id is None or same_origin(object_id, activity.services.local_origin):
         return False  # a boost of our own object: counted by the interactions listener
-    source = await followed_source(activity.actor_uri)
+    source = await followed_source(activity)
     if source is None or await is_tombstoned(object_id):
         return False
     if isinstance(value, dict) and "type" in value and type_of(value, ITEM_TYPES) is None:
@@ -172,8 +173,8 @@ async def on_delete(activity: Activity) -> bool:
     if object_id == activity.actor_uri:
         items = await SyndicatedItem.filter(actor_uri=activity.actor_uri).exclude(
             state=ItemState.WITHDRAWN)
-        for item in items:
-            await service.withdraw(directory, item)
+        for withdrawn in items:
+            await service.withdraw(directory, withdrawn)
         return False
     item = await SyndicatedItem.get_or_none(object_uri=object_id)
     if item is None:

@@ -67,7 +67,7 @@ def _now() -> datetime:
 def sender_of(directory: ActorDirectory, source: Following) -> LocalActor:
     """Our actor that follows ``source`` (it boosts the source's items)."""
     for actor in directory.all():
-        if actor.db_id == source.actor_id:  # type: ignore[attr-defined]
+        if actor.db_id == source.actor_id:
             return actor
     raise NotFound("the actor that follows this source is not configured any more")
 
@@ -131,7 +131,7 @@ async def withdraw(directory: ActorDirectory, item: SyndicatedItem) -> None:
     """The source deleted ``item``: undo our boost, drop the content, keep it out of exports."""
     if item.state == ItemState.WITHDRAWN:
         return
-    source = await Following.get_or_none(id=item.source_id)  # type: ignore[attr-defined]
+    source = await Following.get_or_none(id=item.source_id)
     if source is not None:
         await undo_announce(directory, item, source)
     item.state, item.withdrawn_at = ItemState.WITHDRAWN, _now()
@@ -190,7 +190,7 @@ def item_summary(item: SyndicatedItem, *, with_content: bool = False) -> dict[st
     """An item as the JSON API and the CLI show it."""
     data: dict[str, Any] = {
         "id": item.id, "object": item.object_uri, "type": item.type, "actor": item.actor_uri,
-        "via": item.via_uri, "source": item.source_id,  # type: ignore[attr-defined]
+        "via": item.via_uri, "source": item.source_id,
         "state": str(item.state), "name": item.name, "url": link_url(item.url),
         "published": iso(item.published_at) if item.published_at else None,
         "start": iso(item.start_at) if item.start_at else None,

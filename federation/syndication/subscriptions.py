@@ -146,7 +146,7 @@ async def find_following(directory: ActorDirectory, reference: str,
 
 async def unfollow(directory: ActorDirectory, row: Following) -> None:
     """Send ``Undo(Follow)`` for ``row`` and remove it (its items go with it)."""
-    actor = next((a for a in directory.all() if a.db_id == row.actor_id), None)  # type: ignore[attr-defined]
+    actor = next((a for a in directory.all() if a.db_id == row.actor_id), None)
     if actor is None:
         raise NotFound("the actor of this follow is not configured any more")
     mastodon = await is_mastodon_relay(row)

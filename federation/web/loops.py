@@ -49,8 +49,7 @@ from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.web.background import Loop, background
-from federation.web.inbox import INBOX
-from federation.web.state import CLIENT, DIRECTORY, PUBLISHER, SETTINGS
+from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SETTINGS
 
 log = logging.getLogger(__name__)
 

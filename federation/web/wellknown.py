@@ -8,6 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from federation.errors import NotFound
+from federation.identity.directory import LocalActor
 from federation.protocol.discovery import (
     NODEINFO_SCHEMA,
     NODEINFO_VERSIONS,
@@ -50,6 +51,7 @@ async def webfinger(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     directory = request.app[DIRECTORY]
     query = parse_resource(request.query.get("resource"))
+    actor: LocalActor | None
     if query.username is not None:
         if query.host not in {settings.host, settings.host.split(":")[0]}:
             raise NotFound("this server answers only for its own host")

@@ -6,10 +6,16 @@ import pytest
 
 from federation.db.content import OutboxActivity
 from federation.db.delivery import FanoutJob
-from federation.db.moderation import Decision, ReplyAuthorization, ReplyKind, ReplyState, Report
+from federation.db.moderation import (
+    Action,
+    Decision,
+    ReplyAuthorization,
+    ReplyKind,
+    ReplyState,
+    Report,
+)
 from federation.db.social import Block, BlockKind
 from federation.errors import BadRequest, Conflict, NotFound
-from federation.moderation.service import Action
 
 from .conftest import COLLECTIVE
 

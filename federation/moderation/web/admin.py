@@ -35,9 +35,9 @@ import nh3
 from aiohttp import web
 from markupsafe import Markup
 
-from federation.db import is_row_id
+from federation.db import column, is_row_id
 from federation.db.content import ContentObject
-from federation.db.moderation import Decision, Reply, ReplyState, Report
+from federation.db.moderation import REPORT_ACTIONS, Action, Decision, Reply, ReplyState, Report
 from federation.db.social import Block
 from federation.errors import (
     BadRequest,
@@ -55,7 +55,6 @@ from federation.moderation.accounts import (
     find_session,
     open_session,
 )
-from federation.moderation.service import REPORT_ACTIONS, Action
 from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.protocol.numbers import is_ascii_digits
@@ -172,9 +171,9 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
     roots = {r.thread_root_uri for r in replies if r.thread_root_uri}
     sizes: dict[str, int] = {}
     if roots:
-        for root in await Reply.filter(thread_root_uri__in=list(roots)).values_list(
-            "thread_root_uri", flat=True
-        ):
+        root: str
+        for root in await column(Reply.filter(thread_root_uri__in=list(roots)),
+                                 "thread_root_uri"):
             sizes[root] = sizes.get(root, 0) + 1
     views = []
     for reply in replies:
@@ -280,7 +279,7 @@ async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     """A logged-in moderator's form whose CSRF token matches the session; else 403."""
     session = await _session(request)
     form = await read_form(request)
-    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):  # type: ignore[arg-type]
+    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
         raise web.HTTPForbidden(text="403: forbidden\n")
     return session, form
 
@@ -317,7 +316,7 @@ async def login_page(request: web.Request) -> web.Response:
 async def login(request: web.Request) -> web.Response:
     form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
-    if not expected or not csrf_matches(expected, form.get("csrf")):  # type: ignore[arg-type]
+    if not expected or not csrf_matches(expected, form.get("csrf")):
         raise web.HTTPForbidden(text="403: forbidden\n")
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))

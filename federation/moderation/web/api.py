@@ -16,10 +16,17 @@ from aiohttp import web
 
 from federation.db import is_row_id
 from federation.db.ingest import ApiToken
-from federation.db.moderation import Reply, ReplyState, Report
+from federation.db.moderation import (
+    REPLY_ACTIONS,
+    REPORT_ACTIONS,
+    Action,
+    Reply,
+    ReplyState,
+    Report,
+)
 from federation.errors import BadRequest, Forbidden, Unauthorized
 from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
-from federation.moderation.service import REPLY_ACTIONS, REPORT_ACTIONS, Action, reply_summary
+from federation.moderation.service import reply_summary
 from federation.moderation.web.admin import strings
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso

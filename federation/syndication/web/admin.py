@@ -87,8 +87,9 @@ class ItemView:
 
 def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> ItemView:
     document = item.document if isinstance(item.document, dict) else {}
-    content = document.get("content") if isinstance(document.get("content"), str) else ""
-    source = sources.get(item.source_id)  # type: ignore[attr-defined]
+    raw_content = document.get("content")
+    content = raw_content if isinstance(raw_content, str) else ""
+    source = sources.get(item.source_id)
     source_name = "?"
     if source is not None:
         remote = source.remote

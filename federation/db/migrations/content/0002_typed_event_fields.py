@@ -7,12 +7,13 @@ they are columns now, and this migration copies them out of each row's document 
 
 from datetime import UTC, datetime
 from json import loads
+from typing import Any
 
 from tortoise import fields, migrations
 from tortoise.migrations import operations as ops
 
 
-def _moment(value):
+def _moment(value: Any) -> datetime | None:
     """An ISO time of a document (``Z`` or an offset) in UTC, or None."""
     if not isinstance(value, str):
         return None
@@ -23,16 +24,17 @@ def _moment(value):
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)).astimezone(UTC)
 
 
-def _text(value, limit):
+def _text(value: Any, limit: int) -> str | None:
     return value[:limit] if isinstance(value, str) and value else None
 
 
-def _place(location):
+def _place(location: Any) -> str | None:
     """The place line the publisher compared: name, street, locality, none repeated."""
     if not isinstance(location, dict):
         return None
-    address = location.get("address") if isinstance(location.get("address"), dict) else {}
-    parts = []
+    raw = location.get("address")
+    address: dict[str, Any] = raw if isinstance(raw, dict) else {}
+    parts: list[str] = []
     for part in (location.get("name"), address.get("streetAddress"),
                  address.get("addressLocality")):
         if part and str(part) not in parts:
@@ -40,7 +42,7 @@ def _place(location):
     return ", ".join(parts) or None
 
 
-def facts(document):
+def facts(document: Any) -> tuple[Any, ...]:
     """The typed columns of one stored document: (edited_at, start_at, end_at, timezone,
     place, event_status)."""
     if not isinstance(document, dict):
@@ -53,7 +55,7 @@ def facts(document):
             _text(document.get("ical:status"), 16))
 
 
-async def copy_out_of_documents(apps, schema_editor):
+async def copy_out_of_documents(apps: Any, schema_editor: Any) -> None:
     """Fill the new columns of every published object from its document."""
     client = schema_editor.client
     postgres = client.capabilities.dialect == "postgres"

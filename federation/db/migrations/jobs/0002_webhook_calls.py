@@ -2,9 +2,11 @@ from json import dumps, loads
 
 from tortoise import migrations
 from tortoise.migrations import operations as ops
+from tortoise.migrations.schema_editor.base import BaseSchemaEditor
+from tortoise.migrations.schema_generator.state_apps import StateApps
 
 
-async def move_pending_webhook_calls(apps, schema_editor):
+async def move_pending_webhook_calls(apps: StateApps, schema_editor: BaseSchemaEditor) -> None:
     """The moderation webhook's pending calls become jobs with the same ids (the site
     deduplicates on ``X-Federation-Delivery``, which is the job's id from now on), and job ids
     start above every webhook call ever made (no new call reuses a sent call's id)."""

@@ -7,19 +7,22 @@ accepted follows' target and actor ids, read in one query at most every ``ttl`` 
 set is only used to say *no*: a *yes* still reads the ``Following`` row itself, so a stale
 entry (a follow just removed) costs a query, never a wrong answer.
 
-Freshness: every ``Following`` saved or deleted through the ORM in this process (an
-``Accept`` received, a follow or unfollow by the admin) forgets the set at once (tortoise
-signals); changes made elsewhere (another process, bulk updates) are seen within ``ttl``
-seconds, as for blocks (``inbox/blocks.py``).
+Freshness: once :meth:`FollowedActors.listen` is called (by ``build_receiver``, at start-up),
+every ``Following`` saved or deleted through the ORM in this process (an ``Accept`` received, a
+follow or unfollow by the admin) forgets the set at once (tortoise signals); changes made
+elsewhere (another process, bulk updates) are seen within ``ttl`` seconds, as for blocks
+(``inbox/blocks.py``). The cache belongs to the receiver's :class:`InboxServices`: importing
+this module creates nothing and registers nothing.
 """
 
 from __future__ import annotations
 
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from tortoise.signals import post_delete, post_save
+from tortoise.signals import Signals
 
 from federation.db.social import Following, FollowState
 
@@ -56,16 +59,18 @@ class FollowedActors:
         self._uris = None
         self._generation += 1
 
+    def listen(self) -> None:
+        """Forget the set whenever this process saves or deletes a ``Following``.
 
-#: The process's cache (the inbox's syndication listeners ask it).
-FOLLOWED = FollowedActors()
+        The listener holds this cache weakly: a cache given up (an application closed in the
+        tests) is collected, and its listener does nothing.
+        """
+        cache = weakref.ref(self)
 
+        async def changed(*_: Any) -> None:
+            alive = cache()
+            if alive is not None:
+                alive.invalidate()
 
-@post_save(Following)
-async def _following_saved(*_: Any) -> None:
-    FOLLOWED.invalidate()
-
-
-@post_delete(Following)
-async def _following_deleted(*_: Any) -> None:
-    FOLLOWED.invalidate()
+        Following.register_listener(Signals.post_save, changed)
+        Following.register_listener(Signals.post_delete, changed)
