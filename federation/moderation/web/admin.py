@@ -24,14 +24,9 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
 from zoneinfo import ZoneInfo
 
-import jinja2
-import nh3
 from aiohttp import web
 from markupsafe import Markup
 
@@ -39,76 +34,48 @@ from federation.db import column, is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import REPORT_ACTIONS, Action, Decision, Reply, ReplyState, Report
 from federation.db.social import Block
-from federation.errors import (
-    BadRequest,
-    Conflict,
-    FederationError,
-    NotFound,
-    TooManyRequests,
-    UnsupportedMediaType,
-)
+from federation.errors import Conflict, FederationError, NotFound, TooManyRequests
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
     close_session,
     csrf_matches,
-    find_session,
     open_session,
 )
-from federation.moderation.web.i18n import LANGUAGES, normalise_language, translator
+from federation.moderation.web.i18n import MESSAGES
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.protocol.numbers import is_ascii_digits
-from federation.protocol.text import unstorable_in
 from federation.protocol.uris import link_url
 from federation.ratelimit import retry_after_seconds
+from federation.web import admin as shell
+from federation.web.admin import (
+    COOKIE_PATH,
+    LANGUAGE_COOKIE,
+    LOGIN_COOKIE,
+    PAGE_SIZE,
+    SESSION_COOKIE,
+    NavItem,
+    back_target,
+    clean_html,
+    find_request_session,
+    format_time,
+    page_cursor,
+    read_form,
+    require_session,
+    require_session_post,
+    row_ids,
+    see_other,
+    selection,
+    set_cookie,
+    site_zone,
+)
+from federation.web.admin.i18n import LANGUAGES, normalise_language
 from federation.web.clients import client_address
 from federation.web.state import SETTINGS
 
 routes = web.RouteTableDef()
 
-SESSION_COOKIE = "fedmod_session"
-LOGIN_COOKIE = "fedmod_login"
-LANGUAGE_COOKIE = "fedmod_lang"
-COOKIE_PATH = "/admin"
-PAGE_SIZE = 50
-STATIC_DIR = Path(__file__).parent / "static"
-
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
-ADMIN_HEADERS = {
-    "Content-Security-Policy": CSP,
-    "X-Frame-Options": "DENY",
-    "Cache-Control": "no-store",
-    "Referrer-Policy": "no-referrer",
-    "X-Content-Type-Options": "nosniff",
-}
-
-_TAGS = {"p", "br", "a", "span", "em", "strong", "b", "i", "u", "s", "del", "blockquote",
-         "code", "pre", "ul", "ol", "li"}
-_ATTRIBUTES = {"a": {"href"}}
-
-_env = jinja2.Environment(
-    loader=jinja2.PackageLoader("federation.moderation.web", "templates"),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-    undefined=jinja2.StrictUndefined,
-)
-
-
-def _keep_link(tag: str, attribute: str, value: str) -> str | None:
-    """Links in remote content only to absolute http(s) URLs (:func:`link_url`) or mailto."""
-    if attribute != "href":
-        return value
-    if value.startswith("mailto:") and not any(ch.isspace() or ord(ch) < 32 for ch in value):
-        return value
-    return link_url(value)
-
-
-def clean_html(stored: str) -> Markup:
-    """The stored, already sanitised content, sanitised again with a smaller allow-list."""
-    return Markup(nh3.clean(stored, tags=_TAGS, attributes=_ATTRIBUTES,
-                            url_schemes={"http", "https", "mailto"},
-                            attribute_filter=_keep_link,
-                            link_rel="noopener noreferrer nofollow ugc"))
+_env = shell.environment("federation.moderation.web")
 
 
 def strings(value: Any, limit: int) -> list[str]:
@@ -160,12 +127,6 @@ def _title(obj: ContentObject) -> str:
     return obj.url or obj.uri
 
 
-def format_time(moment: datetime | None, zone: ZoneInfo) -> str | None:
-    if moment is None:
-        return None
-    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
-
-
 async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyView]:
     replies = list(replies)
     roots = {r.thread_root_uri for r in replies if r.thread_root_uri}
@@ -205,96 +166,9 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
     return views
 
 
-# -- sessions, CSRF, rendering ---------------------------------------------------------------
-
-
-def _secure(request: web.Request) -> bool:
-    return request.app[SETTINGS].base_url.startswith("https://")
-
-
-def _set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
-                max_age: int | None = None) -> None:
-    response.set_cookie(name, value, path=COOKIE_PATH, httponly=True, samesite="Strict",
-                        secure=_secure(request), max_age=max_age)
-
-
-async def _session(request: web.Request) -> SessionInfo | None:
-    return await find_session(request.cookies.get(SESSION_COOKIE))
-
-
-def ui_language(request: web.Request, session: SessionInfo | None) -> str:
-    if session is not None:
-        return normalise_language(session.account.language)
-    wanted = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
-    return normalise_language(wanted or request.app[SETTINGS].moderation.language)
-
-
-_MESSAGES = ("done", "done.partial", "nothing_selected")
-
-
-def flash_message(request: web.Request) -> str:
-    message = request.query.get("msg", "")
-    return message if message in _MESSAGES else ""
-
-
-def _render(request: web.Request, template: str, session: SessionInfo | None,
-            status: int = 200, **context: Any) -> web.Response:
-    language = ui_language(request, session)
-    body = _env.get_template(template).render(
-        _=translator(language), lang=language, other_lang="en" if language == "fr" else "fr",
-        session=session, csrf=session.csrf_token if session else "",
-        moderator=session.account.username if session else "",
-        site_name=request.app[SETTINGS].site.name, request_path=request.path,
-        message=flash_message(request), **context,
-    )
-    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
-
-
-async def require_session(request: web.Request) -> SessionInfo:
-    session = await _session(request)
-    if session is None:
-        raise web.HTTPSeeOther(location="/admin/login")
-    return session
-
-
-async def read_form(request: web.Request) -> Any:
-    """The posted form; 415 unless URL-encoded in UTF-8 (our forms are: no multipart, no
-    uploads, no other charset), 400 if the body is not UTF-8 or a field holds text no database
-    can store (U+0000; a lone surrogate)."""
-    if (request.content_type != "application/x-www-form-urlencoded"
-            or (request.charset or "utf-8").lower() != "utf-8"):
-        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
-    try:
-        (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
-    except UnicodeDecodeError:
-        raise BadRequest("forms are sent in UTF-8") from None
-    form = await request.post()
-    reason = unstorable_in(list(form.items()))
-    if reason is not None:
-        raise BadRequest(f"form fields: {reason}")
-    return form
-
-
-async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
-    """A logged-in moderator's form whose CSRF token matches the session; else 403."""
-    session = await _session(request)
-    form = await read_form(request)
-    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
-        raise web.HTTPForbidden(text="403: forbidden\n")
-    return session, form
-
-
-def see_other(location: str, **params: str) -> web.HTTPSeeOther:
-    if params:
-        location += ("&" if "?" in location else "?") + urlencode(params)
-    return web.HTTPSeeOther(location=location)
-
-
-def back_target(form: Any, default: str = "/admin/") -> str:
-    target = str(form.get("back", "") or "")
-    if target.startswith("/admin/") and "//" not in target and "\\" not in target:
-        return target
-    return default
+async def _render(request: web.Request, template: str, session: SessionInfo | None,
+                  status: int = 200, **context: Any) -> web.Response:
+    return await shell.render(request, _env, template, session, status=status, **context)
 
 
 # -- login, logout, language -----------------------------------------------------------------
@@ -302,13 +176,13 @@ def back_target(form: Any, default: str = "/admin/") -> str:
 
 @routes.get("/admin/login")
 async def login_page(request: web.Request) -> web.Response:
-    if await _session(request) is not None:
+    if await find_request_session(request) is not None:
         raise web.HTTPSeeOther(location="/admin/")
     token = secrets.token_urlsafe(24)
-    response = _render(request, "login.html", None, login_csrf=token, error_key=None)
-    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+    response = await _render(request, "login.html", None, login_csrf=token, error_key=None)
+    set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     if request.query.get("lang") in LANGUAGES:
-        _set_cookie(request, response, LANGUAGE_COOKIE, request.query["lang"], 365 * 86400)
+        set_cookie(request, response, LANGUAGE_COOKIE, request.query["lang"], 365 * 86400)
     return response
 
 
@@ -326,7 +200,7 @@ async def login(request: web.Request) -> web.Response:
     try:  # counted before the check, with no await in between (concurrent guesses)
         attempt = guard.begin(client_address(request, settings.server.trusted_proxies), username)
     except TooManyRequests as error:
-        response = _render(request, "login.html", None, status=429, login_csrf=token,
+        response = await _render(request, "login.html", None, status=429, login_csrf=token,
                            error_key="login.limited")
         response.headers["Retry-After"] = str(retry_after_seconds(error.retry_after))
     else:
@@ -336,12 +210,12 @@ async def login(request: web.Request) -> web.Response:
             hours = settings.moderation.session_hours
             session_token = await open_session(account, hours=hours)
             response = web.HTTPSeeOther(location="/admin/")
-            _set_cookie(request, response, SESSION_COOKIE, session_token, max_age=hours * 3600)
+            set_cookie(request, response, SESSION_COOKIE, session_token, max_age=hours * 3600)
             response.del_cookie(LOGIN_COOKIE, path=COOKIE_PATH)
             raise response
-        response = _render(request, "login.html", None, status=401, login_csrf=token,
+        response = await _render(request, "login.html", None, status=401, login_csrf=token,
                            error_key="login.failed")
-    _set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
+    set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
     return response
 
 
@@ -366,23 +240,12 @@ async def switch_language(request: web.Request) -> web.Response:
 # -- queues ------------------------------------------------------------------------------
 
 
-async def queue_counts() -> dict[str, int]:
-    return {
-        "pending": await Reply.filter(state=ReplyState.PENDING).count(),
-        "reports": await Report.filter(resolved=False).count(),
-    }
+async def _pending_count() -> int:
+    return await Reply.filter(state=ReplyState.PENDING).count()
 
 
-def site_zone(request: web.Request) -> ZoneInfo:
-    return ZoneInfo(request.app[SETTINGS].site.timezone)
-
-
-def page_cursor(request: web.Request) -> int | None:
-    try:
-        value = int(request.query.get("cursor", ""))
-    except ValueError:
-        return None
-    return value if 0 < value < 2**31 else None
+async def _open_reports() -> int:
+    return await Report.filter(resolved=False).count()
 
 
 async def _queue(request: web.Request, state: ReplyState) -> web.Response:
@@ -400,9 +263,9 @@ async def _queue(request: web.Request, state: ReplyState) -> web.Response:
     replies = replies[:PAGE_SIZE]
     views = await _reply_views(replies, site_zone(request))
     next_cursor = replies[-1].id if more and replies else None
-    return _render(request, "queue.html", session, view=str(state), items=views,
-                   next_cursor=next_cursor, counts=await queue_counts(),
-                   failures=[f[:500] for f in request.query.getall("failed", [])[:1]])
+    return await _render(request, "queue.html", session, view=str(state), items=views,
+                   next_cursor=next_cursor,
+                   failures=shell.failures(request))
 
 
 @routes.get("/admin/")
@@ -448,8 +311,8 @@ async def thread(request: web.Request) -> web.Response:
         "author", "target"
     )
     views = await _reply_views(replies, site_zone(request))
-    return _render(request, "queue.html", session, view="thread", items=views,
-                   next_cursor=None, counts=await queue_counts(), failures=[])
+    return await _render(request, "queue.html", session, view="thread", items=views,
+                   next_cursor=None, failures=[])
 
 
 @routes.post("/admin/replies")
@@ -459,17 +322,8 @@ async def act(request: web.Request) -> web.Response:
     service = request.app[MODERATION]
     moderator = session.account.username
     back = back_target(form)
-    one = str(form.get("one", ""))
-    if one:
-        action, _, raw_id = one.partition(":")
-        ids = [raw_id]
-    else:
-        action = str(form.get("action", ""))
-        ids = [str(v) for v in form.getall("ids", [])]
-    try:
-        numbers = [int(i) for i in ids][:500]
-    except ValueError:
-        raise web.HTTPBadRequest(text="400: bad reply id\n") from None
+    action, ids = selection(form)
+    numbers = row_ids(ids, "reply")
     if not numbers:
         raise see_other(back, msg="nothing_selected")
     failures: list[str] = []
@@ -515,8 +369,7 @@ async def reports(request: web.Request) -> web.Response:
         "resolved": row.resolved,
         "received_at": format_time(row.received_at, zone),
     } for row in rows]
-    return _render(request, "reports.html", session, view="reports", items=items,
-                   counts=await queue_counts(), failures=[])
+    return await _render(request, "reports.html", session, view="reports", items=items, failures=[])
 
 
 @routes.post("/admin/reports")
@@ -544,8 +397,7 @@ async def blocks(request: web.Request) -> web.Response:
     rows = await Block.all().order_by("-id").limit(500)
     items = [{"id": b.id, "kind": str(b.kind), "value": b.value, "reason": b.reason,
               "by": b.created_by, "at": format_time(b.created_at, zone)} for b in rows]
-    return _render(request, "blocks.html", session, view="blocks", items=items,
-                   counts=await queue_counts(), failures=[])
+    return await _render(request, "blocks.html", session, view="blocks", items=items, failures=[])
 
 
 @routes.post("/admin/blocks")
@@ -575,27 +427,19 @@ async def audit_log(request: web.Request) -> web.Response:
               "subject_href": link_url(d.subject_uri), "from_state": d.from_state,
               "to_state": d.to_state, "note": d.note} for d in rows[:PAGE_SIZE]]
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
-    return _render(request, "log.html", session, view="log", items=items,
-                   next_cursor=next_cursor, counts=await queue_counts(), failures=[])
-
-
-# -- headers ----------------------------------------------------------------------------------
-
-
-async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
-    path = request.path
-    if path == "/admin" or path.startswith("/admin/"):
-        for name, value in ADMIN_HEADERS.items():
-            response.headers[name] = value
-    elif path.startswith("/api/v1/moderation"):
-        response.headers["Cache-Control"] = "no-store"
-        if response.status == 401:
-            response.headers["WWW-Authenticate"] = 'Bearer realm="moderation"'
+    return await _render(request, "log.html", session, view="log", items=items,
+                   next_cursor=next_cursor, failures=[])
 
 
 def setup(app: web.Application) -> None:
+    shell.register(app, messages=MESSAGES, nav=[
+        NavItem("pending", "/admin/", "nav.pending", count=_pending_count),
+        NavItem("approved", "/admin/approved", "nav.approved"),
+        NavItem("rejected", "/admin/rejected", "nav.rejected"),
+        NavItem("spam", "/admin/spam", "nav.spam"),
+        NavItem("reports", "/admin/reports", "nav.reports", count=_open_reports),
+        NavItem("blocks", "/admin/blocks", "nav.blocks"),
+        NavItem("log", "/admin/log", "nav.log"),
+    ])
     app.router.add_routes(routes)
-    app.router.add_static("/admin/static/", STATIC_DIR, name="moderation-static",
-                          append_version=False)
-    app.on_response_prepare.append(_security_headers)
 

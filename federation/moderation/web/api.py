@@ -1,6 +1,7 @@
 """The moderation JSON API (``/api/v1/moderation/…``), for scripts and the site's back office.
 
-Authentication: ``Authorization: Bearer <token>`` with a moderator API token created by
+Authentication (:mod:`federation.web.admin.api`, shared with the syndication API):
+``Authorization: Bearer <token>`` with a moderator API token created by
 ``federation moderators token USERNAME``. No or an unknown token: 401. A token without the
 needed scope is a 403: reading needs ``moderation:read`` or ``moderation``, acting needs
 ``moderation``; a CMS push token (``federation tokens``) is valid but has no moderation scope.
@@ -9,13 +10,11 @@ Decisions are recorded under the token's moderator.
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from aiohttp import web
 
 from federation.db import is_row_id
-from federation.db.ingest import ApiToken
 from federation.db.moderation import (
     REPLY_ACTIONS,
     REPORT_ACTIONS,
@@ -24,14 +23,14 @@ from federation.db.moderation import (
     ReplyState,
     Report,
 )
-from federation.errors import BadRequest, Forbidden, Unauthorized
-from federation.moderation.accounts import SCOPE_MODERATION, SCOPE_READ, find_token, sha256_hex
+from federation.errors import BadRequest
 from federation.moderation.service import reply_summary
 from federation.moderation.web.admin import strings
 from federation.moderation.web.keys import MODERATION
 from federation.protocol.actors import iso
 from federation.protocol.numbers import is_ascii_digits
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
+from federation.web.admin.api import int_param, json_response, require_moderator
 
 routes = web.RouteTableDef()
 
@@ -41,32 +40,6 @@ MAX_BULK = 500
 #: The spellings of ``?resolved=`` (any case).
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
-
-
-def json_response(data: Any, status: int = 200) -> web.Response:
-    response = web.Response(body=json.dumps(data, ensure_ascii=False).encode(), status=status,
-                            content_type="application/json", charset="utf-8")
-    response.headers["Cache-Control"] = "no-store"
-    return response
-
-
-async def require_moderator(request: web.Request, *, write: bool = True) -> str:
-    """The username behind the bearer token (401 without a valid one, 403 without the scope)."""
-    header = request.headers.get("Authorization", "")
-    scheme, _, token = header.strip().partition(" ")
-    token = token.strip()
-    if scheme.lower() != "bearer" or not token:
-        raise Unauthorized("a bearer token is required")
-    row = await find_token(token)
-    if row is None:
-        if await ApiToken.filter(token_hash=sha256_hex(token), revoked_at=None).exists():
-            raise Forbidden("this token has no moderation scope")
-        raise Unauthorized("invalid token")
-    scopes = set(row.scopes or [])
-    needed = {SCOPE_MODERATION} if write else {SCOPE_MODERATION, SCOPE_READ}
-    if not scopes & needed:
-        raise Forbidden("this token has no scope for this request")
-    return row.moderator.username
 
 
 def _path_id(request: web.Request, what: str = "reply") -> int:
@@ -82,15 +55,6 @@ def _path_id(request: web.Request, what: str = "reply") -> int:
 
 def _reply_id(request: web.Request) -> int:
     return _path_id(request, "reply")
-
-
-def int_param(request: web.Request, name: str, default: int | None, maximum: int) -> int | None:
-    raw = request.query.get(name)
-    if raw is None:
-        return default
-    if not is_ascii_digits(raw.removeprefix("-")):
-        raise BadRequest(f"{name} must be a number")
-    return max(1, min(int(raw), maximum))
 
 
 def reply_item(reply: Reply) -> dict[str, Any]:
@@ -203,5 +167,13 @@ async def act_on_report(request: web.Request) -> web.Response:
     return json_response({"id": report.id, "resolved": report.resolved})
 
 
+async def _api_headers(request: web.Request, response: web.StreamResponse) -> None:
+    if request.path.startswith("/api/v1/moderation"):
+        response.headers["Cache-Control"] = "no-store"
+        if response.status == 401:
+            response.headers["WWW-Authenticate"] = 'Bearer realm="moderation"'
+
+
 def setup(app: web.Application) -> None:
     app.router.add_routes(routes)
+    app.on_response_prepare.append(_api_headers)

@@ -1,27 +1,17 @@
-"""The moderation UI's message catalogue: French (default) and English.
-
-A small catalogue in Python rather than gettext: the UI has a few dozen strings and two
-languages. ``translator(lang)`` returns ``_`` for templates; a missing key shows the key itself
-(a test checks that both languages have every key).
-"""
+"""The moderation UI's messages, French (default) and English, registered with the admin shell
+(:mod:`federation.web.admin.i18n` holds the layout's and the words every admin page shares; a
+test checks that both languages have every key)."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-LANGUAGES = ("fr", "en")
-DEFAULT_LANGUAGE = "fr"
-
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
-        "moderation": "Modération",
         "login.title": "Connexion à la modération",
         "login.username": "Identifiant",
         "login.password": "Mot de passe",
         "login.submit": "Se connecter",
         "login.failed": "Identifiant ou mot de passe incorrect.",
         "login.limited": "Trop de tentatives. Réessayez dans quelques minutes.",
-        "logout": "Se déconnecter",
         "nav.pending": "En attente",
         "nav.approved": "Validées",
         "nav.rejected": "Refusées",
@@ -29,9 +19,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav.reports": "Signalements",
         "nav.blocks": "Blocages",
         "nav.log": "Journal",
-        "nav.syndication": "Sites amis",
-        "language.switch": "English",
-        "empty": "Rien ici.",
         "answers": "En réponse à",
         "mention": "Mentionne",
         "request": "Demande de réponse (GoToSocial)",
@@ -52,18 +39,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "thread.title": "Fil de discussion",
         "in_reply_to_reply": "répond à un autre message du fil",
         "instance": "instance",
-        "received": "reçu le",
-        "published": "publié le",
         "not_public": "non public (abonnés ou message direct)",
         "edited": "modifié",
         "attachments": "pièce(s) jointe(s)",
-        "open_original": "original",
         "state.pending": "en attente",
         "state.approved": "validée",
         "state.rejected": "refusée",
         "state.spam": "indésirable",
-        "action.approve": "Valider",
-        "action.reject": "Refuser",
         "action.spam": "Indésirable",
         "action.undo": "Annuler la décision",
         "action.block_author": "Bloquer l'auteur",
@@ -73,11 +55,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action.reopen": "Rouvrir",
         "action.delete": "Supprimer",
         "action.block": "Blocage",
-        "bulk.title": "Pour la sélection :",
-        "bulk.select": "Sélectionner",
-        "done": "C'est fait.",
-        "done.partial": "Fait, sauf pour certains éléments :",
-        "nothing_selected": "Aucun élément sélectionné.",
         "reports.reporter": "Signalé par",
         "reports.objects": "Éléments signalés",
         "reports.resolved": "traité",
@@ -91,19 +68,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "log.subject": "Sur",
         "log.change": "Changement",
         "log.note": "Note",
-        "more": "Plus anciens",
-        "error.title": "Erreur",
-        "error.csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
     },
     "en": {
-        "moderation": "Moderation",
         "login.title": "Log in to moderation",
         "login.username": "Username",
         "login.password": "Password",
         "login.submit": "Log in",
         "login.failed": "Wrong username or password.",
         "login.limited": "Too many attempts. Try again in a few minutes.",
-        "logout": "Log out",
         "nav.pending": "Pending",
         "nav.approved": "Approved",
         "nav.rejected": "Rejected",
@@ -111,9 +83,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "nav.reports": "Reports",
         "nav.blocks": "Blocks",
         "nav.log": "Audit log",
-        "nav.syndication": "Sister sites",
-        "language.switch": "Français",
-        "empty": "Nothing here.",
         "answers": "In reply to",
         "mention": "Mentions",
         "request": "Reply request (GoToSocial)",
@@ -133,18 +102,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "thread.title": "Thread",
         "in_reply_to_reply": "answers another message of the thread",
         "instance": "instance",
-        "received": "received",
-        "published": "published",
         "not_public": "not public (followers-only or direct)",
         "edited": "edited",
         "attachments": "attachment(s)",
-        "open_original": "original",
         "state.pending": "pending",
         "state.approved": "approved",
         "state.rejected": "rejected",
         "state.spam": "spam",
-        "action.approve": "Approve",
-        "action.reject": "Reject",
         "action.spam": "Spam",
         "action.undo": "Undo decision",
         "action.block_author": "Block author",
@@ -154,11 +118,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "action.reopen": "Reopen",
         "action.delete": "Delete",
         "action.block": "Block",
-        "bulk.title": "For the selection:",
-        "bulk.select": "Select",
-        "done": "Done.",
-        "done.partial": "Done, except for some items:",
-        "nothing_selected": "Nothing selected.",
         "reports.reporter": "Reported by",
         "reports.objects": "Reported items",
         "reports.resolved": "resolved",
@@ -172,22 +131,5 @@ MESSAGES: dict[str, dict[str, str]] = {
         "log.subject": "Subject",
         "log.change": "Change",
         "log.note": "Note",
-        "more": "Older",
-        "error.title": "Error",
-        "error.csrf": "The form has expired. Reload the page and try again.",
     },
 }
-
-
-def normalise_language(value: str | None) -> str:
-    value = (value or "").strip().lower()[:8]
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def translator(language: str) -> Callable[[str], str]:
-    messages = MESSAGES[normalise_language(language)]
-
-    def translate(key: str) -> str:
-        return messages.get(key, key)
-
-    return translate

@@ -1,68 +1,49 @@
 """The editorial queue of sister sites' items at ``/admin/syndication`` (server-rendered).
 
-It is a page of the moderation UI: the same session cookie, CSRF token, rate-limited login,
-Content-Security-Policy and headers (applied to every ``/admin/`` answer), the same base
-template and stylesheet. Remote content is rendered only from its stored sanitised HTML,
-sanitised again (:func:`~federation.moderation.web.admin.clean_html`); links only for http(s).
+It is a page of the admin shell (:mod:`federation.web.admin`), like the moderation UI: the same
+session cookie, CSRF token, login, Content-Security-Policy and headers (applied to every
+``/admin/`` answer), the same base template and stylesheet. Remote content is rendered only
+from its stored sanitised HTML, sanitised again (:func:`~federation.web.admin.clean_html`);
+links only for http(s).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import jinja2
 from aiohttp import web
 from markupsafe import Markup
 
 from federation.db.social import Following
 from federation.db.syndication import ItemState, SyndicatedItem
-from federation.moderation.web import admin as moderation_admin
-from federation.moderation.web.admin import (
-    PAGE_SIZE,
-    clean_html,
-    flash_message,
-    format_time,
-    page_cursor,
-    queue_counts,
-    require_session,
-    require_session_post,
-    see_other,
-    site_zone,
-    ui_language,
-)
-from federation.moderation.web.i18n import translator as moderation_translator
 from federation.protocol.uris import link_url
 from federation.syndication.items import title_of
 from federation.syndication.service import ACTIONS, decide_many
 from federation.syndication.web.i18n import MESSAGES
-from federation.web.state import DIRECTORY, SETTINGS
+from federation.web import admin as shell
+from federation.web.admin import (
+    PAGE_SIZE,
+    NavItem,
+    back_target,
+    clean_html,
+    format_time,
+    page_cursor,
+    require_session,
+    require_session_post,
+    row_ids,
+    see_other,
+    selection,
+    site_zone,
+)
+from federation.web.state import DIRECTORY
 
 routes = web.RouteTableDef()
 
 PATH = "/admin/syndication"
 STATES = [str(s) for s in ItemState]
 
-_env = jinja2.Environment(
-    loader=jinja2.ChoiceLoader([
-        jinja2.PackageLoader("federation.syndication.web", "templates"),
-        jinja2.PackageLoader("federation.moderation.web", "templates"),
-    ]),
-    autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
-    undefined=jinja2.StrictUndefined,
-)
-
-
-def translator(language: str) -> Callable[[str], str]:
-    """Our messages first, the moderation UI's for the shared template."""
-    ours = MESSAGES.get(language, MESSAGES["fr"])
-    theirs = moderation_translator(language)
-
-    def translate(key: str) -> str:
-        return ours.get(key) or theirs(key)
-
-    return translate
+_env = shell.environment("federation.syndication.web")
 
 
 @dataclass(frozen=True)
@@ -108,15 +89,9 @@ def _view(item: SyndicatedItem, sources: dict[int, Following], zone: Any) -> Ite
     )
 
 
-def _render(request: web.Request, session: Any, **context: Any) -> web.Response:
-    language = ui_language(request, session)
-    body = _env.get_template("syndication.html").render(
-        _=translator(language), lang=language, other_lang="en" if language == "fr" else "fr",
-        session=session, csrf=session.csrf_token, moderator=session.account.username,
-        site_name=request.app[SETTINGS].site.name, request_path=request.path_qs,
-        message=flash_message(request), view="syndication", **context,
-    )
-    return web.Response(text=body, content_type="text/html", charset="utf-8")
+async def _render(request: web.Request, session: Any, **context: Any) -> web.Response:
+    return await shell.render(request, _env, "syndication.html", session,
+                              request_path=request.path_qs, view="syndication", **context)
 
 
 @routes.get(PATH)
@@ -138,7 +113,7 @@ async def queue(request: web.Request) -> web.Response:
                await Following.all().order_by("id").prefetch_related("remote", "actor")}
     zone = site_zone(request)
     waiting = await SyndicatedItem.filter(state=ItemState.PENDING_REVIEW).count()
-    return _render(
+    return await _render(
         request, session, state=state, states=STATES, waiting=waiting,
         items=[_view(item, sources, zone) for item in items],
         next_cursor=items[-1].id if more and items else None,
@@ -146,8 +121,7 @@ async def queue(request: web.Request) -> web.Response:
                   "name": row.remote.handle if row.remote else row.target_uri,
                   "href": link_url(row.target_uri), "state": str(row.state),
                   "policy": str(row.policy), "relay": row.is_relay} for row in sources.values()],
-        counts=await queue_counts(),
-        failures=[f[:500] for f in request.query.getall("failed", [])[:1]],
+        failures=shell.failures(request),
     )
 
 
@@ -155,20 +129,11 @@ async def queue(request: web.Request) -> web.Response:
 async def act(request: web.Request) -> web.Response:
     """``one=<action>:<id>``, or ``action`` with checked ``ids``: approve or reject."""
     session, form = await require_session_post(request)
-    back = moderation_admin.back_target(form, PATH)
-    one = str(form.get("one", ""))
-    if one:
-        action, _, raw_id = one.partition(":")
-        ids = [raw_id]
-    else:
-        action = str(form.get("action", ""))
-        ids = [str(v) for v in form.getall("ids", [])]
+    back = back_target(form, PATH)
+    action, ids = selection(form)
     if action not in ACTIONS:
         raise web.HTTPBadRequest(text="400: unknown action\n")
-    try:
-        numbers = [int(i) for i in ids][:500]
-    except ValueError:
-        raise web.HTTPBadRequest(text="400: bad item id\n") from None
+    numbers = row_ids(ids, "item")
     if not numbers:
         raise see_other(back, msg="nothing_selected")
     outcomes = await decide_many(request.app[DIRECTORY], numbers, action,
@@ -180,4 +145,6 @@ async def act(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    shell.register(app, messages=MESSAGES,
+                   nav=[NavItem("syndication", PATH, "nav.syndication")])
     app.router.add_routes(routes)

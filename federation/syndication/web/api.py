@@ -1,6 +1,6 @@
 """The syndication JSON API (``/api/v1/syndication/…``), for scripts and the site's back office.
 
-The same authentication as the moderation API: ``Authorization: Bearer <token>`` of a
+The admin APIs' authentication (:mod:`federation.web.admin.api`): ``Authorization: Bearer <token>`` of a
 moderator (``federation moderators token USERNAME``); reading needs ``moderation:read`` or
 ``moderation``, deciding needs ``moderation``. Decisions are audited under the token's moderator.
 
@@ -16,10 +16,10 @@ from aiohttp import web
 from federation.db.social import Following
 from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import BadRequest
-from federation.moderation.web.api import int_param, json_response, require_moderator
 from federation.protocol.actors import iso
 from federation.protocol.numbers import is_ascii_digits
 from federation.syndication.service import ACTIONS, decide, item_summary
+from federation.web.admin.api import int_param, json_response, require_moderator
 from federation.web.state import DIRECTORY
 
 routes = web.RouteTableDef()

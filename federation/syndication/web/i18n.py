@@ -1,9 +1,11 @@
-"""Messages of the syndication pages, French (default) and English (beside the moderation UI's)."""
+"""Messages of the syndication pages, French (default) and English, registered with the admin
+shell (:mod:`federation.web.admin.i18n` holds the layout's and the shared words)."""
 
 from __future__ import annotations
 
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
+        "nav.syndication": "Sites amis",
         "syndication.title": "Sites amis",
         "syndication.intro": "Articles, événements et notes des sites que nous suivons. "
                              "Valider un élément le partage (boost) auprès de nos abonnés et "
@@ -38,6 +40,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "syndication.feeds": "Flux pour le site",
     },
     "en": {
+        "nav.syndication": "Sister sites",
         "syndication.title": "Sister sites",
         "syndication.intro": "Articles, events and notes of the sites we follow. Approving an "
                              "item boosts it to our followers and adds it to the site's feeds; "

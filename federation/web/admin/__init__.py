@@ -1,0 +1,295 @@
+"""The admin shell: what every page under ``/admin/`` shares, whichever part serves it.
+
+The moderation UI (:mod:`federation.moderation.web.admin`) and the syndication queue
+(:mod:`federation.syndication.web.admin`) are pages of one admin; neither imports the other.
+Both build on this module:
+
+- the moderators' session (cookie ``fedmod_session``, path ``/admin``; HttpOnly,
+  SameSite=Strict, Secure when the base URL is https) and :func:`require_session_post`, the
+  CSRF synchronizer check of every form (a POST without the session's token is a 403);
+- :func:`read_form` (URL-encoded UTF-8 only: 415/400 otherwise);
+- rendering (:func:`environment`, :func:`render`): each part's own page templates, then the
+  shared ones here (``base.html``: the layout, the navigation, the notices); the language of
+  the session, else ``?lang=``/cookie, else the site's; the navigation and message catalogues
+  each part :func:`register`\\ s;
+- :func:`see_other`, :func:`back_target` (only back to ``/admin/…``), :func:`page_cursor`,
+  :func:`selection` and :func:`row_ids` (the bulk-action form: ``one=<action>:<id>`` or
+  ``action`` with checked ``ids``);
+- :func:`clean_html` (remote content sanitised again, smaller allow-list, links only to
+  http(s) and mailto) and :func:`format_time`;
+- the headers of every ``/admin/`` answer (a strict Content-Security-Policy: no inline script
+  or style, ``X-Frame-Options: DENY``, ``Cache-Control: no-store``…) and the stylesheet at
+  ``/admin/static/`` (:func:`setup`, called by each part; idempotent).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import jinja2
+import nh3
+from aiohttp import web
+from markupsafe import Markup
+
+from federation.errors import BadRequest, UnsupportedMediaType
+from federation.moderation.accounts import SessionInfo, csrf_matches, find_session
+from federation.protocol.text import unstorable_in
+from federation.protocol.uris import link_url
+from federation.web.admin.i18n import Catalogue, normalise_language, translator
+from federation.web.state import SETTINGS
+
+SESSION_COOKIE = "fedmod_session"
+LOGIN_COOKIE = "fedmod_login"
+LANGUAGE_COOKIE = "fedmod_lang"
+COOKIE_PATH = "/admin"
+PAGE_SIZE = 50
+#: At most this many rows per bulk action.
+MAX_SELECTION = 500
+STATIC_DIR = Path(__file__).parent / "static"
+
+CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+       "frame-ancestors 'none'; base-uri 'none'")
+ADMIN_HEADERS = {
+    "Content-Security-Policy": CSP,
+    "X-Frame-Options": "DENY",
+    "Cache-Control": "no-store",
+    "Referrer-Policy": "no-referrer",
+    "X-Content-Type-Options": "nosniff",
+}
+
+_TAGS = {"p", "br", "a", "span", "em", "strong", "b", "i", "u", "s", "del", "blockquote",
+         "code", "pre", "ul", "ol", "li"}
+_ATTRIBUTES = {"a": {"href"}}
+_MESSAGES = ("done", "done.partial", "nothing_selected")
+
+
+# -- registry: navigation and messages of each part ---------------------------------------------
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """A link of the top navigation: ``view`` marks it current, ``count`` (if any) is shown."""
+    view: str
+    href: str
+    label: str
+    count: Callable[[], Awaitable[int]] | None = None
+
+
+@dataclass
+class AdminShell:
+    nav: list[NavItem] = field(default_factory=list)
+    catalogues: list[Catalogue] = field(default_factory=list)
+
+
+ADMIN_SHELL = web.AppKey("admin_shell", AdminShell)
+
+
+def register(app: web.Application, *, nav: list[NavItem], messages: Catalogue) -> None:
+    """Add a part's navigation links (in order) and message catalogue to the admin."""
+    setup(app)
+    app[ADMIN_SHELL].nav.extend(nav)
+    app[ADMIN_SHELL].catalogues.append(messages)
+
+
+# -- remote content, times, pages -------------------------------------------------------------
+
+
+def _keep_link(tag: str, attribute: str, value: str) -> str | None:
+    """Links in remote content only to absolute http(s) URLs (:func:`link_url`) or mailto."""
+    if attribute != "href":
+        return value
+    if value.startswith("mailto:") and not any(ch.isspace() or ord(ch) < 32 for ch in value):
+        return value
+    return link_url(value)
+
+
+def clean_html(stored: str) -> Markup:
+    """The stored, already sanitised content, sanitised again with a smaller allow-list."""
+    return Markup(nh3.clean(stored, tags=_TAGS, attributes=_ATTRIBUTES,
+                            url_schemes={"http", "https", "mailto"},
+                            attribute_filter=_keep_link,
+                            link_rel="noopener noreferrer nofollow ugc"))
+
+
+def format_time(moment: datetime | None, zone: ZoneInfo) -> str | None:
+    if moment is None:
+        return None
+    return moment.astimezone(zone).strftime("%d/%m/%Y %H:%M")
+
+
+def site_zone(request: web.Request) -> ZoneInfo:
+    return ZoneInfo(request.app[SETTINGS].site.timezone)
+
+
+def page_cursor(request: web.Request) -> int | None:
+    """``?cursor=<id>`` of a page, if it is a row id."""
+    try:
+        value = int(request.query.get("cursor", ""))
+    except ValueError:
+        return None
+    return value if 0 < value < 2**31 else None
+
+
+def failures(request: web.Request) -> list[str]:
+    """The ``?failed=`` notice of a bulk action's redirect (one, at most 500 characters)."""
+    return [f[:500] for f in request.query.getall("failed", [])[:1]]
+
+
+# -- sessions, CSRF, forms ------------------------------------------------------------------------
+
+
+def _secure(request: web.Request) -> bool:
+    return request.app[SETTINGS].base_url.startswith("https://")
+
+
+def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
+               max_age: int | None = None) -> None:
+    response.set_cookie(name, value, path=COOKIE_PATH, httponly=True, samesite="Strict",
+                        secure=_secure(request), max_age=max_age)
+
+
+async def find_request_session(request: web.Request) -> SessionInfo | None:
+    return await find_session(request.cookies.get(SESSION_COOKIE))
+
+
+async def require_session(request: web.Request) -> SessionInfo:
+    session = await find_request_session(request)
+    if session is None:
+        raise web.HTTPSeeOther(location="/admin/login")
+    return session
+
+
+async def read_form(request: web.Request) -> Any:
+    """The posted form; 415 unless URL-encoded in UTF-8 (our forms are: no multipart, no
+    uploads, no other charset), 400 if the body is not UTF-8 or a field holds text no database
+    can store (U+0000; a lone surrogate)."""
+    if (request.content_type != "application/x-www-form-urlencoded"
+            or (request.charset or "utf-8").lower() != "utf-8"):
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
+    try:
+        (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
+    except UnicodeDecodeError:
+        raise BadRequest("forms are sent in UTF-8") from None
+    form = await request.post()
+    reason = unstorable_in(list(form.items()))
+    if reason is not None:
+        raise BadRequest(f"form fields: {reason}")
+    return form
+
+
+async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
+    """A logged-in moderator's form whose CSRF token matches the session; else 403."""
+    session = await find_request_session(request)
+    form = await read_form(request)
+    if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
+        raise web.HTTPForbidden(text="403: forbidden\n")
+    return session, form
+
+
+def selection(form: Any) -> tuple[str, list[str]]:
+    """The action and raw ids of a bulk-action form: ``one=<action>:<id>`` (one row's button),
+    else ``action`` with the checked ``ids``."""
+    one = str(form.get("one", ""))
+    if one:
+        action, _, raw_id = one.partition(":")
+        return action, [raw_id]
+    return str(form.get("action", "")), [str(v) for v in form.getall("ids", [])]
+
+
+def row_ids(ids: list[str], what: str) -> list[int]:
+    """The selected ids as numbers (at most :data:`MAX_SELECTION`); 400 if one is not."""
+    try:
+        return [int(i) for i in ids][:MAX_SELECTION]
+    except ValueError:
+        raise web.HTTPBadRequest(text=f"400: bad {what} id\n") from None
+
+
+def see_other(location: str, **params: str) -> web.HTTPSeeOther:
+    if params:
+        location += ("&" if "?" in location else "?") + urlencode(params)
+    return web.HTTPSeeOther(location=location)
+
+
+def back_target(form: Any, default: str = "/admin/") -> str:
+    """The form's ``back`` page, only if it is a path under ``/admin/``; else ``default``."""
+    target = str(form.get("back", "") or "")
+    if target.startswith("/admin/") and "//" not in target and "\\" not in target:
+        return target
+    return default
+
+
+# -- rendering --------------------------------------------------------------------------------
+
+
+def environment(package: str) -> jinja2.Environment:
+    """Templates of ``package``'s ``templates/`` directory, then the shell's (``base.html``)."""
+    return jinja2.Environment(
+        loader=jinja2.ChoiceLoader([
+            jinja2.PackageLoader(package, "templates"),
+            jinja2.PackageLoader("federation.web.admin", "templates"),
+        ]),
+        autoescape=jinja2.select_autoescape(default=True, default_for_string=True),
+        undefined=jinja2.StrictUndefined,
+    )
+
+
+def ui_language(request: web.Request, session: SessionInfo | None) -> str:
+    if session is not None:
+        return normalise_language(session.account.language)
+    wanted = request.query.get("lang") or request.cookies.get(LANGUAGE_COOKIE)
+    return normalise_language(wanted or request.app[SETTINGS].moderation.language)
+
+
+def flash_message(request: web.Request) -> str:
+    message = request.query.get("msg", "")
+    return message if message in _MESSAGES else ""
+
+
+async def render(request: web.Request, env: jinja2.Environment, template: str,
+                 session: SessionInfo | None, *, status: int = 200,
+                 request_path: str | None = None, **context: Any) -> web.Response:
+    """An admin page: ``template`` with the shell's context (language, CSRF token, moderator,
+    navigation with its counts when logged in, the redirect's notice)."""
+    shell = request.app[ADMIN_SHELL]
+    nav = []
+    if session is not None:
+        for item in shell.nav:
+            nav.append({"view": item.view, "href": item.href, "label": item.label,
+                        "count": await item.count() if item.count is not None else None})
+    language = ui_language(request, session)
+    body = env.get_template(template).render(
+        _=translator(language, shell.catalogues), lang=language,
+        other_lang="en" if language == "fr" else "fr",
+        session=session, csrf=session.csrf_token if session else "",
+        moderator=session.account.username if session else "",
+        site_name=request.app[SETTINGS].site.name,
+        request_path=request.path if request_path is None else request_path,
+        message=flash_message(request), nav=nav, **context,
+    )
+    return web.Response(text=body, status=status, content_type="text/html", charset="utf-8")
+
+
+# -- headers, static files --------------------------------------------------------------------
+
+
+async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
+    path = request.path
+    if path == "/admin" or path.startswith("/admin/"):
+        for name, value in ADMIN_HEADERS.items():
+            response.headers[name] = value
+
+
+def setup(app: web.Application) -> None:
+    """The stylesheet and the ``/admin/`` headers, once (every admin part calls this)."""
+    if ADMIN_SHELL in app:
+        return
+    app[ADMIN_SHELL] = AdminShell()
+    app.router.add_static("/admin/static/", STATIC_DIR, name="admin-static",
+                          append_version=False)
+    app.on_response_prepare.append(_security_headers)
