@@ -4,12 +4,13 @@ or the code is wrong.
 A fault is worth waiting out (a background loop backs off and resumes; a web request is
 answered 503 with ``Retry-After``; the CLI prints one line): PostgreSQL restarting or
 stopped (asyncpg's connection errors, "the database system is shutting down", a refused
-connection), SQLite's "database or disk is full", "database is locked", "disk I/O error",
-"unable to open database file", "attempt to write a readonly database", "file is not a
-database" and "database disk image is malformed" (a foreign or damaged file), tortoise's
-``DBConnectionError``, and ``OSError``. A syntax error, a constraint violation, a missing row
-or a bad value is not a fault (tortoise wraps some of those in ``OperationalError`` too: the
-cause decides).
+connection, and the ``InternalClientError`` "cannot switch to state …; another operation is
+in progress" of a pooled connection the server closed mid-operation), SQLite's "database or
+disk is full", "database is locked", "disk I/O error", "unable to open database file",
+"attempt to write a readonly database", "file is not a database" and "database disk image is
+malformed" (a foreign or damaged file), tortoise's ``DBConnectionError``, and ``OSError``.
+A syntax error, a constraint violation, a missing row or a bad value is not a fault (tortoise
+wraps some of those in ``OperationalError`` too: the cause decides).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ SQLITE_FAULTS = ("database or disk is full", "database is locked", "disk i/o err
                  "disk is full", "out of memory", "file is not a database",
                  "database disk image is malformed")
 _ASYNCPG_FAULTS = (asyncpg.PostgresConnectionError, asyncpg.InterfaceError,
+                   asyncpg.InternalClientError,
                    asyncpg.exceptions.OperatorInterventionError,
                    asyncpg.exceptions.InsufficientResourcesError,
                    asyncpg.exceptions.ConnectionDoesNotExistError)

@@ -1,0 +1,237 @@
+"""PostgreSQL restarted, then stopped for seconds, under `federation serve` taking a steady
+stream of signed inbox replies (on a cluster this test starts itself): every activity
+answered 2xx ends stored and processed, none is lost, and no request is answered 500.
+
+The senders behave as real ones do: a 5xx or 429 is retried after a short wait. While the
+database is away the inbox answers 503 with ``Retry-After`` (one log line per refused request,
+no traceback). An activity whose job was stored but whose attempt in the request was cut by the
+fault keeps its job's lease: the engine takes it up once the lease expires (the test moves the
+engine's clock past it, as ``test_serve_kill.py`` does: no sleeping for it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import re
+import signal
+from collections import Counter
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from federation.db.content import ContentObject, ObjectKind
+from federation.db.faults import is_database_fault
+from federation.db.jobs import Job, JobState
+from federation.db.lifecycle import migrate_database, open_database
+from federation.db.moderation import Reply
+from federation.identity.directory import ActorDirectory, open_vault
+from federation.inbox.processor import PROCESSING_LEASE
+from federation.jobs.kinds import INBOX_ACTIVITY
+from federation.settings import Settings
+from tests.cli.test_serve_kill import _config, _serve
+from tests.inbox.conftest import (  # noqa: F401 (fixtures)
+    ARTICLE,
+    BRIDGE,
+    Bridge,
+    PeerActor,
+    alice,
+    create,
+    make_peer,
+    note,
+    peer,
+    peer_keys,
+    sign_headers,
+)
+from tests.pgcluster import PgCluster
+
+pytestmark = pytest.mark.slow
+
+CONCURRENCY = 8
+#: 2xx answers between the faults (the stream is well under way around each).
+BETWEEN_FAULTS = 120
+#: How long PostgreSQL stays stopped (the outage itself, not a wait for timing).
+OUTAGE_SECONDS = 6.0
+#: A sender's pause before retrying a 5xx or 429 (short: it does not honour Retry-After: 30).
+RETRY_PAUSE = 0.2
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    cluster = PgCluster()
+    cluster.start()
+    try:
+        yield cluster
+    finally:
+        cluster.remove()
+
+
+@pytest.fixture
+def database_url(cluster: PgCluster) -> str:
+    """A migrated database on the test's own cluster (not the shared server)."""
+    url = cluster.new_database()
+    asyncio.run(migrate_database(url))
+    return url
+
+
+async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
+                signer: PeerActor) -> tuple[int | None, str | None]:
+    """The status and ``Retry-After`` of one signed POST (``None``: no answer came)."""
+    body = json.dumps(activity).encode()
+    headers = {"Content-Type": "application/activity+json", "Host": "bridge.example",
+               **sign_headers("cavage", signer, BRIDGE + "/inbox", body)}
+    try:
+        async with session.post(f"http://127.0.0.1:{port}/inbox", data=body,
+                                headers=headers) as response:
+            await response.read()
+            return response.status, response.headers.get("Retry-After")
+    except (TimeoutError, aiohttp.ClientError, OSError):
+        return None, None
+
+
+async def _settled(read: Callable[[], Any]) -> Any:
+    """``read()`` once the test's own pool reaches the database again."""
+    for attempt in range(100):
+        try:
+            return await read()
+        except Exception as error:
+            if not is_database_fault(error) or attempt == 99:
+                raise
+            await asyncio.sleep(0.1)
+
+
+async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
+        tmp_path: Path, database_url: str, ready_config: Path, settings: Settings,
+        make_settings: Callable[..., Settings], aiohttp_client: Any, peer: Any,
+        alice: PeerActor, cluster: PgCluster) -> None:
+    config, port = _config(ready_config)
+    async with open_database(database_url):
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
+        await directory.sync()
+        await ContentObject.create(
+            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
+            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
+            content_hash="0" * 64, published_at=datetime.now(UTC))
+
+    statuses: Counter[int | None] = Counter()
+    phase = "before"  # the fault under way: before, restart, stop, after
+    refused: Counter[str] = Counter()  # 503 answers by phase
+    missing_retry_after = 0
+    sent: list[dict[str, Any]] = []
+    acknowledged: set[str] = set()
+    enough = asyncio.Event()  # the faults are over and the stream went on after them
+    numbers = itertools.count()
+
+    server = await _serve(config, tmp_path, "serve", port)
+    try:
+        async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
+
+            async def deliver(activity: dict[str, Any]) -> None:
+                """Send until a 2xx, retrying 5xx/429 (and no answer) after a short pause."""
+                nonlocal missing_retry_after
+                for _ in range(2000):
+                    status, retry_after = await _post(session, port, activity, alice)
+                    statuses[status] += 1
+                    if status == 503:
+                        refused[phase] += 1
+                    if status is not None and 200 <= status < 300:
+                        acknowledged.add(activity["id"])
+                        return
+                    if status in (503, 429) and retry_after is None:
+                        missing_retry_after += 1
+                    await asyncio.sleep(RETRY_PAUSE)
+                raise AssertionError(f"{activity['id']} never acknowledged")
+
+            async def sender() -> None:
+                while not enough.is_set():
+                    n = next(numbers)
+                    activity = create(alice, note(alice, n), n)
+                    sent.append(activity)
+                    await deliver(activity)
+
+            async def acknowledged_more(count: int) -> None:
+                target = len(acknowledged) + count
+                async with asyncio.timeout(120):
+                    while len(acknowledged) < target:
+                        server_alive(server)
+                        await asyncio.sleep(0.05)
+
+            async def faults() -> None:
+                nonlocal phase
+                try:
+                    await acknowledged_more(BETWEEN_FAULTS)
+                    phase = "restart"
+                    await asyncio.to_thread(cluster.restart)  # pg_ctl stop -m fast, then start
+                    await acknowledged_more(BETWEEN_FAULTS)
+                    phase = "stop"
+                    await asyncio.to_thread(cluster.stop)
+                    await asyncio.sleep(OUTAGE_SECONDS)
+                    await asyncio.to_thread(cluster.start)
+                    await acknowledged_more(BETWEEN_FAULTS)
+                    phase = "after"
+                finally:
+                    enough.set()
+
+            # alice's key is fetched once, then cached (as a known sender)
+            n = next(numbers)
+            first = create(alice, note(alice, n), n)
+            sent.append(first)
+            await deliver(first)
+            await asyncio.gather(faults(), *(sender() for _ in range(CONCURRENCY)))
+
+            # the engine inside serve drains what is due (an attempt cut by the fault keeps
+            # its lease: that job is not due yet, and is taken up below)
+            async def due() -> int:
+                return await Job.filter(kind=INBOX_ACTIVITY.name, state=JobState.PENDING,
+                                        next_attempt_at__lte=datetime.now(UTC)).count()
+
+            async with open_database(database_url):
+                async with asyncio.timeout(60):
+                    while await _settled(due):
+                        server_alive(server)
+                        await asyncio.sleep(0.2)
+    finally:
+        server.send_signal(signal.SIGTERM)
+        returncode = await server.wait()
+    log = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+    assert returncode == 0, log[-3000:]
+
+    # a 2xx, a 503 with Retry-After, or a 429: never a 500, never a dropped connection
+    assert set(statuses) <= {202, 503, 429}, statuses
+    assert missing_retry_after == 0
+    assert refused["restart"] > 0 and refused["stop"] > 0, refused  # both faults were felt
+    assert refused["before"] == 0, refused
+    assert len(acknowledged) == len(sent) == statuses[202]
+    assert "Traceback" not in log, log[log.index("Traceback") - 500:][:4000]
+    refusals = len(re.findall(r"database unavailable for POST /inbox", log))
+    assert 0 < refusals <= statuses[503]
+    assert "unhandled error" not in log
+
+    # the job engine takes up the attempts the faults cut, once their lease expires
+    from federation.app import create_app
+
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False},
+                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
+    bridge = Bridge(await aiohttp_client(app), app)
+    held = await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count()
+    later = datetime.now(UTC) + PROCESSING_LEASE * 2
+    await bridge.run_jobs(clock=lambda: later)
+    stored = set(await Reply.all().values_list("uri", flat=True))
+    lost = sorted(a["id"] for a in sent if a["object"]["id"] not in stored)
+    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
+    assert await Reply.all().count() == len(sent)
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    print(f"\nsent {len(sent)}, requests {sum(statuses.values())}, 2xx {statuses[202]}, "
+          f"503 {statuses[503]} ({refusals} logged; {dict(refused)}), 429 {statuses[429]}, "
+          f"left to the engine after serve {held}, stored {len(stored)}")
+
+
+def server_alive(server: asyncio.subprocess.Process) -> None:
+    if server.returncode is not None:
+        raise AssertionError(f"serve exited {server.returncode}")
