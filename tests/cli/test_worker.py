@@ -156,7 +156,7 @@ async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, dat
     app.router.add_get("/{tail:.*}", actor)
     settings = make_settings(database_url, allow_loopback_fetch=True)
     async with (TestServer(app, host="127.0.0.1") as peer,
-                open_services(settings, sync=False) as services):
+                open_services(settings) as services):
         site = services.directory.get(settings.site_actor.identifier)
         await services.client.get(str(peer.make_url("/users/a")))
         await services.client.get(str(peer.make_url("/feed.xml")), sign=False)
