@@ -1,10 +1,13 @@
 """The layering of docs/architecture.md, enforced on the imports of every module (ast).
 
-protocol/, signing/ (pure) → db/ → remote/ → services (with the job engine, jobs/) → web/ → app
-→ cli/ (the entry point:
-``serve`` builds the app). A service's own HTTP handlers (``federation.<service>.web``) belong to
-the web layer. A lower layer never imports a higher one; protocol/ and signing/ import no I/O
-library either.
+protocol/, signing/ (pure) → db/ → remote/ → services (with the job engine, jobs/) → services.py
+(the composition root) → web/ → app → cli/ (the entry point: ``serve`` builds the app). A
+service's own HTTP handlers (``federation.<service>.web``) belong to the web layer. A lower layer
+never imports a higher one; protocol/ and signing/ import no I/O library either.
+
+Within the service layer each service has a rank (``SERVICE_RANKS``): a service imports only
+services of a lower rank, so no two services import each other, and no two parts of the
+package import each other at all.
 """
 
 from __future__ import annotations
@@ -25,9 +28,19 @@ LAYERS: dict[str, int] = {
     "db": 2,
     "remote": 3,
     **{name: 4 for name in SERVICES},
-    "web": 5,
-    "app": 6,
-    "cli": 7, "__main__": 7,
+    "services": 5,
+    "web": 6,
+    "app": 7,
+    "cli": 8, "__main__": 8,
+}
+#: The order within the service layer: a service imports only services of a lower rank (the
+#: listeners that combine the inbox's with syndication's are composed in ``services.py``).
+SERVICE_RANKS: dict[str, int] = {
+    "jobs": 0, "identity": 0,
+    "delivery": 1,
+    "publishing": 2, "moderation": 2,
+    "ingest": 3, "inbox": 3,
+    "syndication": 4,
 }
 PURE = ("protocol", "signing", "ratelimit")
 IO_LIBRARIES = ("aiohttp", "tortoise", "asyncpg", "aiosqlite", "requests", "httpx", "urllib.request",
@@ -115,3 +128,67 @@ def test_the_job_engine_imports_no_other_service(path):
              if name.startswith("federation.") and _part(name) in SERVICES
              and _part(name) != "jobs"]
     assert not found, found
+
+
+def test_every_service_has_a_rank():
+    assert set(SERVICE_RANKS) == set(SERVICES)
+
+
+@pytest.mark.parametrize("path", [p for p in _modules() if _part(_module_name(p)) in SERVICES],
+                         ids=lambda p: str(p.relative_to(PACKAGE.parent)))
+def test_a_service_imports_only_lower_ranked_services(path):
+    """inbox (rank 3) never imports syndication (rank 4), which is built on it; two services
+    of one rank never import each other. (A service's own ``web/`` handlers are the web layer.)"""
+    own = _part(_module_name(path))
+    found = [f"line {line}: {own} (rank {SERVICE_RANKS[own]}) imports {name} "
+             f"(rank {SERVICE_RANKS[_part(name)]})"
+             for line, name in _imports(path)
+             if name.startswith("federation.") and _part(name) in SERVICES
+             and _part(name) != own and SERVICE_RANKS[_part(name)] >= SERVICE_RANKS[own]]
+    assert not found, found
+
+
+def _import_graph() -> dict[str, set[str]]:
+    """Part → the other parts it imports (``federation.<service>.web`` counted as ``web``)."""
+    graph: dict[str, set[str]] = {}
+    for path in _modules():
+        own = _part(_module_name(path))
+        targets = graph.setdefault(own, set())
+        targets.update(_part(name) for _, name in _imports(path)
+                       if name.startswith("federation.") and _part(name) != own)
+    return graph
+
+
+def _cycle(graph: dict[str, set[str]]) -> list[str]:
+    """One import cycle between parts (``[]`` when there is none): depth-first search."""
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    path: list[str] = []
+
+    def visit(node: str) -> list[str]:
+        state[node] = 1
+        path.append(node)
+        for target in sorted(graph.get(node, ())):
+            if state.get(target) == 1:
+                return path[path.index(target):] + [target]
+            if target not in state and (found := visit(target)):
+                return found
+        state[node] = 2
+        path.pop()
+        return []
+
+    for node in sorted(graph):
+        if node not in state and (found := visit(node)):
+            return found
+    return []
+
+
+def test_the_cycle_finder_finds_a_cycle():
+    assert _cycle({"inbox": {"syndication"}, "syndication": {"inbox", "jobs"}}) == [
+        "inbox", "syndication", "inbox"]
+    assert _cycle({"inbox": {"jobs"}, "syndication": {"inbox"}}) == []
+
+
+def test_no_import_cycle_between_parts():
+    """No two parts of the package import each other, directly or through others (a service's
+    ``web/`` handlers excepted: they are the web layer)."""
+    assert _cycle(_import_graph()) == []

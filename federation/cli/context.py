@@ -1,4 +1,5 @@
-"""What every command needs: the settings, and the database with the actor directory.
+"""What every command needs: the settings, and the database with the actor directory — or,
+for the commands that send or publish, the process's services (:mod:`federation.services`).
 
 The database, ORM and key modules are imported when a command needs them, so that ``--help``
 and ``check-config`` start fast.
@@ -16,6 +17,7 @@ from federation.settings import Settings, load_settings
 
 if TYPE_CHECKING:
     from federation.identity.directory import ActorDirectory
+    from federation.services import Services
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
@@ -54,3 +56,14 @@ async def opened(settings: Settings, *, sync: bool = True) -> AsyncIterator[Acto
         else:
             await directory.load()
         yield directory
+
+
+@asynccontextmanager
+async def services_for(settings: Settings, *, sync: bool = True) -> AsyncIterator[Services]:
+    """The composition root's services (database, directory, client, publisher, receiver:
+    :func:`federation.services.open_services`), refusing an unmigrated database."""
+    from federation.services import open_services
+
+    await require_migrated(settings)
+    async with open_services(settings, sync=sync) as services:
+        yield services

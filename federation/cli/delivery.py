@@ -13,14 +13,11 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from federation.cli.context import opened, settings_from
-from federation.settings import Settings
+from federation.cli.context import opened, services_for, settings_from
 
 # The services, the ORM and the client are imported by the commands that use them:
 # `federation --help` imports none of them.
 if TYPE_CHECKING:
-    from federation.identity.directory import ActorDirectory
-    from federation.remote.client import HardenedClient
     from federation.web.loops import Loops
 
 
@@ -64,7 +61,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
-    from federation.publishing.service import Publisher
     from federation.web.loops import Loops
 
     settings = settings_from(args)
@@ -72,11 +68,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with (opened(settings, sync=False) as directory,
-                worker_client(settings, directory) as client):
-        publisher = Publisher.for_site(directory, settings)
-        loops = Loops(settings, directory, client, publisher, feeds=args.feeds,
-                      concurrency=args.concurrency, process="worker")
+    async with services_for(settings, sync=False) as services:
+        loops = Loops(services, feeds=args.feeds, concurrency=args.concurrency,
+                      process="worker")
         assert loops.delivery is not None and loops.jobs is not None
         print(f"delivery worker {loops.delivery.owner} running"
               f"{', polling feeds' if args.feeds else ''}"
@@ -84,17 +78,6 @@ async def cmd_worker(args: argparse.Namespace) -> int:
               f"; job worker {loops.jobs.owner}; Ctrl-C to stop")
         await run_worker(loops, stop)
     return 0
-
-
-def worker_client(settings: Settings, directory: ActorDirectory) -> HardenedClient:
-    """The outbound client of ``federation worker``, as ``serve`` builds its own: GETs (actor
-    documents, keys) signed by the site actor — servers in authorized-fetch mode, GoToSocial
-    by default, answer 401 to unsigned ones. Feeds and webhooks ask for ``sign=False``."""
-    from federation.identity.signers import signer_for
-    from federation.remote.client import ClientPolicy, HardenedClient
-
-    return HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
-                          signer_for(directory, settings.site_actor.identifier))
 
 
 async def run_worker(loops: Loops, stop: asyncio.Event) -> None:

@@ -12,12 +12,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from collections.abc import AsyncIterator, Iterable
-from contextlib import asynccontextmanager
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from federation.cli.context import opened, settings_from
+from federation.cli.context import opened, services_for, settings_from
 from federation.db.vocabulary import FeedKind
 from federation.errors import (
     BadRequest,
@@ -34,7 +33,6 @@ from federation.settings import Settings
 if TYPE_CHECKING:
     from federation.publishing.items import ContentItem
     from federation.publishing.service import Publisher
-    from federation.remote.client import HardenedClient
 
 MAX_FILE_BYTES = 50_000_000
 
@@ -108,25 +106,6 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo.set_defaults(handler=cmd_demo)
 
 
-@asynccontextmanager
-async def _publisher(settings: Settings) -> AsyncIterator[Publisher]:
-    from federation.publishing.service import Publisher
-
-    async with opened(settings) as directory:
-        yield Publisher.for_site(directory, settings)
-
-
-@asynccontextmanager
-async def _client(settings: Settings, publisher: Publisher) -> AsyncIterator[HardenedClient]:
-    from federation.identity.signers import signer_for
-    from federation.remote.client import ClientPolicy, HardenedClient
-
-    signer = signer_for(publisher.directory, settings.site_actor.identifier)
-    async with HardenedClient(ClientPolicy(allow_loopback=settings.allow_loopback_fetch),
-                              signer) as client:
-        yield client
-
-
 def _read(path: str) -> bytes:
     if path == "-":
         return sys.stdin.buffer.read(MAX_FILE_BYTES + 1)
@@ -161,9 +140,9 @@ async def cmd_publish(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     payload = _json(_read(args.file), args.file)
     item = parse_item(payload, language=settings.site.language, timezone=settings.site.timezone)
-    async with _publisher(settings) as publisher:
+    async with services_for(settings) as services:
         try:
-            result = await publisher.upsert(item, republish=True)
+            result = await services.publisher.upsert(item, republish=True)
         except Unprocessable as error:
             _print_problems(error)
             raise
@@ -232,12 +211,12 @@ async def cmd_import(args: argparse.Namespace) -> int:
     from federation.ingest.poller import MAX_FEED_BYTES, guess_kind
 
     settings = settings_from(args)
-    async with _publisher(settings) as publisher:
+    async with services_for(settings) as services:
+        publisher = services.publisher
         publisher.directory.get(args.actor)
         if args.feed:
-            async with _client(settings, publisher) as client:
-                response = await client.get(args.feed, accept="*/*", sign=False,
-                                            max_bytes=MAX_FEED_BYTES)
+            response = await services.client.get(args.feed, accept="*/*", sign=False,
+                                                 max_bytes=MAX_FEED_BYTES)
             if response.status != 200:
                 raise BadRequest(f"{args.feed} answered HTTP {response.status}")
             kind = args.kind or guess_kind(args.feed).value
@@ -355,8 +334,8 @@ async def cmd_feeds_poll(args: argparse.Namespace) -> int:
     from federation.ingest.poller import FeedPoller
 
     settings = settings_from(args)
-    async with _publisher(settings) as publisher, _client(settings, publisher) as client:
-        poller = FeedPoller.for_site(settings, client, publisher)
+    async with services_for(settings) as services:
+        poller = FeedPoller.for_site(settings, services.client, services.publisher)
         reports = await poller.run_once(every=args.all)
     for report in reports:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
@@ -368,7 +347,8 @@ async def cmd_demo(args: argparse.Namespace) -> int:
     from federation.publishing.demo import demo_items
 
     settings = settings_from(args)
-    async with _publisher(settings) as publisher:
+    async with services_for(settings) as services:
+        publisher = services.publisher
         items = demo_items(settings, publisher.directory)
         if not items:
             print("demo: no collective 'halte-au-controle-numerique' configured; nothing to do")

@@ -17,7 +17,7 @@ from contextlib import asynccontextmanager
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from federation.cli.context import opened, settings_from
+from federation.cli.context import opened, services_for, settings_from
 from federation.settings import Settings
 
 if TYPE_CHECKING:
@@ -99,17 +99,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @asynccontextmanager
 async def _remote(settings: Settings) -> AsyncIterator[
         tuple[ActorDirectory, HardenedClient, RemoteActorStore]]:
-    from federation.identity.signers import signer_for
     from federation.remote.actors import RemoteActorStore
-    from federation.remote.client import ClientPolicy, HardenedClient
 
-    async with opened(settings) as directory:
-        signer = signer_for(directory, settings.site_actor.identifier)
-        policy = ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
-        async with HardenedClient(policy, signer) as client:
-            store = RemoteActorStore(client, local_origin=settings.base_url,
-                                     refresh_after=timedelta(hours=settings.inbox.actor_refresh_hours))
-            yield directory, client, store
+    async with services_for(settings) as services:
+        store = RemoteActorStore(services.client, local_origin=settings.base_url,
+                                 refresh_after=timedelta(hours=settings.inbox.actor_refresh_hours))
+        yield services.directory, services.client, store
 
 
 def _line(row: dict[str, Any]) -> str:

@@ -96,6 +96,20 @@ def activity_of(payload: Any, services: InboxServices) -> Activity | None:
 Listener = Callable[[Activity], Awaitable[bool]]
 
 
+def first_of(*listeners: Listener) -> Listener:
+    """A listener that runs ``listeners`` in order until one of them takes the activity."""
+
+    async def composed(activity: Activity) -> bool:
+        for listener in listeners:
+            if await listener(activity):
+                return True
+        return False
+
+    composed.__name__ = "first_of(" + ", ".join(
+        getattr(listener, "__qualname__", repr(listener)) for listener in listeners) + ")"
+    return composed
+
+
 async def is_tombstoned(uri: str | None) -> bool:
     """True when ``uri`` names an object (or actor) its author deleted."""
     return uri is not None and bool(await deleted_among([uri]))

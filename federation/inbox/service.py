@@ -1,4 +1,9 @@
-"""Assembling the inbox: the listeners by activity type, and a ready :class:`Receiver`."""
+"""Assembling the inbox: a ready :class:`Receiver` for the listeners it is given.
+
+The listeners by activity type are composed above the services (``LISTENERS`` in
+:mod:`federation.services`): syndication's listeners are built on the inbox, so the inbox
+cannot import them.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +11,6 @@ from datetime import timedelta
 
 from federation.delivery.health import host_contacted
 from federation.identity.directory import ActorDirectory
-from federation.inbox import follows, interactions, quotes, replies
 from federation.inbox.blocks import BlockList
 from federation.inbox.context import InboxServices
 from federation.inbox.limits import InboxLimits
@@ -17,30 +21,12 @@ from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
 from federation.remote.keys import KeyResolver
 from federation.settings import Settings
-from federation.syndication import listeners as syndication
-from federation.syndication.listeners import first_of
-
-#: Activity type → listener. Types not listed are acknowledged and ignored. Syndication comes
-#: first for what followed sister sites publish; it declines replies and boosts of our own
-#: objects, which reach moderation and interactions as before.
-LISTENERS: dict[str, Listener] = {
-    "Follow": follows.on_follow,
-    "Accept": first_of(syndication.on_relay_answer, follows.on_follow_answer),
-    "Reject": first_of(syndication.on_relay_answer, follows.on_follow_answer),
-    "Create": first_of(syndication.on_create, replies.on_create),
-    "Update": first_of(syndication.on_update, replies.on_update),
-    "Delete": first_of(syndication.on_delete, replies.on_delete),
-    "ReplyRequest": replies.on_reply_request,
-    "QuoteRequest": quotes.on_quote_request,
-    "Like": interactions.on_like_or_announce,
-    "Announce": first_of(syndication.on_announce, interactions.on_like_or_announce),
-    "Undo": interactions.on_undo,
-    "Flag": interactions.on_flag,
-}
 
 
-def build_receiver(settings: Settings, directory: ActorDirectory, client: HardenedClient) -> Receiver:
-    """A receiver wired to the database-backed actor store and key cache."""
+def build_receiver(settings: Settings, directory: ActorDirectory, client: HardenedClient,
+                   listeners: dict[str, Listener]) -> Receiver:
+    """A receiver wired to the database-backed actor store and key cache, dispatching to
+    ``listeners`` (activity type → listener; types not listed are acknowledged and ignored)."""
     refresh = timedelta(hours=settings.inbox.actor_refresh_hours)
     store = RemoteActorStore(client, local_origin=settings.base_url, refresh_after=refresh)
     keys = DatabaseKeyCache(refresh)
@@ -51,5 +37,5 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
     services = InboxServices(settings, directory, client, store, BlockList(settings),
                              InboxLimits(settings.inbox.limits))
     services.followed.listen()
-    processor = Processor(settings, LISTENERS)
+    processor = Processor(settings, listeners)
     return Receiver(services, resolver, keys, processor, host_contacted)

@@ -1,6 +1,7 @@
 """Inbox listeners for what followed sister sites (and subscribed relays) send us.
 
-They are composed with the inbox's own listeners by :func:`first_of` (``inbox/service.py``):
+They are composed with the inbox's own listeners by
+:func:`~federation.inbox.processor.first_of` (``federation/services.py``, ``LISTENERS``):
 a syndication listener claims an activity only when it is about a sister site's publication,
 and returns ``False`` otherwise so that the next listener (replies, interactions) sees it.
 The order matters: a *reply* (``inReplyTo``) by a followed actor is declined here, so a reply
@@ -33,27 +34,13 @@ from federation.db.social import Following, FollowState
 from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
-from federation.inbox.processor import Listener, add_tombstone, is_tombstoned
+from federation.inbox.processor import add_tombstone, is_tombstoned
 from federation.inbox.wire import attributed_to, id_of, is_public, owned_by, type_of
 from federation.protocol.uris import same_origin
 from federation.syndication import service
 from federation.syndication.items import ITEM_TYPES, is_reply, item_fields
 
 logger = logging.getLogger(__name__)
-
-
-def first_of(*listeners: Listener) -> Listener:
-    """A listener that runs ``listeners`` in order until one of them takes the activity."""
-
-    async def composed(activity: Activity) -> bool:
-        for listener in listeners:
-            if await listener(activity):
-                return True
-        return False
-
-    composed.__name__ = "first_of(" + ", ".join(
-        getattr(listener, "__qualname__", repr(listener)) for listener in listeners) + ")"
-    return composed
 
 
 async def followed_source(activity: Activity) -> Following | None:

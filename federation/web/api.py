@@ -9,7 +9,6 @@ changes nothing), ``DELETE`` deletes (the object then answers 410), ``PUT``/``DE
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -20,7 +19,7 @@ from federation.errors import BadRequest, NotFound, PayloadTooLarge, Unsupported
 from federation.ingest.payloads import SOURCE_ID_RE, parse_item
 from federation.ingest.tokens import authenticate, authorize
 from federation.protocol.actors import iso
-from federation.publishing.service import Outcome, Publisher, PublishResult
+from federation.publishing.service import Outcome, PublishResult
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
 from federation.web.state import DIRECTORY, PUBLISHER, SETTINGS
 
@@ -131,12 +130,6 @@ async def list_actors(request: web.Request) -> web.Response:
     return _json({"actors": actors})
 
 
-async def _publisher(app: web.Application) -> AsyncIterator[None]:
-    app[PUBLISHER] = Publisher.for_site(app[DIRECTORY], app[SETTINGS])
-    yield
-
-
 def setup(app: web.Application) -> None:
-    """The push API routes and the publisher they use."""
-    app.cleanup_ctx.append(_publisher)
+    """The push API routes (the publisher they use is built by :mod:`federation.services`)."""
     app.router.add_routes(routes)

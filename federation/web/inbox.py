@@ -11,15 +11,13 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import AsyncIterator
 
 from aiohttp import web
 
 from federation.errors import PayloadTooLarge
 from federation.inbox.processor import Outcome
 from federation.inbox.receive import MAX_INBOX_BYTES, IncomingRequest
-from federation.inbox.service import build_receiver
-from federation.web.state import CLIENT, DIRECTORY, INBOX, SETTINGS
+from federation.web.state import DIRECTORY, INBOX
 
 log = logging.getLogger(__name__)
 
@@ -67,12 +65,8 @@ async def actor_inbox(request: web.Request) -> web.Response:
     return await _receive(request, actor.identifier)
 
 
-async def _inbox(app: web.Application) -> AsyncIterator[None]:
-    # (expired claims and tombstones are purged by the job engine: federation.web.loops)
-    app[INBOX] = build_receiver(app[SETTINGS], app[DIRECTORY], app[CLIENT])
-    yield
-
-
 def setup(app: web.Application) -> None:
+    """The inbox routes."""
+    # (the receiver is built by federation.services; expired claims and tombstones are purged
+    # by the job engine: federation.web.loops)
     app.router.add_routes(routes)
-    app.cleanup_ctx.append(_inbox)

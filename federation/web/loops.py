@@ -1,6 +1,8 @@
 """The background loops of a bridge process: one list for ``serve`` and ``federation worker``.
 
-:class:`Loops` builds, from the process's settings, directory, client and publisher:
+:class:`Loops` builds, from the process's :class:`~federation.services.Services` (settings,
+directory, client, publisher and the inbox's receiver, built once by
+:func:`~federation.services.open_services`):
 
 - ``delivery-worker`` — the delivery queue (:class:`~federation.delivery.worker.DeliveryWorker`,
   its own raw-SQL fast path on the job contract);
@@ -34,10 +36,8 @@ from aiohttp import web
 
 from federation.delivery.retention import PURGE_INTERVAL, purge_finished
 from federation.delivery.worker import DeliveryWorker
-from federation.identity.directory import REFRESH_INTERVAL_SECONDS, ActorDirectory
+from federation.identity.directory import REFRESH_INTERVAL_SECONDS
 from federation.inbox.processor import Processor
-from federation.inbox.receive import Receiver
-from federation.inbox.service import build_receiver
 from federation.ingest.poller import FeedPoller
 from federation.jobs.kinds import DELIVERY_PURGE, INBOX_ACTIVITY, INBOX_PURGE, JOB_PURGE
 from federation.jobs.periodic import periodic, purge_jobs
@@ -47,9 +47,10 @@ from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
 from federation.moderation.webhook import WebhookSender
 from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
+from federation.services import Services
 from federation.settings import Settings
 from federation.web.background import Loop, background
-from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SETTINGS
+from federation.web.state import SERVICES
 
 log = logging.getLogger(__name__)
 
@@ -105,21 +106,21 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
 class Loops:
     """The loops of one process (see the module), started by :meth:`running`."""
 
-    def __init__(self, settings: Settings, directory: ActorDirectory, client: HardenedClient,
-                 publisher: Publisher | None, *, work: bool = True, feeds: bool = True,
+    def __init__(self, services: Services, *, work: bool = True, feeds: bool = True,
                  concurrency: int | None = None, statuses: Statuses | None = None,
-                 receiver: Receiver | None = None, process: str = "serve") -> None:
+                 process: str = "serve") -> None:
+        settings = services.settings
         self.statuses = statuses or Statuses()
         self.status_file = StatusFile(settings.data_dir, process, self.statuses)
-        self._directory = directory
+        self._directory = services.directory
         self.delivery: DeliveryWorker | None = None
         self.jobs: Worker | None = None
         self.loops: list[BackgroundLoop] = []
         if work:
-            self.delivery = DeliveryWorker(settings, directory, client, concurrency=concurrency)
-            receiver = receiver or build_receiver(settings, directory, client)
-            self.jobs = Worker(job_tasks(settings, client, publisher, feeds=feeds,
-                                         inbox=receiver.inbox_task()),
+            self.delivery = DeliveryWorker(settings, services.directory, services.client,
+                                           concurrency=concurrency)
+            self.jobs = Worker(job_tasks(settings, services.client, services.publisher,
+                                         feeds=feeds, inbox=services.receiver.inbox_task()),
                                on_success=self.statuses.loop("job-worker").succeeded)
             self.loops += [BackgroundLoop("delivery-worker", self.delivery.run_forever, None),
                            BackgroundLoop("job-worker", self.jobs.run, SHUTDOWN_GRACE + 5.0)]
@@ -167,9 +168,8 @@ LOOPS = web.AppKey("loops", Loops)
 
 
 async def _loops(app: web.Application) -> AsyncIterator[None]:
-    settings = app[SETTINGS]
-    loops = Loops(settings, app[DIRECTORY], app[CLIENT], app[PUBLISHER],
-                  work=settings.server.run_worker, receiver=app[INBOX])
+    services = app[SERVICES]
+    loops = Loops(services, work=services.settings.server.run_worker)
     app[LOOPS] = loops
     async with loops.running():
         yield

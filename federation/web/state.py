@@ -8,9 +8,12 @@ from federation.identity.directory import ActorDirectory
 from federation.inbox.receive import Receiver
 from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
+from federation.services import Services
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
 
+#: Everything below, built once by :func:`federation.services.open_services` (``app.py``).
+SERVICES = web.AppKey("services", Services)
 SETTINGS = web.AppKey("settings", Settings)
 VAULT = web.AppKey("vault", KeyVault)
 DIRECTORY = web.AppKey("directory", ActorDirectory)

@@ -146,9 +146,12 @@ def test_loops_write_the_file_while_running(tmp_path: Path) -> None:
         async def refresh_if_stale(self) -> None:
             return None
 
+    class Services:
+        settings = Settings()
+        directory = Directory()
+
     async def scenario() -> None:
-        loops = Loops(Settings(), Directory(), None, None, work=False,  # type: ignore[arg-type]
-                      process="serve")
+        loops = Loops(Services(), work=False, process="serve")  # type: ignore[arg-type]
         async with loops.running():
             for _ in range(200):
                 if loops.status_file.path.exists():

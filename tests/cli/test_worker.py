@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import signal
 import sys
@@ -15,12 +16,11 @@ from typing import Any
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from federation.cli.delivery import run_worker, worker_client
+from federation.cli.delivery import run_worker
 from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
-from federation.identity.directory import ActorDirectory, open_vault
 from federation.moderation.webhook import enqueue, verify_signature
-from federation.publishing.service import Publisher
+from federation.services import open_services
 from federation.settings import Settings
 from federation.web.loops import Loops
 from tests.cli.conftest import clean_env, run_cli
@@ -54,33 +54,29 @@ async def test_serve_and_worker_run_one_list_of_loops(tmp_path: Path, database_u
         "timezone": "America/Montreal", "recurring_events_days": 30})
     hooked = settings.model_copy(update={"moderation": settings.moderation.model_copy(
         update={"webhook_url": "https://site.example/hook", "webhook_secret": SECRET})})
-    async with open_database(database_url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        publisher = Publisher(directory, site_language="en")
-        async with worker_client(settings, directory) as client:
-            loops = Loops(hooked, directory, client, publisher)
-            assert [loop.name for loop in loops.loops] == [
-                "delivery-worker", "job-worker", "key-refresh", "status-file"]
-            assert loops.jobs is not None and set(loops.jobs.kinds) == {
-                "inbox.activity", "inbox.purge", "delivery.purge", "jobs.purge",
-                "moderation.webhook", "ingest.feed"}
-            no_feeds = Loops(settings, directory, client, publisher, feeds=False)
-            assert no_feeds.jobs is not None and "ingest.feed" not in no_feeds.jobs.kinds
-            assert "moderation.webhook" not in no_feeds.jobs.kinds
-            idle = Loops(settings, directory, client, publisher, work=False)
-            assert [loop.name for loop in idle.loops] == ["key-refresh", "status-file"]
-            stop = asyncio.Event()
-            names: set[str] = set()
+    async with open_services(settings) as services:
+        loops = Loops(dataclasses.replace(services, settings=hooked))
+        assert [loop.name for loop in loops.loops] == [
+            "delivery-worker", "job-worker", "key-refresh", "status-file"]
+        assert loops.jobs is not None and set(loops.jobs.kinds) == {
+            "inbox.activity", "inbox.purge", "delivery.purge", "jobs.purge",
+            "moderation.webhook", "ingest.feed"}
+        no_feeds = Loops(services, feeds=False)
+        assert no_feeds.jobs is not None and "ingest.feed" not in no_feeds.jobs.kinds
+        assert "moderation.webhook" not in no_feeds.jobs.kinds
+        idle = Loops(services, work=False)
+        assert [loop.name for loop in idle.loops] == ["key-refresh", "status-file"]
+        stop = asyncio.Event()
+        names: set[str] = set()
 
-            async def note_and_stop() -> None:
-                async with asyncio.timeout(PATIENCE):
-                    while not all(s.running for s in loops.statuses.all()):
-                        await asyncio.sleep(0.01)
-                names.update(task.get_name() for task in asyncio.all_tasks())
-                stop.set()
+        async def note_and_stop() -> None:
+            async with asyncio.timeout(PATIENCE):
+                while not all(s.running for s in loops.statuses.all()):
+                    await asyncio.sleep(0.01)
+            names.update(task.get_name() for task in asyncio.all_tasks())
+            stop.set()
 
-            await asyncio.gather(run_worker(loops, stop), note_and_stop())
+        await asyncio.gather(run_worker(loops, stop), note_and_stop())
     assert {"delivery-worker", "job-worker", "key-refresh", "status-file"} <= names
     assert not any(t.get_name() == "job-worker" for t in asyncio.all_tasks())
     assert [s.name for s in loops.statuses.all() if s.running] == []
@@ -145,10 +141,9 @@ async def test_worker_process_calls_the_moderation_webhook(tmp_path: Path, datab
 
 async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, database_url) -> None:
     """`federation worker` fetches actor documents with GETs signed by the site actor, as
-    `serve` does (servers in authorized-fetch mode refuse unsigned ones; it used to send them
-    unsigned), verified here by httpsig; feeds are still fetched unsigned."""
-    from federation.cli.delivery import worker_client
-    from federation.identity.directory import ActorDirectory, open_vault
+    `serve` does — one client, built by open_services (servers in authorized-fetch mode refuse
+    unsigned ones; it used to send them unsigned), verified here by httpsig; feeds are still
+    fetched unsigned."""
     from federation.signing.httpsig_compat import httpsig_verify_request
 
     seen: list[dict[str, str]] = []
@@ -160,13 +155,11 @@ async def test_worker_client_signs_its_gets_as_the_site_actor(make_settings, dat
     app = web.Application()
     app.router.add_get("/{tail:.*}", actor)
     settings = make_settings(database_url, allow_loopback_fetch=True)
-    async with TestServer(app, host="127.0.0.1") as peer, open_database(database_url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        site = directory.get(settings.site_actor.identifier)
-        async with worker_client(settings, directory) as client:
-            await client.get(str(peer.make_url("/users/a")))
-            await client.get(str(peer.make_url("/feed.xml")), sign=False)
+    async with (TestServer(app, host="127.0.0.1") as peer,
+                open_services(settings) as services):
+        site = services.directory.get(settings.site_actor.identifier)
+        await services.client.get(str(peer.make_url("/users/a")))
+        await services.client.get(str(peer.make_url("/feed.xml")), sign=False)
     signed, feed = seen
     assert f'keyId="{site.key_id}"' in signed["Signature"]
     assert httpsig_verify_request("GET", signed["path"], signed, site.rsa_public_pem)

@@ -19,10 +19,10 @@ from federation.db.lifecycle import open_database
 from federation.db.moderation import Reply
 from federation.inbox import replies
 from federation.inbox.processor import DONE_PAYLOAD, PROCESSING_LEASE, Processor, add_tombstone
-from federation.inbox.service import LISTENERS
 from federation.jobs import store
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.jobs.periodic import purge_jobs
+from federation.services import LISTENERS
 
 from .conftest import create, note
 
