@@ -14,14 +14,14 @@ from typing import Any
 from federation.db import column
 from federation.db.social import Follower, Following, FollowState
 from federation.identity.directory import LocalActor
+from federation.protocol.activities import ordered_collection
 from federation.protocol.collections import PageRequest, build_collection, build_page
 from federation.protocol.jsonld import with_context
 
 
 def hidden_collection(collection_uri: str, total: int) -> dict[str, Any]:
     """An ``OrderedCollection`` that tells how many items it has, and not which."""
-    return with_context({"id": collection_uri, "type": "OrderedCollection",
-                         "totalItems": total})
+    return with_context(ordered_collection(collection_uri, total))
 
 
 async def _collection(query: Any, uri_field: str, collection_uri: str, page: PageRequest,

@@ -23,6 +23,7 @@ from federation.identity.directory import ActorDirectory, LocalActor
 from federation.inbox.context import Activity
 from federation.inbox.limits import Kind
 from federation.inbox.wire import id_of
+from federation.protocol import activities
 from federation.protocol.jsonld import with_context
 
 logger = logging.getLogger(__name__)
@@ -32,14 +33,11 @@ async def send_follow_answer(
     directory: ActorDirectory, local: LocalActor, follower_uri: str, follow_uri: str, *, accept: bool
 ) -> None:
     """Queue an ``Accept`` (or ``Reject``) of the Follow ``follow_uri`` to its author."""
-    kind = "Accept" if accept else "Reject"
-    answer = with_context({
-        "id": activity_uri(directory, kind),
-        "type": kind,
-        "actor": local.uri,
-        "to": [follower_uri],
-        "object": {"id": follow_uri, "type": "Follow", "actor": follower_uri, "object": local.uri},
-    })
+    answer_with = activities.accept if accept else activities.reject
+    answer = with_context(answer_with(
+        activity_uri(directory, "Accept" if accept else "Reject"), local.uri,
+        activities.follow(follow_uri, follower_uri, local.uri), to=[follower_uri],
+    ))
     await send_activity(answer, sender=local, audience=Audience(actor_uris=(follower_uri,)), public=False)
 
 

@@ -25,6 +25,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from federation.protocol import activities
 from federation.protocol.actors import AS_PUBLIC
 from federation.protocol.jsonld import INTERACTION_CONTEXT, with_context, without_context
 
@@ -84,28 +85,22 @@ def build_accept(interaction: Interaction, *, activity_uri: str,
                  authorization_uri: str) -> dict[str, Any]:
     """The Accept sent to the interacting actor when a moderator (or the quote policy)
     approves."""
-    document: dict[str, Any] = with_context({
-        "id": activity_uri,
-        "type": "Accept",
-        "actor": interaction.our_actor_uri,
-        **interaction.addressing(widely=True),
-        "object": interaction.accepted_object,
-    }, CONTEXT)
-    if not interaction.is_quote:
-        document["target"] = interaction.target_uri
-    document["result"] = authorization_uri
-    return document
+    addressed = interaction.addressing(widely=True)
+    return with_context(activities.accept(
+        activity_uri, interaction.our_actor_uri, interaction.accepted_object,
+        to=addressed["to"], cc=addressed.get("cc"),
+        target=None if interaction.is_quote else interaction.target_uri,
+        result=authorization_uri,
+    ), CONTEXT)
 
 
 def build_reject(interaction: Interaction, *, activity_uri: str) -> dict[str, Any]:
     """The Reject sent to the interacting actor alone (a refusal is not broadcast)."""
-    return with_context({
-        "id": activity_uri,
-        "type": "Reject",
-        "actor": interaction.our_actor_uri,
-        **interaction.addressing(widely=False),
-        "object": interaction.accepted_object,
-    }, CONTEXT)
+    addressed = interaction.addressing(widely=False)
+    return with_context(activities.reject(
+        activity_uri, interaction.our_actor_uri, interaction.accepted_object,
+        to=addressed["to"], cc=addressed.get("cc"),
+    ), CONTEXT)
 
 
 def build_authorization(*, authorization_uri: str, our_actor_uri: str, reply_uri: str,
@@ -125,22 +120,13 @@ def build_authorization(*, authorization_uri: str, our_actor_uri: str, reply_uri
 def build_revoked_authorization(authorization_uri: str, revoked_at: str,
                                 object_type: str = REPLY_AUTHORIZATION) -> dict[str, Any]:
     """The Tombstone answered (410) for an authorization whose approval was undone."""
-    return with_context({
-        "type": "Tombstone",
-        "id": authorization_uri,
-        "formerType": object_type,
-        "deleted": revoked_at,
-    }, CONTEXT)
+    return with_context(activities.tombstone(authorization_uri, object_type, revoked_at), CONTEXT)
 
 
 def build_revocation(authorization: dict[str, Any], *, activity_uri: str, our_actor_uri: str,
                      quoter_uri: str) -> dict[str, Any]:
     """The Delete of a QuoteAuthorization we withdraw (Mastodon then detaches the quote)."""
-    return with_context({
-        "id": activity_uri,
-        "type": "Delete",
-        "actor": our_actor_uri,
-        "to": [AS_PUBLIC],
-        "cc": [quoter_uri],
-        "object": without_context(authorization),
-    }, CONTEXT)
+    return with_context(activities.delete(
+        activity_uri, our_actor_uri, without_context(authorization),
+        to=[AS_PUBLIC], cc=[quoter_uri],
+    ), CONTEXT)

@@ -15,6 +15,7 @@ from federation.db.content import ContentObject, ObjectKind, ObjectState, Outbox
 from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, is_a_reply
 from federation.errors import Gone, NotFound
 from federation.identity.directory import LocalActor
+from federation.protocol.activities import ordered_collection
 from federation.protocol.collections import (
     PageRequest,
     build_collection,
@@ -95,8 +96,7 @@ async def interactions_collection(row: ContentObject, kind: InteractionKind) -> 
     """``likes`` or ``shares``: only how many (who did it is theirs to tell)."""
     suffix = "likes" if kind == InteractionKind.LIKE else "shares"
     total = await Interaction.filter(object_uri=row.uri, kind=kind).count()
-    return with_context({"id": f"{row.uri}/{suffix}", "type": "Collection",
-                         "totalItems": total})
+    return with_context(counted(row.uri, suffix, total))
 
 
 def _embedded(document: dict[str, Any]) -> dict[str, Any]:
@@ -138,8 +138,7 @@ async def featured_collection(actor: LocalActor, collection_uri: str) -> dict[st
     uris: list[str] = await column(ContentObject.filter(
         actor_id=actor.db_id, pinned=True, state=ObjectState.PUBLISHED
     ).order_by("-published_at", "-id").limit(MAX_FEATURED), "uri")
-    return with_context({"id": collection_uri, "type": "OrderedCollection",
-                         "totalItems": len(uris), "orderedItems": list(uris)})
+    return with_context(ordered_collection(collection_uri, len(uris), list(uris)))
 
 
 async def activity_document(activity_uri: str) -> OutboxActivity:

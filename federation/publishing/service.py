@@ -40,6 +40,7 @@ from federation.db.content import ContentObject, ObjectKind, ObjectState
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol import activities
 from federation.protocol.actors import AS_PUBLIC, iso
 from federation.protocol.jsonld import with_context
 from federation.protocol.objects import (
@@ -276,11 +277,10 @@ class Publisher:
             return
         uris = self._directory.uris
         now = self._clock()
-        announce = with_context({
-            "id": activity_uri(self._directory, "announce"),
-            "type": "Announce", "actor": site.uri, "object": object_uri,
-            "published": iso(now), "to": [AS_PUBLIC], "cc": [uris.followers(site.identifier)],
-        })
+        announce = with_context(activities.announce(
+            activity_uri(self._directory, "announce"), site.uri, object_uri,
+            published=iso(now), to=[AS_PUBLIC], cc=[uris.followers(site.identifier)],
+        ))
         await self._send_activity(announce, sender=site,
                                   audience=Audience(followers_of=site.identifier), public=True)
 

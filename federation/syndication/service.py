@@ -28,6 +28,7 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol import activities
 from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.actors import iso
 from federation.protocol.jsonld import with_context
@@ -73,29 +74,19 @@ def sender_of(directory: ActorDirectory, source: Following) -> LocalActor:
 
 
 def build_announce(directory: ActorDirectory, actor: LocalActor, object_uri: str) -> dict[str, Any]:
-    return with_context({
-        "id": activity_uri(directory, "announce"),
-        "type": "Announce",
-        "actor": actor.uri,
-        "object": object_uri,
-        "published": iso(_now()),
-        "to": [PUBLIC],
-        "cc": [directory.uris.followers(actor.identifier)],
-    })
+    return with_context(activities.announce(
+        activity_uri(directory, "announce"), actor.uri, object_uri, published=iso(_now()),
+        to=[PUBLIC], cc=[directory.uris.followers(actor.identifier)],
+    ))
 
 
 def build_undo_announce(directory: ActorDirectory, actor: LocalActor, announce_uri: str,
                         object_uri: str) -> dict[str, Any]:
     followers = directory.uris.followers(actor.identifier)
-    return with_context({
-        "id": activity_uri(directory, "undo"),
-        "type": "Undo",
-        "actor": actor.uri,
-        "object": {"id": announce_uri, "type": "Announce", "actor": actor.uri,
-                   "object": object_uri, "to": [PUBLIC], "cc": [followers]},
-        "to": [PUBLIC],
-        "cc": [followers],
-    })
+    boost = activities.announce(announce_uri, actor.uri, object_uri,
+                                to=[PUBLIC], cc=[followers])
+    return with_context(activities.undo(activity_uri(directory, "undo"), actor.uri, boost,
+                                        to=[PUBLIC], cc=[followers]))
 
 
 async def announce(directory: ActorDirectory, item: SyndicatedItem, source: Following) -> None:

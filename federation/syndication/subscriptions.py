@@ -26,6 +26,7 @@ from federation.db.social import Following, FollowState, RemoteActor, Syndicatio
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol import activities
 from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.handles import is_handle, parse_handle
 from federation.protocol.jsonld import with_context
@@ -62,8 +63,7 @@ async def resolve_actor(store: RemoteActorStore, handle_or_url: str, *,
 
 
 def _follow_activity(directory: ActorDirectory, actor: LocalActor, target: str) -> dict[str, Any]:
-    return with_context({"id": activity_uri(directory, "follow"), "type": "Follow",
-                         "actor": actor.uri, "object": target})
+    return with_context(activities.follow(activity_uri(directory, "follow"), actor.uri, target))
 
 
 async def _send_follow(directory: ActorDirectory, actor: LocalActor, row: Following,
@@ -150,10 +150,10 @@ async def unfollow(directory: ActorDirectory, row: Following) -> None:
     if actor is None:
         raise NotFound("the actor of this follow is not configured any more")
     mastodon = await is_mastodon_relay(row)
-    follow_document = {"id": row.follow_activity_uri, "type": "Follow", "actor": actor.uri,
-                       "object": PUBLIC if mastodon else row.target_uri}
-    undo = with_context({"id": activity_uri(directory, "undo"), "type": "Undo",
-                         "actor": actor.uri, "object": follow_document})
+    follow_document = activities.follow(row.follow_activity_uri, actor.uri,
+                                        PUBLIC if mastodon else row.target_uri)
+    undo = with_context(activities.undo(activity_uri(directory, "undo"), actor.uri,
+                                        follow_document))
     audience = Audience(inboxes=(row.target_uri,)) if mastodon else Audience(
         actor_uris=(row.target_uri,))
     await send_activity(undo, sender=actor, audience=audience, public=False)

@@ -1,0 +1,90 @@
+"""The activities and small collections services send or serve (pure functions).
+
+Each builder returns the body of a document, without ``@context``: a service wraps it with
+:func:`federation.protocol.jsonld.with_context` to send it, or embeds it as is (the ``Follow``
+an ``Accept`` answers, the ``Announce`` an ``Undo`` takes back). Keys come in the order peers
+have always received them. ``Create``/``Update``/``Delete``/``Add``/``Remove`` of our own
+objects are :func:`federation.protocol.objects.build_activity`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def follow(activity_id: str, actor: str, obj: str) -> dict[str, Any]:
+    """``actor`` follows ``obj`` (an actor, or the Public address for a Mastodon relay)."""
+    return {"id": activity_id, "type": "Follow", "actor": actor, "object": obj}
+
+
+def undo(activity_id: str, actor: str, obj: Any, *, to: list[str] | None = None,
+         cc: list[str] | None = None) -> dict[str, Any]:
+    """``actor`` takes back ``obj`` (the embedded activity)."""
+    document: dict[str, Any] = {"id": activity_id, "type": "Undo", "actor": actor, "object": obj}
+    if to is not None:
+        document["to"] = to
+    if cc is not None:
+        document["cc"] = cc
+    return document
+
+
+def announce(activity_id: str, actor: str, obj: str, *, to: list[str], cc: list[str],
+             published: str | None = None) -> dict[str, Any]:
+    """``actor`` boosts ``obj``; ``published`` is left out of the copy embedded in an Undo."""
+    document: dict[str, Any] = {"id": activity_id, "type": "Announce", "actor": actor,
+                                "object": obj}
+    if published is not None:
+        document["published"] = published
+    document["to"] = to
+    document["cc"] = cc
+    return document
+
+
+def _answer(kind: str, activity_id: str, actor: str, obj: Any, to: list[str],
+            cc: list[str] | None) -> dict[str, Any]:
+    document: dict[str, Any] = {"id": activity_id, "type": kind, "actor": actor, "to": to}
+    if cc is not None:
+        document["cc"] = cc
+    document["object"] = obj
+    return document
+
+
+def accept(activity_id: str, actor: str, obj: Any, *, to: list[str],
+           cc: list[str] | None = None, target: str | None = None,
+           result: str | None = None) -> dict[str, Any]:
+    """``actor`` accepts ``obj`` (a Follow, a reply, a quote request); ``result`` is the
+    authorization it grants."""
+    document = _answer("Accept", activity_id, actor, obj, to, cc)
+    if target is not None:
+        document["target"] = target
+    if result is not None:
+        document["result"] = result
+    return document
+
+
+def reject(activity_id: str, actor: str, obj: Any, *, to: list[str],
+           cc: list[str] | None = None) -> dict[str, Any]:
+    """``actor`` refuses ``obj``."""
+    return _answer("Reject", activity_id, actor, obj, to, cc)
+
+
+def delete(activity_id: str, actor: str, obj: Any, *, to: list[str],
+           cc: list[str]) -> dict[str, Any]:
+    """``actor`` deletes ``obj`` (an embedded document, or an id)."""
+    return {"id": activity_id, "type": "Delete", "actor": actor, "to": to, "cc": cc,
+            "object": obj}
+
+
+def tombstone(object_id: str, former_type: str, deleted: str) -> dict[str, Any]:
+    """What an object withdrawn at ``deleted`` (ISO 8601) answers, with 410 Gone."""
+    return {"type": "Tombstone", "id": object_id, "formerType": former_type, "deleted": deleted}
+
+
+def ordered_collection(collection_id: str, total: int,
+                       items: list[str] | None = None) -> dict[str, Any]:
+    """An ``OrderedCollection`` with its count, and its ``items`` when they are published."""
+    document: dict[str, Any] = {"id": collection_id, "type": "OrderedCollection",
+                                "totalItems": total}
+    if items is not None:
+        document["orderedItems"] = items
+    return document
