@@ -16,6 +16,7 @@ import socket
 import subprocess
 import tempfile
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import asyncpg
@@ -96,3 +97,23 @@ class PgCluster:
         except subprocess.CalledProcessError:
             pass
         shutil.rmtree(self.root, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def cluster() -> Iterator[PgCluster]:
+    """The module's own cluster, started once and removed after its last test."""
+    own = PgCluster()
+    own.start()
+    try:
+        yield own
+    finally:
+        own.remove()
+
+
+def migrated_database(cluster: PgCluster) -> str:
+    """A new database on ``cluster``, migrated (not the shared server)."""
+    from federation.db.lifecycle import migrate_database
+
+    url = cluster.new_database()
+    asyncio.run(migrate_database(url))
+    return url

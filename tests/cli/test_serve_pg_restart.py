@@ -17,7 +17,7 @@ import json
 import re
 import signal
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import pytest
 from federation.db.content import ContentObject, ObjectKind
 from federation.db.faults import is_database_fault
 from federation.db.jobs import Job, JobState
-from federation.db.lifecycle import migrate_database, open_database
+from federation.db.lifecycle import open_database
 from federation.db.moderation import Reply
 from federation.identity.directory import ActorDirectory, open_vault
 from federation.inbox.processor import PROCESSING_LEASE
@@ -48,7 +48,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     peer_keys,
     sign_headers,
 )
-from tests.pgcluster import PgCluster
+from tests.pgcluster import PgCluster, cluster, migrated_database  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -61,22 +61,10 @@ OUTAGE_SECONDS = 6.0
 RETRY_PAUSE = 0.2
 
 
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.remove()
-
-
 @pytest.fixture
 def database_url(cluster: PgCluster) -> str:
     """A migrated database on the test's own cluster (not the shared server)."""
-    url = cluster.new_database()
-    asyncio.run(migrate_database(url))
-    return url
+    return migrated_database(cluster)
 
 
 async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import signal
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,30 +14,17 @@ from tortoise.exceptions import BaseORMException
 
 from federation.db.delivery import DeliveryState
 from federation.db.faults import is_database_fault
-from federation.db.lifecycle import migrate_database
 from federation.settings import Settings
 from tests.cli.test_worker_processes import bench, count, until
-from tests.pgcluster import PgCluster
+from tests.pgcluster import PgCluster, cluster, migrated_database  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.remove()
 
 
 @pytest.fixture
 def database_url(cluster: PgCluster) -> str:
     """A migrated database on the test's own cluster (not the shared server)."""
-    url = cluster.new_database()
-    asyncio.run(migrate_database(url))
-    return url
+    return migrated_database(cluster)
 
 
 async def _delivered() -> int:

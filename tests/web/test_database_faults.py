@@ -6,27 +6,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Iterator
 
 import pytest
 
 from federation.app import create_app
 from federation.db.lifecycle import migrate_database
-from tests.pgcluster import PgCluster
+from tests.pgcluster import PgCluster, cluster  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 AP = {"Accept": "application/activity+json"}
 OUTBOX = "/actors/halte-au-controle-numerique/outbox?page=1"
-
-
-@pytest.fixture(scope="module")
-def cluster() -> Iterator[PgCluster]:
-    cluster = PgCluster()
-    cluster.start()
-    try:
-        yield cluster
-    finally:
-        cluster.remove()
 
 
 async def test_postgresql_stopped_is_a_503_with_retry_after_then_service_resumes(
