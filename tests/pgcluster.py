@@ -16,11 +16,14 @@ import socket
 import subprocess
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
+from typing import TypeVar
 
 import asyncpg
 import pytest
+
+T = TypeVar("T")
 
 
 def _bin_dir() -> Path | None:
@@ -117,3 +120,18 @@ def migrated_database(cluster: PgCluster) -> str:
     url = cluster.new_database()
     asyncio.run(migrate_database(url))
     return url
+
+
+async def settled(call: Callable[[], Awaitable[T]], *, attempts: int = 100) -> T:
+    """``await call()`` once the test's own pool reaches the database again (a database fault
+    is retried every 0.1 s; anything else, or the last fault, is raised)."""
+    from federation.db.faults import is_database_fault
+
+    for attempt in range(attempts):
+        try:
+            return await call()
+        except Exception as error:
+            if not is_database_fault(error) or attempt == attempts - 1:
+                raise
+            await asyncio.sleep(0.1)
+    raise AssertionError("unreachable")

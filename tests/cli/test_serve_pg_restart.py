@@ -26,7 +26,6 @@ import aiohttp
 import pytest
 
 from federation.db.content import ContentObject, ObjectKind
-from federation.db.faults import is_database_fault
 from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
 from federation.db.moderation import Reply
@@ -48,7 +47,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     peer_keys,
     sign_headers,
 )
-from tests.pgcluster import PgCluster, cluster, migrated_database  # noqa: F401 (fixture)
+from tests.pgcluster import PgCluster, cluster, migrated_database, settled  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -80,17 +79,6 @@ async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, A
             return response.status, response.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError, OSError):
         return None, None
-
-
-async def _settled(read: Callable[[], Any]) -> Any:
-    """``read()`` once the test's own pool reaches the database again."""
-    for attempt in range(100):
-        try:
-            return await read()
-        except Exception as error:
-            if not is_database_fault(error) or attempt == 99:
-                raise
-            await asyncio.sleep(0.1)
 
 
 async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
@@ -180,7 +168,7 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
 
             async with open_database(database_url):
                 async with asyncio.timeout(60):
-                    while await _settled(due):
+                    while await settled(due):
                         server_alive(server)
                         await asyncio.sleep(0.2)
     finally:

@@ -10,13 +10,11 @@ import signal
 from pathlib import Path
 
 import pytest
-from tortoise.exceptions import BaseORMException
 
 from federation.db.delivery import DeliveryState
-from federation.db.faults import is_database_fault
 from federation.settings import Settings
 from tests.cli.test_worker_processes import bench, count, until
-from tests.pgcluster import PgCluster, cluster, migrated_database  # noqa: F401 (fixture)
+from tests.pgcluster import PgCluster, cluster, migrated_database, settled  # noqa: F401 (fixture)
 
 pytestmark = pytest.mark.slow
 
@@ -29,14 +27,7 @@ def database_url(cluster: PgCluster) -> str:
 
 async def _delivered() -> int:
     """Delivered rows, read again after the test's own connection broke with the server."""
-    for _ in range(50):
-        try:
-            return await count(DeliveryState.DELIVERED)
-        except (BaseORMException, OSError, Exception) as error:
-            if not is_database_fault(error):
-                raise
-            await asyncio.sleep(0.1)
-    raise AssertionError("the test could not read the database again")
+    return await settled(lambda: count(DeliveryState.DELIVERED))
 
 
 async def test_worker_survives_a_postgresql_restart_and_a_stop(
@@ -58,26 +49,12 @@ async def test_worker_survives_a_postgresql_restart_and_a_stop(
         await until(some_delivered, "the first deliveries", worker)
         await asyncio.to_thread(cluster.restart)  # mid-fan-out
         await until(all_delivered, "the first deliveries, after the restart", worker)
-        for attempt in range(50):  # the test's own pool reconnects too
-            try:
-                sent += len(await setup.send(3))
-                break
-            except Exception as error:
-                if not is_database_fault(error) or attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
+        sent += len(await settled(lambda: setup.send(3)))  # the test's pool reconnects too
         await until(all_delivered, "the deliveries after the restart", worker)
 
         before = len(worker.output())
         first = sent
-        for attempt in range(50):
-            try:
-                sent += len(await setup.send(100))
-                break
-            except Exception as error:
-                if not is_database_fault(error) or attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
+        sent += len(await settled(lambda: setup.send(100)))  # the test's pool reconnects too
 
         async def under_way() -> bool:
             return await _delivered() >= first + 20
@@ -92,14 +69,7 @@ async def test_worker_survives_a_postgresql_restart_and_a_stop(
         await until(noticed, "the worker to notice the database is gone", worker)
         worker.check_alive()
         await asyncio.to_thread(cluster.start)
-        for attempt in range(50):
-            try:
-                sent += len(await setup.send(3))
-                break
-            except Exception as error:
-                if not is_database_fault(error) or attempt == 49:
-                    raise
-                await asyncio.sleep(0.1)
+        sent += len(await settled(lambda: setup.send(3)))  # the test's pool reconnects too
         await until(all_delivered, "the deliveries after the stop", worker)
         assert await worker.stop(signal.SIGTERM) == 0
         output = worker.output()
