@@ -18,6 +18,7 @@
     ├── TooManyRequests        – 429 (carries ``retry_after`` seconds, sent as ``Retry-After``)
     └── RemoteError            – outbound HTTP failed
         ├── UnsafeURL          – URL refused (scheme, private address, too many redirects)
+        ├── RemoteTLSError     – TLS refused: certificate untrusted, for another host, expired…
         ├── RemoteTimeout
         ├── RemoteTooLarge
         └── RemoteBadResponse  – wrong status, media type, id mismatch, bad JSON
@@ -162,6 +163,13 @@ class RemoteError(FederationError):
 
 class UnsafeURL(RemoteError):
     """The URL was refused before or while connecting."""
+
+
+class RemoteTLSError(RemoteError):
+    """The TLS handshake failed: the certificate is not trusted, names another host, has
+    expired, or the server does not speak TLS. The message says which (never just "cannot
+    connect"): an administrator must be able to tell a private CA (``SSL_CERT_FILE``) from a
+    network fault."""
 
 
 class RemoteTimeout(RemoteError):

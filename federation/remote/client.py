@@ -12,9 +12,15 @@
 - Bodies are capped while streaming, after decompression too (gzip bombs), with or without
   ``Content-Length``; one deadline covers every hop and the whole body.
 - Every request may be signed by the ``signer`` hook (authorized fetch, deliveries).
+- TLS is verified with a context built when the client opens its session
+  (:func:`ssl.create_default_context`): the system's CAs, or those of ``SSL_CERT_FILE`` /
+  ``SSL_CERT_DIR`` as set in the environment then (aiohttp's own default context is built when
+  aiohttp is imported; ours follows the environment the client is opened in).
 
 Errors: :class:`UnsafeURL`, :class:`RemoteTimeout`, :class:`RemoteTooLarge`,
-:class:`RemoteBadResponse`, and :class:`RemoteError` for connection failures.
+:class:`RemoteBadResponse`, :class:`RemoteTLSError` (certificate not trusted, for another host,
+expired, no TLS: named, never "cannot connect"), and :class:`RemoteError` for other connection
+failures.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ import asyncio
 import functools
 import logging
 import socket
+import ssl
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -38,6 +45,7 @@ from federation.errors import (
     RemoteBadResponse,
     RemoteError,
     RemoteTimeout,
+    RemoteTLSError,
     RemoteTooLarge,
     UnsafeURL,
 )
@@ -230,6 +238,7 @@ class HardenedClient:
                 limit=self.policy.limit,
                 limit_per_host=self.policy.limit_per_host,
                 ttl_dns_cache=self.policy.dns_cache_ttl,
+                ssl=tls_context(),
             )
             self._session = aiohttp.ClientSession(
                 connector=connector,
@@ -344,9 +353,13 @@ class HardenedClient:
                 return RemoteResponse(str(response.url), response.status, response.headers,
                                       reader.finish())
         except aiohttp.ClientConnectorError as exc:
+            host = urlsplit(url).hostname or ""
             if _caused_by_refusal(exc):
-                raise UnsafeURL(f"{urlsplit(url).hostname} resolves to a refused address") from exc
-            raise RemoteError(f"cannot connect to {urlsplit(url).hostname}") from exc
+                raise UnsafeURL(f"{host} resolves to a refused address") from exc
+            tls = tls_failure(host, exc)
+            if tls is not None:
+                raise RemoteTLSError(tls) from exc
+            raise RemoteError(f"cannot connect to {host}{_os_reason(exc)}") from exc
         except aiohttp.InvalidURL as exc:
             raise UnsafeURL("invalid URL") from exc
         except TimeoutError as exc:  # aiohttp's own connect timeout
@@ -354,7 +367,68 @@ class HardenedClient:
         except aiohttp.ClientPayloadError as exc:
             raise RemoteBadResponse("truncated or invalid body") from exc
         except aiohttp.ClientError as exc:
-            raise RemoteError(f"request to {urlsplit(url).hostname} failed: {type(exc).__name__}") from exc
+            host = urlsplit(url).hostname or ""
+            tls = tls_failure(host, exc)
+            if tls is not None:
+                raise RemoteTLSError(tls) from exc
+            raise RemoteError(f"request to {host} failed: {type(exc).__name__}") from exc
+
+
+def tls_context() -> ssl.SSLContext:
+    """The verifying context of outbound HTTPS, from the environment as it is now.
+
+    :func:`ssl.create_default_context` loads the system's CAs — or, when set, the file named by
+    ``SSL_CERT_FILE`` *instead of* the system bundle file and the directory ``SSL_CERT_DIR``
+    instead of the system's directory (OpenSSL's rules). HTTP/1.1 only, as aiohttp's own.
+    """
+    context = ssl.create_default_context()
+    context.set_alpn_protocols(("http/1.1",))
+    return context
+
+
+def tls_failure(host: str, exc: BaseException) -> str | None:
+    """What went wrong in TLS with ``host``, in words, if ``exc`` was caused by TLS; else None.
+
+    Certificate failures name OpenSSL's reason (``self-signed certificate``, ``Hostname
+    mismatch…``, ``certificate has expired``, ``unable to get local issuer certificate``);
+    other TLS failures name the handshake's (``wrong version number``: not TLS on that port).
+    """
+    seen: BaseException | None = exc
+    for _ in range(8):
+        if seen is None:
+            return None
+        # aiohttp's own exceptions also derive from ssl's classes: read what they carry.
+        candidates = [c for c in (getattr(seen, "certificate_error", None),
+                                  getattr(seen, "os_error", None), seen)
+                      if not isinstance(c, aiohttp.ClientError)]
+        for candidate in candidates:
+            if isinstance(candidate, ssl.SSLCertVerificationError):
+                reason = (candidate.verify_message or candidate.reason or "unknown reason").rstrip(".")
+                hint = _UNTRUSTED_HINT if candidate.verify_code in _UNTRUSTED_CODES else ""
+                return f"TLS certificate verification failed for {host}: {reason}{hint}"
+        for candidate in candidates:
+            if isinstance(candidate, ssl.SSLError):
+                reason = (candidate.reason or str(candidate)).lower().replace("_", " ")
+                return f"TLS handshake with {host} failed: {reason}"
+        seen = seen.__cause__ or seen.__context__
+    return None
+
+
+#: OpenSSL's X509_V_ERR_* codes of a certificate from an unknown authority.
+_UNTRUSTED_CODES = frozenset({
+    18,  # DEPTH_ZERO_SELF_SIGNED_CERT
+    19,  # SELF_SIGNED_CERT_IN_CHAIN
+    20,  # UNABLE_TO_GET_ISSUER_CERT_LOCALLY
+    21,  # UNABLE_TO_VERIFY_LEAF_SIGNATURE
+})
+_UNTRUSTED_HINT = " (not issued by a trusted authority; a private CA is trusted via SSL_CERT_FILE)"
+
+
+def _os_reason(exc: aiohttp.ClientConnectorError) -> str:
+    """``: connection refused`` and the like, from the underlying OS error (if any)."""
+    error = exc.os_error
+    text = error.strerror if isinstance(error, OSError) and error.strerror else ""
+    return f": {text.lower()}" if text else ""
 
 
 def _caused_by_refusal(exc: BaseException) -> bool:

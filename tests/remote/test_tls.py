@@ -1,0 +1,106 @@
+"""HTTPS through the hardened client: a private CA via ``SSL_CERT_FILE``, and named TLS failures.
+
+Real TLS servers on loopback present a certificate from a local CA, a self-signed one, one for
+another host and an expired one; the client must say which ("TLS certificate verification
+failed for peer.test: …"), never "cannot connect to peer.test".
+"""
+
+from __future__ import annotations
+
+import ssl
+from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
+
+import pytest
+from aiohttp import web
+
+from federation.errors import RemoteTLSError
+from tests.tlsca import Issued, LocalCA, self_signed
+
+from .conftest import StaticResolver
+
+pytestmark = pytest.mark.slow
+
+Serve = Callable[[Issued | None], Awaitable[int]]
+
+
+@pytest.fixture
+def ca(tmp_path: Path) -> LocalCA:
+    return LocalCA(tmp_path / "ca")
+
+
+@pytest.fixture
+async def serve_tls() -> AsyncIterator[Serve]:
+    """``await serve_tls(issued)``: a server on 127.0.0.1 presenting ``issued`` (None: plain
+    HTTP) that answers ``/hello``; returns its port."""
+    runners: list[web.AppRunner] = []
+
+    async def start(issued: Issued | None) -> int:
+        app = web.Application()
+        app.router.add_get("/hello", lambda request: web.Response(text="hello"))
+        runner = web.AppRunner(app, access_log=None)
+        await runner.setup()
+        runners.append(runner)
+        context = None
+        if issued is not None:
+            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+            context.load_cert_chain(issued.cert, issued.key)
+        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
+        await site.start()
+        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
+
+    yield start
+    for runner in runners:
+        await runner.cleanup()
+
+
+def peer_client(make_client: Callable[..., object]) -> object:
+    return make_client(resolver=StaticResolver({"peer.test": "127.0.0.1"}))
+
+
+async def test_private_ca_trusted_through_ssl_cert_file(ca, serve_tls, make_client, monkeypatch):
+    """SSL_CERT_FILE naming the local CA makes its certificates trusted; without it they are not."""
+    port = await serve_tls(ca.issue("peer.test"))
+    url = f"https://peer.test:{port}/hello"
+    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
+    with pytest.raises(RemoteTLSError) as refused:
+        await peer_client(make_client).get(url, accept="text/plain")  # type: ignore[attr-defined]
+    assert refused.value.message == (
+        "TLS certificate verification failed for peer.test: unable to get local issuer "
+        "certificate (not issued by a trusted authority; a private CA is trusted via "
+        "SSL_CERT_FILE)")
+
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.cert))
+    response = await peer_client(make_client).get(url, accept="text/plain")  # type: ignore[attr-defined]
+    assert (response.status, response.body) == (200, b"hello")
+
+
+@pytest.mark.parametrize(("case", "reason"), [
+    ("self-signed", "self-signed certificate (not issued by a trusted authority; a private CA "
+                    "is trusted via SSL_CERT_FILE)"),
+    ("other host", "Hostname mismatch, certificate is not valid for 'peer.test'"),
+    ("expired", "certificate has expired"),
+])
+async def test_certificate_failures_are_named(ca, serve_tls, make_client, monkeypatch, tmp_path,
+                                              case, reason):
+    """An untrusted, wrong-host or expired certificate is a RemoteTLSError saying which."""
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca.cert))
+    issued = {"self-signed": lambda: self_signed(tmp_path / "rogue", "peer.test"),
+              "other host": lambda: ca.issue("other.test"),
+              "expired": lambda: ca.issue("peer.test", expired=True)}[case]()
+    port = await serve_tls(issued)
+    with pytest.raises(RemoteTLSError) as failure:
+        await peer_client(make_client).get(  # type: ignore[attr-defined]
+            f"https://peer.test:{port}/hello", accept="text/plain")
+    assert failure.value.message == f"TLS certificate verification failed for peer.test: {reason}"
+
+
+async def test_plain_http_on_an_https_url_is_a_named_handshake_failure(serve_tls, make_client):
+    """A server that does not speak TLS: the handshake's failure is named, not 'cannot connect'."""
+    port = await serve_tls(None)
+    with pytest.raises(RemoteTLSError) as failure:
+        await peer_client(make_client).get(  # type: ignore[attr-defined]
+            f"https://peer.test:{port}/hello", accept="text/plain")
+    assert failure.value.message.startswith("TLS handshake with peer.test failed: ")
+    assert "cannot connect" not in failure.value.message
