@@ -3,15 +3,21 @@
 ``LocalCA(directory)`` writes ``ca.pem`` (what ``SSL_CERT_FILE`` points at) and issues server
 certificates for host names or IP addresses: valid ones, expired ones, or ones for other names;
 :func:`self_signed` makes a certificate no CA vouches for. Keys are P-256 (instant to make).
+:func:`serving` runs an aiohttp application on loopback over TLS with such a certificate.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import ipaddress
+import ssl
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
 from cryptography import x509
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
@@ -114,3 +120,26 @@ def _write(directory: Path, stem: str, certificate: x509.Certificate,
     cert.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
     _write_key(key, key_path)
     return Issued(cert, key_path)
+
+
+def server_context(issued: Issued) -> ssl.SSLContext:
+    """A server-side context presenting ``issued``."""
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(issued.cert, issued.key)
+    return context
+
+
+@contextlib.asynccontextmanager
+async def serving(app: web.Application, issued: Issued | None) -> AsyncIterator[int]:
+    """Serve ``app`` on 127.0.0.1 over TLS with ``issued`` (None: plain HTTP); yield its port."""
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    try:
+        site = web.TCPSite(runner, "127.0.0.1", 0,
+                           ssl_context=server_context(issued) if issued else None)
+        await site.start()
+        server = site._server
+        assert isinstance(server, asyncio.Server)
+        yield server.sockets[0].getsockname()[1]
+    finally:
+        await runner.cleanup()

@@ -207,7 +207,7 @@ class Processor:
             changed = await listener(activity)
         except (BudgetExhausted, RemoteError) as error:
             activity.give_back()
-            logger.info("%s %s not processed: %s", activity.type, activity.id, type(error).__name__)
+            logger.info("%s %s not processed: %s", activity.type, activity.id, error.message)
             return Outcome.IGNORED, Result.dropped()
         except BaseException:  # TooManyRequests included: the sender's retry is processed
             activity.give_back()

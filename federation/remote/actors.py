@@ -222,7 +222,8 @@ class RemoteActorStore:
             fields = actor_fields(fetched.document)
         except (RemoteError, ValueError) as exc:
             self._remember_failure(uri, now)
-            logger.info("cannot fetch actor on %s: %s", _host(uri), type(exc).__name__)
+            logger.info("cannot fetch actor on %s: %s", _host(uri),
+                        exc.message if isinstance(exc, RemoteError) else type(exc).__name__)
             if isinstance(exc, RemoteError):
                 raise
             raise RemoteBadResponse("unusable actor document") from exc

@@ -225,7 +225,8 @@ class KeyResolver:
             raise
         except (RemoteError, ValueError) as exc:
             self._remember_failure(key_id, now)
-            logger.info("cannot resolve key of %s: %s", document_url, type(exc).__name__)
+            logger.info("cannot resolve key of %s: %s", document_url,
+                        exc.message if isinstance(exc, RemoteError) else type(exc).__name__)
             raise SignatureError("key_unavailable", "key cannot be fetched") from exc
         except SignatureError:
             self._remember_failure(key_id, now)

@@ -7,15 +7,18 @@ failed for peer.test: …"), never "cannot connect to peer.test".
 
 from __future__ import annotations
 
-import ssl
+import contextlib
+import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 
 import pytest
 from aiohttp import web
 
-from federation.errors import RemoteTLSError
-from tests.tlsca import Issued, LocalCA, self_signed
+from federation.errors import RemoteTLSError, SignatureError
+from federation.remote.actors import RemoteActorStore
+from federation.remote.keys import KeyResolver
+from tests.tlsca import Issued, LocalCA, self_signed, serving
 
 from .conftest import StaticResolver
 
@@ -33,25 +36,13 @@ def ca(tmp_path: Path) -> LocalCA:
 async def serve_tls() -> AsyncIterator[Serve]:
     """``await serve_tls(issued)``: a server on 127.0.0.1 presenting ``issued`` (None: plain
     HTTP) that answers ``/hello``; returns its port."""
-    runners: list[web.AppRunner] = []
+    async with contextlib.AsyncExitStack() as stack:
+        async def start(issued: Issued | None) -> int:
+            app = web.Application()
+            app.router.add_get("/hello", lambda request: web.Response(text="hello"))
+            return await stack.enter_async_context(serving(app, issued))
 
-    async def start(issued: Issued | None) -> int:
-        app = web.Application()
-        app.router.add_get("/hello", lambda request: web.Response(text="hello"))
-        runner = web.AppRunner(app, access_log=None)
-        await runner.setup()
-        runners.append(runner)
-        context = None
-        if issued is not None:
-            context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-            context.load_cert_chain(issued.cert, issued.key)
-        site = web.TCPSite(runner, "127.0.0.1", 0, ssl_context=context)
-        await site.start()
-        return site._server.sockets[0].getsockname()[1]  # type: ignore[union-attr]
-
-    yield start
-    for runner in runners:
-        await runner.cleanup()
+        yield start
 
 
 def peer_client(make_client: Callable[..., object]) -> object:
@@ -104,3 +95,23 @@ async def test_plain_http_on_an_https_url_is_a_named_handshake_failure(serve_tls
             f"https://peer.test:{port}/hello", accept="text/plain")
     assert failure.value.message.startswith("TLS handshake with peer.test failed: ")
     assert "cannot connect" not in failure.value.message
+
+
+async def test_key_and_actor_fetch_logs_name_the_certificate_failure(tmp_path, serve_tls,
+                                                                     make_client, caplog):
+    """A signer's key or an actor behind a self-signed certificate: the log says so, not a
+    bare exception class name (what 'cannot connect' hid even at debug level)."""
+    port = await serve_tls(self_signed(tmp_path / "rogue", "peer.test"))
+    expected = ("TLS certificate verification failed for peer.test: self-signed certificate")
+    client = peer_client(make_client)
+    with caplog.at_level(logging.INFO, logger="federation.remote"):
+        with pytest.raises(SignatureError) as refused:
+            await KeyResolver(client).resolve(f"https://peer.test:{port}/users/a#main-key")  # type: ignore[arg-type]
+        assert refused.value.reason == "key_unavailable"
+        store = RemoteActorStore(client, local_origin="https://site.test")  # type: ignore[arg-type]
+        with pytest.raises(RemoteTLSError, match=expected):
+            await store.fetch(f"https://peer.test:{port}/users/a")
+    lines = [record.getMessage() for record in caplog.records]
+    assert f"cannot resolve key of https://peer.test:{port}/users/a: {expected}" in "\n".join(lines)
+    assert any(line.startswith("cannot fetch actor on peer.test") and expected in line
+               for line in lines), lines
