@@ -206,5 +206,5 @@ async def cmd_deliveries(args: argparse.Namespace) -> int:
     for line in lines:
         print(f"{line.host[:40]:40} {line.pending:8} {line.failing:8} "
               f"{'yes' if line.set_aside else '':>5} {line.delivered:9} {line.failed:6}  "
-              f"{line.last_error[:60]}")
+              f"{line.last_error[:200]}")
     return 0

@@ -324,7 +324,7 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
     async with opened(settings, sync=False):
         feeds = await Feed.all().order_by("id").prefetch_related("actor")
     for feed in feeds:
-        state = f"failing ×{feed.failures}: {feed.last_error[:60]}" if feed.failures else "ok"
+        state = f"failing ×{feed.failures}: {feed.last_error[:200]}" if feed.failures else "ok"
         print(f"{feed.id:4} {feed.kind.value:5} {feed.actor.identifier:28} {feed.url}  "
               f"next {feed.next_poll_at.isoformat(timespec='minutes')}  {state}")
     return 0

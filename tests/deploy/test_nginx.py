@@ -1,0 +1,285 @@
+"""Two bridges behind Debian's nginx, configured from the documented example, over real TLS.
+
+As deployed: nginx (Debian's package, the example of docs/deploy.md rendered for two virtual
+hosts, run unprivileged) terminates TLS for ``site.test`` and ``peer.test`` (``/etc/hosts``),
+with certificates from a local CA that both bridges trust through ``SSL_CERT_FILE`` only. Each
+bridge is a ``federation serve`` process on 127.0.0.1 whose ``base_url`` is its public
+``https://NAME.test:PORT``. The peer follows a collective of the site by handle (WebFinger over
+https), the site publishes through its push API (over https), the article reaches the peer:
+every delivery and signed fetch crossed nginx and had its signature — which covers ``Host`` —
+verified. Then a proxy that does not pass ``Host`` (nginx's default) is shown to break them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import socket
+import ssl
+import sys
+import time
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import format_datetime
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+from httpsig.sign import HeaderSigner
+
+from federation.signing.digests import sha256_digest_header
+from federation.signing.keys import generate_rsa_key, private_key_to_pem
+from tests.deploy.nginx import ROOT, Nginx, VirtualHost, example, host_names
+from tests.tlsca import LocalCA
+
+pytestmark = pytest.mark.slow
+
+AS_JSON = "application/activity+json"
+POLL_TIMEOUT = 30.0
+_HANDED_OUT: set[int] = set()
+
+
+def free_port() -> int:
+    while True:
+        with socket.socket() as sock:
+            sock.bind(("127.0.0.1", 0))
+            port = sock.getsockname()[1]
+        if port not in _HANDED_OUT:
+            _HANDED_OUT.add(port)
+            return port
+
+
+CONFIG = """\
+base_url = "https://{name}.test:{https_port}"
+data_dir = "data"
+allow_loopback_fetch = true
+
+[server]
+host = "127.0.0.1"
+port = {port}
+trusted_proxies = ["127.0.0.1", "::1"]
+
+[site]
+name = "Site {name}"
+home_page = "https://www.{name}.test/"
+
+[site_actor]
+identifier = "site"
+username = "site"
+name = "Site {name}"
+
+[[collectives]]
+identifier = "halte"
+username = "halte"
+name = "Halte {name}"
+"""
+
+
+@dataclass
+class Bridge:
+    """One ``federation serve`` behind nginx at ``https://NAME.test:HTTPS_PORT``."""
+
+    name: str
+    directory: Path
+    https_port: int
+    ca: Path
+    port: int = 0
+    process: asyncio.subprocess.Process | None = None
+
+    def __post_init__(self) -> None:
+        self.port = free_port()
+        self.directory.mkdir(parents=True, exist_ok=True)
+        self.config.write_text(CONFIG.format(name=self.name, https_port=self.https_port,
+                                             port=self.port), encoding="utf-8")
+
+    @property
+    def host(self) -> str:
+        return f"{self.name}.test"
+
+    @property
+    def base(self) -> str:
+        return f"https://{self.host}:{self.https_port}"
+
+    @property
+    def config(self) -> Path:
+        return self.directory / "federation.toml"
+
+    def environment(self) -> dict[str, str]:
+        env = {k: v for k, v in os.environ.items()
+               if not k.startswith(("FEDERATION_", "SSL_CERT_"))}
+        env.update(FEDERATION_LOG_LEVEL="INFO", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
+                   SSL_CERT_FILE=str(self.ca))  # the local CA only: nothing else is trusted
+        return env
+
+    async def cli(self, *args: str) -> str:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "federation", "--config", str(self.config), *args,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+            env=self.environment(), cwd=self.directory)
+        out, err = await asyncio.wait_for(process.communicate(), 120)
+        assert process.returncode == 0, f"{self.name} {args}: {err.decode()}"
+        return out.decode()
+
+    async def start(self) -> None:
+        with open(self.directory / "serve.log", "wb") as log:
+            self.process = await asyncio.create_subprocess_exec(
+                sys.executable, "-m", "federation", "--config", str(self.config), "serve",
+                stdout=log, stderr=log, env=self.environment(), cwd=self.directory)
+
+    async def stop(self) -> None:
+        if self.process is not None and self.process.returncode is None:
+            self.process.terminate()
+            try:
+                await asyncio.wait_for(self.process.wait(), 15)
+            except TimeoutError:
+                self.process.kill()
+                await self.process.wait()
+
+    def log(self) -> str:
+        path = self.directory / "serve.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+
+async def until(check: Callable[[], Awaitable[Any]], what: str, *logs: Callable[[], str],
+                timeout: float = POLL_TIMEOUT) -> Any:
+    deadline = time.monotonic() + timeout
+    while True:
+        result = await check()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what}\n" + "\n---\n".join(
+                log()[-4000:] for log in logs))
+        await asyncio.sleep(0.25)
+
+
+@asynccontextmanager
+async def deployment(tmp_path: Path) -> AsyncIterator[tuple[Bridge, Bridge, Nginx, LocalCA]]:
+    """Local CA, host names, both bridges migrated and serving, nginx in front of them."""
+    ca = LocalCA(tmp_path / "ca")
+    https_port, http_port = free_port(), free_port()
+    site = Bridge("site", tmp_path / "site", https_port, ca.cert)
+    peer = Bridge("peer", tmp_path / "peer", https_port, ca.cert)
+    nginx = Nginx([VirtualHost(b.host, https_port, http_port, *_issue(ca, b.host), b.port)
+                   for b in (site, peer)])
+    with host_names(site.host, peer.host):
+        try:
+            nginx.write()
+            nginx.test_config()  # `nginx -t` on the example as rendered
+            await asyncio.gather(site.cli("migrate"), peer.cli("migrate"))
+            await asyncio.gather(site.start(), peer.start(), nginx.start())
+            yield site, peer, nginx, ca
+        finally:
+            await asyncio.gather(site.stop(), peer.stop(), nginx.stop())
+            nginx.cleanup()
+
+
+def _issue(ca: LocalCA, name: str) -> tuple[Path, Path]:
+    issued = ca.issue(name)
+    return issued.cert, issued.key
+
+
+async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path) -> None:
+    """Follow by handle, Accept, publish, delivery: all over https through nginx, verified."""
+    started = time.monotonic()
+    async with deployment(tmp_path) as (site, peer, nginx, ca):
+        tls = ssl.create_default_context(cafile=str(ca.cert))
+        async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:
+            logs = (site.log, peer.log, nginx.log)
+
+            async def ready(bridge: Bridge) -> bool:
+                try:
+                    async with http.get(f"{bridge.base}/.well-known/nodeinfo") as answer:
+                        return answer.status == 200
+                except aiohttp.ClientError:
+                    return False
+            await until(lambda: _both(ready(site), ready(peer)), "both bridges behind nginx",
+                        *logs)
+
+            # The served ids are the public https origin, whatever a client claims.
+            async with http.get(f"{site.base}/actors/halte", headers={
+                    "Accept": AS_JSON, "X-Forwarded-Host": "evil.example",
+                    "X-Forwarded-Proto": "http"}) as answer:
+                actor = json.loads(await answer.read())
+            assert actor["id"] == f"{site.base}/actors/halte"
+            assert actor["inbox"].startswith(f"{site.base}/") and "evil" not in json.dumps(actor)
+            # Plain http is redirected to https (the example's second server).
+            async with http.get(f"http://{site.host}:{nginx.hosts[0].http_port}/actors/halte",
+                                allow_redirects=False) as answer:
+                assert answer.status == 301
+                assert answer.headers["Location"] == f"https://{site.host}/actors/halte"
+
+            # The peer follows the site's collective by handle: WebFinger, actor, Follow,
+            # Accept, each over https through nginx, each POST verified by its receiver.
+            out = await peer.cli("follow", f"@halte@{site.host}:{site.https_port}",
+                                 "--policy", "store")
+            assert "pending" in out
+
+            async def accepted() -> bool:
+                listing = json.loads(await peer.cli("following", "--json"))["following"]
+                return [row["state"] for row in listing] == ["accepted"]
+            await until(accepted, "the site to accept the peer's follow", *logs)
+            followers = await site.cli("followers", "halte")
+            assert f"{peer.base}/actors/site" in followers
+
+            # The site publishes (push API over https); the peer stores the article.
+            token = (await site.cli("tokens", "create", "cms")).strip().splitlines()[-1]
+            async with http.put(f"{site.base}/api/v1/actors/halte/articles/tls-1",
+                                headers={"Authorization": f"Bearer {token}"},
+                                json={"title": "Derrière nginx",
+                                      "published": "2026-05-01T10:00:00+02:00",
+                                      "content_html": "<p>Chiffré de bout en bout.</p>"}) as answer:
+                assert answer.status == 201, await answer.text()
+                article = (await answer.json())["id"]
+            assert article.startswith(f"{site.base}/")
+
+            async def stored() -> list[str]:
+                items = json.loads(await peer.cli("syndication", "list", "--state", "stored",
+                                                  "--json"))["items"]
+                return [item["object"] for item in items]
+            assert await until(stored, "the article at the peer", *logs) == [article]
+
+            for bridge in (site, peer):  # nothing failed, nothing waits
+                lines = [json.loads(line) for line in
+                         (await bridge.cli("deliveries", "--json")).splitlines()]
+                assert all(line["pending"] == 0 and line["failed"] == 0 and not line["last_error"]
+                           for line in lines), (bridge.name, lines)
+                assert "not told to trust" not in bridge.log()  # trusted_proxies as documented
+
+            # Why Host must pass unchanged: nginx's default (no proxy_set_header Host) sends
+            # the upstream's address, and every signed request is refused for it. Through the
+            # example, the same request passes the Host check (and fails later: its signer's
+            # key is nowhere to be fetched).
+            status, text = await _signed_post(http, site)
+            assert status == 401 and "another host" not in text, text
+            await nginx.reload(example().replace("proxy_set_header Host $http_host;\n", ""))
+            status, text = await _signed_post(http, site)
+            assert status == 401 and "request signed for another host" in text, text
+    print(f"\nnginx deployment test: {time.monotonic() - started:.1f} s")
+
+
+async def _both(a: Awaitable[bool], b: Awaitable[bool]) -> bool:
+    return all(await asyncio.gather(a, b))
+
+
+async def _signed_post(http: aiohttp.ClientSession, site: Bridge) -> tuple[int, str]:
+    """A Follow signed (by the httpsig package) for ``site``'s public Host: status, answer."""
+    key = generate_rsa_key()
+    actor = "https://www.peer.test/users/fran"  # never fetched: the Host check comes first
+    body = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
+                       "id": f"{actor}#follow", "type": "Follow", "actor": actor,
+                       "object": f"{site.base}/actors/halte"}).encode()
+    headers = {"Host": f"{site.host}:{site.https_port}",
+               "Date": format_datetime(datetime.now(UTC), usegmt=True),
+               "Digest": sha256_digest_header(body)}
+    signer = HeaderSigner(f"{actor}#main-key", private_key_to_pem(key), algorithm="rsa-sha256",
+                          sign_header="signature",
+                          headers=["(request-target)", "host", "date", "digest"])
+    signed = signer.sign(headers, method="POST", path="/actors/halte/inbox")
+    signed["Content-Type"] = AS_JSON
+    async with http.post(f"{site.base}/actors/halte/inbox", data=body, headers=signed) as answer:
+        return answer.status, await answer.text()
