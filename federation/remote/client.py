@@ -28,6 +28,7 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
+import os
 import socket
 import ssl
 import zlib
@@ -427,7 +428,12 @@ _UNTRUSTED_HINT = " (not issued by a trusted authority; a private CA is trusted 
 def _os_reason(exc: aiohttp.ClientConnectorError) -> str:
     """``: connection refused`` and the like, from the underlying OS error (if any)."""
     error = exc.os_error
-    text = error.strerror if isinstance(error, OSError) and error.strerror else ""
+    if not isinstance(error, OSError):
+        return ""
+    if isinstance(error.errno, int) and error.errno > 0 and not isinstance(error, socket.gaierror):
+        text = os.strerror(error.errno)  # "Connection refused", not asyncio's "Connect call failed (…)"
+    else:
+        text = error.strerror or ""
     return f": {text.lower()}" if text else ""
 
 

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from federation.errors import RemoteTLSError, SignatureError
+from federation.errors import RemoteError, RemoteTLSError, SignatureError
 from federation.remote.actors import RemoteActorStore
 from federation.remote.keys import KeyResolver
 from tests.tlsca import Issued, LocalCA, self_signed, serving
@@ -115,3 +115,17 @@ async def test_key_and_actor_fetch_logs_name_the_certificate_failure(tmp_path, s
     assert f"cannot resolve key of https://peer.test:{port}/users/a: {expected}" in "\n".join(lines)
     assert any(line.startswith("cannot fetch actor on peer.test") and expected in line
                for line in lines), lines
+
+
+async def test_network_failures_still_say_cannot_connect_with_the_reason(make_client):
+    """Not TLS: a closed port is "cannot connect to HOST: connection refused"."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # closed again when the request is made
+    with pytest.raises(RemoteError) as failure:
+        await peer_client(make_client).get(  # type: ignore[attr-defined]
+            f"https://peer.test:{port}/hello", accept="text/plain")
+    assert not isinstance(failure.value, RemoteTLSError)
+    assert failure.value.message == "cannot connect to peer.test: connection refused"
