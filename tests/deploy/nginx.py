@@ -9,8 +9,7 @@
   temporary files in its own directory), runs ``nginx -t`` and starts nginx in the foreground
   as an unprivileged user: the current one, or ``nobody`` when the tests run as root (CI).
 - :func:`host_names` maps test host names to 127.0.0.1 in ``/etc/hosts`` for the test's
-  duration: one marked line added, exactly that line removed afterwards; nothing is added when
-  the names already resolve there.
+  duration: one marked line added, exactly that line removed afterwards.
 
 Ports are high (no privilege needed to bind them), so public URLs carry them:
 ``https://site.test:PORT``. Nobody needs to be root for nginx; ``/etc/hosts`` does.
@@ -215,11 +214,17 @@ def _resolves_to_loopback(name: str) -> bool:
 
 @contextlib.contextmanager
 def host_names(*names: str) -> Iterator[None]:
-    """``names`` resolve to 127.0.0.1 (``/etc/hosts``) inside the block, and no longer after."""
-    if all(_resolves_to_loopback(name) for name in names):
-        yield  # already there (an administrator's entry): nothing to add, nothing to remove
-        return
+    """``names`` resolve to 127.0.0.1 (``/etc/hosts``) inside the block.
+
+    With a writable ``/etc/hosts`` (root), one line of our own, marked with a random token, is
+    appended and exactly that line is removed afterwards, whatever else changed meanwhile: two
+    runs at once each keep their own line. Otherwise the names must already resolve there (an
+    administrator's entry), or the test is skipped.
+    """
     if not os.access(HOSTS, os.W_OK):
+        if all(_resolves_to_loopback(name) for name in names):
+            yield
+            return
         unavailable(f"{HOSTS} is not writable: run as root, or map {', '.join(names)} to "
                     "127.0.0.1 there")
     line = f"127.0.0.1 {' '.join(names)}  # federation tests {uuid.uuid4().hex}\n"
@@ -228,7 +233,7 @@ def host_names(*names: str) -> Iterator[None]:
     HOSTS.write_text(text + ("" if text.endswith("\n") or not text else "\n") + line,
                      encoding="utf-8")
     try:
-        assert all(_resolves_to_loopback(name) for name in names), "/etc/hosts is not read"
+        assert all(_resolves_to_loopback(name) for name in names), f"{HOSTS} is not used"
         yield
     finally:
         current = HOSTS.read_text(encoding="utf-8")

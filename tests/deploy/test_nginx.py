@@ -219,10 +219,14 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                                  "--policy", "store")
             assert "pending" in out
 
-            async def accepted() -> bool:
-                listing = json.loads(await peer.cli("following", "--json"))["following"]
-                return [row["state"] for row in listing] == ["accepted"]
+            async def accepted() -> bool:  # the peer's following collection counts it
+                async with http.get(f"{peer.base}/actors/site/following",
+                                    headers={"Accept": AS_JSON}) as answer:
+                    return json.loads(await answer.read()).get("totalItems") == 1
             await until(accepted, "the site to accept the peer's follow", *logs)
+            listing = json.loads(await peer.cli("following", "--json"))["following"]
+            assert [(row["state"], row["handle"]) for row in listing] == [
+                ("accepted", f"@halte@{site.host}:{site.https_port}")]
             followers = await site.cli("followers", "halte")
             assert f"{peer.base}/actors/site" in followers
 
@@ -237,11 +241,13 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                 article = (await answer.json())["id"]
             assert article.startswith(f"{site.base}/")
 
-            async def stored() -> list[str]:
-                items = json.loads(await peer.cli("syndication", "list", "--state", "stored",
-                                                  "--json"))["items"]
-                return [item["object"] for item in items]
+            async def stored() -> list[str]:  # the peer's public feed of sister sites' items
+                async with http.get(f"{peer.base}/feeds/syndication.json") as answer:
+                    return [item["id"] for item in json.loads(await answer.read())["items"]]
             assert await until(stored, "the article at the peer", *logs) == [article]
+            items = json.loads(await peer.cli("syndication", "list", "--state", "stored",
+                                              "--json"))["items"]
+            assert [item["object"] for item in items] == [article]
 
             for bridge in (site, peer):  # nothing failed, nothing waits
                 lines = [json.loads(line) for line in
