@@ -186,10 +186,17 @@ def _issue(ca: LocalCA, name: str) -> tuple[Path, Path]:
 async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path) -> None:
     """Follow by handle, Accept, publish, delivery: all over https through nginx, verified."""
     started = time.monotonic()
+    marks: list[tuple[str, float]] = []
+
+    def mark(what: str) -> None:  # phases, printed at the end (pytest -s)
+        marks.append((what, time.monotonic() - started - sum(t for _, t in marks)))
+
     async with deployment(tmp_path) as (site, peer, nginx, ca):
+        mark("CA, nginx -t, migrate")
         tls = ssl.create_default_context(cafile=str(ca.cert))
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:
             logs = (site.log, peer.log, nginx.log)
+            token_made = asyncio.create_task(site.cli("tokens", "create", "cms"))  # meanwhile
 
             async def ready(bridge: Bridge) -> bool:
                 try:
@@ -199,6 +206,7 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                     return False
             await until(lambda: _both(ready(site), ready(peer)), "both bridges behind nginx",
                         *logs)
+            mark("serving")
 
             # The served ids are the public https origin, whatever a client claims.
             async with http.get(f"{site.base}/actors/halte", headers={
@@ -224,14 +232,15 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                                     headers={"Accept": AS_JSON}) as answer:
                     return json.loads(await answer.read()).get("totalItems") == 1
             await until(accepted, "the site to accept the peer's follow", *logs)
-            listing = json.loads(await peer.cli("following", "--json"))["following"]
-            assert [(row["state"], row["handle"]) for row in listing] == [
-                ("accepted", f"@halte@{site.host}:{site.https_port}")]
-            followers = await site.cli("followers", "halte")
+            mark("follow and Accept")
+            following, followers = await asyncio.gather(peer.cli("following", "--json"),
+                                                        site.cli("followers", "halte"))
+            assert [(row["state"], row["handle"]) for row in json.loads(following)["following"]
+                    ] == [("accepted", f"@halte@{site.host}:{site.https_port}")]
             assert f"{peer.base}/actors/site" in followers
 
             # The site publishes (push API over https); the peer stores the article.
-            token = (await site.cli("tokens", "create", "cms")).strip().splitlines()[-1]
+            token = (await token_made).strip().splitlines()[-1]
             async with http.put(f"{site.base}/api/v1/actors/halte/articles/tls-1",
                                 headers={"Authorization": f"Bearer {token}"},
                                 json={"title": "Derrière nginx",
@@ -245,15 +254,15 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                 async with http.get(f"{peer.base}/feeds/syndication.json") as answer:
                     return [item["id"] for item in json.loads(await answer.read())["items"]]
             assert await until(stored, "the article at the peer", *logs) == [article]
-            items = json.loads(await peer.cli("syndication", "list", "--state", "stored",
-                                              "--json"))["items"]
-            assert [item["object"] for item in items] == [article]
-
-            for bridge in (site, peer):  # nothing failed, nothing waits
-                lines = [json.loads(line) for line in
-                         (await bridge.cli("deliveries", "--json")).splitlines()]
-                assert all(line["pending"] == 0 and line["failed"] == 0 and not line["last_error"]
-                           for line in lines), (bridge.name, lines)
+            mark("publish and delivery")
+            items, *queues = await asyncio.gather(
+                peer.cli("syndication", "list", "--state", "stored", "--json"),
+                site.cli("deliveries", "--json"), peer.cli("deliveries", "--json"))
+            assert [item["object"] for item in json.loads(items)["items"]] == [article]
+            for bridge, queue in zip((site, peer), queues, strict=True):  # nothing failed
+                lines = [json.loads(line) for line in queue.splitlines()]
+                assert lines and all(line["pending"] == 0 and line["failed"] == 0
+                                     and not line["last_error"] for line in lines), lines
                 assert "not told to trust" not in bridge.log()  # trusted_proxies as documented
 
             # Why Host must pass unchanged: nginx's default (no proxy_set_header Host) sends
@@ -265,7 +274,9 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
             await nginx.reload(example().replace("proxy_set_header Host $http_host;\n", ""))
             status, text = await _signed_post(http, site)
             assert status == 401 and "request signed for another host" in text, text
-    print(f"\nnginx deployment test: {time.monotonic() - started:.1f} s")
+            mark("checks, reload without Host")
+    print(f"\nnginx deployment test: {time.monotonic() - started:.1f} s (" + ", ".join(
+        f"{what} {seconds:.1f} s" for what, seconds in marks) + ")")
 
 
 async def _both(a: Awaitable[bool], b: Awaitable[bool]) -> bool:
@@ -275,7 +286,7 @@ async def _both(a: Awaitable[bool], b: Awaitable[bool]) -> bool:
 async def _signed_post(http: aiohttp.ClientSession, site: Bridge) -> tuple[int, str]:
     """A Follow signed (by the httpsig package) for ``site``'s public Host: status, answer."""
     key = generate_rsa_key()
-    actor = "https://www.peer.test/users/fran"  # never fetched: the Host check comes first
+    actor = "https://www.peer.test/users/fran"  # unresolvable: its key cannot be fetched
     body = json.dumps({"@context": "https://www.w3.org/ns/activitystreams",
                        "id": f"{actor}#follow", "type": "Follow", "actor": actor,
                        "object": f"{site.base}/actors/halte"}).encode()
