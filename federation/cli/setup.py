@@ -75,7 +75,10 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def cmd_check_config(args: argparse.Namespace) -> int:
+    from federation.remote.client import tls_context
+
     settings = settings_from(args)
+    tls_context()  # SSL_CERT_FILE, when set, must name CAs: ConfigError otherwise
     print(f"{settings.source}: valid — {len(settings.collectives)} collective(s), "
           f"site actor {settings.site_actor.identifier!r}, base URL {settings.base_url}")
     return 0

@@ -43,6 +43,8 @@ from aiohttp.abc import AbstractResolver, ResolveResult
 from multidict import CIMultiDict, CIMultiDictProxy
 
 from federation.errors import (
+    ConfigError,
+    Problem,
     RemoteBadResponse,
     RemoteError,
     RemoteTimeout,
@@ -381,8 +383,18 @@ def tls_context() -> ssl.SSLContext:
     :func:`ssl.create_default_context` loads the system's CAs — or, when set, the file named by
     ``SSL_CERT_FILE`` *instead of* the system bundle file and the directory ``SSL_CERT_DIR``
     instead of the system's directory (OpenSSL's rules). HTTP/1.1 only, as aiohttp's own.
+
+    A ``SSL_CERT_FILE`` that cannot be read or holds no certificate would make every TLS
+    peer fail (OpenSSL ignores it silently): :class:`ConfigError` instead.
     """
+    cafile = os.environ.get("SSL_CERT_FILE")
+    if cafile and not (os.path.isfile(cafile) and os.access(cafile, os.R_OK)):
+        raise ConfigError("the environment", [Problem(
+            "SSL_CERT_FILE", f"{cafile!r} is not a readable file (the CA bundle to trust)")])
     context = ssl.create_default_context()
+    if cafile and not context.cert_store_stats()["x509"]:
+        raise ConfigError("the environment", [Problem(
+            "SSL_CERT_FILE", f"{cafile!r} holds no certificate (PEM) to trust")])
     context.set_alpn_protocols(("http/1.1",))
     return context
 

@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from tests.cli.conftest import clean_env
-from tests.tlsca import self_signed, serving
+from tests.cli.conftest import clean_env, run_cli
+from tests.tlsca import LocalCA, self_signed, serving
 
 pytestmark = pytest.mark.slow
 
@@ -34,3 +34,16 @@ async def test_follow_names_the_certificate_failure(tmp_path: Path, ready_config
     assert ("TLS certificate verification failed for 127.0.0.1: self-signed certificate"
             in message), message
     assert "cannot connect" not in message and "Traceback" not in message
+
+
+def test_check_config_refuses_an_unusable_ssl_cert_file(tmp_path: Path, write_config) -> None:
+    """`check-config` names an SSL_CERT_FILE that trusts nothing (exit 2), accepts a CA file."""
+    config = write_config()
+    missing = run_cli("--config", str(config), "check-config", cwd=tmp_path,
+                      env=clean_env(SSL_CERT_FILE=str(tmp_path / "nowhere.pem")))
+    assert missing.returncode == 2, missing
+    assert "SSL_CERT_FILE" in missing.stderr and "nowhere.pem" in missing.stderr
+    ca = LocalCA(tmp_path / "ca")
+    fine = run_cli("--config", str(config), "check-config", cwd=tmp_path,
+                   env=clean_env(SSL_CERT_FILE=str(ca.cert)))
+    assert fine.returncode == 0, fine

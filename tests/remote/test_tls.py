@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from aiohttp import web
 
-from federation.errors import RemoteError, RemoteTLSError, SignatureError
+from federation.errors import ConfigError, RemoteError, RemoteTLSError, SignatureError
 from federation.remote.actors import RemoteActorStore
 from federation.remote.keys import KeyResolver
 from tests.tlsca import Issued, LocalCA, self_signed, serving
@@ -129,3 +129,18 @@ async def test_network_failures_still_say_cannot_connect_with_the_reason(make_cl
             f"https://peer.test:{port}/hello", accept="text/plain")
     assert not isinstance(failure.value, RemoteTLSError)
     assert failure.value.message == "cannot connect to peer.test: connection refused"
+
+
+@pytest.mark.parametrize("content", [None, "not a certificate\n"])
+async def test_unusable_ssl_cert_file_is_a_configuration_error(tmp_path, make_client, monkeypatch,
+                                                               content):
+    """A missing SSL_CERT_FILE, or one without certificates, would fail every TLS peer
+    silently (OpenSSL ignores it): the client refuses to start, naming the variable."""
+    path = tmp_path / "ca-bundle.pem"
+    if content is not None:
+        path.write_text(content)
+    monkeypatch.setenv("SSL_CERT_FILE", str(path))
+    with pytest.raises(ConfigError) as refused:
+        async with make_client():  # type: ignore[attr-defined]
+            pass
+    assert "SSL_CERT_FILE" in refused.value.message and str(path) in refused.value.message
