@@ -117,6 +117,22 @@ def test_wrong_secret_is_a_clear_error(tmp_path: Path, ready_config: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+def test_lost_secret_beside_a_database_refuses_to_start(tmp_path: Path,
+                                                        ready_config: Path) -> None:
+    """A data directory whose secret.key is gone, beside a database holding keys, refuses to
+    start (serve and every command) and writes no new secret: a new one could open nothing, and
+    written once it would hide the cause on the next start (both databases)."""
+    secret = tmp_path / "data" / "secret.key"
+    secret.unlink()
+    for command in (["serve"], ["actors", "list"], ["keys", "rotate", "site"]):
+        result = run_cli("--config", str(ready_config), *command, cwd=tmp_path, timeout=30)
+        assert result.returncode == 1, result
+        assert "Traceback" not in result.stderr
+        last = result.stderr.splitlines()[-1]
+        assert "secret.key is missing" in last and "restore" in last, last
+        assert not secret.exists()
+
+
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     config = tmp_path / "federation.toml"
     config.write_text(valid_toml(port=free_port()), encoding="utf-8")
