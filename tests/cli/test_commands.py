@@ -233,3 +233,32 @@ def test_argument_longer_than_its_column_is_a_message(tmp_path: Path, ready_conf
                      cwd=tmp_path)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("base_url, refused", [
+    ("https://site.example.org", True),        # a public name
+    ("https://no-such-host.invalid.org", True),  # unresolvable: cannot be shown to be loopback
+    ("https://bridge.example", False),         # RFC 2606/6761 special-use names never are public
+    ("https://site.test:8443", False),
+    ("https://localhost:8443", False),
+    ("http://127.0.0.1:8080", False),
+])
+def test_loopback_fetch_is_refused_with_a_public_https_base_url(
+        tmp_path: Path, base_url: str, refused: bool) -> None:
+    """`allow_loopback_fetch` would let any activity make a production bridge reach the
+    services of its own machine: `serve`, `worker` and `check-config` refuse it (exit 2, the
+    setting named) unless the public name is a loopback or test name."""
+    config = tmp_path / "federation.toml"
+    text = valid_toml(base_url=base_url, port=free_port())
+    config.write_text(text.replace('data_dir = "data"',
+                                   'data_dir = "data"\nallow_loopback_fetch = true', 1),
+                      encoding="utf-8")
+    commands = (["check-config"], ["serve"], ["worker"]) if refused else (["check-config"],)
+    for command in commands:
+        result = run_cli("--config", str(config), *command, cwd=tmp_path, timeout=30)
+        assert "Traceback" not in result.stderr
+        if refused:
+            assert result.returncode == 2, result
+            assert "allow_loopback_fetch" in result.stderr and "refused" in result.stderr
+        else:
+            assert result.returncode == 0, result

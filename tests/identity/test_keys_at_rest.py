@@ -90,7 +90,7 @@ async def test_new_secret_is_written_once_the_database_holds_no_key(settings, da
     assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
     assert vault.unsaved is None
     assert KeyVault.open(settings.data_dir).decrypt_private_key(
-        (await _first_private_token(database_url)))
+        await _first_private_token(database_url))
 
 
 async def _first_private_token(database_url: str) -> str:
