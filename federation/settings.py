@@ -163,6 +163,12 @@ class ServerConfig(_Strict):
         default=(), max_length=32,
         description="reverse proxies whose X-Forwarded-For names the client (addresses or networks)",
     )
+    ready_needs_worker: bool = Field(
+        default=True,
+        description="/readyz answers 503 until a worker (this process's or a `federation "
+                    "worker` sharing data_dir) reported recently; false when workers run on "
+                    "other machines",
+    )
 
 
 class DeliverySettings(_Strict):

@@ -92,6 +92,20 @@ async def migrate_database(database_url: str) -> list[str]:
     return applied
 
 
+async def pending_migrations_here(database_url: str) -> list[str]:
+    """The migrations not yet applied, read through the database this process has open
+    (:func:`open_database`'s fallback context), without opening another connection."""
+    from tortoise import connections
+
+    executor = MigrationExecutor(connections.get("default"),
+                                 tortoise_config(database_url)["apps"])
+    try:
+        steps = await executor.plan()
+    except BaseORMException as error:
+        raise DatabaseError(f"cannot read the migration state: {error}") from error
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
+
+
 async def pending_migrations(database_url: str) -> list[str]:
     """The migrations not yet applied to ``database_url`` (``app.name``)."""
     async with open_database(database_url) as context:
