@@ -85,7 +85,7 @@ async def test_a_pending_migration_is_not_ready(make_settings, database_url, aio
 
 
 @pytest.mark.slow
-async def test_postgresql_stopped_is_not_ready_but_alive(cluster, make_settings,  # noqa: F811
+async def test_postgresql_stopped_is_not_ready_but_alive(cluster, make_settings,
                                                          aiohttp_client, monkeypatch):
     """The database stopped for real: /readyz 503 (database unreachable) within its timeout,
     /healthz still 200; started again, ready again without a restart."""
