@@ -279,6 +279,15 @@ class ModerationConfig(_Strict):
         return self
 
 
+class LogConfig(_Strict):
+    """How the processes write their log (``[log]``); the level is ``FEDERATION_LOG_LEVEL``
+    or ``--verbose``."""
+
+    format: Literal["text", "json"] = Field(
+        default="text", description="text for people, json: one object per line for a collector"
+    )
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -297,6 +306,7 @@ class Settings(_Strict):
     blocked_domains: tuple[str, ...] = ()
     inbox: InboxConfig = InboxConfig()
     moderation: ModerationConfig = ModerationConfig()
+    log: LogConfig = LogConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")

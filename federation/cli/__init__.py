@@ -17,6 +17,7 @@ from pathlib import Path
 from types import ModuleType
 
 from federation.errors import ConfigError, FederationError
+from federation.logs import TEXT_FORMAT
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -62,10 +63,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"federation: FEDERATION_LOG_LEVEL={level!r} is not a log level "
               "(DEBUG, INFO, WARNING, ERROR)", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=level, format=TEXT_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_one_line_faults)
     try:

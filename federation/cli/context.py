@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
+from federation.logs import use_format
 from federation.remote.addresses import is_loopback, parse_ip
 from federation.settings import Settings, load_settings
 
@@ -29,7 +30,10 @@ SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid", "localhost"})
 
 
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    """The settings of ``--config``; the process's log takes their ``[log] format``."""
+    settings = load_settings(args.config)
+    use_format(settings.log.format)
+    return settings
 
 
 async def loopback_fetch_problem(settings: Settings) -> str | None:
