@@ -27,6 +27,7 @@ EXIT_USAGE = 2
 def _command_modules() -> list[ModuleType]:
     from federation.cli import (
         actors,
+        backup,
         delivery,
         followers,
         moderation,
@@ -35,7 +36,7 @@ def _command_modules() -> list[ModuleType]:
         syndication,
     )
 
-    return [setup, actors, delivery, moderation, publishing, followers, syndication]
+    return [setup, actors, delivery, moderation, publishing, followers, syndication, backup]
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -17,7 +17,6 @@ from typing import TYPE_CHECKING
 from urllib.parse import urlsplit
 
 from federation.logs import use_format
-from federation.remote.addresses import is_loopback, parse_ip
 from federation.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -47,6 +46,8 @@ async def loopback_fetch_problem(settings: Settings) -> str | None:
     or resolve to loopback addresses only (a test behind a local TLS proxy); any other name —
     public or unresolvable — is refused.
     """
+    from federation.remote.addresses import is_loopback, parse_ip
+
     if not settings.allow_loopback_fetch:
         return None
     parts = urlsplit(settings.base_url)
