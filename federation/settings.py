@@ -11,6 +11,7 @@ Environment overrides: ``FEDERATION_BASE_URL``, ``FEDERATION_DATABASE_URL``,
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -400,9 +401,32 @@ def _problems_from(error: ValidationError) -> list[Problem]:
         ).replace(".[", "[")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _did_you_mean(item["loc"])
         problems.append(Problem(location, message))
     return problems
+
+
+def _did_you_mean(location: tuple[int | str, ...]) -> str:
+    """``" (did you mean 'port'?)"`` for an unknown key close to a key of its section."""
+    model: type[BaseModel] = Settings
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        annotation = field.annotation
+        candidates = [annotation, *get_args(annotation)]
+        nested = next((c for c in candidates
+                       if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return ""
+        model = nested
+    close = difflib.get_close_matches(str(location[-1]).lower(),
+                                      [name for name in model.model_fields
+                                       if not model.model_fields[name].exclude],
+                                      n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def duplicate_actor_problems(raw: Mapping[str, Any]) -> list[Problem]:

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
@@ -30,6 +31,16 @@ class DatabaseError(FederationError):
     http_status = 503
 
 
+def shown_url(database_url: str) -> str:
+    """``database_url`` as an error message may show it: without its password."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
 @asynccontextmanager
 async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     """Connect to ``database_url`` for the duration of the block."""
@@ -44,7 +55,8 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     except (BaseORMException, OSError) as error:
         await context.close_connections()
         await _settle_sqlite_threads(threads)
-        raise DatabaseError(f"cannot open the database: {error}") from error
+        raise DatabaseError(f"cannot open the database {shown_url(database_url)} "
+                            f"(database_url): {error}") from error
     try:
         yield context
     except BaseException:

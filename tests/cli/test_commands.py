@@ -262,3 +262,24 @@ def test_loopback_fetch_is_refused_with_a_public_https_base_url(
             assert "allow_loopback_fetch" in result.stderr and "refused" in result.stderr
         else:
             assert result.returncode == 0, result
+
+
+def test_version_and_defaults_in_help(tmp_path: Path) -> None:
+    """`--version` answers; an option's help says its default (flags and None excepted)."""
+    version = run_cli("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("federation ")
+    init = run_cli("init", "--help", cwd=tmp_path)
+    assert "(default: http://127.0.0.1:8080)" in " ".join(init.stdout.split())
+    worker = run_cli("worker", "--help", cwd=tmp_path)
+    assert "(default: True)" not in worker.stdout and "(default: None)" not in worker.stdout
+
+
+def test_unknown_config_key_suggests_the_close_one(tmp_path: Path) -> None:
+    config = tmp_path / "federation.toml"
+    config.write_text(valid_toml(port=free_port()).replace("[server]", "[server]\nprot = 1", 1)
+                      .replace('data_dir = "data"', 'data_dir = "data"\ndatabse_url = ""', 1),
+                      encoding="utf-8")
+    result = run_cli("--config", str(config), "check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "server.prot: unknown key (did you mean 'port'?)" in result.stderr
+    assert "databse_url: unknown key (did you mean 'database_url'?)" in result.stderr
