@@ -280,6 +280,32 @@ class ModerationConfig(_Strict):
         return self
 
 
+class MetricsConfig(_Strict):
+    """Prometheus metrics (``[metrics]``), off unless ``listen`` is set."""
+
+    listen: str = Field(
+        default="",
+        description="host:port of a separate listener serving /metrics (empty: no metrics)",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if not value:
+            return value
+        host, separator, port = value.rpartition(":")
+        if not separator or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9464")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
 class LogConfig(_Strict):
     """How the processes write their log (``[log]``); the level is ``FEDERATION_LOG_LEVEL``
     or ``--verbose``."""
@@ -308,6 +334,7 @@ class Settings(_Strict):
     inbox: InboxConfig = InboxConfig()
     moderation: ModerationConfig = ModerationConfig()
     log: LogConfig = LogConfig()
+    metrics: MetricsConfig = MetricsConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")

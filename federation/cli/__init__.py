@@ -13,8 +13,8 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
-from pathlib import Path
 from importlib.metadata import PackageNotFoundError, version
+from pathlib import Path
 from types import ModuleType
 from typing import Any
 

@@ -69,7 +69,9 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with services_for(settings, sync=False) as services:
+    from federation.web.metrics import metrics_listener
+
+    async with services_for(settings, sync=False) as services, metrics_listener(services):
         loops = Loops(services, feeds=args.feeds, concurrency=args.concurrency,
                       process="worker")
         assert loops.delivery is not None and loops.jobs is not None
