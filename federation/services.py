@@ -25,6 +25,7 @@ from federation.inbox import follows, interactions, quotes, replies
 from federation.inbox.processor import Listener, first_of
 from federation.inbox.receive import Receiver
 from federation.inbox.service import build_receiver
+from federation.metrics import Metrics
 from federation.publishing.service import Publisher
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings
@@ -65,6 +66,8 @@ class Services:
     publisher: Publisher
     #: The inbox's receive pipeline (verify, authorize, de-duplicate, process).
     receiver: Receiver
+    #: What this process counts for Prometheus (served only with ``[metrics] listen``).
+    metrics: Metrics
 
 
 def client_policy(settings: Settings) -> ClientPolicy:
@@ -91,9 +94,11 @@ async def open_services(settings: Settings, *, resolver: AbstractResolver | None
             await directory.sync()
         else:
             await directory.load()
+        metrics = Metrics()
         async with HardenedClient(client_policy(settings),
                                   signer_for(directory, settings.site_actor.identifier),
                                   resolver=resolver) as client:
             yield Services(settings, vault, directory, client,
                            Publisher.for_site(directory, settings),
-                           build_receiver(settings, directory, client, LISTENERS))
+                           build_receiver(settings, directory, client, LISTENERS, metrics),
+                           metrics)

@@ -11,6 +11,7 @@ Environment overrides: ``FEDERATION_BASE_URL``, ``FEDERATION_DATABASE_URL``,
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
@@ -163,6 +164,12 @@ class ServerConfig(_Strict):
         default=(), max_length=32,
         description="reverse proxies whose X-Forwarded-For names the client (addresses or networks)",
     )
+    ready_needs_worker: bool = Field(
+        default=True,
+        description="/readyz answers 503 until a worker (this process's or a `federation "
+                    "worker` sharing data_dir) reported recently; false when workers run on "
+                    "other machines",
+    )
 
 
 class DeliverySettings(_Strict):
@@ -273,6 +280,41 @@ class ModerationConfig(_Strict):
         return self
 
 
+class MetricsConfig(_Strict):
+    """Prometheus metrics (``[metrics]``), off unless ``listen`` is set."""
+
+    listen: str = Field(
+        default="",
+        description="host:port of a separate listener serving /metrics (empty: no metrics)",
+    )
+
+    @field_validator("listen")
+    @classmethod
+    def _listen(cls, value: str) -> str:
+        if not value:
+            return value
+        host, separator, port = value.rpartition(":")
+        if not separator or not host or not port.isdigit() or not 0 <= int(port) < 65536:
+            raise ValueError("must be host:port, e.g. 127.0.0.1:9464")
+        return value
+
+    @property
+    def address(self) -> tuple[str, int] | None:
+        if not self.listen:
+            return None
+        host, _, port = self.listen.rpartition(":")
+        return host.strip("[]"), int(port)
+
+
+class LogConfig(_Strict):
+    """How the processes write their log (``[log]``); the level is ``FEDERATION_LOG_LEVEL``
+    or ``--verbose``."""
+
+    format: Literal["text", "json"] = Field(
+        default="text", description="text for people, json: one object per line for a collector"
+    )
+
+
 class Settings(_Strict):
     """The whole validated configuration."""
 
@@ -291,6 +333,8 @@ class Settings(_Strict):
     blocked_domains: tuple[str, ...] = ()
     inbox: InboxConfig = InboxConfig()
     moderation: ModerationConfig = ModerationConfig()
+    log: LogConfig = LogConfig()
+    metrics: MetricsConfig = MetricsConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")
@@ -384,9 +428,32 @@ def _problems_from(error: ValidationError) -> list[Problem]:
         ).replace(".[", "[")
         message = item["msg"].removeprefix("Value error, ")
         if item["type"] == "extra_forbidden":
-            message = "unknown key"
+            message = "unknown key" + _did_you_mean(item["loc"])
         problems.append(Problem(location, message))
     return problems
+
+
+def _did_you_mean(location: tuple[int | str, ...]) -> str:
+    """``" (did you mean 'port'?)"`` for an unknown key close to a key of its section."""
+    model: type[BaseModel] = Settings
+    for part in location[:-1]:
+        if isinstance(part, int):
+            continue
+        field = model.model_fields.get(part)
+        if field is None:
+            return ""
+        annotation = field.annotation
+        candidates = [annotation, *get_args(annotation)]
+        nested = next((c for c in candidates
+                       if isinstance(c, type) and issubclass(c, BaseModel)), None)
+        if nested is None:
+            return ""
+        model = nested
+    close = difflib.get_close_matches(str(location[-1]).lower(),
+                                      [name for name in model.model_fields
+                                       if not model.model_fields[name].exclude],
+                                      n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def duplicate_actor_problems(raw: Mapping[str, Any]) -> list[Problem]:

@@ -13,10 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Sequence
+from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 from federation.errors import ConfigError, FederationError
+from federation.logs import TEXT_FORMAT
 
 EXIT_OK = 0
 EXIT_FAILURE = 1
@@ -26,6 +29,7 @@ EXIT_USAGE = 2
 def _command_modules() -> list[ModuleType]:
     from federation.cli import (
         actors,
+        backup,
         delivery,
         followers,
         moderation,
@@ -34,11 +38,41 @@ def _command_modules() -> list[ModuleType]:
         syndication,
     )
 
-    return [setup, actors, delivery, moderation, publishing, followers, syndication]
+    return [setup, actors, delivery, moderation, publishing, followers, syndication, backup]
+
+
+class _DefaultsFormatter(argparse.HelpFormatter):
+    """Every option's help ends with its default, when it has one worth saying (not None,
+    not a flag's, not already said)."""
+
+    def _get_help_string(self, action: argparse.Action) -> str | None:
+        text = action.help or ""
+        default = action.default
+        if (action.help is None or action.help is argparse.SUPPRESS or "default" in text
+                or default in (None, False, argparse.SUPPRESS) or default == []
+                or not action.option_strings or action.nargs == 0):  # a flag
+            return action.help
+        return f"{text} (default: %(default)s)"
+
+
+class _Parser(argparse.ArgumentParser):
+    """The CLI's parser: its sub-commands' parsers are of this class too (argparse gives
+    ``add_subparsers`` the parent's class), so every help shows the defaults."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault("formatter_class", _DefaultsFormatter)
+        super().__init__(*args, **kwargs)
+
+
+def _version() -> str:
+    try:
+        return version("federation")
+    except PackageNotFoundError:
+        return "unknown"
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="federation",
         description="ActivityPub bridge for open-publishing news sites: it serves the site's "
         "collectives as fediverse actors and publishes their articles and events.",
@@ -48,6 +82,8 @@ def build_parser() -> argparse.ArgumentParser:
         help="configuration file (default: $FEDERATION_CONFIG or config/federation.toml)",
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="log debug messages")
+    parser.add_argument("-V", "--version", action="version",
+                        version=f"federation {_version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for module in _command_modules():
         module.register(subparsers)
@@ -62,10 +98,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"federation: FEDERATION_LOG_LEVEL={level!r} is not a log level "
               "(DEBUG, INFO, WARNING, ERROR)", file=sys.stderr)
         return EXIT_USAGE
-    logging.basicConfig(
-        level=level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    logging.basicConfig(level=level, format=TEXT_FORMAT)
     for handler in logging.getLogger().handlers:
         handler.addFilter(_one_line_faults)
     try:
@@ -84,8 +117,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_FAILURE
     except Exception as error:
         if _is_database_fault(error):  # the database away, locked or full: one line
-            print(f"federation: the database is unavailable ({_short(_describe(error))})",
-                  file=sys.stderr)
+            print(f"federation: the database is unavailable ({_short(_describe(error))}): "
+                  "is it running, and is database_url right?", file=sys.stderr)
             return EXIT_FAILURE
         if not _is_column_refusal(error):
             raise

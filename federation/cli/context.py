@@ -8,11 +8,15 @@ and ``check-config`` start fast.
 from __future__ import annotations
 
 import argparse
+import asyncio
+import socket
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
+from federation.logs import use_format
 from federation.settings import Settings, load_settings
 
 if TYPE_CHECKING:
@@ -20,8 +24,70 @@ if TYPE_CHECKING:
     from federation.services import Services
 
 
+#: Top-level names reserved for tests and documentation (RFC 2606, RFC 6761): never public.
+SPECIAL_USE_TLDS = frozenset({"test", "example", "invalid", "localhost"})
+
+
 def settings_from(args: argparse.Namespace) -> Settings:
-    return load_settings(args.config)
+    """The settings of ``--config``; the process's log takes their ``[log] format``."""
+    settings = load_settings(args.config)
+    use_format(settings.log.format)
+    return settings
+
+
+async def loopback_fetch_problem(settings: Settings) -> str | None:
+    """Why ``allow_loopback_fetch`` may not be used with this ``base_url``, or ``None``.
+
+    The setting lets the outbound client reach 127.0.0.0/8 and ::1: anyone who names such an
+    address in an activity could make a production bridge talk to the services of its own
+    machine. It is meant for development and tests, where the bridge's own public name is on
+    loopback too. So with an https ``base_url`` its host must be a special-use name that no
+    public site can have (RFC 6761/2606: ``.test``, ``.example``, ``.invalid``, ``.localhost``)
+    or resolve to loopback addresses only (a test behind a local TLS proxy); any other name —
+    public or unresolvable — is refused.
+    """
+    from federation.remote.addresses import is_loopback, parse_ip
+
+    if not settings.allow_loopback_fetch:
+        return None
+    parts = urlsplit(settings.base_url)
+    if parts.scheme != "https":
+        return None  # the settings accept http only for a loopback base_url
+    host = (parts.hostname or "").rstrip(".").lower()
+    if host == "localhost" or host.rsplit(".", 1)[-1] in SPECIAL_USE_TLDS:
+        return None
+    addresses = set()
+    try:
+        infos = await asyncio.get_running_loop().getaddrinfo(
+            host, parts.port or 443, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        infos = []
+    for info in infos:
+        address = parse_ip(str(info[4][0]))
+        if address is not None:
+            addresses.add(address)
+    if addresses and all(is_loopback(address) for address in addresses):
+        return None
+    return (f"allow_loopback_fetch = true is refused with the https base_url {settings.base_url}"
+            f" ({host} is not a loopback name): it would let any activity make this bridge "
+            "reach the services of its own machine; it is for development and tests on "
+            "loopback only — remove it from the configuration")
+
+
+async def preflight(settings: Settings) -> None:
+    """What ``serve`` and ``worker`` check before they start: a migrated database and no
+    unsafe ``allow_loopback_fetch``."""
+    await check_loopback_fetch(settings)
+    await require_migrated(settings)
+
+
+async def check_loopback_fetch(settings: Settings) -> None:
+    """:class:`ConfigError` when :func:`loopback_fetch_problem` finds one."""
+    from federation.errors import ConfigError, Problem
+
+    problem = await loopback_fetch_problem(settings)
+    if problem:
+        raise ConfigError(settings.source, [Problem("allow_loopback_fetch", problem)])
 
 
 async def require_migrated(settings: Settings) -> None:

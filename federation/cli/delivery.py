@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
-from federation.cli.context import opened, services_for, settings_from
+from federation.cli.context import check_loopback_fetch, opened, services_for, settings_from
 
 # The services, the ORM and the client are imported by the commands that use them:
 # `federation --help` imports none of them.
@@ -64,11 +64,14 @@ async def cmd_worker(args: argparse.Namespace) -> int:
     from federation.web.loops import Loops
 
     settings = settings_from(args)
+    await check_loopback_fetch(settings)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
-    async with services_for(settings, sync=False) as services:
+    from federation.web.metrics import metrics_listener
+
+    async with services_for(settings, sync=False) as services, metrics_listener(services):
         loops = Loops(services, feeds=args.feeds, concurrency=args.concurrency,
                       process="worker")
         assert loops.delivery is not None and loops.jobs is not None

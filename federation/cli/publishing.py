@@ -10,9 +10,11 @@ delivered).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
+import logging
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -194,17 +196,41 @@ def _parse_feed_bytes(data: bytes, kind: str, settings: Settings, actor: str) ->
 async def _publish_all(publisher: Publisher, items: Iterable[ContentItem], *, deliver: bool,
                        total: int) -> dict[str, int]:
     from tqdm import tqdm
+    from tqdm.contrib.logging import logging_redirect_tqdm
 
     counts: dict[str, int] = {}
     ordered = sorted(items, key=lambda i: i.published_at or datetime.now(UTC))
-    for item in tqdm(ordered, total=total, unit="item", desc="import", file=sys.stderr):
-        try:
-            result = await publisher.upsert(item, deliver=deliver)
-            outcome = str(result.outcome)
-        except FederationError as error:
-            outcome = f"skipped ({error.http_status})"
-        counts[outcome] = counts.get(outcome, 0) + 1
+    with logging_redirect_tqdm(), _per_item_lines_quiet():
+        for item in tqdm(ordered, total=total, unit="item", desc="import", file=sys.stderr):
+            try:
+                result = await publisher.upsert(item, deliver=deliver)
+                outcome = str(result.outcome)
+            except FederationError as error:
+                outcome = f"skipped ({error.http_status})"
+            counts[outcome] = counts.get(outcome, 0) + 1
     return counts
+
+
+#: The loggers that write one INFO line per published item (and per queued activity).
+PER_ITEM_LOGGERS = ("federation.publishing.service", "federation.delivery.outbox")
+
+
+@contextlib.contextmanager
+def _per_item_lines_quiet() -> Iterator[None]:
+    """During an import, one line per item would drown the progress bar (the summary counts
+    them): those loggers say only warnings, unless debug messages were asked for (-v)."""
+    if logging.getLogger().isEnabledFor(logging.DEBUG):
+        yield
+        return
+    loggers = [logging.getLogger(name) for name in PER_ITEM_LOGGERS]
+    saved = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for logger, level in zip(loggers, saved, strict=True):
+            logger.setLevel(level)
 
 
 async def cmd_import(args: argparse.Namespace) -> int:

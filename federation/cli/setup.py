@@ -8,7 +8,7 @@ import os
 from importlib import resources
 from pathlib import Path
 
-from federation.cli.context import opened, require_migrated, settings_from
+from federation.cli.context import check_loopback_fetch, opened, preflight, settings_from
 from federation.errors import Conflict
 from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings
 
@@ -79,6 +79,7 @@ def cmd_check_config(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     tls_context()  # SSL_CERT_FILE, when set, must name CAs: ConfigError otherwise
+    asyncio.run(check_loopback_fetch(settings))
     print(f"{settings.source}: valid — {len(settings.collectives)} collective(s), "
           f"site actor {settings.site_actor.identifier!r}, base URL {settings.base_url}")
     return 0
@@ -107,7 +108,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
         settings = settings.model_copy(
             update={"server": settings.server.model_copy(update={"run_worker": False})}
         )
-    asyncio.run(require_migrated(settings))
+    asyncio.run(preflight(settings))
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     app = create_app(settings)

@@ -12,6 +12,7 @@ import logging
 import threading
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from urllib.parse import urlsplit, urlunsplit
 
 from tortoise.backends.base.executor import EXECUTOR_CACHE
 from tortoise.context import TortoiseContext
@@ -30,6 +31,16 @@ class DatabaseError(FederationError):
     http_status = 503
 
 
+def shown_url(database_url: str) -> str:
+    """``database_url`` as an error message may show it: without its password."""
+    parts = urlsplit(database_url)
+    if parts.password is None:
+        return database_url
+    netloc = parts.netloc.rsplit("@", 1)[1]
+    user = f"{parts.username}:***@" if parts.username else ":***@"
+    return urlunsplit(parts._replace(netloc=user + netloc))
+
+
 @asynccontextmanager
 async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     """Connect to ``database_url`` for the duration of the block."""
@@ -44,7 +55,8 @@ async def open_database(database_url: str) -> AsyncIterator[TortoiseContext]:
     except (BaseORMException, OSError) as error:
         await context.close_connections()
         await _settle_sqlite_threads(threads)
-        raise DatabaseError(f"cannot open the database: {error}") from error
+        raise DatabaseError(f"cannot open the database {shown_url(database_url)} "
+                            f"(database_url): {error}") from error
     try:
         yield context
     except BaseException:
@@ -90,6 +102,20 @@ async def migrate_database(database_url: str) -> list[str]:
         except BaseORMException as error:
             raise DatabaseError(f"cannot migrate the database: {error}") from error
     return applied
+
+
+async def pending_migrations_here(database_url: str) -> list[str]:
+    """The migrations not yet applied, read through the database this process has open
+    (:func:`open_database`'s fallback context), without opening another connection."""
+    from tortoise import connections
+
+    executor = MigrationExecutor(connections.get("default"),
+                                 tortoise_config(database_url)["apps"])
+    try:
+        steps = await executor.plan()
+    except BaseORMException as error:
+        raise DatabaseError(f"cannot read the migration state: {error}") from error
+    return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
 
 
 async def pending_migrations(database_url: str) -> list[str]:

@@ -133,5 +133,9 @@ async def send_activity(
         if winner is None:
             raise
         return winner
-    log.info("queued activity %s (%s) of %s", uri, row.type, sender.identifier)
+    if audience.is_empty:  # recorded in the outbox only (history imported without delivery)
+        log.debug("recorded activity %s (%s) of %s, not delivered", uri, row.type,
+                  sender.identifier)
+    else:
+        log.info("queued activity %s (%s) of %s", uri, row.type, sender.identifier)
     return row

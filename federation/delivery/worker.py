@@ -43,6 +43,7 @@ from federation.delivery.queue import (
 from federation.delivery.signer import DeliverySigner
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.metrics import Metrics
 from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.signing.cavage import PreparedPost, algorithm_label, host_header_for, http_date
@@ -119,7 +120,9 @@ class DeliveryWorker:
         concurrency: int | None = None,
         poll_interval: float = 1.0,
         shutdown_grace: float = SHUTDOWN_GRACE,
+        metrics: Metrics | None = None,
     ) -> None:
+        self._metrics = metrics or Metrics()
         self._settings = settings
         self._config = settings.delivery
         self._directory = directory
@@ -234,7 +237,9 @@ class DeliveryWorker:
             body = self._bodies[activity_id]
             assert body.prepared is not None
             sender = self._sender(body.actor_db_id)
+            started = time.perf_counter()
             signatures = await self._signer.sign(sender, [message for _, message in pending])
+            self._metrics.signed(len(signatures), time.perf_counter() - started)
             for (delivery, _), signature in zip(pending, signatures, strict=True):
                 assert delivery.headers is not None
                 delivery.headers["Signature"] = body.prepared.signature_header(signature)
@@ -304,6 +309,7 @@ class DeliveryWorker:
 
     def _log(self, job: ClaimedJob, outcome: Outcome) -> None:
         verdict = outcome.decision.verdict
+        self._metrics.deliveries.labels(verdict.value).inc()
         level = logging.DEBUG if verdict is Verdict.DELIVERED else logging.INFO
         if log.isEnabledFor(level):
             log.log(level, "delivery %d of activity %d to %s, attempt %d: %s%s", job.id,

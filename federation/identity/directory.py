@@ -49,9 +49,12 @@ class KeyVaultError(FederationError):
 
 
 def open_vault(data_dir: Path) -> KeyVault:
-    """The key vault of ``data_dir`` (its ``secret.key`` is created on first use)."""
+    """The key vault of ``data_dir``. A missing ``secret.key`` is written only once the
+    directory has checked that the database holds no key (:meth:`ActorDirectory.sync`): a data
+    directory that lost its secret beside an existing database refuses to start instead of
+    making a new secret that can open nothing."""
     try:
-        return KeyVault.load_or_create(data_dir)
+        return KeyVault.open(data_dir)
     except ValueError:
         raise KeyVaultError(
             f"{data_dir / SECRET_FILE_NAME} is not a valid secret: restore it from a backup"
@@ -114,8 +117,25 @@ class ActorDirectory:
                 private_encrypted=self._vault.encrypt_private_key(key),
             )
 
+    async def _settle_vault(self) -> None:
+        """Write a new vault secret, unless keys made with another secret are stored."""
+        missing = self._vault.unsaved
+        if missing is None:
+            return
+        if await ActorKey.exists():
+            raise KeyVaultError(
+                f"{missing} is missing but the database holds actor keys encrypted with a "
+                "secret: restore secret.key from a backup (`federation restore`) — a new "
+                "secret could decrypt none of them, so none is created"
+            )
+        try:
+            self._vault.save()
+        except (OSError, ValueError) as exc:
+            raise KeyVaultError(f"cannot write {missing}: {exc}") from None
+
     async def sync(self) -> list[str]:
         """Create missing actors and keys; load everything. Returns the identifiers created."""
+        await self._settle_vault()
         created = []
         for config in self._settings.actors:
             async with in_transaction():
@@ -139,6 +159,7 @@ class ActorDirectory:
         actor = await Actor.get_or_none(identifier=identifier)
         if actor is None:
             raise NotFound(f"actor {identifier!r} is not initialised yet: run federation migrate")
+        await self._settle_vault()
         async with in_transaction():
             await ActorKey.filter(actor=actor, active=True).update(
                 active=False, retired_at=datetime.now(UTC)
@@ -163,6 +184,7 @@ class ActorDirectory:
 
     async def load(self) -> None:
         """(Re)load every configured actor and decrypt its active keys."""
+        await self._settle_vault()
         rows = {a.identifier: a for a in await Actor.all()}
         keys: dict[tuple[int, str], ActorKey] = {}
         for key in await ActorKey.filter(active=True).order_by("id"):

@@ -44,6 +44,7 @@ from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Outcome, Processor
 from federation.inbox.wire import id_of
 from federation.jobs.worker import Task
+from federation.metrics import Metrics
 from federation.protocol.uris import origin_of, same_origin
 from federation.remote.actors import DatabaseKeyCache
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited
@@ -167,7 +168,9 @@ class Receiver:
         *,
         blocks: BlockList | None = None,
         clock: Callable[[], float] = time.monotonic,
+        metrics: Metrics | None = None,
     ) -> None:
+        self.metrics = metrics or Metrics()
         self._services, self._resolver, self._keys = services, resolver, keys
         self._processor, self._host_contacted = processor, host_contacted
         self._settings = services.settings
@@ -205,7 +208,8 @@ class Receiver:
             await self._unverified_deletions.record(document, actor_uri, key_id)
             return Outcome.IGNORED
         budget = FetchBudget(self._settings.inbox.max_fetches_per_activity)
-        key = await self._verified_key(request, scheme, key_id, budget, checked)
+        with self.metrics.timed_verification():
+            key = await self._verified_key(request, scheme, key_id, budget, checked)
         if key.owner_uri != actor_uri:
             raise SignatureError("key_not_owned", "the signer is not the activity's actor")
         if (await self._blocks.current()).actor_blocked(actor_uri):

@@ -16,6 +16,7 @@ from federation.inbox.context import InboxServices
 from federation.inbox.limits import InboxLimits
 from federation.inbox.processor import Listener, Processor
 from federation.inbox.receive import Receiver
+from federation.metrics import Metrics
 from federation.remote.actors import DatabaseKeyCache, RemoteActorStore
 from federation.remote.budget import FetchLimiter
 from federation.remote.client import HardenedClient
@@ -24,7 +25,7 @@ from federation.settings import Settings
 
 
 def build_receiver(settings: Settings, directory: ActorDirectory, client: HardenedClient,
-                   listeners: dict[str, Listener]) -> Receiver:
+                   listeners: dict[str, Listener], metrics: Metrics | None = None) -> Receiver:
     """A receiver wired to the database-backed actor store and key cache, dispatching to
     ``listeners`` (activity type → listener; types not listed are acknowledged and ignored)."""
     refresh = timedelta(hours=settings.inbox.actor_refresh_hours)
@@ -38,4 +39,4 @@ def build_receiver(settings: Settings, directory: ActorDirectory, client: Harden
                              InboxLimits(settings.inbox.limits))
     services.followed.listen()
     processor = Processor(settings, listeners)
-    return Receiver(services, resolver, keys, processor, host_contacted)
+    return Receiver(services, resolver, keys, processor, host_contacted, metrics=metrics)

@@ -45,6 +45,7 @@ from federation.jobs.graph import Event
 from federation.jobs.kinds import FEED
 from federation.jobs.store import ClaimedJob, LeaseTokens
 from federation.jobs.worker import Result, Task
+from federation.metrics import Metrics
 from federation.publishing.items import ContentItem
 from federation.publishing.service import Outcome, Publisher
 from federation.remote.client import HardenedClient
@@ -114,7 +115,8 @@ class FeedPoller:
 
     def __init__(self, client: HardenedClient, publisher: Publisher, *, language: str = "fr",
                  timezone: str = "Europe/Paris", clock: Callable[[], datetime] = _utc_now,
-                 horizon: timedelta = HORIZON) -> None:
+                 horizon: timedelta = HORIZON, metrics: Metrics | None = None) -> None:
+        self._metrics = metrics or Metrics()
         self._client = client
         self._publisher = publisher
         self._language = language
@@ -124,12 +126,12 @@ class FeedPoller:
 
     @classmethod
     def for_site(cls, settings: Settings, client: HardenedClient,
-                 publisher: Publisher) -> FeedPoller:
+                 publisher: Publisher, metrics: Metrics | None = None) -> FeedPoller:
         """The poller as ``serve``, ``worker`` and ``feeds poll`` run it: the site's language,
         timezone and recurring-event horizon."""
         site = settings.site
         return cls(client, publisher, language=site.language, timezone=site.timezone,
-                   horizon=timedelta(days=site.recurring_events_days))
+                   horizon=timedelta(days=site.recurring_events_days), metrics=metrics)
 
     def task(self) -> Task:
         """The job engine's task polling one feed per job."""
@@ -191,6 +193,11 @@ class FeedPoller:
 
     async def poll(self, feed: Feed) -> PollReport:
         """Fetch one feed (conditionally) and publish what changed."""
+        report = await self._poll(feed)
+        self._metrics.feed_polls.labels(report.status).inc()
+        return report
+
+    async def _poll(self, feed: Feed) -> PollReport:
         now = self._clock()
         feed.last_polled_at = now
         # a calendar is read in full once a day: its recurring events move with time

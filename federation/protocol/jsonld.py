@@ -8,6 +8,7 @@ so that expanding a remote document can never make us fetch anything.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from functools import lru_cache
 from importlib import resources
 from typing import Any
@@ -85,10 +86,18 @@ def document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str
     return {"contextUrl": None, "documentUrl": url, "document": document}
 
 
-def expand(document: dict[str, Any]) -> list[dict[str, Any]]:
-    """Expand ``document`` with bundled contexts only; :class:`BadRequest` if it cannot be."""
+#: No base IRI: a relative reference stays as written. Mastodon's ``attributionDomains`` is typed
+#: ``@id`` but holds domain names ("site.example"); PyLD 3 resolves a relative reference against
+#: a made-up ``http://example.org/base/`` when the base is empty (PyLD 2 left it alone).
+EXPAND_OPTIONS: dict[str, Any] = {"base": None}
+
+
+def expand(document: dict[str, Any],
+           loader: Callable[..., dict[str, Any]] = document_loader) -> list[dict[str, Any]]:
+    """Expand ``document`` with bundled contexts only (``loader``: :func:`document_loader`,
+    or one that wraps it); :class:`BadRequest` if it cannot be."""
     try:
-        return list(jsonld.expand(document, {"documentLoader": document_loader}))
+        return list(jsonld.expand(document, {**EXPAND_OPTIONS, "documentLoader": loader}))
     except jsonld.JsonLdError as error:
         raise BadRequest(f"cannot expand JSON-LD: {error}") from None
 

@@ -156,13 +156,16 @@ def load_ed25519_multibase(value: str) -> ed25519.Ed25519PublicKey:
 class KeyVault:
     """Encrypts private key PEMs at rest with Fernet (AES-128-CBC + HMAC-SHA256)."""
 
-    __slots__ = ("_fernet",)
+    __slots__ = ("_fernet", "_secret", "unsaved")
 
     def __init__(self, secret: bytes) -> None:
         try:
             self._fernet = Fernet(secret)
         except (ValueError, TypeError) as exc:
             raise ValueError("vault secret must be 32 url-safe base64-encoded bytes") from exc
+        self._secret = secret
+        #: Where a new secret will be written by :meth:`save`; ``None`` once it is on disk.
+        self.unsaved: Path | None = None
 
     def __repr__(self) -> str:
         return "KeyVault(<secret hidden>)"
@@ -175,22 +178,45 @@ class KeyVault:
     @classmethod
     def load_or_create(cls, data_dir: str | os.PathLike[str]) -> KeyVault:
         """The vault whose secret is ``<data_dir>/secret.key`` (created with mode 0600)."""
+        vault = cls.open(data_dir)
+        if vault.unsaved is not None:
+            vault.save()
+        return vault
+
+    @classmethod
+    def open(cls, data_dir: str | os.PathLike[str]) -> KeyVault:
+        """The vault of ``<data_dir>/secret.key``; when the file does not exist, a vault with a
+        new secret that is not written yet (:attr:`unsaved`): :meth:`save` writes it, once the
+        caller knows that no key was made with another secret."""
         directory = Path(data_dir)
-        directory.mkdir(mode=0o700, parents=True, exist_ok=True)
         path = directory / SECRET_FILE_NAME
+        try:
+            mode = stat.S_IMODE(path.stat().st_mode)
+        except FileNotFoundError:
+            vault = cls(cls.generate_secret())
+            vault.unsaved = path
+            return vault
+        if mode & 0o077:
+            logger.warning("tightening permissions of %s from %o to 600", path, mode)
+            os.chmod(path, 0o600)
+        return cls(path.read_bytes().strip())
+
+    def save(self) -> None:
+        """Write the new secret to the :attr:`unsaved` path (mode 0600, never over a file)."""
+        path = self.unsaved
+        if path is None:
+            return
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         except FileExistsError:
-            mode = stat.S_IMODE(path.stat().st_mode)
-            if mode & 0o077:
-                logger.warning("tightening permissions of %s from %o to 600", path, mode)
-                os.chmod(path, 0o600)
-            return cls(path.read_bytes().strip())
-        secret = cls.generate_secret()
+            raise ValueError(f"{path} appeared while this process held another secret") from None
         with os.fdopen(fd, "wb") as handle:
-            handle.write(secret + b"\n")
+            handle.write(self._secret + b"\n")
+            handle.flush()
+            os.fsync(handle.fileno())
+        self.unsaved = None
         logger.info("created a new key vault secret in %s", path)
-        return cls(secret)
 
     def encrypt_private_key(self, key: PrivateKey) -> str:
         """The private key as an encrypted token, safe to store in the database."""

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from aiohttp import web
 
-from federation.errors import PayloadTooLarge
+from federation.errors import FederationError, PayloadTooLarge, SignatureError
 from federation.inbox.processor import Outcome
 from federation.inbox.receive import MAX_INBOX_BYTES, IncomingRequest
 from federation.web.state import DIRECTORY, INBOX
@@ -41,16 +42,30 @@ async def read_capped_body(request: web.Request, limit: int = MAX_INBOX_BYTES) -
     return b"".join(parts)
 
 
+def refusal_reason(error: FederationError) -> str:
+    """A refused activity's metric label: the signature failure's reason code, else the error's
+    class (both from fixed sets: never a host, a handle or a URL)."""
+    if isinstance(error, SignatureError):
+        return f"signature_{error.reason}"
+    return re.sub(r"(?<!^)(?=[A-Z])", "_", type(error).__name__).lower()
+
+
 async def _receive(request: web.Request, inbox_owner: str | None) -> web.Response:
-    body = await read_capped_body(request)
-    incoming = IncomingRequest(
-        method=request.method,
-        path_qs=request.path_qs,
-        headers=request.headers,
-        body=body,
-        content_type=request.headers.get("Content-Type", ""),
-    )
-    outcome = await request.app[INBOX].receive(incoming, inbox_owner)
+    receiver = request.app[INBOX]
+    try:
+        body = await read_capped_body(request)
+        incoming = IncomingRequest(
+            method=request.method,
+            path_qs=request.path_qs,
+            headers=request.headers,
+            body=body,
+            content_type=request.headers.get("Content-Type", ""),
+        )
+        outcome = await receiver.receive(incoming, inbox_owner)
+    except FederationError as error:
+        receiver.metrics.refused(refusal_reason(error))
+        raise
+    receiver.metrics.accepted()
     return web.Response(text=_ANSWERS[outcome], status=202, content_type="application/json")
 
 

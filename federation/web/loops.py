@@ -44,6 +44,7 @@ from federation.jobs.periodic import periodic, purge_jobs
 from federation.jobs.status import WRITE_EVERY, StatusFile
 from federation.jobs.supervisor import Statuses
 from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
+from federation.metrics import Metrics
 from federation.moderation.webhook import WebhookSender
 from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
@@ -72,7 +73,7 @@ class BackgroundLoop:
 
 def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher | None, *,
               feeds: bool = True, clock: Callable[[], datetime] = _now,
-              inbox: Task | None = None) -> list[Task]:
+              inbox: Task | None = None, metrics: Metrics | None = None) -> list[Task]:
     """What the job worker of a process runs (the one list, see the module)."""
     retention = timedelta(days=settings.delivery.retention_days)
 
@@ -99,7 +100,7 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
     if settings.moderation.webhook_url:
         tasks.append(WebhookSender(settings, client).task())
     if feeds and publisher is not None:
-        tasks.append(FeedPoller.for_site(settings, client, publisher).task())
+        tasks.append(FeedPoller.for_site(settings, client, publisher, metrics).task())
     return tasks
 
 
@@ -118,9 +119,10 @@ class Loops:
         self.loops: list[BackgroundLoop] = []
         if work:
             self.delivery = DeliveryWorker(settings, services.directory, services.client,
-                                           concurrency=concurrency)
+                                           concurrency=concurrency, metrics=services.metrics)
             self.jobs = Worker(job_tasks(settings, services.client, services.publisher,
-                                         feeds=feeds, inbox=services.receiver.inbox_task()),
+                                         feeds=feeds, inbox=services.receiver.inbox_task(),
+                                         metrics=services.metrics),
                                on_success=self.statuses.loop("job-worker").succeeded)
             self.loops += [BackgroundLoop("delivery-worker", self.delivery.run_forever, None),
                            BackgroundLoop("job-worker", self.jobs.run, SHUTDOWN_GRACE + 5.0)]

@@ -117,6 +117,22 @@ def test_wrong_secret_is_a_clear_error(tmp_path: Path, ready_config: Path) -> No
     assert "Traceback" not in result.stderr
 
 
+def test_lost_secret_beside_a_database_refuses_to_start(tmp_path: Path,
+                                                        ready_config: Path) -> None:
+    """A data directory whose secret.key is gone, beside a database holding keys, refuses to
+    start (serve and every command) and writes no new secret: a new one could open nothing, and
+    written once it would hide the cause on the next start (both databases)."""
+    secret = tmp_path / "data" / "secret.key"
+    secret.unlink()
+    for command in (["serve"], ["actors", "list"], ["keys", "rotate", "site"]):
+        result = run_cli("--config", str(ready_config), *command, cwd=tmp_path, timeout=30)
+        assert result.returncode == 1, result
+        assert "Traceback" not in result.stderr
+        last = result.stderr.splitlines()[-1]
+        assert "secret.key is missing" in last and "restore" in last, last
+        assert not secret.exists()
+
+
 def test_serve_refuses_an_unmigrated_database(tmp_path: Path) -> None:
     config = tmp_path / "federation.toml"
     config.write_text(valid_toml(port=free_port()), encoding="utf-8")
@@ -217,3 +233,53 @@ def test_argument_longer_than_its_column_is_a_message(tmp_path: Path, ready_conf
                      cwd=tmp_path)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr and len(result.stderr) < 400
+
+
+@pytest.mark.parametrize("base_url, refused", [
+    ("https://site.example.org", True),        # a public name
+    ("https://no-such-host.invalid.org", True),  # unresolvable: cannot be shown to be loopback
+    ("https://bridge.example", False),         # RFC 2606/6761 special-use names never are public
+    ("https://site.test:8443", False),
+    ("https://localhost:8443", False),
+    ("http://127.0.0.1:8080", False),
+])
+def test_loopback_fetch_is_refused_with_a_public_https_base_url(
+        tmp_path: Path, base_url: str, refused: bool) -> None:
+    """`allow_loopback_fetch` would let any activity make a production bridge reach the
+    services of its own machine: `serve`, `worker` and `check-config` refuse it (exit 2, the
+    setting named) unless the public name is a loopback or test name."""
+    config = tmp_path / "federation.toml"
+    text = valid_toml(base_url=base_url, port=free_port())
+    config.write_text(text.replace('data_dir = "data"',
+                                   'data_dir = "data"\nallow_loopback_fetch = true', 1),
+                      encoding="utf-8")
+    commands = (["check-config"], ["serve"], ["worker"]) if refused else (["check-config"],)
+    for command in commands:
+        result = run_cli("--config", str(config), *command, cwd=tmp_path, timeout=30)
+        assert "Traceback" not in result.stderr
+        if refused:
+            assert result.returncode == 2, result
+            assert "allow_loopback_fetch" in result.stderr and "refused" in result.stderr
+        else:
+            assert result.returncode == 0, result
+
+
+def test_version_and_defaults_in_help(tmp_path: Path) -> None:
+    """`--version` answers; an option's help says its default (flags and None excepted)."""
+    version = run_cli("--version", cwd=tmp_path)
+    assert version.returncode == 0 and version.stdout.startswith("federation ")
+    init = run_cli("init", "--help", cwd=tmp_path)
+    assert "(default: http://127.0.0.1:8080)" in " ".join(init.stdout.split())
+    worker = run_cli("worker", "--help", cwd=tmp_path)
+    assert "(default: True)" not in worker.stdout and "(default: None)" not in worker.stdout
+
+
+def test_unknown_config_key_suggests_the_close_one(tmp_path: Path) -> None:
+    config = tmp_path / "federation.toml"
+    config.write_text(valid_toml(port=free_port()).replace("[server]", "[server]\nprot = 1", 1)
+                      .replace('data_dir = "data"', 'data_dir = "data"\ndatabse_url = ""', 1),
+                      encoding="utf-8")
+    result = run_cli("--config", str(config), "check-config", cwd=tmp_path)
+    assert result.returncode == 2
+    assert "server.prot: unknown key (did you mean 'port'?)" in result.stderr
+    assert "databse_url: unknown key (did you mean 'database_url'?)" in result.stderr

@@ -68,7 +68,11 @@ def test_sqlite_database_locked_by_another_writer(tmp_path: Path,
 @pytest.mark.parametrize("command", COMMANDS, ids=" ".join)
 def test_postgresql_unreachable(tmp_path: Path, write_config: Callable[..., Path],
                                 command: list[str]) -> None:
+    """One line that names the setting to check, never the password."""
     port = free_port()  # nothing listens there
-    config = write_config(database_url=f"postgresql://postgres@127.0.0.1:{port}/federation")
+    config = write_config(
+        database_url=f"postgresql://postgres:hunter2secret@127.0.0.1:{port}/federation")
     result = run_cli("--config", str(config), *command, cwd=tmp_path)
     _one_line(result, f"127.0.0.1', {port}", "Connect call failed", "unavailable")
+    assert "database_url" in result.stderr
+    assert "hunter2secret" not in result.stderr

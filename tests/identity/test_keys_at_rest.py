@@ -79,6 +79,42 @@ async def test_wrong_secret_cannot_decrypt(settings, database_url, tmp_path):
             await ActorDirectory(settings, other).load()
 
 
+async def test_new_secret_is_written_once_the_database_holds_no_key(settings, database_url):
+    """A fresh data directory gets its secret.key (mode 0600) when the first keys are made;
+    opening the vault alone writes nothing."""
+    secret = settings.data_dir / SECRET_FILE_NAME
+    vault = open_vault(settings.data_dir)
+    assert not secret.exists() and vault.unsaved == secret
+    async with open_database(database_url):
+        await ActorDirectory(settings, vault).sync()
+    assert secret.exists() and (secret.stat().st_mode & 0o777) == 0o600
+    assert vault.unsaved is None
+    assert KeyVault.open(settings.data_dir).decrypt_private_key(
+        await _first_private_token(database_url))
+
+
+async def _first_private_token(database_url: str) -> str:
+    async with open_database(database_url):
+        return (await ActorKey.all().order_by("id").first()).private_encrypted
+
+
+async def test_lost_secret_beside_stored_keys_refuses_and_writes_nothing(settings, database_url):
+    """sync, load and rotate refuse when secret.key is gone but keys are stored, and leave no
+    new secret behind."""
+    async with open_database(database_url):
+        await ActorDirectory(settings, open_vault(settings.data_dir)).sync()
+        secret = settings.data_dir / SECRET_FILE_NAME
+        secret.unlink()
+        for step in ("sync", "load"):
+            directory = ActorDirectory(settings, open_vault(settings.data_dir))
+            with pytest.raises(KeyVaultError, match="secret.key is missing"):
+                await getattr(directory, step)()
+        with pytest.raises(KeyVaultError, match="restore secret.key from a backup"):
+            await ActorDirectory(settings, open_vault(settings.data_dir)).rotate("site")
+        assert not secret.exists()
+        assert await ActorKey.filter(active=True).count() == 2 * len(settings.actors)
+
+
 def test_invalid_secret_file_is_a_clear_error(tmp_path):
     (tmp_path / SECRET_FILE_NAME).write_text("not a fernet key\n")
     with pytest.raises(KeyVaultError, match="is not a valid secret"):
