@@ -99,8 +99,9 @@ async def migrate_database(database_url: str) -> list[str]:
     async with open_database(database_url) as context:
         try:
             await _executor(context, database_url).migrate(progress=progress)
-        except BaseORMException as error:
-            raise DatabaseError(f"cannot migrate the database: {error}") from error
+        except (BaseORMException, OSError) as error:
+            raise DatabaseError(f"cannot migrate the database {shown_url(database_url)} "
+                                f"(database_url): {error}") from error
     return applied
 
 
@@ -125,6 +126,7 @@ async def pending_migrations(database_url: str) -> list[str]:
         try:
             await executor.recorder.ensure_schema(executor._schema_editor(atomic=False))
             steps = await executor.plan()
-        except BaseORMException as error:
-            raise DatabaseError(f"cannot read the migration state: {error}") from error
+        except (BaseORMException, OSError) as error:
+            raise DatabaseError(f"cannot read the migration state of {shown_url(database_url)} "
+                                f"(database_url): {error}") from error
     return [f"{s.migration.app_label}.{s.migration.name}" for s in steps if not s.backward]
