@@ -86,8 +86,8 @@ def _message(settings: Settings, *, to: str, subject: str, body: str, language: 
     message["Date"] = format_datetime(now)
     message["Message-ID"] = message_id
     message["Auto-Submitted"] = "auto-generated"  # RFC 3834: no vacation replies
-    message["Content-Language"] = language
     message.set_content(body)
+    message["Content-Language"] = language  # (set_content replaces the Content-* headers)
     return message
 
 
