@@ -141,22 +141,33 @@ def digest_message(settings: Settings, items: list[Item], *, more: int, waiting:
 # -- sending --------------------------------------------------------------------------------
 
 
+async def check_server(config: SmtpConfig) -> None:
+    """Open a session (TLS, login) and close it, sending nothing (``check-config --smtp``)."""
+    await _session(config, None)
+
+
 async def send(config: SmtpConfig, message: EmailMessage) -> None:
     """Deliver ``message`` to the server in one session, within ``config.timeout`` seconds.
 
     Raises :class:`SendError` (never anything else for a server's behaviour)."""
+    await _session(config, message)
+
+
+async def _session(config: SmtpConfig, message: EmailMessage | None) -> None:
     try:
         password = smtp_password(config)
     except ConfigError as error:
         raise SendError(f"smtp.password_file: {error.problems[0].message}") from None
     try:
         async with asyncio.timeout(config.timeout):
-            await aiosmtplib.send(
-                message, hostname=config.host, port=config.effective_port,
+            client = aiosmtplib.SMTP(
+                hostname=config.host, port=config.effective_port,
                 use_tls=config.security == "ssl", start_tls=config.security == "starttls",
                 username=config.username or None, password=password or None,
-                timeout=config.timeout,
-            )
+                timeout=config.timeout)
+            async with client:  # connect, STARTTLS, login; QUIT at the end
+                if message is not None:
+                    await client.send_message(message)
     except TimeoutError:
         raise SendError(f"no answer within {config.timeout:g} s") from None
     except aiosmtplib.SMTPRecipientsRefused as error:

@@ -7,9 +7,10 @@ import email
 import email.policy
 import socket
 import warnings
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from email.message import EmailMessage
-from typing import Any, AsyncIterator
+from typing import Any
 
 from aiosmtpd.smtp import SMTP, AuthResult, LoginPassword
 
