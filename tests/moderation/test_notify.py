@@ -547,3 +547,25 @@ async def test_hung_server_timeout_is_measured_against_a_deadline():
     assert time.monotonic() - started < 2.0
     server.close()
     await server.wait_closed()
+
+
+@pytest.mark.parametrize("policy", ["moderated", "automatic"])
+async def test_a_quote_is_announced_only_when_it_waits(database_url, make_settings,
+                                                      aiohttp_client, alice, policy):
+    """quotes = moderated: a quote request waits, so the site's webhook gets ``quote.received``
+    (and nothing else yet); quotes = automatic: approved at once, nothing waits — only the
+    decision's ``quote.approve`` is queued."""
+    from federation.app import create_app
+    from tests.inbox.test_quotes import quote_note, quote_request
+
+    settings = make_settings(
+        database_url, allow_loopback_fetch=True, server={"run_worker": False},
+        moderation={"quotes": policy, "webhook_url": "https://site.example/hook",
+                    "webhook_secret": SECRET})
+    client = await aiohttp_client(create_app(settings))
+    bridge = Bridge(client, client.server.app)
+    await bridge.article()
+    note_document = quote_note(alice)
+    assert (await bridge.post(quote_request(alice, note_document), alice)).status == 202
+    events = [job.payload["event"] for job in await Job.filter(kind=WEBHOOK.name).order_by("id")]
+    assert events == (["quote.received"] if policy == "moderated" else ["quote.approve"])
