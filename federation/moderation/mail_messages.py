@@ -13,7 +13,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mail.hello": "Bonjour {name},",
         "mail.subject.reply": "[{site}] Une réponse attend la modération : {author}",
         "mail.subject.report": "[{site}] Nouveau signalement : {author}",
-        "mail.subject.digest": "[{site}] Modération : {count} élément(s) en attente depuis hier",
+        "mail.subject.digest": "[{site}] Résumé de modération : {count} nouvel(s) élément(s) en attente",
         "mail.intro.reply": "Une nouvelle réponse attend votre décision sur {site}.",
         "mail.intro.report": "Un nouveau signalement est arrivé sur {site}.",
         "mail.intro.digest": "Depuis le dernier résumé, {count} élément(s) sont arrivés sur {site} "
@@ -44,7 +44,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mail.hello": "Hello {name},",
         "mail.subject.reply": "[{site}] A reply awaits moderation: {author}",
         "mail.subject.report": "[{site}] New report: {author}",
-        "mail.subject.digest": "[{site}] Moderation: {count} item(s) waiting since yesterday",
+        "mail.subject.digest": "[{site}] Moderation digest: {count} new item(s) waiting",
         "mail.intro.reply": "A new reply awaits your decision on {site}.",
         "mail.intro.report": "A new report arrived on {site}.",
         "mail.intro.digest": "Since the last digest, {count} item(s) arrived on {site} and still "

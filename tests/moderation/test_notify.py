@@ -242,7 +242,7 @@ async def test_the_digest_batches_what_arrived_once_a_day(database_url, make_set
             assert await worker.run_once() == 1
     first, second = inbox.messages
     assert first["To"] == "eve@collectif.example"
-    assert first["Subject"] == "[Le Numéro Zéro] Modération : 4 élément(s) en attente depuis hier"
+    assert first["Subject"] == "[Le Numéro Zéro] Résumé de modération : 4 nouvel(s) élément(s) en attente"
     text = body_of(first)
     for reply in replies[:3]:
         assert f"#reply-{reply.id}" in text
@@ -569,3 +569,38 @@ async def test_a_quote_is_announced_only_when_it_waits(database_url, make_settin
     assert (await bridge.post(quote_request(alice, note_document), alice)).status == 202
     events = [job.payload["event"] for job in await Job.filter(kind=WEBHOOK.name).order_by("id")]
     assert events == (["quote.received"] if policy == "moderated" else ["quote.approve"])
+
+
+async def test_the_worker_of_serve_plans_and_sends_the_digest(database_url, make_settings):
+    """The job worker's task list (``serve``, ``federation worker``) has the e-mails and the
+    periodic digest planner when ``[smtp]`` is set (and neither without): run as the worker
+    runs them, the planner queues the due digest and the next cycle sends it."""
+    from federation.jobs.kinds import NOTIFY_DIGEST
+    from federation.web.loops import job_tasks
+
+    inbox = MailInbox()
+    start = datetime.now(UTC)
+    clock = [start + timedelta(days=1)]
+    async with smtp_server(inbox) as port:
+        settings = make_settings(database_url, smtp=smtp_config(port),
+                                 server={"run_worker": False})
+        async with opened(settings) as factory, HardenedClient(ClientPolicy()) as client:
+            names = [t.kind.name for t in job_tasks(settings, client, None)]
+            assert NOTIFY_MAIL.name in names and NOTIFY_DIGEST.name in names
+            without = make_settings(database_url, server={"run_worker": False})
+            assert not {NOTIFY_MAIL.name, NOTIFY_DIGEST.name} & {
+                t.kind.name for t in job_tasks(without, client, None)}
+            eve = await moderator("eve", "digest", language="en")
+            eve.digest_sent_at = start - timedelta(days=1)
+            await eve.save(update_fields=["digest_sent_at"])
+            reply = await factory.reply(await factory.article())
+            tasks = [t for t in job_tasks(settings, client, None, clock=lambda: clock[0])
+                     if t.kind.name.startswith("moderation.")]
+            worker = Worker(tasks, clock=lambda: clock[0], random=lambda: 0.0)
+            assert await worker.run_once() == 1  # the planner (its row made at start)
+            assert await worker.run_once() == 1  # the digest it queued
+            assert await worker.run_once() == 0
+    [message] = inbox.messages
+    assert message["To"] == "eve@collectif.example"
+    assert message["Subject"] == "[Le Numéro Zéro] Moderation digest: 1 new item(s) waiting"
+    assert f"#reply-{reply.id}" in body_of(message)
