@@ -13,7 +13,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "mail.hello": "Bonjour {name},",
         "mail.subject.reply": "[{site}] Une réponse attend la modération : {author}",
         "mail.subject.report": "[{site}] Nouveau signalement : {author}",
-        "mail.subject.digest": "[{site}] Résumé de modération : {count} nouvel(s) élément(s) en attente",
+        "mail.subject.digest": "[{site}] Résumé de modération : {count} nouvel(s) élément(s) "
+                               "en attente",
         "mail.intro.reply": "Une nouvelle réponse attend votre décision sur {site}.",
         "mail.intro.report": "Un nouveau signalement est arrivé sur {site}.",
         "mail.intro.digest": "Depuis le dernier résumé, {count} élément(s) sont arrivés sur {site} "

@@ -242,7 +242,8 @@ async def test_the_digest_batches_what_arrived_once_a_day(database_url, make_set
             assert await worker.run_once() == 1
     first, second = inbox.messages
     assert first["To"] == "eve@collectif.example"
-    assert first["Subject"] == "[Le Numéro Zéro] Résumé de modération : 4 nouvel(s) élément(s) en attente"
+    assert first["Subject"] == ("[Le Numéro Zéro] Résumé de modération : "
+                                "4 nouvel(s) élément(s) en attente")
     text = body_of(first)
     for reply in replies[:3]:
         assert f"#reply-{reply.id}" in text
@@ -483,7 +484,8 @@ async def test_preferences_are_checked_before_anything_is_written(service, facto
     await accounts.set_notifications(fresh, email=" camille@collectif.example ", notify="digest")
     fresh = await ModeratorAccount.get(id=account.id)
     assert fresh.email == "camille@collectif.example" and fresh.notify == NotifyMode.DIGEST
-    assert fresh.digest_sent_at is not None and fresh.digest_sent_at >= before - timedelta(seconds=1)
+    assert fresh.digest_sent_at is not None
+    assert fresh.digest_sent_at >= before - timedelta(seconds=1)
 
 
 def test_smtp_settings_are_validated(make_settings, database_url, tmp_path):
