@@ -256,6 +256,9 @@ class ModerationConfig(_Strict):
     )
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
     language: ModeratorLanguage = Field(default="fr", description="the UI's default language")
+    digest_hour: int = Field(
+        default=8, ge=0, le=23,
+        description="hour (site timezone) of the daily digest of moderators who chose it")
     quotes: Literal["automatic", "moderated", "nobody"] = Field(
         default="automatic",
         description="who may quote our objects (FEP-044f canQuote): anyone at once, after a "
@@ -313,6 +316,86 @@ class LogConfig(_Strict):
     format: Literal["text", "json"] = Field(
         default="text", description="text for people, json: one object per line for a collector"
     )
+#: How an SMTP connection is protected: STARTTLS after connecting (port 587), TLS from the
+#: first byte (SMTPS, port 465), or nothing (only to a relay on this machine: loopback).
+SmtpSecurity = Literal["starttls", "ssl", "none"]
+_SMTP_PORTS = {"starttls": 587, "ssl": 465, "none": 25}
+#: An e-mail address in ASCII (an internationalised domain in its xn-- form): one ``@``, a
+#: dotted domain, no spaces, no control or header characters.
+EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}"
+                      r"@(?=.{1,253}$)(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)+"
+                      r"[A-Za-z0-9-]{2,63}$")
+
+
+class SmtpConfig(_Strict):
+    """The mail server of the moderators' notifications (``[smtp]``); no ``host``: no e-mail."""
+
+    host: str = Field(default="", description="the SMTP server (empty: e-mail notifications off)")
+    port: int | None = Field(default=None, ge=1, le=65535,
+                             description="default 587 (starttls), 465 (ssl), 25 (none)")
+    security: SmtpSecurity = Field(default="starttls", description="starttls, ssl or none")
+    username: str = Field(default="", max_length=255, description="login (empty: no login)")
+    password: str = Field(default="", description="login password (prefer password_file or "
+                                                  "FEDERATION_SMTP__PASSWORD)")
+    password_file: Path | None = Field(default=None,
+                                       description="a file whose first line is the password")
+    from_address: str = Field(default="", description="the From: of notifications")
+    timeout: float = Field(default=30.0, gt=0, le=300,
+                           description="seconds allowed for one whole SMTP session")
+
+    @field_validator("from_address")
+    @classmethod
+    def _from(cls, value: str) -> str:
+        if value and not EMAIL_RE.match(value):
+            raise ValueError("must be an e-mail address such as federation@site.example")
+        return value
+
+    @field_validator("host")
+    @classmethod
+    def _host(cls, value: str) -> str:
+        value = value.strip()
+        if value and not value.isascii():
+            raise ValueError(IDN_HINT)
+        if any(ch.isspace() or ch in "/@" for ch in value):
+            raise ValueError("must be a host name or an address, without scheme or port")
+        return value
+
+    @model_validator(mode="after")
+    def _coherent(self) -> SmtpConfig:
+        if not self.host:
+            return self
+        if not self.from_address:
+            raise ValueError("from_address is required with host")
+        if self.password and self.password_file is not None:
+            raise ValueError("give password or password_file, not both")
+        if (self.password or self.password_file is not None) and not self.username:
+            raise ValueError("a password needs a username")
+        if self.security == "none" and not is_loopback_host(self.host):
+            raise ValueError("security = \"none\" (no TLS) is accepted only for a relay on "
+                             "loopback; use starttls or ssl")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or _SMTP_PORTS[self.security]
+
+
+def smtp_password(config: SmtpConfig) -> str:
+    """The SMTP password: ``password`` (or ``FEDERATION_SMTP__PASSWORD``), else the first line
+    of ``password_file`` (read at each use: a rotated secret is picked up); ConfigError if the
+    file cannot be read."""
+    if config.password_file is None:
+        return config.password
+    try:
+        text = config.password_file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(str(config.password_file),
+                          [Problem("smtp.password_file", f"cannot read: {error}")]) from None
+    return text.splitlines()[0] if text else ""
 
 
 class Settings(_Strict):
@@ -335,6 +418,7 @@ class Settings(_Strict):
     moderation: ModerationConfig = ModerationConfig()
     log: LogConfig = LogConfig()
     metrics: MetricsConfig = MetricsConfig()
+    smtp: SmtpConfig = SmtpConfig()
     source: str = Field(default="<defaults>", exclude=True)
 
     @field_validator("base_url")
@@ -500,6 +584,10 @@ def settings_from_mapping(
         raise ConfigError(source, problems + duplicates) from None
     if base_dir is not None and not settings.data_dir.is_absolute():
         settings = settings.model_copy(update={"data_dir": (base_dir / settings.data_dir)})
+    secret = settings.smtp.password_file
+    if base_dir is not None and secret is not None and not secret.is_absolute():
+        settings = settings.model_copy(update={"smtp": settings.smtp.model_copy(
+            update={"password_file": base_dir / secret})})
     return settings
 
 

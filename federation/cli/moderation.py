@@ -1,4 +1,4 @@
-"""Moderation from the command line: ``moderators add|list|remove|passwd|token`` and
+"""Moderation from the command line: ``moderators add|edit|list|remove|passwd|token`` and
 ``moderation list|approve|reject|spam|undo``.
 
 Passwords are never taken from the command line (they would land in the shell history and in
@@ -34,6 +34,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--admin", action="store_true",
                      help="mark as administrator (shown by `moderators list`; no extra rights yet)")
     add.set_defaults(handler=cmd_add)
+    edit = verbs.add_parser(
+        "edit", help="change a moderator's e-mail notifications or language",
+        description="E-mail notifications of new pending replies and reports: off, immediate "
+        "(one e-mail per item) or digest (one a day, at moderation.digest_hour). They need an "
+        "address, and [smtp] in the configuration to be sent.")
+    edit.add_argument("username")
+    edit.add_argument("--email", default=None, metavar="ADDRESS",
+                      help="where notifications go ('' removes it)")
+    edit.add_argument("--notify", choices=("immediate", "digest", "off"), default=None,
+                      help="immediate, digest (daily) or off")
+    edit.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
+                      help="language of the UI and of the e-mails")
+    edit.set_defaults(handler=cmd_edit)
     listing = verbs.add_parser("list", help="list the moderators")
     listing.set_defaults(handler=cmd_list_moderators)
     remove = verbs.add_parser("remove", help="delete a moderator (the audit log keeps the name)")
@@ -96,6 +109,24 @@ async def cmd_add(args: argparse.Namespace) -> int:
     return 0
 
 
+async def cmd_edit(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
+    if args.email is None and args.notify is None and args.language is None:
+        raise BadRequest("nothing to change: give --email, --notify or --language")
+    settings = settings_from(args)
+    async with opened(settings, sync=False):
+        account = await accounts.get_account(args.username)
+        await accounts.set_notifications(account, email=args.email, notify=args.notify,
+                                         language=args.language)
+    print(f"moderator {account.username}: notifications {account.notify}, "
+          f"address {'set' if account.email else 'none'}, language {account.language}")
+    if account.notify != "off" and not settings.smtp.enabled:
+        print("note: no [smtp] host is configured: no e-mail is sent until one is",
+              file=sys.stderr)
+    return 0
+
+
 async def cmd_list_moderators(args: argparse.Namespace) -> int:
     from federation.db.moderation import ModeratorAccount
 
@@ -103,7 +134,9 @@ async def cmd_list_moderators(args: argparse.Namespace) -> int:
         rows = await ModeratorAccount.all().order_by("username")
         for row in rows:
             flags = ",".join(f for f, on in (("admin", row.is_admin),
-                                             ("disabled", row.disabled)) if on)
+                                             ("disabled", row.disabled),
+                                             (f"notify:{row.notify}", row.notify != "off"))
+                             if on)
             print(f"{row.username:24} {row.language:3} {flags:16} "
                   f"{row.created_at:%Y-%m-%d}")
     return 0

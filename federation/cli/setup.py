@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import sys
 from importlib import resources
 from pathlib import Path
 
 from federation.cli.context import check_loopback_fetch, opened, preflight, settings_from
-from federation.errors import Conflict
-from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings
+from federation.errors import ConfigError, Conflict, Problem
+from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings, smtp_password
 
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 
@@ -29,9 +30,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
     check = subparsers.add_parser(
         "check-config", help="validate the configuration and list every problem",
-        description="Validate the configuration file and environment overrides. Exit code 0 "
-        "when valid, 2 with the list of problems otherwise.",
+        description="Validate the configuration file and environment overrides (and read "
+        "[smtp] password_file). Exit code 0 when valid, 2 with the list of problems otherwise. "
+        "--smtp also opens a session with the SMTP server (TLS, login) without sending.",
     )
+    check.add_argument("--smtp", action="store_true",
+                       help="connect to [smtp] host and log in (nothing is sent)")
     check.set_defaults(handler=cmd_check_config)
 
     migrate = subparsers.add_parser(
@@ -80,8 +84,27 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     tls_context()  # SSL_CERT_FILE, when set, must name CAs: ConfigError otherwise
     asyncio.run(check_loopback_fetch(settings))
+    smtp_password(settings.smtp)  # an unreadable password_file is a ConfigError (exit 2)
     print(f"{settings.source}: valid — {len(settings.collectives)} collective(s), "
           f"site actor {settings.site_actor.identifier!r}, base URL {settings.base_url}")
+    smtp = settings.smtp
+    if not smtp.enabled:
+        print("e-mail notifications: off (no [smtp] host)")
+    else:
+        print(f"e-mail notifications: {smtp.security} to {smtp.host}:{smtp.effective_port}"
+              f"{' as ' + smtp.username if smtp.username else ''}, from {smtp.from_address}")
+    if args.smtp:
+        if not smtp.enabled:
+            raise ConfigError(settings.source, [Problem("smtp.host", "not set (--smtp)")])
+        from federation.moderation.mail import SendError, check_server
+
+        try:
+            asyncio.run(check_server(smtp))
+        except SendError as error:
+            print(f"federation: the SMTP server did not accept us: {error.message}",
+                  file=sys.stderr)
+            return 1
+        print("SMTP server: connected and accepted (nothing sent)")
     return 0
 
 

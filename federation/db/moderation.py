@@ -85,6 +85,14 @@ def is_a_reply() -> Q:
     return Q(kind__not=ReplyKind.QUOTE) | Q(thread_root_uri__isnull=False)
 
 
+class NotifyMode(StrEnum):
+    """How a moderator hears of new pending replies and reports (by e-mail)."""
+
+    OFF = "off"
+    IMMEDIATE = "immediate"  # one e-mail per item, as it arrives
+    DIGEST = "digest"  # one e-mail a day listing what arrived
+
+
 class ModeratorAccount(Model):
     """A moderator who logs in to the moderation UI (password hashed with argon2id)."""
 
@@ -95,6 +103,10 @@ class ModeratorAccount(Model):
     is_admin = fields.BooleanField(default=False)
     disabled = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
+    email = fields.CharField(max_length=254, default="", description="notifications go here")
+    notify = fields.CharEnumField(NotifyMode, max_length=16, default=NotifyMode.OFF)
+    digest_sent_at = fields.DatetimeField(
+        null=True, description="the end of the period the last daily digest covered")
 
     class Meta:
         table = "moderator_accounts"

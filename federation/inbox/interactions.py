@@ -13,6 +13,7 @@ import logging
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from federation.db.content import ContentObject, ObjectState
 from federation.db.moderation import Interaction, InteractionKind, Report
@@ -24,6 +25,7 @@ from federation.inbox.limits import Kind
 from federation.inbox.processor import is_tombstoned
 from federation.inbox.replies import REPLY_TYPES, relation_of, store_reply
 from federation.inbox.wire import attributed_to, id_of, ids_of, owned_by, text, type_of
+from federation.moderation import notify
 from federation.protocol.html import html_to_text
 from federation.protocol.uris import same_origin
 
@@ -122,8 +124,10 @@ async def on_flag(activity: Activity) -> bool:
     reporter = await activity.remote_actor()
     content = html_to_text(text(document.get("content"), MAX_REPORT_CHARS * 4))[:MAX_REPORT_CHARS]
     try:
-        await Report.create(activity_uri=activity.id, reporter_id=reporter.id,
-                            object_uris=objects, content=content)
+        async with in_transaction():  # the report and its moderators' notifications, or neither
+            report = await Report.create(activity_uri=activity.id, reporter_id=reporter.id,
+                                         object_uris=objects, content=content)
+            await notify.item_received(activity.services.settings, notify.REPORT, report.id)
     except IntegrityError:
         return False
     logger.info("report %s received from %s", activity.id, reporter.domain)

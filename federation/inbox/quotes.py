@@ -25,6 +25,7 @@ import logging
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from federation.db.content import ContentObject, ObjectState
 from federation.db.moderation import Action, Reply, ReplyKind, ReplyState
@@ -33,6 +34,7 @@ from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.replies import content_fields, instrument_note, relation_of
 from federation.inbox.wire import id_of, ids_of
+from federation.moderation import notify
 from federation.moderation.service import AUTOMATIC, ModerationService
 from federation.protocol.uris import same_origin
 
@@ -75,7 +77,8 @@ async def on_quote_request(activity: Activity) -> bool:
                                       request_uri=activity.id)
         logger.info("quote request %s refused (quotes = nobody)", activity.id)
         return True
-    reply_id = await _store_quote(activity, note, target_id=target[0], actor_id=target[1])
+    reply_id = await _store_quote(activity, note, target_id=target[0], actor_id=target[1],
+                                  moderated=policy == "moderated")
     if reply_id is None:
         return False
     if policy == "automatic":
@@ -84,7 +87,7 @@ async def on_quote_request(activity: Activity) -> bool:
 
 
 async def _store_quote(activity: Activity, note: dict[str, Any], *, target_id: int,
-                       actor_id: int) -> int | None:
+                       actor_id: int, moderated: bool) -> int | None:
     """The pending ``Reply`` row of kind ``quote`` for ``note`` (``None``: nothing to do)."""
     uri = str(note["id"])
     relation = await relation_of(activity, note)
@@ -94,11 +97,15 @@ async def _store_quote(activity: Activity, note: dict[str, Any], *, target_id: i
     quote = {"kind": ReplyKind.QUOTE, "target_id": target_id, "local_actor_id": actor_id,
              "request_activity_uri": activity.id}
     try:
-        created = await insert_new(Reply, {
-            "uri": uri, "author_id": author.id, "in_reply_to_uri": id_of(note.get("inReplyTo")),
-            "thread_root_uri": thread_root, "state": ReplyState.PENDING,
-            **quote, **content_fields(note),
-        })
+        async with in_transaction():  # the quote and its moderators' notifications, or neither
+            created = await insert_new(Reply, {
+                "uri": uri, "author_id": author.id,
+                "in_reply_to_uri": id_of(note.get("inReplyTo")),
+                "thread_root_uri": thread_root, "state": ReplyState.PENDING,
+                **quote, **content_fields(note),
+            })
+            if created is not None and moderated:  # else approved at once: nothing waits
+                await notify.item_received(activity.services.settings, notify.REPLY, created)
     except IntegrityError:  # its target or author removed meanwhile
         return None
     if created is not None:

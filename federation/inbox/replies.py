@@ -21,6 +21,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
 
 from federation.db.content import ContentObject, ObjectState
 from federation.db.inbox import tombstones_among
@@ -44,6 +45,7 @@ from federation.inbox.wire import (
     text,
     type_of,
 )
+from federation.moderation import notify
 from federation.protocol.html import html_to_text, sanitize_html
 from federation.protocol.uris import same_origin
 
@@ -176,18 +178,21 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
     uri = str(note["id"])
     author = await activity.remote_actor(activity.actor_uri)
     try:
-        created = await insert_new(Reply, {
-            "uri": uri,
-            "kind": ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
-            "author_id": author.id,
-            "local_actor_id": relation.local_actor_id,
-            "target_id": relation.target_id,
-            "in_reply_to_uri": id_of(note.get("inReplyTo")),
-            "thread_root_uri": relation.thread_root_uri,
-            "request_activity_uri": request_uri,
-            "state": ReplyState.PENDING,
-            **content_fields(note),
-        })
+        async with in_transaction():  # the reply and its moderators' notifications, or neither
+            created = await insert_new(Reply, {
+                "uri": uri,
+                "kind": ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
+                "author_id": author.id,
+                "local_actor_id": relation.local_actor_id,
+                "target_id": relation.target_id,
+                "in_reply_to_uri": id_of(note.get("inReplyTo")),
+                "thread_root_uri": relation.thread_root_uri,
+                "request_activity_uri": request_uri,
+                "state": ReplyState.PENDING,
+                **content_fields(note),
+            })
+            if created is not None:
+                await notify.item_received(activity.services.settings, notify.REPLY, created)
     except IntegrityError:  # its target or author removed meanwhile
         return False
     if created is None:  # already known (another activity carried it)

@@ -51,4 +51,19 @@ DELIVERY_PURGE = JobKind("delivery.purge", RECURRING, _PURGE_RETRY, lease=timede
 #: Finished jobs of this table past their retention, hourly.
 JOB_PURGE = JobKind("jobs.purge", RECURRING, _PURGE_RETRY, lease=timedelta(minutes=10))
 
-KINDS: tuple[JobKind, ...] = (WEBHOOK, FEED, INBOX_ACTIVITY, INBOX_PURGE, DELIVERY_PURGE, JOB_PURGE)
+#: One e-mail to one moderator (a new pending item, or their daily digest; ``ref`` names the
+#: item or the digest's day and the moderator: one job each, never two sends of one
+#: notification). ``key`` is the SMTP server (two sessions at once): 1 min, 2 min … 6 h,
+#: 10 attempts (about a day and a half).
+NOTIFY_MAIL = JobKind(
+    "moderation.mail", ONE_SHOT,
+    RetryPolicy(max_attempts=10, curve=Curve.EXPONENTIAL, first=60.0, cap=6 * 3600.0),
+    lease=timedelta(minutes=5), per_key=2,
+)
+
+#: The daily digests: every quarter of an hour, queues a ``moderation.mail`` for each moderator
+#: whose digest is due (``ref`` "periodic").
+NOTIFY_DIGEST = JobKind("moderation.digest", RECURRING, _PURGE_RETRY, lease=timedelta(minutes=10))
+
+KINDS: tuple[JobKind, ...] = (WEBHOOK, FEED, INBOX_ACTIVITY, INBOX_PURGE, DELIVERY_PURGE, JOB_PURGE,
+                              NOTIFY_MAIL, NOTIFY_DIGEST)

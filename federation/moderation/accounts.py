@@ -24,9 +24,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 from tortoise.exceptions import IntegrityError
 
-from federation.db.moderation import ModeratorAccount, ModeratorSession, ModeratorToken
+from federation.db.moderation import (
+    ModeratorAccount,
+    ModeratorSession,
+    ModeratorToken,
+    NotifyMode,
+)
 from federation.errors import BadRequest, Conflict, NotFound
-from federation.settings import MODERATOR_LANGUAGES, USERNAME_RE
+from federation.settings import EMAIL_RE, MODERATOR_LANGUAGES, USERNAME_RE
 
 #: Scopes of moderator API tokens: ``moderation`` (every action) or ``moderation:read`` (lists).
 SCOPE_MODERATION = "moderation"
@@ -104,6 +109,48 @@ async def set_password(username: str, password: str) -> None:
     account.password_hash = hash_password(password)
     await account.save(update_fields=["password_hash"])
     await ModeratorSession.filter(moderator=account).delete()  # log out everywhere
+
+
+def clean_email(value: str) -> str:
+    """An address as typed (spaces around removed; empty: none), or BadRequest."""
+    value = value.strip()
+    if value and (len(value) > 254 or not EMAIL_RE.match(value)):
+        raise BadRequest("the e-mail address is not valid (an address such as "
+                         "camille@site.example, in ASCII)")
+    return value
+
+
+async def set_notifications(account: ModeratorAccount, *, email: str | None = None,
+                            notify: NotifyMode | str | None = None, language: str | None = None,
+                            now: datetime | None = None) -> ModeratorAccount:
+    """Change a moderator's notification preferences (what is ``None`` stays). Notifications
+    need an address; choosing the daily digest starts its period now (no digest of the past).
+    Everything is checked before anything is written."""
+    fields: list[str] = []
+    if email is not None:
+        account.email = clean_email(email)
+        fields.append("email")
+    if notify is not None:
+        try:
+            mode = NotifyMode(notify)
+        except ValueError:
+            raise BadRequest(f"notify must be one of {', '.join(m.value for m in NotifyMode)}"
+                             ) from None
+        if mode == NotifyMode.DIGEST and account.notify != NotifyMode.DIGEST:
+            account.digest_sent_at = now or datetime.now(UTC)
+            fields.append("digest_sent_at")
+        account.notify = mode
+        fields.append("notify")
+    if language is not None:
+        if language not in LANGUAGES:
+            raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+        account.language = language
+        fields.append("language")
+    if account.notify != NotifyMode.OFF and not account.email:
+        raise BadRequest("notifications need an e-mail address")
+    if fields:
+        await account.save(update_fields=fields)
+    return account
 
 
 async def remove_account(username: str) -> None:

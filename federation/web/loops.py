@@ -9,7 +9,8 @@ directory, client, publisher and the inbox's receiver, built once by
 - ``job-worker`` — the job engine (:class:`~federation.jobs.worker.Worker`) running the
   inbox activities stored but not processed in their request (the process died, the
   database failed: :mod:`federation.inbox.processor`), the
-  moderation webhook's calls (when ``moderation.webhook_url`` is set), feed polling (unless
+  moderation webhook's calls (when ``moderation.webhook_url`` is set), the moderators'
+  e-mails and their daily digests (when ``[smtp] host`` is set), feed polling (unless
   ``--no-feeds``), and the hourly purges: the inbox's expired claims and tombstones, the
   delivery queue's finished rows, the job table's finished jobs;
 - ``key-refresh`` — picks up a key rotation made by another process (the actor documents must
@@ -45,6 +46,7 @@ from federation.jobs.status import WRITE_EVERY, StatusFile
 from federation.jobs.supervisor import Statuses
 from federation.jobs.worker import SHUTDOWN_GRACE, Task, Worker
 from federation.metrics import Metrics
+from federation.moderation.notify import Notifier, log_disabled
 from federation.moderation.webhook import WebhookSender
 from federation.publishing.service import Publisher
 from federation.remote.client import HardenedClient
@@ -99,6 +101,8 @@ def job_tasks(settings: Settings, client: HardenedClient, publisher: Publisher |
         tasks.append(inbox)
     if settings.moderation.webhook_url:
         tasks.append(WebhookSender(settings, client).task())
+    if settings.smtp.enabled:
+        tasks += Notifier(settings, clock=clock).tasks()
     if feeds and publisher is not None:
         tasks.append(FeedPoller.for_site(settings, client, publisher, metrics).task())
     return tasks
@@ -118,6 +122,7 @@ class Loops:
         self.jobs: Worker | None = None
         self.loops: list[BackgroundLoop] = []
         if work:
+            log_disabled(settings)
             self.delivery = DeliveryWorker(settings, services.directory, services.client,
                                            concurrency=concurrency, metrics=services.metrics)
             self.jobs = Worker(job_tasks(settings, services.client, services.publisher,

@@ -12,8 +12,8 @@ from prometheus_client.parser import text_string_to_metric_families
 from federation.app import create_app
 from federation.delivery.worker import DeliveryWorker
 from federation.jobs import kinds
-from federation.jobs.worker import JobKind
 from federation.jobs.kinds import FEED, INBOX_ACTIVITY
+from federation.jobs.worker import JobKind
 from federation.web.metrics import METRICS_PORT
 from federation.web.state import CLIENT, SERVICES, SETTINGS
 from tests.inbox.conftest import Bridge

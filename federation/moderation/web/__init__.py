@@ -1,6 +1,7 @@
 """The moderation part of the web application.
 
-- ``/admin/…`` — the moderators' UI (server-rendered, French and English, no JavaScript);
+- ``/admin/…`` — the moderators' UI (server-rendered, French and English, no JavaScript),
+  with each moderator's own e-mail notifications at ``/admin/notifications``;
 - ``/api/v1/moderation/…`` — the same actions as JSON, with a bearer token;
 - ``/authorizations/{token}`` — the Reply- and QuoteAuthorization documents we issued;
 - ``/api/v1/replies`` and ``/feeds/replies/{kind}/{id}.atom`` — approved public replies for
@@ -20,7 +21,7 @@ from aiohttp import web
 
 from federation.moderation.logins import LoginGuard
 from federation.moderation.service import ModerationService
-from federation.moderation.web import admin, api, public
+from federation.moderation.web import admin, api, notifications, public
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.web.loops import LOOPS
 from federation.web.state import DIRECTORY, SETTINGS
@@ -48,5 +49,6 @@ def setup(app: web.Application) -> None:
     )
     app.cleanup_ctx.append(_moderation)
     admin.setup(app)
+    notifications.setup(app)
     api.setup(app)
     public.setup(app)
