@@ -39,6 +39,7 @@ from federation.inbox.wire import (
     http_url,
     id_of,
     is_public,
+    natural_text,
     owned_by,
     parse_time,
     text,
@@ -56,7 +57,6 @@ MAX_NAME_CHARS = 500
 MAX_SUMMARY_CHARS = 5_000
 MAX_HISTORY = 20
 _MEDIA_TYPE_RE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+-]{0,80}$")
-_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
 
 
 @dataclass(frozen=True)
@@ -115,25 +115,60 @@ def attachments_of(note: dict[str, Any]) -> list[dict[str, str]]:
     return kept
 
 
+MAX_POLL_OPTIONS = 20
+MAX_POLL_OPTION_CHARS = 200
+
+
+def poll_of(note: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``Question``'s poll as plain data: ``{"mode": "oneOf"|"anyOf", "options": [...],
+    "closes_at": ISO 8601 or None}`` (Mastodon, Misskey, Pleroma and GoToSocial all write the
+    options as ``Note``s whose ``name`` is the option); ``None`` for any other object."""
+    if type_of(note, ("Question",)) is None:
+        return None
+    for mode in ("oneOf", "anyOf"):
+        choices = as_list(note.get(mode), MAX_POLL_OPTIONS)
+        if not choices:
+            continue
+        options = []
+        for choice in choices:
+            label = natural_text(choice, "name", MAX_POLL_OPTION_CHARS * 4)[0] \
+                if isinstance(choice, dict) else ""
+            options.append(html_to_text(label)[:MAX_POLL_OPTION_CHARS])
+        closes_at = parse_time(note.get("endTime")) or parse_time(note.get("closed"))
+        return {"mode": mode, "options": options,
+                "closes_at": closes_at.isoformat() if closes_at else None}
+    return None
+
+
+def is_poll_vote(note: dict[str, Any]) -> bool:
+    """True for a vote in a poll: a ``Note`` with a ``name`` (the option chosen), no content,
+    replying to the poll (Mastodon, Pleroma, Misskey and GoToSocial vote this way).
+
+    A vote is addressed to the poll's author only; it is never a reply for moderators."""
+    if type_of(note, ("Note",)) is None or id_of(note.get("inReplyTo")) is None:
+        return False
+    name = natural_text(note, "name", MAX_NAME_CHARS)[0]
+    content = natural_text(note, "content", 1)[0]
+    return bool(name.strip()) and not content
+
+
 def content_fields(note: dict[str, Any]) -> dict[str, Any]:
-    """The sanitised, capped columns of a reply built from ``note``."""
-    content = note.get("content")
-    language = None
-    content_map = note.get("contentMap")
-    if isinstance(content_map, dict) and content_map:
-        language, mapped = next(iter(content_map.items()))
-        if not isinstance(content, str):
-            content = mapped
-    if not (isinstance(language, str) and _LANGUAGE_RE.match(language)):
-        language = None
+    """The sanitised, capped columns of a reply built from ``note``: text fields read from
+    ``content``/``name``/``summary`` or their language maps, the content warning
+    (``summary`` and ``sensitive``), a poll's options."""
+    content, language = natural_text(note, "content", 2_000_000)
+    name = natural_text(note, "name", MAX_NAME_CHARS * 4)[0]
+    summary, summary_language = natural_text(note, "summary", MAX_SUMMARY_CHARS * 4)
     return {
         "object_type": text(note.get("type"), 32),
         "url": http_url(note.get("url")),
-        "name": html_to_text(text(note.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS],
-        "summary": sanitize_html(text(note.get("summary"), MAX_SUMMARY_CHARS * 4))[:MAX_SUMMARY_CHARS],
-        "content_html": sanitize_html(content if isinstance(content, str) else ""),
-        "language": language,
+        "name": html_to_text(name)[:MAX_NAME_CHARS],
+        "summary": sanitize_html(summary)[:MAX_SUMMARY_CHARS],
+        "sensitive": note.get("sensitive") is True,
+        "content_html": sanitize_html(content),
+        "language": language or summary_language,
         "attachments": attachments_of(note),
+        "poll": poll_of(note),
         "is_public": is_public(note),
         "published_at": parse_time(note.get("published")),
     }
@@ -196,23 +231,41 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
     return True
 
 
-async def on_create(activity: Activity) -> bool:
-    """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
+async def created_note(activity: Activity) -> dict[str, Any] | None:
+    """The note a ``Create`` carries, proven to be the actor's and not deleted; ``None`` when
+    there is none to keep — a poll vote among them (:func:`is_poll_vote`)."""
     value = activity.document.get("object")
     object_id = id_of(value)
     if activity.is_deleted(object_id):
-        return False
+        return None
     if activity.maybe_deleted(object_id) and owned_by(object_id, activity.actor_uri):
         value = await ask_origin(activity, str(object_id), _tombstone_retention(activity))
         if value is None:
-            return False
+            return None
     note = await authored_note(activity, value)
     if note is None:
-        return False
+        if isinstance(value, dict) and type_of(value, REPLY_TYPES) is None:
+            logger.debug("Create %s of a %r ignored: not a note type we keep", activity.id,
+                         text(value.get("type"), 32))
+        return None
+    if is_poll_vote(note):
+        logger.debug("Create %s ignored: a poll vote, not a reply", activity.id)
+        return None
+    return note
+
+
+async def store_if_related(activity: Activity, note: dict[str, Any]) -> bool:
+    """Keep ``note`` pending when it concerns us (a reply in one of our threads, a mention)."""
     relation = await relation_of(activity, note)
     if relation is None:
         return False
     return await store_reply(activity, note, relation)
+
+
+async def on_create(activity: Activity) -> bool:
+    """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
+    note = await created_note(activity)
+    return note is not None and await store_if_related(activity, note)
 
 
 async def instrument_note(activity: Activity) -> dict[str, Any] | None:
