@@ -45,6 +45,7 @@ from federation.inbox.wire import (
     text,
     type_of,
 )
+from federation.protocol.actors import iso
 from federation.protocol.html import html_to_text, sanitize_html
 from federation.protocol.uris import same_origin
 
@@ -136,7 +137,7 @@ def poll_of(note: dict[str, Any]) -> dict[str, Any] | None:
             options.append(html_to_text(label)[:MAX_POLL_OPTION_CHARS])
         closes_at = parse_time(note.get("endTime")) or parse_time(note.get("closed"))
         return {"mode": mode, "options": options,
-                "closes_at": closes_at.isoformat() if closes_at else None}
+                "closes_at": iso(closes_at) if closes_at else None}
     return None
 
 

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.protocol.actors import AS_PUBLIC
+from federation.protocol.language import language_tag as language_tag
+from federation.protocol.language import natural_text as natural_text
 from federation.protocol.uris import is_http_url, same_origin
 
 #: ``Public`` as it arrives: full IRI, compact IRI, bare term.
@@ -114,42 +116,6 @@ def http_url(value: Any) -> str | None:
         if is_http_url(item) and len(item) <= URI_MAX:
             return item
     return None
-
-
-#: A language tag as ``contentMap``/``nameMap``/``summaryMap`` keys carry it (BCP 47, short).
-_LANGUAGE_CHARS = frozenset("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-")
-
-
-def language_tag(value: Any) -> str | None:
-    """``value`` when it looks like a BCP 47 tag (``fr``, ``pt-BR``, ``und``), else ``None``."""
-    if not isinstance(value, str) or not 2 <= len(value) <= 16 or not set(value) <= _LANGUAGE_CHARS:
-        return None
-    head, *rest = value.split("-")
-    if not (2 <= len(head) <= 3 and head.isalpha()) or len(rest) > 2 \
-            or not all(1 <= len(part) <= 8 for part in rest):
-        return None
-    return value
-
-
-def natural_text(document: dict[str, Any], name: str, limit: int) -> tuple[str, str | None]:
-    """A natural-language field and its language: ``name`` (``content``, ``name``,
-    ``summary``), else its language map ``<name>Map`` — every server sends one or the other
-    or both (Mastodon both, some WordPress and Friendica versions the map only).
-
-    The text is ``document[name]`` when it is a string, else the first string of the map; the
-    language is the map's key for that text (the first key when ``name`` was a string), or
-    ``None``. The text is cut at ``limit`` characters (non-strings → ``""``)."""
-    value = document.get(name)
-    mapped = document.get(name + "Map")
-    language = None
-    if isinstance(mapped, dict):
-        for key, entry in list(mapped.items())[:MAX_LIST_ITEMS]:
-            if isinstance(entry, str):
-                language = language_tag(key)
-                if not isinstance(value, str):
-                    value = entry
-                break
-    return text(value, limit), language
 
 
 #: Activities a group may announce (FEP-1b12: Lemmy, PieFed, Mbin wrap their members'
