@@ -156,6 +156,7 @@ async def on_flag(activity: Activity) -> bool:
     comment = html_to_text(content)[:MAX_REPORT_CHARS]
     objects = ids_of(document.get("object"))
     for found in _URL_RE.findall(content):
+        found = found.rstrip(".,;:!?)]")  # the sentence's, not the URL's
         if same_origin(found, local_origin) and found not in objects:
             objects.append(found)
     objects = objects[:MAX_REPORTED_OBJECTS]
