@@ -313,6 +313,11 @@ async def on_reply_request(activity: Activity) -> bool:
     return await store_reply(activity, note, relation, request_uri=activity.id)
 
 
+#: What a moderator judges of a reply: an Update changing none of these is no edit.
+SEEN_BY_MODERATORS = ("name", "summary", "sensitive", "content_html", "attachments", "poll",
+                      "is_public")
+
+
 async def on_update(activity: Activity) -> bool:
     """``Update`` of a reply we hold: back to pending (but a quote approved automatically), the
     previous version kept in history."""
@@ -336,6 +341,11 @@ async def on_update(activity: Activity) -> bool:
                 "edited_at": (reply.edited_at or reply.received_at).isoformat()}
     fields = content_fields(note)
     fields.pop("published_at")
+    if all(getattr(reply, name) == fields[name] for name in SEEN_BY_MODERATORS):
+        # Mastodon sends an Update of a poll at every vote and when it closes: nothing a
+        # moderator judged changed, so nothing goes back to the queue
+        logger.debug("Update %s changes nothing moderators see: kept as decided", activity.id)
+        return False
     for name, new in fields.items():
         setattr(reply, name, new)
     reply.history = [*reply.history, previous][-MAX_HISTORY:]

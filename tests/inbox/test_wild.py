@@ -5,7 +5,8 @@ A fixture is JSON: ``modelled_on`` (the real source its shape was copied from, o
 ids substituted), ``about``, optional ``given`` (``article``, ``event``: our published
 objects), ``actors`` (path → extra fields of actor documents the peer serves besides the
 activity's actor), ``serve`` (path → document the peer serves), ``before`` (activities posted
-first, each must be answered 202), ``actor_update`` (fields changed in the actor's document
+first, each must be answered 202), ``decide_before`` (the state moderators then gave every
+reply), ``actor_update`` (fields changed in the actor's document
 before the last post), ``signed_by`` (another actor signs: a forwarded activity), ``settings``
 (overrides of the bridge's settings), the ``activity``, and ``expect``:
 
@@ -32,7 +33,7 @@ import pytest
 
 from federation.db.content import ContentObject, ObjectKind
 from federation.db.inbox import DeletedObject
-from federation.db.moderation import Interaction, InteractionKind, Reply, Report
+from federation.db.moderation import Interaction, InteractionKind, Reply, ReplyState, Report
 from federation.db.social import Follower, RemoteActor
 from federation.signing.keys import public_key_to_pem
 
@@ -114,6 +115,8 @@ async def test_wild_payload(path: Path, database_url: str, make_settings: Callab
     for earlier in fixture.get("before", []):
         response = await bridge.post(earlier, signers[actor_of(earlier)])
         assert response.status == 202, (earlier["type"], await response.text())
+    if "decide_before" in fixture:  # what a moderator decided meanwhile
+        await Reply.all().update(state=ReplyState(fixture["decide_before"]))
     activity = fixture["activity"]
     actor_uri = actor_of(activity)
     if "actor_update" in fixture:
