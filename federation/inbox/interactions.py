@@ -144,10 +144,11 @@ async def on_undo(activity: Activity) -> bool:
 async def on_flag(activity: Activity) -> bool:
     """A report naming one of our actors or objects becomes a ``Report`` row.
 
-    Shapes: Mastodon and GoToSocial send ``object: [actor, status…]`` and the comment in
-    ``content``; Pleroma and Akkoma embed the statuses as objects; Misskey names the actor
-    only and writes the notes' URLs in ``content``; Lemmy and Mbin put the reason in
-    ``summary``. Our URLs found in the comment are reported objects too."""
+    Shapes: Mastodon, GoToSocial, Pleroma and Mobilizon send ``object: [actor, status…]``
+    (Pleroma builds the statuses as embedded objects and strips them to ids before sending:
+    both forms are read) and the comment in ``content``; Misskey names the actor only and
+    writes the notes' URLs in ``content``; Lemmy and Mbin put the reason in ``summary``. Our
+    URLs found in the comment are reported objects too."""
     document = activity.document
     local_origin = activity.services.local_origin
     content, _ = natural_text(document, "content", MAX_REPORT_CHARS * 4)

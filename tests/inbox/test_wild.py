@@ -79,11 +79,14 @@ async def counts() -> dict[str, int]:
 
 
 def test_every_fixture_says_what_it_was_modelled_on_and_expects():
-    """Each fixture names its source and its expected outcome; the corpus covers ten servers."""
+    """Each fixture names its source and its expected outcome; the corpus covers ten servers,
+    and docs/FEDERATION.md counts it right."""
     assert len(FIXTURES) >= 60
     softwares = {path.parent.name for path in FIXTURES}
     assert {"mastodon", "misskey", "pleroma", "gotosocial", "lemmy", "mobilizon", "pixelfed",
             "friendica", "wordpress", "hubzilla"} <= softwares
+    federation_md = (Path(__file__).parents[2] / "docs" / "FEDERATION.md").read_text(encoding="utf-8")
+    assert f"holds {len(FIXTURES)} payloads" in " ".join(federation_md.split())
     for path in FIXTURES:
         fixture = json.loads(path.read_text(encoding="utf-8"))
         assert fixture.get("modelled_on") and fixture.get("about"), path
