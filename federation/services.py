@@ -39,15 +39,18 @@ LISTENERS: dict[str, Listener] = {
     "Follow": follows.on_follow,
     "Accept": first_of(syndication.on_relay_answer, follows.on_follow_answer),
     "Reject": first_of(syndication.on_relay_answer, follows.on_follow_answer),
-    "Create": first_of(syndication.on_create, replies.on_create),
+    # quotes first: a quote of our object is kept as a quote, any other note as a reply
+    "Create": first_of(syndication.on_create, quotes.on_create),
     "Update": first_of(syndication.on_update, replies.on_update),
     "Delete": first_of(syndication.on_delete, replies.on_delete),
     "ReplyRequest": replies.on_reply_request,
     "QuoteRequest": quotes.on_quote_request,
     "Like": interactions.on_like_or_announce,
+    "EmojiReact": interactions.on_like_or_announce,
     "Announce": first_of(syndication.on_announce, interactions.on_like_or_announce),
     "Undo": interactions.on_undo,
     "Flag": interactions.on_flag,
+    "Block": interactions.on_block,
 }
 
 

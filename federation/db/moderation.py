@@ -66,6 +66,8 @@ class Reply(Model):
     content_html = fields.TextField(default="")
     language = fields.CharField(max_length=16, null=True)
     attachments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
+    sensitive = fields.BooleanField(default=False, description="marked sensitive by its author (content warning)")
+    poll: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True, description="a Question: mode, options, closes_at")
     history: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list, description="earlier versions, oldest first")
     is_public = fields.BooleanField(default=True)
     state = fields.CharEnumField(ReplyState, max_length=16, default=ReplyState.PENDING)

@@ -42,6 +42,7 @@ from federation.db.inbox import (
 from federation.db.jobs import Job
 from federation.errors import FederationError, RemoteError, TooManyRequests
 from federation.inbox.context import Activity, BudgetExhausted, FetchBudget, InboxServices
+from federation.inbox.ignored import ignored_reason
 from federation.jobs import store
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.jobs.periodic import FINAL
@@ -152,7 +153,11 @@ class Processor:
         job to the engine once its lease expires; so does a killed process."""
         listener = self._listeners.get(activity.type)
         if listener is None:
-            logger.debug("no listener for %s", activity.type)
+            reason = ignored_reason(activity.type)
+            if reason is not None:
+                logger.debug("%s %s ignored: %s", activity.type, activity.id, reason)
+            else:
+                logger.debug("%s %s ignored: no listener for this type", activity.type, activity.id)
             return Outcome.IGNORED
         job = await store.insert_claimed(
             INBOX_ACTIVITY.name, activity.id, self._tokens.next(), self._clock(),

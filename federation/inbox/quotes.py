@@ -32,7 +32,13 @@ from federation.db.moderation import Action, Reply, ReplyKind, ReplyState
 from federation.db.raw import first_row, insert_new
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
-from federation.inbox.replies import content_fields, instrument_note, relation_of
+from federation.inbox.replies import (
+    content_fields,
+    created_note,
+    instrument_note,
+    relation_of,
+    store_if_related,
+)
 from federation.inbox.wire import id_of, ids_of
 from federation.moderation import notify
 from federation.moderation.service import AUTOMATIC, ModerationService
@@ -78,7 +84,7 @@ async def on_quote_request(activity: Activity) -> bool:
         logger.info("quote request %s refused (quotes = nobody)", activity.id)
         return True
     reply_id = await _store_quote(activity, note, target_id=target[0], actor_id=target[1],
-                                  moderated=policy == "moderated")
+                                  request_uri=activity.id, moderated=policy == "moderated")
     if reply_id is None:
         return False
     if policy == "automatic":
@@ -86,16 +92,59 @@ async def on_quote_request(activity: Activity) -> bool:
     return True
 
 
+async def on_create(activity: Activity) -> bool:
+    """``Create`` of a note: a quote of one of our published objects is kept as a quote, any
+    other note as a reply or mention when it concerns us (:func:`replies.store_if_related`).
+
+    Misskey, Sharkey, Pleroma, Akkoma, Fedibird and Mastodon before 4.5 quote without asking
+    (``_misskey_quote``, ``quoteUrl``, ``quoteUri``; no ``QuoteRequest``): such a *legacy*
+    quote is published on its server already, like a reply. It follows ``[moderation] quotes``
+    as a request does — ``moderated``: the moderation queue, ``automatic``: approved at once,
+    ``nobody``: not kept (there is no request to refuse) — without a request to answer
+    (``request_activity_uri`` empty; a ``QuoteRequest`` for the same note arriving later
+    makes it a requested quote)."""
+    note = await created_note(activity)
+    if note is None:
+        return False
+    services = activity.services
+    target = None
+    for uri in sorted(quoted_uris(note)):
+        if same_origin(uri, services.local_origin):
+            target = await first_row(ContentObject, ("id", "actor_id"), uri=uri,
+                                     state=ObjectState.PUBLISHED)
+            if target is not None:
+                break
+    if target is None:
+        return await store_if_related(activity, note)
+    policy = services.settings.moderation.quotes
+    if policy == "nobody":
+        logger.info("quote %s of our object not kept (quotes = nobody)", note.get("id"))
+        return await store_if_related(activity, note)
+    reply_id = await _store_quote(activity, note, target_id=target[0], actor_id=target[1],
+                                  request_uri=None, moderated=policy == "moderated")
+    if reply_id is None:
+        return False
+    if policy == "automatic":
+        moderation = ModerationService(services.settings, services.directory)
+        await moderation.decide(reply_id, Action.APPROVE, AUTOMATIC)
+    return True
+
+
 async def _store_quote(activity: Activity, note: dict[str, Any], *, target_id: int,
-                       actor_id: int, moderated: bool) -> int | None:
-    """The pending ``Reply`` row of kind ``quote`` for ``note`` (``None``: nothing to do)."""
+                       actor_id: int, request_uri: str | None,
+                       moderated: bool) -> int | None:
+    """The pending ``Reply`` row of kind ``quote`` for ``note`` (``None``: nothing to do);
+    its moderators are notified when it waits for them (``moderated``).
+
+    A pending row of the note kept as a reply, a mention or an unrequested quote becomes the
+    quote of ``request_uri``."""
     uri = str(note["id"])
     relation = await relation_of(activity, note)
     thread_root = relation.thread_root_uri if relation is not None \
         and relation.kind == ReplyKind.REPLY else None
     author = await activity.remote_actor(activity.actor_uri)
     quote = {"kind": ReplyKind.QUOTE, "target_id": target_id, "local_actor_id": actor_id,
-             "request_activity_uri": activity.id}
+             "request_activity_uri": request_uri}
     try:
         async with in_transaction():  # the quote and its moderators' notifications, or neither
             created = await insert_new(Reply, {
@@ -111,8 +160,13 @@ async def _store_quote(activity: Activity, note: dict[str, Any], *, target_id: i
     if created is not None:
         logger.info("quote %s from %s queued for moderation", uri, author.domain)
         return created
-    upgraded = await Reply.filter(uri=uri, author_id=author.id, state=ReplyState.PENDING,
-                                  kind__in=_UPGRADABLE).update(**quote)
+    if request_uri is None:
+        return None  # known already: an unrequested quote changes nothing to it
+    pending = Reply.filter(uri=uri, author_id=author.id, state=ReplyState.PENDING)
+    upgraded = await pending.filter(kind__in=_UPGRADABLE).update(**quote)
+    if not upgraded:  # an unrequested quote, now asked for
+        upgraded = await pending.filter(kind=ReplyKind.QUOTE,
+                                        request_activity_uri__isnull=True).update(**quote)
     if not upgraded:
         return None  # already a quote, or decided as something else: kept as it is
     row = await first_row(Reply, ("id",), uri=uri)

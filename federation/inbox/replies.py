@@ -40,12 +40,14 @@ from federation.inbox.wire import (
     http_url,
     id_of,
     is_public,
+    natural_text,
     owned_by,
     parse_time,
     text,
     type_of,
 )
 from federation.moderation import notify
+from federation.protocol.actors import iso
 from federation.protocol.html import html_to_text, sanitize_html
 from federation.protocol.uris import same_origin
 
@@ -58,7 +60,6 @@ MAX_NAME_CHARS = 500
 MAX_SUMMARY_CHARS = 5_000
 MAX_HISTORY = 20
 _MEDIA_TYPE_RE = re.compile(r"^[a-z]+/[a-z0-9][a-z0-9.+-]{0,80}$")
-_LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8}){0,2}$")
 
 
 @dataclass(frozen=True)
@@ -117,25 +118,60 @@ def attachments_of(note: dict[str, Any]) -> list[dict[str, str]]:
     return kept
 
 
+MAX_POLL_OPTIONS = 20
+MAX_POLL_OPTION_CHARS = 200
+
+
+def poll_of(note: dict[str, Any]) -> dict[str, Any] | None:
+    """A ``Question``'s poll as plain data: ``{"mode": "oneOf"|"anyOf", "options": [...],
+    "closes_at": ISO 8601 or None}`` (Mastodon, Misskey, Pleroma and GoToSocial all write the
+    options as ``Note``s whose ``name`` is the option); ``None`` for any other object."""
+    if type_of(note, ("Question",)) is None:
+        return None
+    for mode in ("oneOf", "anyOf"):
+        choices = as_list(note.get(mode), MAX_POLL_OPTIONS)
+        if not choices:
+            continue
+        options = []
+        for choice in choices:
+            label = natural_text(choice, "name", MAX_POLL_OPTION_CHARS * 4)[0] \
+                if isinstance(choice, dict) else ""
+            options.append(html_to_text(label)[:MAX_POLL_OPTION_CHARS])
+        closes_at = parse_time(note.get("endTime")) or parse_time(note.get("closed"))
+        return {"mode": mode, "options": options,
+                "closes_at": iso(closes_at) if closes_at else None}
+    return None
+
+
+def is_poll_vote(note: dict[str, Any]) -> bool:
+    """True for a vote in a poll: a ``Note`` with a ``name`` (the option chosen), no content,
+    replying to the poll (Mastodon, Pleroma, Misskey and GoToSocial vote this way).
+
+    A vote is addressed to the poll's author only; it is never a reply for moderators."""
+    if type_of(note, ("Note",)) is None or id_of(note.get("inReplyTo")) is None:
+        return False
+    name = natural_text(note, "name", MAX_NAME_CHARS)[0]
+    content = natural_text(note, "content", 1)[0]
+    return bool(name.strip()) and not content
+
+
 def content_fields(note: dict[str, Any]) -> dict[str, Any]:
-    """The sanitised, capped columns of a reply built from ``note``."""
-    content = note.get("content")
-    language = None
-    content_map = note.get("contentMap")
-    if isinstance(content_map, dict) and content_map:
-        language, mapped = next(iter(content_map.items()))
-        if not isinstance(content, str):
-            content = mapped
-    if not (isinstance(language, str) and _LANGUAGE_RE.match(language)):
-        language = None
+    """The sanitised, capped columns of a reply built from ``note``: text fields read from
+    ``content``/``name``/``summary`` or their language maps, the content warning
+    (``summary`` and ``sensitive``), a poll's options."""
+    content, language = natural_text(note, "content", 2_000_000)
+    name = natural_text(note, "name", MAX_NAME_CHARS * 4)[0]
+    summary, summary_language = natural_text(note, "summary", MAX_SUMMARY_CHARS * 4)
     return {
         "object_type": text(note.get("type"), 32),
         "url": http_url(note.get("url")),
-        "name": html_to_text(text(note.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS],
-        "summary": sanitize_html(text(note.get("summary"), MAX_SUMMARY_CHARS * 4))[:MAX_SUMMARY_CHARS],
-        "content_html": sanitize_html(content if isinstance(content, str) else ""),
-        "language": language,
+        "name": html_to_text(name)[:MAX_NAME_CHARS],
+        "summary": sanitize_html(summary)[:MAX_SUMMARY_CHARS],
+        "sensitive": note.get("sensitive") is True,
+        "content_html": sanitize_html(content),
+        "language": language or summary_language,
         "attachments": attachments_of(note),
+        "poll": poll_of(note),
         "is_public": is_public(note),
         "published_at": parse_time(note.get("published")),
     }
@@ -201,23 +237,41 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
     return True
 
 
-async def on_create(activity: Activity) -> bool:
-    """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
+async def created_note(activity: Activity) -> dict[str, Any] | None:
+    """The note a ``Create`` carries, proven to be the actor's and not deleted; ``None`` when
+    there is none to keep — a poll vote among them (:func:`is_poll_vote`)."""
     value = activity.document.get("object")
     object_id = id_of(value)
     if activity.is_deleted(object_id):
-        return False
+        return None
     if activity.maybe_deleted(object_id) and owned_by(object_id, activity.actor_uri):
         value = await ask_origin(activity, str(object_id), _tombstone_retention(activity))
         if value is None:
-            return False
+            return None
     note = await authored_note(activity, value)
     if note is None:
-        return False
+        if isinstance(value, dict) and type_of(value, REPLY_TYPES) is None:
+            logger.debug("Create %s of a %r ignored: not a note type we keep", activity.id,
+                         text(value.get("type"), 32))
+        return None
+    if is_poll_vote(note):
+        logger.debug("Create %s ignored: a poll vote, not a reply", activity.id)
+        return None
+    return note
+
+
+async def store_if_related(activity: Activity, note: dict[str, Any]) -> bool:
+    """Keep ``note`` pending when it concerns us (a reply in one of our threads, a mention)."""
     relation = await relation_of(activity, note)
     if relation is None:
         return False
     return await store_reply(activity, note, relation)
+
+
+async def on_create(activity: Activity) -> bool:
+    """``Create`` of a note: kept, pending, only when it concerns us and was not deleted."""
+    note = await created_note(activity)
+    return note is not None and await store_if_related(activity, note)
 
 
 async def instrument_note(activity: Activity) -> dict[str, Any] | None:
@@ -264,6 +318,11 @@ async def on_reply_request(activity: Activity) -> bool:
     return await store_reply(activity, note, relation, request_uri=activity.id)
 
 
+#: What a moderator judges of a reply: an Update changing none of these is no edit.
+SEEN_BY_MODERATORS = ("name", "summary", "sensitive", "content_html", "attachments", "poll",
+                      "is_public")
+
+
 async def on_update(activity: Activity) -> bool:
     """``Update`` of a reply we hold: back to pending (but a quote approved automatically), the
     previous version kept in history."""
@@ -287,6 +346,11 @@ async def on_update(activity: Activity) -> bool:
                 "edited_at": (reply.edited_at or reply.received_at).isoformat()}
     fields = content_fields(note)
     fields.pop("published_at")
+    if all(getattr(reply, name) == fields[name] for name in SEEN_BY_MODERATORS):
+        # Mastodon sends an Update of a poll at every vote and when it closes: nothing a
+        # moderator judged changed, so nothing goes back to the queue
+        logger.debug("Update %s changes nothing moderators see: kept as decided", activity.id)
+        return False
     for name, new in fields.items():
         setattr(reply, name, new)
     reply.history = [*reply.history, previous][-MAX_HISTORY:]

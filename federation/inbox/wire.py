@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 
 from federation.protocol.actors import AS_PUBLIC
+from federation.protocol.language import language_tag as language_tag
+from federation.protocol.language import natural_text as natural_text
 from federation.protocol.uris import is_http_url, same_origin
 
 #: ``Public`` as it arrives: full IRI, compact IRI, bare term.
@@ -114,3 +116,21 @@ def http_url(value: Any) -> str | None:
         if is_http_url(item) and len(item) <= URI_MAX:
             return item
     return None
+
+
+#: Activities a group may announce (FEP-1b12: Lemmy, PieFed, Mbin wrap their members'
+#: activities in the community's ``Announce``).
+ACTIVITY_TYPES = frozenset({
+    "Create", "Update", "Delete", "Undo", "Like", "Dislike", "EmojiReact", "Announce", "Flag",
+    "Follow", "Block", "Add", "Remove", "Lock", "Move", "Join", "Leave",
+})
+
+
+def announced_object(value: Any) -> Any:
+    """What an ``Announce`` shares: its ``object`` as is, or — when it wraps a ``Create``
+    (FEP-1b12) — the created object; ``None`` when it wraps any other activity (a vote, an
+    edit, a deletion relayed by a group: not a share of anything)."""
+    kind = type_of(value, ACTIVITY_TYPES)
+    if kind is None:
+        return value
+    return value.get("object") if kind == "Create" else None

@@ -33,6 +33,7 @@ from federation.db.social import RemoteActor
 from federation.errors import BadRequest, RemoteBadResponse, RemoteError
 from federation.protocol.handles import parse_handle
 from federation.protocol.html import html_to_text
+from federation.protocol.language import natural_text
 from federation.protocol.uris import is_http_url, origin_of, same_origin
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
@@ -107,7 +108,7 @@ def actor_fields(document: dict[str, Any]) -> dict[str, Any]:
         "inbox": inbox,
         "shared_inbox": shared,
         "username": _plain(document.get("preferredUsername"), 255),
-        "name": _plain(document.get("name")),
+        "name": _plain(natural_text(document, "name", MAX_NAME_CHARS * 8)[0]),
         "url": _link(document.get("url")),
         "type": kind,
         "key_id": key_id,

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from federation.inbox.wire import as_list, attributed_to, http_url, id_of, parse_time, text, type_of
+from federation.inbox.wire import (
+    as_list,
+    attributed_to,
+    http_url,
+    id_of,
+    natural_text,
+    parse_time,
+    text,
+    type_of,
+)
 from federation.protocol.html import html_to_text, sanitize_html
 
 #: Object types a sister site publishes and we may republish.
@@ -22,12 +31,8 @@ MAX_TAGS = 20
 
 
 def _content(document: dict[str, Any]) -> str:
-    content = document.get("content")
-    if not isinstance(content, str):
-        content_map = document.get("contentMap")
-        if isinstance(content_map, dict) and content_map:
-            content = next(iter(content_map.values()))
-    return sanitize_html(text(content, MAX_CONTENT_CHARS * 2), max_chars=MAX_CONTENT_CHARS)
+    content = natural_text(document, "content", MAX_CONTENT_CHARS * 2)[0]
+    return sanitize_html(content, max_chars=MAX_CONTENT_CHARS)
 
 
 def _location(value: Any) -> str:
@@ -59,8 +64,8 @@ def _tags(value: Any) -> list[str]:
 def item_fields(document: dict[str, Any]) -> dict[str, Any]:
     """The columns of a ``SyndicatedItem`` for ``document`` (its type checked by the caller)."""
     kind = type_of(document, ITEM_TYPES) or "Note"  # the caller checked it is one of them
-    name = html_to_text(text(document.get("name"), MAX_NAME_CHARS * 4))[:MAX_NAME_CHARS]
-    summary = sanitize_html(text(document.get("summary"), MAX_SUMMARY_CHARS * 4),
+    name = html_to_text(natural_text(document, "name", MAX_NAME_CHARS * 4)[0])[:MAX_NAME_CHARS]
+    summary = sanitize_html(natural_text(document, "summary", MAX_SUMMARY_CHARS * 4)[0],
                             max_chars=MAX_SUMMARY_CHARS)
     content = _content(document)
     url = http_url(document.get("url"))

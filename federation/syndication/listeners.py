@@ -35,7 +35,14 @@ from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
 from federation.inbox.processor import add_tombstone, is_tombstoned
-from federation.inbox.wire import attributed_to, id_of, is_public, owned_by, type_of
+from federation.inbox.wire import (
+    announced_object,
+    attributed_to,
+    id_of,
+    is_public,
+    owned_by,
+    type_of,
+)
 from federation.protocol.uris import same_origin
 from federation.syndication import service
 from federation.syndication.items import ITEM_TYPES, is_reply, item_fields
@@ -100,8 +107,9 @@ async def on_create(activity: Activity) -> bool:
 
 
 async def on_announce(activity: Activity) -> bool:
-    """``Announce`` by a followed actor or relay: the object, re-fetched from its origin."""
-    value = activity.document.get("object")
+    """``Announce`` by a followed actor or relay: the object, re-fetched from its origin (a
+    group's Announce of a ``Create``, FEP-1b12, shares the created object)."""
+    value = announced_object(activity.document.get("object"))
     object_id = id_of(value)
     if object_id is None or same_origin(object_id, activity.services.local_origin):
         return False  # a boost of our own object: counted by the interactions listener

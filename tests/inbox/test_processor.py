@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import sqlite3
 from datetime import UTC, datetime, timedelta
 
@@ -18,6 +19,7 @@ from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
 from federation.db.moderation import Reply
 from federation.inbox import replies
+from federation.inbox.ignored import IGNORED_TYPES
 from federation.inbox.processor import DONE_PAYLOAD, PROCESSING_LEASE, Processor, add_tombstone
 from federation.jobs import store
 from federation.jobs.kinds import INBOX_ACTIVITY
@@ -150,3 +152,21 @@ async def test_processed_activities_are_remembered_for_the_dedup_retention(datab
                                 except_kinds=(INBOX_ACTIVITY.name,)) == 0
         assert await Processor(settings, {}).purge_expired(now) == 1
         assert await Job.all().values_list("ref", flat=True) == ["https://p.example/a/recent"]
+
+
+async def test_ignored_types_are_acknowledged_and_logged_with_their_reason(bridge, peer, alice,
+                                                                           caplog):
+    """A type we deliberately do nothing with (``Move``) and one nobody listed (``Arrive``) are
+    202 "ignored", store nothing, and say so at debug level with their type (and, for a
+    listed type, why)."""
+    caplog.set_level(logging.DEBUG, logger="federation.inbox.processor")
+    for number, kind in enumerate(("Move", "Arrive")):
+        activity = {"id": f"{alice.uri}#{kind}-{number}", "type": kind, "actor": alice.uri,
+                    "object": alice.uri, "target": f"{alice.uri}-new"}
+        answer = await bridge.post(activity, alice)
+        assert answer.status == 202 and (await answer.json())["status"] == "ignored"
+    logged = [record.getMessage() for record in caplog.records
+              if record.name == "federation.inbox.processor"]
+    assert any(line.startswith("Move ") and IGNORED_TYPES["Move"] in line for line in logged)
+    assert any(line.startswith("Arrive ") and "no listener" in line for line in logged)
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).count() == 0

@@ -327,18 +327,21 @@ async def test_quote_request_refusals_store_nothing(make_bridge, make_peer, peer
 
 
 async def test_quote_that_mentions_us_is_one_quote(make_bridge, peer, alice):
-    """A quote post that also mentions our actor arrives first as a Create (a pending mention),
-    then as the QuoteRequest: one row, now the quote, answered by the policy."""
+    """A quote post that also mentions our actor arrives first as a Create (a pending quote
+    without a request), then as the QuoteRequest: one row, the quote of that request."""
     bridge = await make_bridge("moderated")
     await _article(bridge)
     note = quote_note(alice, tag=[{"type": "Mention", "href": HALTE, "name": "@halte"}])
     create = {"id": f"{note['id']}/activity", "type": "Create", "actor": alice.uri,
               "object": note, "to": [PUBLIC]}
     assert (await bridge.post(create, alice)).status == 202
-    assert (await Reply.get()).kind == ReplyKind.MENTION
-    assert (await bridge.post(quote_request(alice, note), alice)).status == 202
+    first = await Reply.get()
+    assert first.kind == ReplyKind.QUOTE and first.request_activity_uri is None
+    request = quote_request(alice, note)
+    assert (await bridge.post(request, alice)).status == 202
     [row] = await Reply.all()
     assert row.kind == ReplyKind.QUOTE and row.state == ReplyState.PENDING
+    assert row.request_activity_uri == request["id"]
 
 
 async def test_nothing_stored_for_unknown_object(make_bridge, peer, alice):

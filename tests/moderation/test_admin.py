@@ -370,3 +370,20 @@ async def test_queue_says_what_approval_governs_and_marks_quotes(admin):
     page = await _pending_page(admin)
     assert html.escape(MESSAGES["en"]["scope.mastodon"], quote=True) in page
     assert "Mastodon ignores these decisions" in page
+
+
+async def test_queue_shows_the_content_warning_and_the_poll(admin):
+    """A reply marked sensitive says so next to its content warning; a poll lists its options
+    (escaped), and a malformed stored poll breaks nothing."""
+    factory = Factory(admin.app[DIRECTORY])
+    article = await factory.article()
+    await factory.reply(article, summary="Violences policières", sensitive=True,
+                        poll={"mode": "anyOf", "options": ["Jeudi", "<b>Vendredi</b>"],
+                              "closes_at": None})
+    await factory.reply(article, poll={"mode": "oneOf", "options": "not a list"})
+    await _login(admin)
+    page = await _pending_page(admin)
+    assert "Violences policières" in page
+    assert html.escape(MESSAGES["fr"]["sensitive"], quote=True) in page
+    assert html.escape(MESSAGES["fr"]["poll.anyOf"], quote=True) in page
+    assert "<li>Jeudi</li>" in page and "&lt;b&gt;Vendredi&lt;/b&gt;" in page

@@ -108,6 +108,9 @@ class ReplyView:
     published_at: str | None
     content: Markup
     summary: str
+    sensitive: bool
+    poll_options: list[str]
+    poll_multiple: bool
     target_title: str | None
     target_href: str | None
     answers_reply: bool
@@ -125,6 +128,12 @@ def _title(obj: ContentObject) -> str:
         if isinstance(value, str) and value.strip():
             return value.strip()[:200]
     return obj.url or obj.uri
+
+
+def _poll_options(poll: Any) -> list[str]:
+    """A stored poll's options (a stored row, whatever it holds, never breaks the page)."""
+    options = poll.get("options") if isinstance(poll, dict) else None
+    return [str(option) for option in options] if isinstance(options, list) else []
 
 
 async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyView]:
@@ -153,6 +162,9 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             published_at=format_time(reply.published_at, zone),
             content=clean_html(reply.content_html),
             summary=reply.summary,
+            sensitive=reply.sensitive,
+            poll_options=_poll_options(reply.poll),
+            poll_multiple=isinstance(reply.poll, dict) and reply.poll.get("mode") == "anyOf",
             target_title=_title(target) if target is not None else None,
             target_href=link_url(target.url) or link_url(target.uri) if target else None,
             answers_reply=bool(target and reply.in_reply_to_uri

@@ -65,6 +65,9 @@ def reply_item(reply: Reply) -> dict[str, Any]:
         "received": iso(reply.received_at),
         "decided": iso(reply.decided_at) if reply.decided_at else None,
         "thread": reply.thread_root_uri,
+        "summary": reply.summary or None,
+        "sensitive": reply.sensitive,
+        "poll": reply.poll,
     })
     return data
 
