@@ -19,7 +19,7 @@ from federation.moderation import web as moderation
 from federation.services import open_services
 from federation.settings import Settings
 from federation.syndication import web as syndication
-from federation.web import actors, api, inbox, loops, objects, wellknown
+from federation.web import actors, api, inbox, loops, manage, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SERVICES, SETTINGS, VAULT
 
@@ -50,6 +50,7 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
-    for part in (wellknown, actors, objects, api, inbox, moderation, syndication, loops):
+    for part in (wellknown, actors, objects, api, inbox, moderation, syndication, manage,
+                 loops):
         part.setup(app)
     return app

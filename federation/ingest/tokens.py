@@ -62,6 +62,15 @@ async def revoke_token(name: str) -> ApiToken:
     return token
 
 
+async def revoke_token_id(token_id: int) -> ApiToken:
+    """Revoke the active token ``token_id`` (``/admin/tokens``); :class:`NotFound` otherwise."""
+    token = await ApiToken.get_or_none(id=token_id, revoked_at=None) \
+        if 0 < token_id < 2**31 else None
+    if token is None:
+        raise NotFound(f"no active token #{token_id}")
+    return await revoke_token(token.name)
+
+
 async def list_tokens() -> list[ApiToken]:
     return list(await ApiToken.all().order_by("name"))
 
