@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
-                     help="mark as administrator (shown by `moderators list`; no extra rights yet)")
+                     help="an administrator: may also use the site-management pages "
+                     "(/admin/federation: followers, feeds, follows, tokens, deliveries)")
     add.set_defaults(handler=cmd_add)
     listing = verbs.add_parser("list", help="list the moderators")
     listing.set_defaults(handler=cmd_list_moderators)
