@@ -51,6 +51,29 @@ async def test_a_moderator_who_is_not_an_admin_gets_403_everywhere(site):
     assert not await ApiToken.exists()
 
 
+async def test_the_navigation_shows_the_pages_to_admins_only(site):
+    await site.login("camille")
+    assert 'href="/admin/federation"' not in await site.page("/admin/")
+    site.client.session.cookie_jar.clear()
+    await site.login("ada")
+    assert 'href="/admin/federation"' in await site.page("/admin/")
+
+
+def test_the_pages_import_no_other_admin_part():
+    """Like the moderation UI and the syndication queue, the site-management pages use the
+    shell only (the moderation UI's blocks page is linked, not imported)."""
+    import ast
+    from pathlib import Path
+
+    package = Path(__file__).parents[2] / "federation" / "web" / "manage"
+    for path in package.rglob("*.py"):
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom):
+                module = node.module or ""
+                assert not module.startswith(("federation.moderation.web",
+                                              "federation.syndication.web")), (path, module)
+
+
 async def test_posts_without_a_session_are_403(site):
     for path, form in FORMS.items():
         assert (await site.post(path, form)).status == 403, path

@@ -30,5 +30,6 @@ from federation.web.manage.pages import routes
 
 def setup(app: web.Application) -> None:
     shell.register(app, messages=MESSAGES,
-                   nav=[NavItem("federation", "/admin/federation", "nav.federation")])
+                   nav=[NavItem("federation", "/admin/federation", "nav.federation",
+                                admin_only=True)])
     app.router.add_routes(routes)
