@@ -269,9 +269,13 @@ async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace) -> int:
+    from federation.ingest.poller import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
     from federation.ingest.sources import add_feed
 
     settings = settings_from(args)
+    if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:  # in the CLI's words
+        raise BadRequest(f"--interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} "
+                         "seconds")
     async with opened(settings) as directory:
         feed = await add_feed(directory, args.actor, args.url,
                               kind=FeedKind(args.kind) if args.kind else None,
