@@ -113,12 +113,24 @@ async def on_follow_answer(activity: Activity) -> bool:
 
 
 async def followers_of(directory: ActorDirectory, identifier: str,
-                       state: FollowState = FollowState.ACCEPTED) -> list[Follower]:
+                       state: FollowState = FollowState.ACCEPTED, *, after: int | None = None,
+                       limit: int | None = None) -> list[Follower]:
     """The followers of ``identifier`` in ``state`` (accepted, or pending requests), oldest
-    first, with their remote actor (``federation followers``, ``/admin/followers``)."""
+    first (by row id, after the row ``after``; at most ``limit``), with their remote actor
+    (``federation followers``, ``/admin/followers``)."""
     local = directory.get(identifier)
-    return list(await Follower.filter(actor_id=local.db_id, state=state)
-                .order_by("created_at", "id").prefetch_related("remote"))
+    rows = Follower.filter(actor_id=local.db_id, state=state)
+    if after is not None:
+        rows = rows.filter(id__gt=after)
+    rows = rows.order_by("id")
+    if limit is not None:
+        rows = rows.limit(limit)
+    return list(await rows.prefetch_related("remote"))
+
+
+async def count_followers(directory: ActorDirectory, identifier: str,
+                          state: FollowState = FollowState.ACCEPTED) -> int:
+    return await Follower.filter(actor_id=directory.get(identifier).db_id, state=state).count()
 
 
 async def find_follower(directory: ActorDirectory, identifier: str, remote_uri: str) -> Follower:

@@ -81,3 +81,20 @@ async def test_unknown_or_foreign_follower_ids_are_404_and_change_nothing(site, 
         assert response.status == status, (form, await response.text())
     assert (await Follower.get(id=other.id)).state == FollowState.PENDING
     assert not await OutboxActivity.exists()
+
+
+async def test_followers_are_paged(site, peer, monkeypatch):
+    """Followers come by pages (oldest first), the next page linked; the count is the total."""
+    from federation.web.manage import pages
+
+    monkeypatch.setattr(pages, "LIMIT", 2)
+    rows = [await site.follower(peer, name, state=FollowState.ACCEPTED)
+            for name in ("ann", "ben", "cat")]
+    await site.login()
+    html = await site.page(f"/admin/followers?actor={MANUAL}")
+    assert f"follower-{rows[0].id}" in html and f"follower-{rows[1].id}" in html
+    assert f"follower-{rows[2].id}" not in html and '<span class="count">3</span>' in html
+    assert f"cursor={rows[1].id}" in html
+    html = await site.page(f"/admin/followers?actor={MANUAL}&cursor={rows[1].id}")
+    assert f"follower-{rows[2].id}" in html and f"follower-{rows[0].id}" not in html
+    assert 'class="more"' not in html

@@ -114,14 +114,22 @@ async def followers_page(request: web.Request, session: SessionInfo) -> web.Resp
         tabs.append({"identifier": candidate.identifier, "name": candidate.config.name,
                      "pending": await Follower.filter(actor_id=candidate.db_id,
                                                       state=FollowState.PENDING).count()})
-    pending = await follows.followers_of(directory, actor.identifier, FollowState.PENDING)
-    accepted = await follows.followers_of(directory, actor.identifier, FollowState.ACCEPTED)
+    cursor = shell.page_cursor(request)  # pages of accepted followers, oldest first
+    pending = await follows.followers_of(directory, actor.identifier, FollowState.PENDING,
+                                         limit=LIMIT)
+    accepted = await follows.followers_of(directory, actor.identifier, FollowState.ACCEPTED,
+                                          after=cursor, limit=LIMIT + 1)
+    more = len(accepted) > LIMIT
+    accepted = accepted[:LIMIT]
     return await _render(
         request, session, "followers.html", "followers", actor=actor.identifier,
         manual=actor.config.manually_approves_followers, tabs=tabs,
-        pending=[_follower_view(r, zone) for r in pending[:LIMIT]], pending_total=len(pending),
-        accepted=[_follower_view(r, zone) for r in accepted[:LIMIT]],
-        accepted_total=len(accepted))
+        pending=[_follower_view(r, zone) for r in pending],
+        pending_total=await follows.count_followers(directory, actor.identifier,
+                                                    FollowState.PENDING),
+        accepted=[_follower_view(r, zone) for r in accepted],
+        accepted_total=await follows.count_followers(directory, actor.identifier),
+        next_cursor=accepted[-1].id if more else None)
 
 
 @routes.post("/admin/followers")
