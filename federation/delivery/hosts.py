@@ -90,17 +90,19 @@ def known_host(text: str) -> str:
         raise BadRequest(f"{text[:100]!r} is not a host name") from None
 
 
-async def _require_known(host: str) -> None:
+async def require_known(text: str) -> str:
+    """``text`` as a host key, if we ever delivered (or tried) to it; else :class:`NotFound`."""
+    host = known_host(text)
     if not (await DeliveryJob.exists(host=host) or await HostHealth.exists(host=host)):
         raise NotFound(f"no delivery to {host}")
+    return host
 
 
 async def retry_host(host: str, *, now: datetime | None = None) -> int:
     """Make ``host``'s pending deliveries due now and forget its failures (it is no longer set
     aside); the number of pending deliveries made due."""
-    host = known_host(host)
+    host = await require_known(host)
     now = now or datetime.now(UTC)
-    await _require_known(host)
     await restore_host(host, now)
     count = await DeliveryJob.filter(host=host, state=DeliveryState.PENDING).update(
         next_attempt_at=now)
@@ -110,9 +112,8 @@ async def retry_host(host: str, *, now: datetime | None = None) -> int:
 
 async def drop_host(host: str, *, now: datetime | None = None) -> int:
     """Abandon ``host``'s pending deliveries (never sent); the number abandoned."""
-    host = known_host(host)
+    host = await require_known(host)
     now = now or datetime.now(UTC)
-    await _require_known(host)
     count = await DeliveryJob.filter(host=host, state=DeliveryState.PENDING).update(
         state=DeliveryState.ABANDONED, finished_at=now, last_error=DROPPED_ERROR,
         lease_owner=None, lease_expires_at=None)

@@ -1,7 +1,8 @@
-"""The site-management pages in a real headless Chromium: an admin approves a pending follow
-request (desktop width) and rejects another (phone width); a real loopback peer, which sent the
-signed Follows, receives the Accept and the Reject through the delivery queue, and verifies
-our signatures with the ``httpsig`` package. No JavaScript is needed: the pages have none.
+"""The site-management pages in a real headless Chromium (JavaScript disabled: no action needs
+it): an admin approves a pending follow request (desktop width), rejects another and removes a
+follower after a confirmation page (phone width); a real loopback peer, which sent the signed
+Follows, receives the Accept and the Rejects through the delivery queue, and verifies our
+signatures with the ``httpsig`` package.
 """
 
 from __future__ import annotations
@@ -157,6 +158,19 @@ def test_admin_approves_and_rejects_follow_requests_and_the_peer_receives_the_an
         await _deliver(bridge)
         assert [a["type"] for a in peer.received] == ["Accept", "Reject"]
         assert peer.received[1]["object"]["actor"] == bob.uri
+
+        # removing a follower asks first (a page, no script), then a Reject goes out
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Retirer l'abonné @alice@127.0.0.1").click()
+        assert "Retirer cet abonné" in await page.inner_text("main")
+        await _no_horizontal_scroll(page)
+        assert await Follower.exists(id=pending[alice.uri].id)
+        async with page.expect_navigation():
+            await page.get_by_role("button", name="Confirmer @alice@127.0.0.1").click()
+        assert "C'est fait." in await page.inner_text(".notice")
+        assert not await Follower.exists(id=pending[alice.uri].id)
+        await _deliver(bridge)
+        assert [a["type"] for a in peer.received] == ["Accept", "Reject", "Reject"]
         for path in PAGES:
             response = await page.goto(path)
             assert response.status == 200, path

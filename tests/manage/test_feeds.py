@@ -97,6 +97,10 @@ async def test_removing_a_feed_and_unknown_ids(site):
     for one, status in ((f"remove:{feed.id + 1}", 404), (f"poll:{feed.id + 1}", 404),
                         ("poll:", 400), ("poll:-1", 400), ("purge:1", 400)):
         assert (await site.post("/admin/feeds", {"csrf": csrf, "one": one})).status == status, one
-    assert (await site.post("/admin/feeds", {"csrf": csrf, "one": f"remove:{feed.id}"})).status == 303
+    ask = await site.post("/admin/feeds", {"csrf": csrf, "one": f"remove:{feed.id}"})
+    assert ask.status == 200 and "https://site.example/rss" in await ask.text()
+    assert await Feed.exists()
+    confirmed = {"csrf": csrf, "one": f"remove:{feed.id}", "confirm": "yes"}
+    assert (await site.post("/admin/feeds", confirmed)).status == 303
     assert not await Feed.exists()
-    assert (await site.post("/admin/feeds", {"csrf": csrf, "one": f"remove:{feed.id}"})).status == 404
+    assert (await site.post("/admin/feeds", confirmed)).status == 404

@@ -57,8 +57,15 @@ async def test_removing_a_follower_sends_a_reject_and_forgets_it(site, peer):
     site.trust(peer)
     bob = await site.follower(peer, "bob", state=FollowState.ACCEPTED)
     csrf = await site.login()
-    response = await site.post("/admin/followers",
-                               {"csrf": csrf, "actor": MANUAL, "one": f"remove:{bob.id}"})
+    ask = await site.post("/admin/followers",
+                          {"csrf": csrf, "actor": MANUAL, "one": f"remove:{bob.id}"})
+    assert ask.status == 200  # a confirmation page, nothing done yet
+    page = await ask.text()
+    assert 'name="confirm" value="yes"' in page and "@bob@127.0.0.1" in page
+    assert f'value="remove:{bob.id}"' in page and f'name="actor" value="{MANUAL}"' in page
+    assert await Follower.exists(id=bob.id) and not await OutboxActivity.exists()
+    response = await site.post("/admin/followers", {"csrf": csrf, "actor": MANUAL,
+                                                    "one": f"remove:{bob.id}", "confirm": "yes"})
     assert response.status == 303
     assert not await Follower.exists(id=bob.id)
     await site.deliver()

@@ -49,7 +49,11 @@ async def test_unfollowing_sends_an_undo_and_forgets_the_follow(site, peer, peer
     await site.post("/admin/following", {"csrf": csrf, "action": "follow",
                                          "target": sister.uri, "policy": "review"})
     row = await Following.get(target_uri=sister.uri)
-    response = await site.post("/admin/following", {"csrf": csrf, "one": f"unfollow:{row.id}"})
+    ask = await site.post("/admin/following", {"csrf": csrf, "one": f"unfollow:{row.id}"})
+    assert ask.status == 200 and 'name="confirm" value="yes"' in await ask.text()
+    assert await Following.exists(id=row.id)
+    response = await site.post("/admin/following", {"csrf": csrf, "one": f"unfollow:{row.id}",
+                                                    "confirm": "yes"})
     assert response.status == 303
     assert not await Following.exists()
     await site.deliver()

@@ -45,9 +45,13 @@ async def test_bad_tokens_are_refused_and_revoked_ones_stop_working(site):
     token = await ApiToken.get(name="spip")
     for one, status in ((f"revoke:{token.id + 1}", 404), ("revoke:abc", 400), ("delete:1", 400)):
         assert (await site.post("/admin/tokens", {"csrf": csrf, "one": one})).status == status
-    assert (await site.post("/admin/tokens", {"csrf": csrf, "one": f"revoke:{token.id}"})).status == 303
+    ask = await site.post("/admin/tokens", {"csrf": csrf, "one": f"revoke:{token.id}"})
+    assert ask.status == 200 and 'name="confirm" value="yes"' in await ask.text()
+    assert (await ApiToken.get(id=token.id)).revoked_at is None
+    confirmed = {"csrf": csrf, "one": f"revoke:{token.id}", "confirm": "yes"}
+    assert (await site.post("/admin/tokens", confirmed)).status == 303
     assert (await ApiToken.get(id=token.id)).revoked_at is not None
-    assert (await site.post("/admin/tokens", {"csrf": csrf, "one": f"revoke:{token.id}"})).status == 404
+    assert (await site.post("/admin/tokens", confirmed)).status == 404
 
 
 async def _failed_delivery(site, peer) -> DeliveryJob:
@@ -84,7 +88,12 @@ async def test_dropping_a_host_abandons_its_pending_deliveries(site, peer):
     await site.login()
     job = await _failed_delivery(site, peer)
     csrf = await site.csrf()
-    assert (await site.post("/admin/deliveries", {"csrf": csrf, "one": f"drop:{job.host}"})).status == 303
+    ask = await site.post("/admin/deliveries", {"csrf": csrf, "one": f"drop:{job.host}"})
+    assert ask.status == 200 and job.host in await ask.text()
+    assert (await DeliveryJob.get(id=job.id)).state == DeliveryState.PENDING
+    response = await site.post("/admin/deliveries", {"csrf": csrf, "one": f"drop:{job.host}",
+                                                     "confirm": "yes"})
+    assert response.status == 303
     job = await DeliveryJob.get(id=job.id)
     assert job.state == DeliveryState.ABANDONED and job.finished_at is not None
     html = await site.page("/admin/deliveries")
@@ -106,5 +115,6 @@ async def test_followers_state_is_unchanged_by_queue_actions(site, peer):
 
     await site.login()
     job = await _failed_delivery(site, peer)
-    await site.post("/admin/deliveries", {"csrf": await site.csrf(), "one": f"drop:{job.host}"})
+    await site.post("/admin/deliveries", {"csrf": await site.csrf(), "one": f"drop:{job.host}",
+                                          "confirm": "yes"})
     assert (await Follower.get()).state == FollowState.ACCEPTED

@@ -89,6 +89,17 @@ MESSAGES: dict[str, dict[str, str]] = {
         "deliveries.last_error": "dernière erreur",
         "deliveries.retry": "Réessayer maintenant",
         "deliveries.drop": "Abandonner les envois en attente",
+        "confirm.title": "Confirmer",
+        "confirm.yes": "Confirmer",
+        "confirm.no": "Annuler",
+        "confirm.remove_follower": "Retirer cet abonné ? Un refus (Reject) lui est envoyé ; "
+                                   "il devra s'abonner de nouveau.",
+        "confirm.remove_feed": "Ne plus lire ce flux ? Ce qu'il a publié reste publié.",
+        "confirm.unfollow": "Ne plus suivre ? Un Undo(Follow) est envoyé et les éléments reçus "
+                            "de cette source sont oubliés.",
+        "confirm.revoke": "Révoquer ce jeton ? Le client qui l'utilise ne pourra plus publier.",
+        "confirm.drop": "Abandonner les envois en attente vers cet hôte ? Ils ne partiront "
+                        "jamais.",
     },
     "en": {
         "nav.federation": "Federation",
@@ -174,5 +185,15 @@ MESSAGES: dict[str, dict[str, str]] = {
         "deliveries.last_error": "last error",
         "deliveries.retry": "Retry now",
         "deliveries.drop": "Drop pending deliveries",
+        "confirm.title": "Confirm",
+        "confirm.yes": "Confirm",
+        "confirm.no": "Cancel",
+        "confirm.remove_follower": "Remove this follower? A Reject is sent to them; they will "
+                                   "have to follow again.",
+        "confirm.remove_feed": "Stop polling this feed? What it published stays published.",
+        "confirm.unfollow": "Unfollow? An Undo(Follow) is sent and the items this source "
+                            "brought are forgotten.",
+        "confirm.revoke": "Revoke this token? The client using it can no longer publish.",
+        "confirm.drop": "Drop the pending deliveries to this host? They will never be sent.",
     },
 }

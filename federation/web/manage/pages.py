@@ -9,7 +9,7 @@ from aiohttp import web
 from federation.db.delivery import DeliveryState
 from federation.db.ingest import ApiToken, Feed, FeedKind
 from federation.db.social import Block, Follower, Following, FollowState, SyndicationPolicy
-from federation.delivery.hosts import drop_host, queue_by_host, retry_host
+from federation.delivery.hosts import drop_host, queue_by_host, require_known, retry_host
 from federation.errors import BadRequest, FederationError
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.inbox import follows
@@ -52,6 +52,19 @@ def _one(form: Any, actions: tuple[str, ...]) -> tuple[str, str]:
     if action not in actions or not argument:
         raise web.HTTPBadRequest(text="400: unknown action\n")
     return action, argument
+
+
+async def _unconfirmed(request: web.Request, session: SessionInfo, form: Any, *,
+                       question: str, subject: str,
+                       fields: dict[str, str] | None = None) -> web.Response | None:
+    """An action that cannot be undone runs only once confirmed: without ``confirm=yes`` the
+    answer is a page asking (the same form, confirmed, and a way back), without JavaScript;
+    ``None`` once confirmed."""
+    if form.get("confirm") == "yes":
+        return None
+    return await _render(request, session, "confirm.html", "", question=question,
+                         subject=subject, one=str(form.get("one", "")), fields=fields or {},
+                         target=request.path)
 
 
 def _row_id(text: str, what: str) -> int:
@@ -142,6 +155,11 @@ async def followers_act(request: web.Request, session: SessionInfo) -> web.Respo
     action, raw_id = _one(form, ("approve", "reject", "remove"))
     follower = await follows.follower_by_id(directory, identifier, _row_id(raw_id, "follower"))
     if action == "remove":
+        await follower.fetch_related("remote")
+        page = await _unconfirmed(request, session, form, question="confirm.remove_follower",
+                                  subject=follower.remote.handle, fields={"actor": identifier})
+        if page is not None:
+            return page
         await follows.remove_follower(directory, follower)
     else:
         await follows.answer_follower(directory, follower, accept=action == "approve")
@@ -202,6 +220,11 @@ async def feeds_act(request: web.Request, session: SessionInfo) -> web.Response:
     if action == "poll":
         await sources.poll_soon(feed_id)
     else:
+        feed = await sources.get_feed(feed_id)
+        page = await _unconfirmed(request, session, form, question="confirm.remove_feed",
+                                  subject=feed.url)
+        if page is not None:
+            return page
         await sources.remove_feed(feed_id)
     raise see_other("/admin/feeds", msg="done")
 
@@ -272,6 +295,10 @@ async def following_act(request: web.Request, session: SessionInfo) -> web.Respo
     if one == "policy":
         await subscriptions.set_policy(row, _policy(str(form.get(f"policy-{row.id}", ""))))
     else:
+        page = await _unconfirmed(request, session, form, question="confirm.unfollow",
+                                  subject=row.remote.handle if row.remote else row.target_uri)
+        if page is not None:
+            return page
         await subscriptions.unfollow(directory, row)
     raise see_other("/admin/following", msg="done")
 
@@ -316,7 +343,14 @@ async def tokens_act(request: web.Request, session: SessionInfo) -> web.Response
                                  error=failure.message, values={"name": name, "actors": actors})
         return await _tokens(request, session, secret=token.secret, created=token.name)
     _, raw_id = _one(form, ("revoke",))
-    await tokens.revoke_token_id(_row_id(raw_id, "token"))
+    token_id = _row_id(raw_id, "token")
+    row = await ApiToken.get_or_none(id=token_id, revoked_at=None) if token_id < 2**31 else None
+    if row is not None:  # (an unknown one: the service's 404)
+        page = await _unconfirmed(request, session, form, question="confirm.revoke",
+                                  subject=row.name)
+        if page is not None:
+            return page
+    await tokens.revoke_token_id(token_id)
     raise see_other("/admin/tokens", msg="done")
 
 
@@ -340,5 +374,9 @@ async def deliveries_act(request: web.Request, session: SessionInfo) -> web.Resp
     if action == "retry":
         await retry_host(host)
     else:
+        page = await _unconfirmed(request, session, form, question="confirm.drop",
+                                  subject=await require_known(host))
+        if page is not None:
+            return page
         await drop_host(host)
     raise see_other("/admin/deliveries", msg="done")
