@@ -19,7 +19,7 @@ from federation.moderation import web as moderation
 from federation.services import open_services
 from federation.settings import Settings
 from federation.syndication import web as syndication
-from federation.web import actors, api, health, inbox, loops, metrics, objects, wellknown
+from federation.web import actors, api, health, inbox, loops, manage, metrics, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SERVICES, SETTINGS, VAULT
 
@@ -50,7 +50,7 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
-    for part in (health, wellknown, actors, objects, api, inbox, moderation, syndication, loops,
-                 metrics):
+    for part in (health, wellknown, actors, objects, api, inbox, moderation, syndication, manage,
+                 loops, metrics):
         part.setup(app)
     return app

@@ -1,6 +1,7 @@
 """Delivery commands: ``worker`` (delivery, feed polling and the moderation webhook without
-the web server), ``deliveries`` (the queue per host; ``--purge`` deletes finished rows past their
-retention), ``status`` (how the background loops of the running processes are doing)."""
+the web server), ``deliveries`` (the queue per host, :mod:`federation.delivery.hosts` as
+``/admin/deliveries``; ``--retry``/``--drop HOST``; ``--purge`` deletes finished rows past
+their retention), ``status`` (how the background loops of the running processes are doing)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,7 @@ import asyncio
 import json
 import signal
 import sys
-from dataclasses import asdict, dataclass
+from dataclasses import asdict
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING
 
@@ -46,6 +47,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     queue.add_argument("--purge", action="store_true",
                        help="delete now the finished deliveries, done fanouts and idle healthy "
                        "hosts older than delivery.retention_days (workers do it hourly)")
+    queue.add_argument("--retry", metavar="HOST",
+                       help="make HOST's pending deliveries due now and forget its failures "
+                       "(it is no longer set aside)")
+    queue.add_argument("--drop", metavar="HOST",
+                       help="abandon HOST's pending deliveries (they are never sent)")
     queue.set_defaults(handler=cmd_deliveries)
 
     status = subparsers.add_parser(
@@ -138,55 +144,18 @@ def _since(moment: str | None, now: datetime) -> str:
         return "?"
 
 
-@dataclass
-class HostLine:
-    """One host's line in ``federation deliveries``."""
-
-    host: str
-    pending: int = 0
-    failing: int = 0
-    delivered: int = 0
-    failed: int = 0
-    set_aside: bool = False
-    last_error: str = ""
-
-
-async def queue_by_host(limit: int) -> list[HostLine]:
-    """The queue summarised per host, most pending first."""
-    from tortoise.functions import Count
-
-    from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
-
-    lines: dict[str, HostLine] = {}
-    counts = await DeliveryJob.annotate(n=Count("id")).group_by("host", "state").values_list(
-        "host", "state", "n"
-    )
-    for host, state, n in counts:
-        line = lines.setdefault(host, HostLine(host))
-        if state in (DeliveryState.PENDING, DeliveryState.SENDING):
-            line.pending += n
-        elif state == DeliveryState.DELIVERED:
-            line.delivered += n
-        else:
-            line.failed += n
-    failing = await DeliveryJob.filter(
-        state__in=[DeliveryState.PENDING, DeliveryState.SENDING], last_error__isnull=False
-    ).annotate(n=Count("id")).group_by("host").values_list("host", "n")
-    for host, n in failing:
-        lines.setdefault(host, HostLine(host)).failing = n
-    for health in await HostHealth.filter(host__in=list(lines)):
-        line = lines[health.host]
-        line.set_aside = health.unavailable
-        line.last_error = health.last_error or ""
-    ordered = sorted(lines.values(), key=lambda line: (-line.pending, -line.failing, line.host))
-    return ordered[:limit]
-
-
 async def cmd_deliveries(args: argparse.Namespace) -> int:
+    from federation.delivery.hosts import drop_host, queue_by_host, retry_host
     from federation.delivery.retention import purge_finished
 
     settings = settings_from(args)
     async with opened(settings, sync=False):
+        if args.retry:
+            count = await retry_host(args.retry)
+            print(f"{count} pending delivery(ies) to {args.retry} due now", file=sys.stderr)
+        if args.drop:
+            count = await drop_host(args.drop)
+            print(f"{count} pending delivery(ies) to {args.drop} abandoned", file=sys.stderr)
         if args.purge:
             report = await purge_finished(datetime.now(UTC),
                                           timedelta(days=settings.delivery.retention_days))

@@ -1,8 +1,11 @@
-"""Followers of a local actor: ``followers ACTOR [--pending]``, ``followers accept|reject ACTOR REMOTE``.
+"""Followers of a local actor: ``followers ACTOR [--pending]``,
+``followers accept|reject|remove ACTOR REMOTE``.
 
 ``accept`` and ``reject`` decide a follow request of an actor that approves its followers by
 hand (``manually_approves_followers``): the follower gets an ``Accept`` or a ``Reject``, queued
-for the delivery worker of the running server (or of ``federation serve`` later).
+for the delivery worker of the running server (or of ``federation serve`` later). ``remove``
+ends an accepted follow (a ``Reject`` is queued, the row removed). The same services as
+``/admin/followers`` (:mod:`federation.inbox.follows`).
 """
 
 from __future__ import annotations
@@ -27,10 +30,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 async def cmd_followers(args: argparse.Namespace) -> int:
     words = list(args.args)
-    if words[0] in ("accept", "reject"):
+    if words[0] in ("accept", "reject", "remove"):
         if len(words) != 3:
-            print("usage: federation followers accept|reject ACTOR REMOTE", file=sys.stderr)
+            print("usage: federation followers accept|reject|remove ACTOR REMOTE",
+                  file=sys.stderr)
             return 2
+        if words[0] == "remove":
+            return await _remove(args, words[1], words[2])
         return await _decide(args, words[1], words[2], accept=words[0] == "accept")
     if len(words) != 1:
         print("usage: federation followers ACTOR [--pending]", file=sys.stderr)
@@ -39,14 +45,13 @@ async def cmd_followers(args: argparse.Namespace) -> int:
 
 
 async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> int:
-    from federation.db.social import Follower, FollowState
+    from federation.db.social import FollowState
+    from federation.inbox.follows import followers_of
 
     settings = settings_from(args)
     state = FollowState.PENDING if pending else FollowState.ACCEPTED
     async with opened(settings, sync=False) as directory:
-        actor = directory.get(identifier)
-        rows = await (Follower.filter(actor_id=actor.db_id, state=state)
-                      .order_by("created_at").prefetch_related("remote"))
+        rows = await followers_of(directory, identifier, state)
         for row in rows:
             print(f"{row.remote.uri}\t{row.remote.handle}\t{row.created_at:%Y-%m-%d %H:%M}")
     label = "pending request(s)" if pending else "follower(s)"
@@ -62,4 +67,15 @@ async def _decide(args: argparse.Namespace, identifier: str, remote_uri: str, *,
         await decide_follower(directory, identifier, remote_uri, accept=accept)
     verb = "accepted" if accept else "rejected"
     print(f"{verb} {remote_uri} as a follower of {identifier}; the answer is queued for delivery")
+    return 0
+
+
+async def _remove(args: argparse.Namespace, identifier: str, remote_uri: str) -> int:
+    from federation.inbox.follows import find_follower, remove_follower
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        await remove_follower(directory, await find_follower(directory, identifier, remote_uri))
+    print(f"removed {remote_uri} from the followers of {identifier}; a Reject is queued for "
+          "delivery")
     return 0

@@ -1,5 +1,5 @@
-"""Moderation from the command line: ``moderators add|edit|list|remove|passwd|token`` and
-``moderation list|approve|reject|spam|undo``.
+"""Moderation from the command line: ``moderators add|edit|list|remove|passwd|token``,
+``blocks list|remove`` and ``moderation list|approve|reject|spam|undo``.
 
 Passwords are never taken from the command line (they would land in the shell history and in
 ``ps``): they are read from a prompt on a terminal, or from the first line of stdin otherwise.
@@ -32,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
-                     help="mark as administrator (shown by `moderators list`; no extra rights yet)")
+                     help="an administrator: may also use the site-management pages "
+                     "(/admin/federation: followers, feeds, follows, tokens, deliveries)")
     add.set_defaults(handler=cmd_add)
     edit = verbs.add_parser(
         "edit", help="change a moderator's e-mail notifications or language",
@@ -64,6 +65,19 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     revoke = verbs.add_parser("revoke-tokens", help="revoke every API token of a moderator")
     revoke.add_argument("username")
     revoke.set_defaults(handler=cmd_revoke_tokens)
+
+    blocks = subparsers.add_parser(
+        "blocks", help="list or lift the blocks of authors and instances",
+        description="Blocks are made from the moderation queue (block the author or their "
+        "instance); here they are listed and lifted, audited like the UI's decisions.",
+    )
+    bverbs = blocks.add_subparsers(dest="verb", metavar="VERB", required=True)
+    bverbs.add_parser("list", help="list the blocks").set_defaults(handler=cmd_list_blocks)
+    lift = bverbs.add_parser("remove", help="lift a block by id (from `blocks list`)")
+    lift.add_argument("id", type=int, metavar="ID")
+    lift.add_argument("--as", dest="moderator", default="cli",
+                      help="name recorded in the audit log (default: cli)")
+    lift.set_defaults(handler=cmd_unblock)
 
     moderation = subparsers.add_parser(
         "moderation", help="list and decide replies waiting for moderation",
@@ -178,6 +192,29 @@ async def cmd_revoke_tokens(args: argparse.Namespace) -> int:
     async with opened(settings_from(args), sync=False):
         count = await accounts.revoke_tokens(args.username)
     print(f"{count} token(s) revoked")
+    return 0
+
+
+async def cmd_list_blocks(args: argparse.Namespace) -> int:
+    from federation.db.social import Block
+
+    async with opened(settings_from(args), sync=False):
+        rows = await Block.all().order_by("-id")
+    for row in rows:
+        print(f"{row.id:5} {row.kind!s:7} {row.value:48} {row.created_at:%Y-%m-%d} "
+              f"{row.created_by:16} {row.reason}".rstrip())
+    if not rows:
+        print("(no blocks)", file=sys.stderr)
+    return 0
+
+
+async def cmd_unblock(args: argparse.Namespace) -> int:
+    from federation.moderation.service import ModerationService
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        await ModerationService(settings, directory).unblock(args.id, args.moderator)
+    print(f"block {args.id} lifted")
     return 0
 
 

@@ -22,7 +22,6 @@ from federation.cli.context import opened, services_for, settings_from
 from federation.db.vocabulary import FeedKind
 from federation.errors import (
     BadRequest,
-    Conflict,
     FederationError,
     NotFound,
     Problem,
@@ -95,8 +94,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     remove.set_defaults(handler=cmd_feeds_remove)
     poll = feed_verbs.add_parser(
         "poll", help="poll feeds now",
-        description="Poll the due feeds (or every feed) now, each under its job's lease as a "
-        "worker does: a feed a worker is polling at that moment is skipped (busy).")
+        description="Poll the due feeds (every feed with --all, or the feeds given by id) now, "
+        "each under its job's lease as a worker does: a feed a worker is polling at that "
+        "moment is skipped (busy).")
+    poll.add_argument("ids", nargs="*", metavar="ID", help="these feeds only (ids from "
+                      "`feeds list`), due or not")
     poll.add_argument("--all", action="store_true", help="every feed, not only due ones")
     poll.set_defaults(handler=cmd_feeds_poll)
 
@@ -262,9 +264,7 @@ async def cmd_tokens_create(args: argparse.Namespace) -> int:
 
     settings = settings_from(args)
     async with opened(settings) as directory:
-        for actor in args.actor:
-            directory.get(actor)
-        token = await create_token(args.name, args.actor)
+        token = await create_token(args.name, args.actor, directory=directory)
     print(f"token for {token.name} (shown once, keep it secret):")
     print(token.secret)
     return 0
@@ -295,60 +295,42 @@ async def cmd_tokens_revoke(args: argparse.Namespace) -> int:
 
 
 async def cmd_feeds_add(args: argparse.Namespace) -> int:
-    from federation.db.actors import Actor
-    from federation.db.ingest import Feed
-    from federation.ingest.poller import (
-        MAX_INTERVAL_SECONDS,
-        MIN_INTERVAL_SECONDS,
-        guess_kind,
-        schedule_feed,
-    )
-    from federation.protocol.uris import is_http_url
+    from federation.ingest.poller import MAX_INTERVAL_SECONDS, MIN_INTERVAL_SECONDS
+    from federation.ingest.sources import add_feed
 
     settings = settings_from(args)
-    if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:
+    if not MIN_INTERVAL_SECONDS <= args.interval <= MAX_INTERVAL_SECONDS:  # in the CLI's words
         raise BadRequest(f"--interval must be {MIN_INTERVAL_SECONDS} to {MAX_INTERVAL_SECONDS} "
                          "seconds")
-    if not is_http_url(args.url):
-        raise BadRequest(f"{args.url!r} is not an http(s) URL")
     async with opened(settings) as directory:
-        directory.get(args.actor)
-        actor = await Actor.get(identifier=args.actor)
-        if await Feed.exists(actor=actor, url=args.url):
-            raise Conflict(f"{args.url} is already polled for {args.actor}")
-        kind = FeedKind(args.kind) if args.kind else guess_kind(args.url)
-        feed = await Feed.create(actor=actor, url=args.url, kind=kind,
-                                 interval_seconds=args.interval, next_poll_at=datetime.now(UTC))
-        await schedule_feed(feed)  # (workers would also find it within minutes)
-    print(f"feed {feed.id}: {kind.value} {args.url} for {args.actor}, every {args.interval} s "
-          "(existing entries will be recorded without delivery)")
+        feed = await add_feed(directory, args.actor, args.url,
+                              kind=FeedKind(args.kind) if args.kind else None,
+                              interval_seconds=args.interval)
+    print(f"feed {feed.id}: {feed.kind.value} {feed.url} for {args.actor}, every "
+          f"{feed.interval_seconds} s (existing entries will be recorded without delivery)")
     return 0
 
 
 async def cmd_feeds_remove(args: argparse.Namespace) -> int:
-    from federation.db import is_row_id
-    from federation.db.ingest import Feed
-    from federation.protocol.numbers import is_ascii_digits
+    from federation.ingest.sources import feed_id_of, remove_feed
 
     settings = settings_from(args)
-    feed_id = int(args.id) if is_ascii_digits(args.id) else 0
     async with opened(settings, sync=False):
-        feed = await Feed.get_or_none(id=feed_id).prefetch_related("actor") \
-            if is_row_id(feed_id) else None
-        if feed is None:
+        feed_id = feed_id_of(args.id)
+        if not feed_id:
             raise NotFound(f"no feed {args.id!r} (see `federation feeds list`)")
-        await feed.delete()
+        feed = await remove_feed(feed_id)
     print(f"feed {feed_id} ({feed.url} for {feed.actor.identifier}) is no longer polled; "
           "what it published stays published")
     return 0
 
 
 async def cmd_feeds_list(args: argparse.Namespace) -> int:
-    from federation.db.ingest import Feed
+    from federation.ingest.sources import list_feeds
 
     settings = settings_from(args)
     async with opened(settings, sync=False):
-        feeds = await Feed.all().order_by("id").prefetch_related("actor")
+        feeds = await list_feeds()
     for feed in feeds:
         state = f"failing ×{feed.failures}: {feed.last_error[:200]}" if feed.failures else "ok"
         print(f"{feed.id:4} {feed.kind.value:5} {feed.actor.identifier:28} {feed.url}  "
@@ -358,11 +340,15 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
 
 async def cmd_feeds_poll(args: argparse.Namespace) -> int:
     from federation.ingest.poller import FeedPoller
+    from federation.ingest.sources import feed_id_of
 
     settings = settings_from(args)
     async with services_for(settings) as services:
         poller = FeedPoller.for_site(settings, services.client, services.publisher)
-        reports = await poller.run_once(every=args.all)
+        if args.ids:
+            reports = await poller.run_ids([feed_id_of(i) for i in args.ids])
+        else:
+            reports = await poller.run_once(every=args.all)
     for report in reports:
         outcomes = ", ".join(f"{n} {k}" for k, n in sorted(report.outcomes.items()))
         print(f"feed {report.feed_id}: {report.status} {outcomes} {report.error}".rstrip())

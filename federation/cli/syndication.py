@@ -1,5 +1,6 @@
-"""Sister sites from the command line: ``follow``, ``unfollow``, ``following``, ``relay …`` and
-``syndication list|approve|reject``.
+"""Sister sites from the command line: ``follow``, ``unfollow``, ``follow-policy``,
+``following``, ``relay …`` and ``syndication list|approve|reject`` (``/admin/following`` and
+``/admin/syndication`` in the admin, through the same services).
 
 These commands write rows and queue activities; they never deliver. A running ``federation
 serve`` (its in-process worker) or ``federation worker`` sends what they queue, so they work
@@ -14,7 +15,6 @@ import json
 import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from federation.cli.context import opened, services_for, settings_from
@@ -52,6 +52,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     unfollow.add_argument("target", metavar="HANDLE_URL_OR_ID")
     unfollow.add_argument("--as", dest="as_actor", metavar="ACTOR")
     unfollow.set_defaults(handler=cmd_unfollow)
+
+    policy = subparsers.add_parser(
+        "follow-policy", help="change the policy of a follow (announce, review, store)",
+        description="Change what happens to what a followed site or relay brings from now on "
+        "(nothing is sent or fetched). TARGET is the follow's id (from `federation following`), "
+        "its URL or the confirmed handle of the followed actor.",
+    )
+    policy.add_argument("target", metavar="ID_URL_OR_HANDLE")
+    policy.add_argument("policy", choices=POLICIES)
+    policy.add_argument("--as", dest="as_actor", metavar="ACTOR")
+    policy.set_defaults(handler=cmd_follow_policy)
 
     following = subparsers.add_parser(
         "following", help="list whom we follow, with the state (pending, accepted, rejected)")
@@ -99,12 +110,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 @asynccontextmanager
 async def _remote(settings: Settings) -> AsyncIterator[
         tuple[ActorDirectory, HardenedClient, RemoteActorStore]]:
-    from federation.remote.actors import RemoteActorStore
+    from federation.syndication.subscriptions import store_for
 
     async with services_for(settings) as services:
-        store = RemoteActorStore(services.client, local_origin=settings.base_url,
-                                 refresh_after=timedelta(hours=settings.inbox.actor_refresh_hours))
-        yield services.directory, services.client, store
+        yield services.directory, services.client, store_for(settings, services.client)
 
 
 def _line(row: dict[str, Any]) -> str:
@@ -144,6 +153,19 @@ async def cmd_unfollow(args: argparse.Namespace) -> int:
         await subscriptions.unfollow(directory, row)
     print(f"unfollowed {uri}")
     print(f"Undo(Follow) {QUEUED_NOTE}", file=sys.stderr)
+    return 0
+
+
+async def cmd_follow_policy(args: argparse.Namespace) -> int:
+    from federation.db.social import SyndicationPolicy
+    from federation.syndication import subscriptions
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        row = await subscriptions.find_following(directory, args.target, args.as_actor)
+        await subscriptions.set_policy(row, SyndicationPolicy(args.policy))
+        await row.fetch_related("remote", "actor")
+        print(_line(subscriptions.describe(row)))
     return 0
 
 

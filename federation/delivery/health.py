@@ -39,7 +39,7 @@ def host_key(url: str) -> str:
     return host if DEFAULT_PORTS.get(origin.scheme) == origin.port else f"{host}:{origin.port}"
 
 
-def _as_host_key(host_or_url: str) -> str:
+def as_host_key(host_or_url: str) -> str:
     if "://" in host_or_url:
         return host_key(host_or_url)
     name, sep, port = host_or_url.strip().rpartition(":")
@@ -93,7 +93,7 @@ async def set_aside_hosts(now: datetime) -> set[str]:
 
 async def restore_host(host: str, now: datetime | None = None) -> bool:
     """Forget the failures of ``host``; its pending deliveries become due. True if it was set aside."""
-    host = _as_host_key(host)
+    host = as_host_key(host)
     now = now or datetime.now(UTC)
     row = await HostHealth.get_or_none(host=host)
     if row is None or not (row.unavailable or row.failure_days):

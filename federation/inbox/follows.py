@@ -2,7 +2,8 @@
 
 - ``Follow`` of one of our actors: a ``Follower`` row, accepted at once (an ``Accept`` is sent
   to the follower) unless the actor ``manually_approves_followers``: then it waits, pending,
-  for ``federation followers accept|reject`` (:func:`decide_follower`).
+  for ``federation followers accept|reject`` or ``/admin/followers`` (:func:`answer_follower`);
+  :func:`remove_follower` ends an accepted follow from our side.
 - ``Undo(Follow)``: the inner actor must be the outer actor (checklist item 17).
 - ``Accept``/``Reject`` of a ``Follow`` we sent (``social.Following``): its state is updated when
   the answer comes from the actor we followed.
@@ -16,7 +17,8 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from federation.db.social import Follower, Following, FollowState, RemoteActor
+from federation.db import is_row_id
+from federation.db.social import Follower, Following, FollowState
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Forbidden, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
@@ -110,19 +112,82 @@ async def on_follow_answer(activity: Activity) -> bool:
     return True
 
 
+async def followers_of(directory: ActorDirectory, identifier: str,
+                       state: FollowState = FollowState.ACCEPTED, *, after: int | None = None,
+                       limit: int | None = None) -> list[Follower]:
+    """The followers of ``identifier`` in ``state`` (accepted, or pending requests), oldest
+    first (by row id, after the row ``after``; at most ``limit``), with their remote actor
+    (``federation followers``, ``/admin/followers``)."""
+    local = directory.get(identifier)
+    rows = Follower.filter(actor_id=local.db_id, state=state)
+    if after is not None:
+        rows = rows.filter(id__gt=after)
+    rows = rows.order_by("id")
+    if limit is not None:
+        rows = rows.limit(limit)
+    return list(await rows.prefetch_related("remote"))
+
+
+async def count_followers(directory: ActorDirectory, identifier: str,
+                          state: FollowState = FollowState.ACCEPTED) -> int:
+    return await Follower.filter(actor_id=directory.get(identifier).db_id, state=state).count()
+
+
+async def find_follower(directory: ActorDirectory, identifier: str, remote_uri: str) -> Follower:
+    """The follow of ``identifier`` by the remote actor ``remote_uri``; :class:`NotFound`."""
+    local = directory.get(identifier)
+    follower = await Follower.get_or_none(actor_id=local.db_id, remote__uri=remote_uri)
+    if follower is None:
+        raise NotFound(f"{remote_uri} does not follow {identifier}")
+    return follower
+
+
+async def follower_by_id(directory: ActorDirectory, identifier: str, follower_id: int) -> Follower:
+    """The follower row ``follower_id`` of ``identifier``; :class:`NotFound` for another
+    actor's row or an unknown id (``/admin/followers`` posts row ids)."""
+    local = directory.get(identifier)
+    follower = await Follower.get_or_none(id=follower_id, actor_id=local.db_id) \
+        if is_row_id(follower_id) else None
+    if follower is None:
+        raise NotFound(f"no follower #{follower_id} of {identifier}")
+    return follower
+
+
+def _local_of(directory: ActorDirectory, follower: Follower) -> LocalActor:
+    local = next((a for a in directory.all() if a.db_id == follower.actor_id), None)
+    if local is None:
+        raise NotFound("the actor of this follower is not configured any more")
+    return local
+
+
+async def answer_follower(directory: ActorDirectory, follower: Follower, *,
+                          accept: bool) -> Follower:
+    """Accept or reject ``follower``'s request; the ``Accept``/``Reject`` is queued for it."""
+    local = _local_of(directory, follower)
+    await follower.fetch_related("remote")
+    follower.state = FollowState.ACCEPTED if accept else FollowState.REJECTED
+    follower.decided_at = datetime.now(UTC)
+    await follower.save(update_fields=["state", "decided_at"])
+    await send_follow_answer(directory, local, follower.remote.uri,
+                             follower.follow_activity_uri, accept=accept)
+    logger.info("follower %s of %s %s", follower.remote.domain, local.identifier, follower.state)
+    return follower
+
+
+async def remove_follower(directory: ActorDirectory, follower: Follower) -> None:
+    """Remove an accepted (or pending) follower: a ``Reject`` of its Follow is queued (how
+    Mastodon removes a follower: the remote server drops the follow), then the row goes."""
+    local = _local_of(directory, follower)
+    await follower.fetch_related("remote")
+    await send_follow_answer(directory, local, follower.remote.uri,
+                             follower.follow_activity_uri, accept=False)
+    await follower.delete()
+    logger.info("follower %s of %s removed", follower.remote.domain, local.identifier)
+
+
 async def decide_follower(
     directory: ActorDirectory, identifier: str, remote_uri: str, *, accept: bool
 ) -> Follower:
-    """Accept or reject a follower of ``identifier`` (CLI); the answer is sent to it."""
-    local = directory.get(identifier)
-    remote = await RemoteActor.get_or_none(uri=remote_uri)
-    follower = None
-    if remote is not None:
-        follower = await Follower.get_or_none(actor_id=local.db_id, remote_id=remote.id)
-    if remote is None or follower is None:
-        raise NotFound(f"{remote_uri} does not follow {identifier}")
-    follower.state = FollowState.ACCEPTED if accept else FollowState.REJECTED
-    follower.decided_at = datetime.now(UTC)
-    await follower.save()
-    await send_follow_answer(directory, local, remote.uri, follower.follow_activity_uri, accept=accept)
-    return follower
+    """Accept or reject a follower of ``identifier`` named by its actor id (CLI)."""
+    follower = await find_follower(directory, identifier, remote_uri)
+    return await answer_follower(directory, follower, accept=accept)

@@ -164,6 +164,18 @@ class FeedPoller:
         return [await self.poll_leased(feed, tokens.next())
                 for feed in await feeds.order_by("next_poll_at", "id")]
 
+    async def run_ids(self, feed_ids: list[int]) -> list[PollReport]:
+        """Poll the feeds ``feed_ids`` now, due or not, each under its job's lease
+        (``federation feeds poll ID…``); :class:`NotFound` if one is not a feed."""
+        feeds = []
+        for feed_id in feed_ids:
+            feed = await Feed.get_or_none(id=feed_id) if 0 < feed_id < 2**31 else None
+            if feed is None:
+                raise NotFound(f"no feed {feed_id} (see `federation feeds list`)")
+            feeds.append(feed)
+        tokens = LeaseTokens(f"poll-{uuid.uuid4().hex[:8]}")
+        return [await self.poll_leased(feed, tokens.next()) for feed in feeds]
+
     async def poll_leased(self, feed: Feed, token: str) -> PollReport:
         """Poll ``feed`` now, holding its job's lease as a worker would (``federation feeds
         poll``): never while a worker polls it; its job rescheduled at the feed's next poll."""

@@ -1,4 +1,4 @@
-"""Bearer tokens of the CMS clients: created and revoked by CLI, stored as SHA-256 hashes.
+"""Bearer tokens of the CMS clients: created and revoked by CLI or ``/admin/tokens``, stored as SHA-256 hashes.
 
 The secret is shown once at creation. Checking a token hashes what was presented, looks the
 hash up, and compares it in constant time; a revoked token is refused like an unknown one.
@@ -16,6 +16,7 @@ from tortoise.exceptions import IntegrityError
 
 from federation.db.ingest import ApiToken
 from federation.errors import BadRequest, Conflict, Forbidden, NotFound, Unauthorized
+from federation.identity.directory import ActorDirectory
 
 TOKEN_PREFIX = "fed_"
 #: Longest CMS client name (the column's size).
@@ -33,10 +34,15 @@ class NewToken:
     secret: str  # shown once, never stored
 
 
-async def create_token(name: str, actors: list[str] | None = None) -> NewToken:
-    """A new token for the CMS client ``name`` (limited to ``actors`` when given)."""
+async def create_token(name: str, actors: list[str] | None = None, *,
+                       directory: ActorDirectory | None = None) -> NewToken:
+    """A new token for the CMS client ``name`` (limited to ``actors`` when given; each must be
+    a configured actor of ``directory`` when one is given: ``NotFound`` otherwise)."""
     if not 0 < len(name.strip()) <= MAX_NAME_LENGTH:
         raise BadRequest(f"a token's name is 1 to {MAX_NAME_LENGTH} characters")
+    if directory is not None:
+        for actor in actors or []:
+            directory.get(actor)
     secret = TOKEN_PREFIX + secrets.token_urlsafe(32)
     try:
         await ApiToken.create(name=name, token_hash=hash_token(secret), prefix=secret[:10],
@@ -46,12 +52,23 @@ async def create_token(name: str, actors: list[str] | None = None) -> NewToken:
     return NewToken(name, secret)
 
 
-async def revoke_token(name: str) -> None:
+async def revoke_token(name: str) -> ApiToken:
+    """Revoke the active token named ``name``; :class:`NotFound` if there is none."""
     token = await ApiToken.get_or_none(name=name, revoked_at=None)
     if token is None:
         raise NotFound(f"no active token named {name!r}")
     token.revoked_at = datetime.now(UTC)
     await token.save(update_fields=["revoked_at"])
+    return token
+
+
+async def revoke_token_id(token_id: int) -> ApiToken:
+    """Revoke the active token ``token_id`` (``/admin/tokens``); :class:`NotFound` otherwise."""
+    token = await ApiToken.get_or_none(id=token_id, revoked_at=None) \
+        if 0 < token_id < 2**31 else None
+    if token is None:
+        raise NotFound(f"no active token #{token_id}")
+    return await revoke_token(token.name)
 
 
 async def list_tokens() -> list[ApiToken]:

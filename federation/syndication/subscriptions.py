@@ -9,6 +9,7 @@ arrives in the inbox and updates the ``Following`` row.
   from its origin before anything is written, and the follow names the id it finally has
   (after redirects), not the address given.
 - :func:`unfollow` — ``Undo(Follow)`` to the actor, then the row (and its items) is removed.
+- :func:`set_policy` — what happens to what a follow brings (announce, review, store).
 - :func:`subscribe_relay` — FEP-ae0c: *mastodon* style is a ``Follow`` of ``as:Public`` POSTed
   to the relay's inbox URL; *litepub* style is a ``Follow`` of the relay's actor. Relayed
   content arrives as ``Announce`` from the relay's actor.
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 from typing import Any
 
@@ -33,6 +35,8 @@ from federation.protocol.jsonld import with_context
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import is_http_url, same_origin
 from federation.remote.actors import RemoteActorStore
+from federation.remote.client import HardenedClient
+from federation.settings import Settings
 
 logger = logging.getLogger(__name__)
 
@@ -184,6 +188,32 @@ async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, ur
     remote = await store.lookup(url)
     return await _upsert(directory, actor, remote.uri, remote, policy, True,
                          Audience(actor_uris=(remote.uri,)))
+
+
+def store_for(settings: Settings, client: HardenedClient) -> RemoteActorStore:
+    """The remote actor store the admin's commands and pages resolve handles and URLs with
+    (the inbox's refresh period; the site's own origin refused)."""
+    return RemoteActorStore(client, local_origin=settings.base_url,
+                            refresh_after=timedelta(hours=settings.inbox.actor_refresh_hours))
+
+
+async def following_by_id(following_id: int) -> Following:
+    """Our follow ``following_id`` with its remote and local actors; :class:`NotFound`."""
+    row = await Following.get_or_none(id=following_id).prefetch_related("remote", "actor") \
+        if is_row_id(following_id) else None
+    if row is None:
+        raise NotFound(f"we do not follow #{following_id}")
+    return row
+
+
+async def set_policy(row: Following, policy: SyndicationPolicy) -> Following:
+    """Change what happens to what ``row`` brings from now on (nothing is sent, nothing
+    fetched; items already received keep their state)."""
+    if row.policy != policy:
+        row.policy = policy
+        await row.save(update_fields=["policy"])
+        logger.info("follow %s: policy %s", row.id, policy)
+    return row
 
 
 async def following_of(as_actor: str | None, directory: ActorDirectory) -> list[Following]:

@@ -25,7 +25,8 @@ from tortoise.models import Model
 
 from federation.app import create_app
 from federation.db.content import ContentObject, ObjectKind, OutboxActivity
-from federation.db.ingest import Feed, FeedKind
+from federation.db.delivery import HostHealth
+from federation.db.ingest import ApiToken, Feed, FeedKind
 from federation.db.moderation import (
     Decision,
     Interaction,
@@ -192,7 +193,11 @@ async def _seed(app: Any) -> dict[str, Any]:
                                   from_state=_short(text, 16) or None,
                                   to_state=_short(text, 16) or None, note=text)
         await Follower.create(actor_id=collective.db_id, remote=remote,
-                              state=FollowState.ACCEPTED, follow_activity_uri=url)
+                              state=list(FollowState)[number % 3], follow_activity_uri=url)
+        await ApiToken.create(name=_short(f"{n}{text}", 100), token_hash=f"{n:064d}",
+                              prefix=_short(text, 16), actors=[text, url])
+        await HostHealth.create(host=_short(f"{n}{text}", 255), unavailable=bool(number % 2),
+                                set_aside_until=now, last_error=_short(text, 500) or None)
         source = await Following.create(
             actor_id=site.db_id, target_uri=url, remote=remote if number % 2 else None,
             state=FollowState.ACCEPTED, policy=list(SyndicationPolicy)[number % 3],
@@ -233,7 +238,9 @@ async def _seed(app: Any) -> dict[str, Any]:
 def _pages(seeded: dict[str, Any], directory: Any) -> tuple[list[str], list[str], list[str]]:
     """(admin pages, API lists, public pages) to fetch."""
     admin = ["/admin/", "/admin/approved", "/admin/rejected", "/admin/spam", "/admin/reports",
-             "/admin/blocks", "/admin/log", "/admin/log?cursor=10"]
+             "/admin/blocks", "/admin/log", "/admin/log?cursor=10", "/admin/federation",
+             "/admin/followers", "/admin/followers?actor=halte-au-controle-numerique",
+             "/admin/feeds", "/admin/following", "/admin/tokens", "/admin/deliveries"]
     admin += [f"/admin/syndication?state={state}" for state in ItemState]
     one_per_set = seeded["replies"][::len(ReplyState)]
     admin += [f"/admin/thread/{reply.id}" for reply in one_per_set]
@@ -304,7 +311,7 @@ async def site(database_url: str, make_settings: Callable[..., Settings],
                aiohttp_client: Any) -> Any:
     settings = make_settings(database_url, base_url=BASE, server={"run_worker": False})
     client = await aiohttp_client(create_app(settings))
-    await accounts.create_account("camille", PASSWORD)
+    await accounts.create_account("camille", PASSWORD, is_admin=True)  # every page
     return client
 
 

@@ -74,11 +74,13 @@ _MESSAGES = ("done", "done.partial", "nothing_selected")
 
 @dataclass(frozen=True)
 class NavItem:
-    """A link of the top navigation: ``view`` marks it current, ``count`` (if any) is shown."""
+    """A link of the top navigation: ``view`` marks it current, ``count`` (if any) is shown;
+    ``admin_only`` links are shown to admins only."""
     view: str
     href: str
     label: str
     count: Callable[[], Awaitable[int]] | None = None
+    admin_only: bool = False
 
 
 @dataclass
@@ -260,6 +262,8 @@ async def render(request: web.Request, env: jinja2.Environment, template: str,
     nav = []
     if session is not None:
         for item in shell.nav:
+            if item.admin_only and not session.account.is_admin:
+                continue
             nav.append({"view": item.view, "href": item.href, "label": item.label,
                         "count": await item.count() if item.count is not None else None})
     language = ui_language(request, session)
