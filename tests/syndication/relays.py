@@ -34,12 +34,11 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from aiohttp import web
+from inbox.conftest import AS_JSON
 
 from federation.signing.digests import sha256_digest_header
 from federation.signing.httpsig_compat import httpsig_verify_request
 from federation.signing.keys import public_key_to_pem
-
-from inbox.conftest import AS_JSON
 
 from .conftest import BRIDGE, PUBLIC, Bridge, PeerActor
 
