@@ -161,9 +161,12 @@ async def test_public_posts_of_every_actor_reach_each_accepted_relay_once(
 
 
 async def test_nothing_but_public_posts_reaches_a_relay(bridge, make_relay, readers, peer_keys):
-    """Follow answers, followers-only and direct posts, pins: none of them reaches a relay."""
-    relay = await make_relay("mastodon")
+    """Follow answers, followers-only and direct posts, pins: none of them reaches a relay, not
+    even one that follows the site actor (a relay is never one of our readers)."""
+    relay = await make_relay("activityrelay")
     await subscribed(bridge, relay)
+    follow_site = relay._new("Follow", SITE, [SITE])  # as LitePub relays follow back
+    assert (await bridge.post(follow_site, relay.signer)).status == 202
     carol = await follow_us(bridge, readers, peer_keys)  # our Accept went to carol alone
     site = bridge.directory.site_actor
     followers = bridge.directory.uris.followers(site.identifier)
@@ -181,8 +184,8 @@ async def test_nothing_but_public_posts_reaches_a_relay(bridge, make_relay, read
     await bridge.app[PUBLISHER].pin("site", ObjectKind.ARTICLE, "push", "a4", True)
     await deliver_all(bridge)
     assert sorted(a["type"] for a in readers.received) == ["Add", "Create", "Create", "Create"]
-    assert [a["type"] for a in relay.received] == ["Create"]
-    assert relay.received[0]["object"]["name"] == "Article 4"
+    assert [a["type"] for a in relay.received] == ["Accept", "Create"]  # its follow, answered
+    assert relay.received[1]["object"]["name"] == "Article 4"
 
 
 async def test_unsubscribing_leaves_no_relay_follower(bridge, make_relay):
