@@ -267,6 +267,11 @@ class ActorDirectory:
                            "(or any command that writes the actors) once")
         return self._instance
 
+    @property
+    def instance_actor_or_none(self) -> LocalActor | None:
+        """The instance actor, or None before it is created (a process that only loads)."""
+        return self._instance
+
     def is_instance_actor(self, actor: LocalActor) -> bool:
         return self._instance is not None and actor.db_id == self._instance.db_id
 

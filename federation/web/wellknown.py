@@ -77,8 +77,8 @@ def _instance_by_username(settings: Settings, directory: ActorDirectory,
                           username: str) -> LocalActor | None:
     """The instance actor for ``acct:HOST@HOST`` (Mastodon's form), unless a configured actor
     has that username."""
-    instance = directory.instance_actor
-    if username.lower() != instance.config.username.lower():
+    instance = directory.instance_actor_or_none
+    if instance is None or username.lower() != instance.config.username.lower():
         return None
     return None if settings.actor_by_username(username) is not None else instance
 
@@ -103,8 +103,8 @@ async def host_meta_json(request: web.Request) -> web.Response:
 @routes.get("/.well-known/nodeinfo")
 async def nodeinfo_links(request: web.Request) -> web.Response:
     directory = request.app[DIRECTORY]
-    return _json(build_nodeinfo_links(directory.uris, directory.instance_actor.uri),
-                 "application/json")
+    application = directory.instance_actor_or_none or directory.site_actor
+    return _json(build_nodeinfo_links(directory.uris, application.uri), "application/json")
 
 
 @routes.get("/nodeinfo/{version}")
