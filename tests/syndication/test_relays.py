@@ -100,6 +100,10 @@ async def test_activityrelay_takes_the_instance_actor_whatever_the_site_actor_is
     assert document["type"] == "Application" and document["id"] == INSTANCE
     assert document["publicKey"]["id"] == f"{INSTANCE}#main-key"
     assert document["endpoints"]["sharedInbox"] == f"{BRIDGE}/inbox"
+    hidden = await bridge.client.get("/actors/_instance", headers={
+        "Accept": "application/activity+json", "Host": "bridge.example"})
+    assert hidden.status == 404  # not one of the site's actors: no profile, no collections
+    assert INSTANCE not in {a.uri for a in bridge.directory.all()}
 
 
 async def test_a_relay_that_rejects_us_is_shown_rejected_and_logged(bridge, make_relay, caplog):
