@@ -73,17 +73,20 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     relay = subparsers.add_parser(
         "relay", help="subscribe to fediverse relays (FEP-ae0c)",
         description="Mastodon-style relays are subscribed at their inbox URL (a Follow of "
-        "as:Public); LitePub relays at their actor URL (a Follow of the actor). Relayed posts "
+        "as:Public); LitePub relays at their actor URL (a Follow of the actor). The follow is "
+        "sent by the instance actor (/actor, an Application: relays refuse other types). Once "
+        "accepted, every public post of every actor is delivered to the relay. Relayed posts "
         "are handled by the policy chosen here.",
     )
     verbs = relay.add_subparsers(dest="verb", metavar="VERB", required=True)
-    subscribe = verbs.add_parser("subscribe", help="subscribe the site actor to a relay")
+    subscribe = verbs.add_parser("subscribe", help="subscribe the site (its instance actor) to a relay")
     subscribe.add_argument("url", metavar="URL")
     subscribe.add_argument("--style", choices=("mastodon", "litepub"),
                            help="default: mastodon for an URL ending in /inbox, else litepub")
     subscribe.add_argument("--policy", choices=POLICIES, default="review")
     subscribe.set_defaults(handler=cmd_relay_subscribe)
-    unsubscribe = verbs.add_parser("unsubscribe", help="leave a relay")
+    unsubscribe = verbs.add_parser(
+        "unsubscribe", help="leave a relay (Undo(Follow); it is no follower of ours any more)")
     unsubscribe.add_argument("url", metavar="URL_OR_ID")
     unsubscribe.set_defaults(handler=cmd_unfollow, as_actor=None)
     verbs.add_parser("list", help="list relays").set_defaults(
@@ -184,6 +187,11 @@ async def cmd_following(args: argparse.Namespace) -> int:
         print(_line(row))
     if not described:
         print("(none)", file=sys.stderr)
+    for row in described:
+        if row["relay"] and row["state"] == "rejected":
+            print(f"relay {row['target']} REJECTED our subscription: its own rules refused us "
+                  "(an allow-list, manual approval, a banned software); ask its admin, then "
+                  "`federation relay subscribe` again", file=sys.stderr)
     return 0
 
 

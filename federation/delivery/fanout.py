@@ -1,6 +1,8 @@
 """Fanout: one sent activity becomes one delivery job per distinct inbox.
 
-The audience is resolved to inboxes (shared inbox preferred), deduplicated, and filtered: no
+The audience is resolved to inboxes (shared inbox preferred), with the accepted relays' inboxes
+for what is relayed (``Audience.relays``), less the inboxes of the excluded actors (the relay an
+item came through), deduplicated, and filtered: no
 inbox on our own host, none on a blocked domain (configuration or ``social.Block`` rows of kind
 domain, subdomains included), none that is not an http(s) URL. The jobs are written by one
 prepared ``INSERT … ON CONFLICT DO NOTHING`` run over each chunk (no model objects), in the same
@@ -20,7 +22,7 @@ from tortoise.transactions import in_transaction
 
 from federation.db import column
 from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob, FanoutState
-from federation.db.social import Block, BlockKind, Follower, FollowState, RemoteActor
+from federation.db.social import Block, BlockKind, Follower, Following, FollowState, RemoteActor
 from federation.delivery.health import host_key
 from federation.delivery.outbox import Audience
 from federation.delivery.queue import db_value, sql
@@ -64,13 +66,53 @@ async def blocked_domains(settings: Settings) -> set[str]:
     return normalise_domains([*settings.blocked_domains, *rows])
 
 
+async def _relay_actor_ids() -> list[int]:
+    ids: list[int] = await column(Following.filter(is_relay=True, remote_id__not_isnull=True),
+                                  "remote_id")
+    return ids
+
+
 async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[str]:
-    """Distinct delivery inboxes of the ACCEPTED followers of local actor ``identifier``."""
+    """Distinct delivery inboxes of the ACCEPTED followers of local actor ``identifier``.
+
+    A relay we subscribe to is never a reader: its follow-back (LitePub relays follow the
+    subscriber) gives it nothing through our followers, only what :func:`relay_inboxes` hands
+    it, public posts.
+    """
     actor = directory.get(identifier)
-    rows = await Follower.filter(actor_id=actor.db_id, state=FollowState.ACCEPTED).values_list(
-        "remote__shared_inbox", "remote__inbox"
-    )
-    return {shared or inbox for shared, inbox in rows if shared or inbox}
+    rows = Follower.filter(actor_id=actor.db_id, state=FollowState.ACCEPTED)
+    relays = await _relay_actor_ids()
+    if relays:
+        rows = rows.exclude(remote_id__in=relays)
+    pairs = await rows.values_list("remote__shared_inbox", "remote__inbox")
+    return {shared or inbox for shared, inbox in pairs if shared or inbox}
+
+
+async def relay_inboxes() -> set[str]:
+    """The inbox of every ACCEPTED relay subscription: the URL subscribed at for a
+    Mastodon-style relay (as Mastodon's ``Relay.inbox_url``), the relay actor's (shared) inbox
+    for a LitePub one. A relay subscribed twice (by the site actor before the instance actor
+    existed, then by it) is one inbox: one delivery."""
+    rows = await Following.filter(is_relay=True, state=FollowState.ACCEPTED).values_list(
+        "target_uri", "remote__uri", "remote__inbox", "remote__shared_inbox")
+    found = set()
+    for target, remote_uri, inbox, shared in rows:
+        litepub = remote_uri is not None and remote_uri == target
+        found.add((shared or inbox or target) if litepub else target)
+    return found
+
+
+async def excluded_inboxes(excluded: Iterable[str]) -> set[str]:
+    """Every inbox of the actors (or relay inbox URLs) in ``excluded``: theirs, their shared
+    inbox, and the inbox we subscribed at when one of them is a relay's actor."""
+    uris = sorted(set(excluded))
+    found = set(uris)
+    pairs = await RemoteActor.filter(uri__in=uris).values_list("inbox", "shared_inbox")
+    found |= {inbox for pair in pairs for inbox in pair if inbox}
+    targets: list[str] = await column(
+        Following.filter(is_relay=True, remote__uri__in=uris), "target_uri")
+    found |= set(targets)
+    return found
 
 
 def _inbox_of(document: dict[str, Any]) -> str | None:
@@ -113,6 +155,10 @@ async def resolve_inboxes(
         inboxes |= await follower_inboxes(directory, audience.followers_of)
     if audience.actor_uris:
         inboxes |= await actor_inboxes(audience.actor_uris, client, settings.base_url)
+    if audience.relays:
+        inboxes |= await relay_inboxes()
+    if audience.excluded:
+        inboxes -= await excluded_inboxes(audience.excluded)
     own = host_key(settings.base_url)
     blocked = await blocked_domains(settings)
     accepted: dict[str, str] = {}

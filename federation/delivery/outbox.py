@@ -15,6 +15,7 @@ Example::
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import uuid
 from dataclasses import dataclass
@@ -27,6 +28,7 @@ from federation.db.content import OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.errors import Problem, Unprocessable
 from federation.identity.directory import ActorDirectory, LocalActor
+from federation.protocol import activities
 from federation.protocol.paths import LocalURIs
 
 log = logging.getLogger(__name__)
@@ -42,6 +44,13 @@ class Audience:
     actor_uris: tuple[str, ...] = ()
     #: Explicit inbox URLs.
     inboxes: tuple[str, ...] = ()
+    #: The inboxes of every accepted relay subscription, one delivery per relay. Set by
+    #: :func:`send_activity` alone, for what :func:`~federation.protocol.activities.is_relayable`
+    #: (a public post, its edit or deletion, a public boost): never by a caller.
+    relays: bool = False
+    #: Remote actors (or relay inbox URLs) that must not receive it, whatever else names them:
+    #: the relay an item came through is never sent our boost of it.
+    excluded: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """The form stored in ``FanoutJob.audience``."""
@@ -49,6 +58,8 @@ class Audience:
             "followers_of": self.followers_of,
             "actor_uris": list(self.actor_uris),
             "inboxes": list(self.inboxes),
+            "relays": self.relays,
+            "excluded": list(self.excluded),
         }
 
     @classmethod
@@ -58,6 +69,8 @@ class Audience:
             followers_of=data.get("followers_of"),
             actor_uris=tuple(data.get("actor_uris") or ()),
             inboxes=tuple(data.get("inboxes") or ()),
+            relays=data.get("relays") is True,
+            excluded=tuple(data.get("excluded") or ()),
         )
 
     @property
@@ -106,11 +119,18 @@ async def send_activity(
 ) -> OutboxActivity:
     """Store ``activity`` and queue its delivery to ``audience``; return its outbox row.
 
+    A public post, its edit or deletion, and a public boost also go to every accepted relay
+    (:attr:`Audience.relays`, decided here from the activity itself, so that no path forgets
+    it and nothing else ever reaches a relay); an empty audience (``deliver=False``) sends
+    nothing, to relays neither.
+
     Idempotent on the activity id: a second call with the same id returns the existing row
     and queues nothing. Raises :class:`~federation.errors.Unprocessable` when the activity has
     no id or type, or names another actor than ``sender``.
     """
     uri = _check(activity, sender)
+    relays = public and not audience.is_empty and activities.is_relayable(activity)
+    audience = dataclasses.replace(audience, relays=relays)
     existing = await OutboxActivity.get_or_none(uri=uri)
     if existing is not None:
         return existing

@@ -270,10 +270,10 @@ class DeliveryWorker:
         return len(self._host_limits)
 
     def _sender(self, actor_db_id: int) -> LocalActor:
-        for actor in self._directory.all():
-            if actor.db_id == actor_db_id:
-                return actor
-        raise NotFound(f"no local actor with id {actor_db_id}")
+        actor = self._directory.by_db_id(actor_db_id)  # the instance actor included
+        if actor is None:
+            raise NotFound(f"no local actor with id {actor_db_id}")
+        return actor
 
     def _decide(self, job: ClaimedJob, status: int | None, retry_after: str | None) -> Decision:
         return decide(attempt=job.attempts, now=self._clock(), status=status,

@@ -22,8 +22,10 @@ from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.errors import FederationError, NotFound
 from federation.protocol.actors import (
     ActorView,
+    InstanceActorView,
     ProfileFieldView,
     build_actor,
+    build_instance_actor,
     plain_text_to_html,
 )
 from federation.protocol.paths import LocalURIs
@@ -42,6 +44,9 @@ from federation.signing.keys import (
 log = logging.getLogger(__name__)
 
 REFRESH_INTERVAL_SECONDS = 30.0
+#: The database identifier of the instance actor: not a valid configured identifier (those are
+#: lowercase letters, digits and hyphens), so no collective can ever take it.
+INSTANCE_IDENTIFIER = "_instance"
 
 
 class KeyVaultError(FederationError):
@@ -99,6 +104,7 @@ class ActorDirectory:
         self._vault = vault
         self._uris = LocalURIs(settings.base_url)
         self._actors: dict[str, LocalActor] = {}
+        self._instance: LocalActor | None = None
         self._key_marker: int | None = None
         self._checked_at = 0.0
 
@@ -137,9 +143,9 @@ class ActorDirectory:
         """Create missing actors and keys; load everything. Returns the identifiers created."""
         await self._settle_vault()
         created = []
-        for config in self._settings.actors:
+        for identifier in (*(c.identifier for c in self._settings.actors), INSTANCE_IDENTIFIER):
             async with in_transaction():
-                actor, was_created = await Actor.get_or_create(identifier=config.identifier)
+                actor, was_created = await Actor.get_or_create(identifier=identifier)
                 has_keys = await ActorKey.filter(actor=actor, active=True).count()
                 if has_keys < 2:
                     await ActorKey.filter(actor=actor, active=True).update(
@@ -147,14 +153,14 @@ class ActorDirectory:
                     )
                     await self._new_keys(actor)
             if was_created:
-                created.append(config.identifier)
-                log.info("created actor %s with new keys", config.identifier)
+                created.append(identifier)
+                log.info("created actor %s with new keys", identifier)
         await self.load()
         return created
 
     async def rotate(self, identifier: str) -> None:
         """Replace both key pairs of ``identifier``; the old ones are kept, inactive."""
-        if self._settings.actor(identifier) is None:
+        if self._settings.actor(identifier) is None and identifier != INSTANCE_IDENTIFIER:
             raise NotFound(f"no configured actor {identifier!r}")
         actor = await Actor.get_or_none(identifier=identifier)
         if actor is None:
@@ -190,7 +196,7 @@ class ActorDirectory:
         for key in await ActorKey.filter(active=True).order_by("id"):
             keys[(key.actor_id, key.kind)] = key
         loaded: dict[str, LocalActor] = {}
-        for config in self._settings.actors:
+        for config in (*self._settings.actors, self._instance_config()):
             row = rows.get(config.identifier)
             if row is None:
                 continue
@@ -198,11 +204,12 @@ class ActorDirectory:
             ed_row = keys.get((row.id, KeyKind.ED25519))
             if rsa_row is None or ed_row is None:
                 continue
+            instance = config.identifier == INSTANCE_IDENTIFIER
             loaded[config.identifier] = LocalActor(
                 config=config,
                 db_id=row.id,
-                uri=self._uris.actor(config.identifier),
-                key_id=self._uris.key(config.identifier),
+                uri=self._uris.instance_actor if instance else self._uris.actor(config.identifier),
+                key_id=self._uris.instance_key if instance else self._uris.key(config.identifier),
                 published_at=_published(config, row.created_at),
                 rsa_public_pem=rsa_row.public_pem,
                 ed25519_multibase=ed25519_public_multibase(load_ed25519_public_key_pem(ed_row.public_pem)),
@@ -210,6 +217,7 @@ class ActorDirectory:
                 ed25519_private=self._decrypt(config.identifier, ed_row),
                 is_site_actor=config.identifier == self._settings.site_actor.identifier,
             )
+        self._instance = loaded.pop(INSTANCE_IDENTIFIER, None)
         self._actors = loaded
         self._key_marker = await self._marker()
         self._checked_at = time.monotonic()
@@ -222,10 +230,25 @@ class ActorDirectory:
         if await self._marker() != self._key_marker:
             await self.load()
 
+    def _instance_config(self) -> ActorConfig:
+        """The instance actor's profile: derived from the site, never configured (its
+        identifier is one no configuration may use, so it is built without validation)."""
+        settings = self._settings
+        return ActorConfig.model_construct(
+            identifier=INSTANCE_IDENTIFIER, username=urlsplit(settings.base_url).hostname or "",
+            type="Application", name=settings.site.name, url=settings.site.home_page,
+            manually_approves_followers=True, discoverable=False, indexable=False,
+        )
+
     # -- lookups --------------------------------------------------------------------------
 
     def all(self) -> list[LocalActor]:
+        """The configured actors: the site actor and the collectives."""
         return list(self._actors.values())
+
+    def signing_actors(self) -> list[LocalActor]:
+        """Every actor that signs what we send: :meth:`all` and the instance actor."""
+        return [*self._actors.values(), *((self._instance,) if self._instance else ())]
 
     def get(self, identifier: str) -> LocalActor:
         try:
@@ -240,7 +263,49 @@ class ActorDirectory:
         return self.get(config.identifier)
 
     def by_uri(self, uri: str) -> LocalActor | None:
+        """The configured actor (site actor or collective) whose id is ``uri``."""
         return next((a for a in self._actors.values() if a.uri == uri), None)
+
+    def any_by_uri(self, uri: str) -> LocalActor | None:
+        """:meth:`by_uri`, or the instance actor: for follows and their answers only (a
+        mention or a reply never addresses the instance actor)."""
+        found = self.by_uri(uri)
+        if found is None and self._instance is not None and self._instance.uri == uri:
+            return self._instance
+        return found
+
+    def by_db_id(self, db_id: int) -> LocalActor | None:
+        """The local actor (the instance actor included) of database row ``db_id``."""
+        for actor in self.signing_actors():
+            if actor.db_id == db_id:
+                return actor
+        return None
+
+    @property
+    def instance_actor(self) -> LocalActor:
+        """The instance actor (``/actor``, an ``Application``): it follows relays."""
+        if self._instance is None:
+            raise NotFound("the instance actor is not created yet: run `federation serve` "
+                           "(or any command that writes the actors) once")
+        return self._instance
+
+    @property
+    def instance_actor_or_none(self) -> LocalActor | None:
+        """The instance actor, or None before it is created (a process that only loads)."""
+        return self._instance
+
+    def is_instance_actor(self, actor: LocalActor) -> bool:
+        return self._instance is not None and actor.db_id == self._instance.db_id
+
+    def instance_document(self) -> dict[str, object]:
+        """The ActivityPub document of the instance actor."""
+        actor = self.instance_actor
+        view = InstanceActorView(
+            username=actor.config.username, name=actor.config.name,
+            url=self._settings.site.home_page, published_at=actor.published_at,
+            rsa_public_pem=actor.rsa_public_pem,
+        )
+        return build_instance_actor(view, self._uris)
 
     @property
     def site_actor(self) -> LocalActor:

@@ -6,7 +6,13 @@
   :func:`remove_follower` ends an accepted follow from our side.
 - ``Undo(Follow)``: the inner actor must be the outer actor (checklist item 17).
 - ``Accept``/``Reject`` of a ``Follow`` we sent (``social.Following``): its state is updated when
-  the answer comes from the actor we followed.
+  the answer comes from the actor we followed. A ``Reject`` is logged as a warning, with what a
+  relay's refusal usually means.
+- The instance actor (``/actor``) is followed only by the relays it subscribed to (a LitePub
+  relay follows its subscriber back): their follow is accepted, anyone else's rejected.
+- A relay's ``Undo`` may wrap *our own* activity (ActivityRelay answers our ``Undo(Follow)``
+  with an ``Undo`` of it): :func:`undo_of_ours` takes it as the relay's unfollow of the actor
+  named, and removes nothing but the signer's own follow.
 """
 
 from __future__ import annotations
@@ -17,7 +23,8 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
-from federation.db import is_row_id
+from federation.db import column, is_row_id
+from federation.db.content import OutboxActivity
 from federation.db.social import Follower, Following, FollowState
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Forbidden, NotFound
@@ -27,6 +34,7 @@ from federation.inbox.limits import Kind
 from federation.inbox.wire import id_of
 from federation.protocol import activities
 from federation.protocol.jsonld import with_context
+from federation.protocol.uris import same_origin
 
 logger = logging.getLogger(__name__)
 
@@ -43,16 +51,31 @@ async def send_follow_answer(
     await send_activity(answer, sender=local, audience=Audience(actor_uris=(follower_uri,)), public=False)
 
 
+async def is_our_relay(actor_uri: str) -> bool:
+    """True when ``actor_uri`` is on the origin of a relay we subscribed to (its actor, or the
+    inbox we subscribed at: a Mastodon-style relay's actor is learnt only from its answer)."""
+    targets: list[str] = await column(Following.filter(is_relay=True), "target_uri")
+    return any(same_origin(target, actor_uri) for target in targets)
+
+
 async def on_follow(activity: Activity) -> bool:
-    """A remote actor follows one of ours: record it, and accept unless approval is manual."""
+    """A remote actor follows one of ours: record it, and accept unless approval is manual.
+
+    The instance actor accepts only the relays it subscribed to, and rejects everyone else.
+    """
     directory = activity.services.directory
-    local = directory.by_uri(id_of(activity.document.get("object")) or "")
+    local = directory.any_by_uri(id_of(activity.document.get("object")) or "")
     if local is None:
         return False
     activity.count(Kind.FOLLOW)  # before any row, the follower's actor included
     remote = await activity.remote_actor()
-    manual = local.config.manually_approves_followers
-    state = FollowState.PENDING if manual else FollowState.ACCEPTED
+    if directory.is_instance_actor(local):
+        relay = await is_our_relay(remote.uri)
+        state = FollowState.ACCEPTED if relay else FollowState.REJECTED
+        manual = False
+    else:
+        manual = local.config.manually_approves_followers
+        state = FollowState.PENDING if manual else FollowState.ACCEPTED
     now = datetime.now(UTC)
     follower = await Follower.get_or_none(actor_id=local.db_id, remote_id=remote.id)
     if follower is None:
@@ -65,11 +88,13 @@ async def on_follow(activity: Activity) -> bool:
             follower = await Follower.get(actor_id=local.db_id, remote_id=remote.id)
     else:
         follower.follow_activity_uri = activity.id
-        if follower.state == FollowState.REJECTED:
+        if follower.state == FollowState.REJECTED or directory.is_instance_actor(local):
             follower.state, follower.decided_at = state, None if manual else now
         await follower.save()
     if follower.state == FollowState.ACCEPTED:
         await send_follow_answer(directory, local, remote.uri, activity.id, accept=True)
+    elif directory.is_instance_actor(local):  # refused at once: no one waits on it
+        await send_follow_answer(directory, local, remote.uri, activity.id, accept=False)
     logger.info("follow of %s from %s: %s", local.identifier, remote.domain, follower.state)
     return True
 
@@ -84,12 +109,29 @@ async def undo_follow(activity: Activity, inner: Any) -> bool:
     rows = Follower.filter(remote__uri=activity.actor_uri)
     deleted = await rows.filter(follow_activity_uri=inner_id).delete() if inner_id else 0
     if not deleted and isinstance(inner, dict):
-        local = activity.services.directory.by_uri(id_of(inner.get("object")) or "")
+        local = activity.services.directory.any_by_uri(id_of(inner.get("object")) or "")
         if local is not None:
             deleted = await Follower.filter(
                 remote__uri=activity.actor_uri, actor_id=local.db_id
             ).delete()
     return bool(deleted)
+
+
+async def undo_of_ours(activity: Activity, inner: dict[str, Any]) -> bool:
+    """An ``Undo`` by a remote actor of an activity *we* sent (our ``Follow`` of it, or our
+    ``Undo`` of that Follow, ActivityRelay's answer to an unsubscription): the signer stops
+    following the local actor that sent it. Only the signer's own follow is removed, and only
+    when the wrapped activity is one of ours (its id is in our outbox); False otherwise."""
+    local = activity.services.directory.any_by_uri(id_of(inner.get("actor")) or "")
+    inner_id = id_of(inner)
+    if local is None or inner_id is None or inner.get("type") not in ("Follow", "Undo"):
+        return False
+    if not await OutboxActivity.exists(uri=inner_id, actor_id=local.db_id):
+        return False
+    removed = await Follower.filter(remote__uri=activity.actor_uri, actor_id=local.db_id).delete()
+    logger.info("%s undid our %s %s: %d follow(s) of %s removed", activity.actor_uri,
+                inner.get("type"), inner_id, removed, local.identifier)
+    return True
 
 
 async def on_follow_answer(activity: Activity) -> bool:
@@ -100,7 +142,7 @@ async def on_follow_answer(activity: Activity) -> bool:
     if inner_id is not None:
         row = await Following.get_or_none(follow_activity_uri=inner_id)
     if row is None and isinstance(inner, dict) and inner.get("type") == "Follow":
-        local = activity.services.directory.by_uri(id_of(inner.get("actor")) or "")
+        local = activity.services.directory.any_by_uri(id_of(inner.get("actor")) or "")
         if local is not None:
             row = await Following.get_or_none(actor_id=local.db_id, target_uri=activity.actor_uri)
     if row is None or row.target_uri != activity.actor_uri:
@@ -108,7 +150,7 @@ async def on_follow_answer(activity: Activity) -> bool:
     row.state = FollowState.ACCEPTED if activity.type == "Accept" else FollowState.REJECTED
     row.decided_at = datetime.now(UTC)
     await row.save()
-    logger.info("our follow %s was answered: %s", row.follow_activity_uri, row.state)
+    log_answer(row, activity.actor_uri)
     return True
 
 
@@ -183,6 +225,19 @@ async def remove_follower(directory: ActorDirectory, follower: Follower) -> None
                              follower.follow_activity_uri, accept=False)
     await follower.delete()
     logger.info("follower %s of %s removed", follower.remote.domain, local.identifier)
+def log_answer(row: Following, answered_by: str) -> None:
+    """One line for the answer to our follow ``row``: a warning for a ``Reject``, which for a
+    relay means its own rules refused us (an allow-list, approval, a banned software, or an
+    actor type it does not take: ActivityRelay follows only ``Application`` actors)."""
+    if row.state != FollowState.REJECTED:
+        logger.info("our follow %s was answered: %s", row.follow_activity_uri, row.state)
+    elif row.is_relay:
+        logger.warning("the relay %s REJECTED our subscription %s (answered by %s): its rules "
+                       "refused us (allow-list, manual approval, banned software, or an actor "
+                       "type it does not take); `federation relay list` shows it rejected",
+                       row.target_uri, row.follow_activity_uri, answered_by)
+    else:
+        logger.warning("%s REJECTED our follow %s", answered_by, row.follow_activity_uri)
 
 
 async def decide_follower(

@@ -22,7 +22,7 @@ from federation.db.raw import first_row, insert_new
 from federation.db.social import Follower
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
-from federation.inbox.follows import undo_follow
+from federation.inbox.follows import undo_follow, undo_of_ours
 from federation.inbox.limits import Kind
 from federation.inbox.processor import is_tombstoned
 from federation.inbox.replies import REPLY_TYPES, relation_of, store_reply
@@ -125,6 +125,8 @@ async def on_undo(activity: Activity) -> bool:
     if isinstance(inner, dict):
         inner_actor = id_of(inner.get("actor"))
         if inner_actor is not None and inner_actor != activity.actor_uri:
+            if await undo_of_ours(activity, inner):  # a relay's answer to our unsubscription
+                return True
             raise Forbidden("Undo of another actor's activity")
     if inner_type == "Follow":
         return await undo_follow(activity, inner)

@@ -11,6 +11,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from federation.protocol.actors import AS_PUBLIC
+
+#: What a relay carries (Mastodon: the public statuses, their edits, deletions and boosts).
+RELAYED_TYPES = frozenset({"Create", "Update", "Delete", "Announce", "Undo"})
+_PUBLIC_SPELLINGS = frozenset({AS_PUBLIC, "as:Public", "Public"})
+
 
 def follow(activity_id: str, actor: str, obj: str) -> dict[str, Any]:
     """``actor`` follows ``obj`` (an actor, or the Public address for a Mastodon relay)."""
@@ -38,6 +44,44 @@ def announce(activity_id: str, actor: str, obj: str, *, to: list[str], cc: list[
     document["to"] = to
     document["cc"] = cc
     return document
+
+
+def boost(activity_id: str, actor: str, obj: str, *, followers: str, author: str | None,
+          published: str | None = None) -> dict[str, Any]:
+    """``actor`` boosts ``obj`` written by ``author``: to Public, cc its followers and the author
+    (Mastodon's shape, so that the author is notified)."""
+    cc = [followers] + ([author] if author and author != actor else [])
+    return announce(activity_id, actor, obj, to=[AS_PUBLIC], cc=cc, published=published)
+
+
+def _addresses(document: dict[str, Any]) -> set[str]:
+    found: set[str] = set()
+    for key in ("to", "cc"):
+        value = document.get(key)
+        for item in value if isinstance(value, list) else [value]:
+            if isinstance(item, str):
+                found.add(item)
+    return found
+
+
+def is_public(document: Any) -> bool:
+    """True when ``document`` is addressed to the Public collection (in ``to`` or ``cc``)."""
+    return isinstance(document, dict) and bool(_addresses(document) & _PUBLIC_SPELLINGS)
+
+
+def is_relayable(activity: dict[str, Any]) -> bool:
+    """True for what we hand to relays: a public post, its edit, its deletion, a public boost
+    and its undoing. Nothing addressed otherwise (followers only, direct), nor answers
+    (``Accept``, ``Reject``), follows, ``Add``/``Remove``: those never reach a relay."""
+    kind = activity.get("type")
+    if kind not in RELAYED_TYPES or not is_public(activity):
+        return False
+    inner = activity.get("object")
+    if kind in ("Create", "Update"):
+        return is_public(inner)
+    if kind == "Undo":
+        return isinstance(inner, dict) and inner.get("type") == "Announce" and is_public(inner)
+    return True
 
 
 def _answer(kind: str, activity_id: str, actor: str, obj: Any, to: list[str],

@@ -156,3 +156,41 @@ def build_actor(view: ActorView, uris: LocalURIs) -> dict[str, Any]:
             }
         ]
     return document
+
+
+@dataclass(frozen=True)
+class InstanceActorView:
+    """The instance actor: the site's ``Application``, which follows relays for the whole site."""
+
+    username: str
+    name: str
+    url: str
+    published_at: datetime
+    rsa_public_pem: str
+
+
+def build_instance_actor(view: InstanceActorView, uris: LocalURIs) -> dict[str, Any]:
+    """The document of the instance actor (Mastodon's shape: ``/actor``, type ``Application``,
+    ``preferredUsername`` the host, locked). Relays (ActivityRelay, Activity-Relay) accept
+    follows only from an ``Application``; its ``sharedInbox`` is the site's, the inbox by which
+    relays recognise every actor of the site as subscribed."""
+    return {
+        "@context": ACTOR_CONTEXT,
+        "id": uris.instance_actor,
+        "type": "Application",
+        "preferredUsername": view.username,
+        "name": view.name,
+        "inbox": uris.instance_inbox,
+        "outbox": uris.instance_outbox,
+        "endpoints": {"sharedInbox": uris.shared_inbox},
+        "manuallyApprovesFollowers": True,
+        "discoverable": False,
+        "indexable": False,
+        "url": view.url,
+        "published": iso(view.published_at),
+        "publicKey": {
+            "id": uris.instance_key,
+            "owner": uris.instance_actor,
+            "publicKeyPem": view.rsa_public_pem,
+        },
+    }

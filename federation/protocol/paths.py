@@ -39,6 +39,24 @@ class LocalURIs:
     def featured(self, identifier: str) -> str:
         return f"{self.actor(identifier)}/featured"
 
+    # The instance actor (an ``Application``, as Mastodon's at ``/actor``): it follows relays.
+
+    @property
+    def instance_actor(self) -> str:
+        return f"{self.base_url}/actor"
+
+    @property
+    def instance_key(self) -> str:
+        return f"{self.instance_actor}#main-key"
+
+    @property
+    def instance_inbox(self) -> str:
+        return f"{self.instance_actor}/inbox"
+
+    @property
+    def instance_outbox(self) -> str:
+        return f"{self.instance_actor}/outbox"
+
     @property
     def shared_inbox(self) -> str:
         return f"{self.base_url}/inbox"

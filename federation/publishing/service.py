@@ -41,7 +41,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol import activities
-from federation.protocol.actors import AS_PUBLIC, iso
+from federation.protocol.actors import iso
 from federation.protocol.jsonld import with_context
 from federation.protocol.objects import (
     Addressing,
@@ -277,9 +277,9 @@ class Publisher:
             return
         uris = self._directory.uris
         now = self._clock()
-        announce = with_context(activities.announce(
+        announce = with_context(activities.boost(  # cc its author, as every boost of ours
             activity_uri(self._directory, "announce"), site.uri, object_uri,
-            published=iso(now), to=[AS_PUBLIC], cc=[uris.followers(site.identifier)],
+            published=iso(now), followers=uris.followers(site.identifier), author=actor.uri,
         ))
         await self._send_activity(announce, sender=site,
                                   audience=Audience(followers_of=site.identifier), public=True)

@@ -34,6 +34,7 @@ from federation.db.social import Following, FollowState
 from federation.db.syndication import ItemState, SyndicatedItem
 from federation.errors import Forbidden
 from federation.inbox.context import Activity
+from federation.inbox.follows import log_answer
 from federation.inbox.processor import add_tombstone, is_tombstoned
 from federation.inbox.wire import (
     announced_object,
@@ -202,5 +203,5 @@ async def on_relay_answer(activity: Activity) -> bool:
     row.state = FollowState.ACCEPTED if activity.type == "Accept" else FollowState.REJECTED
     row.decided_at = datetime.now(UTC)
     await row.save()
-    logger.info("relay %s answered our follow: %s", remote.domain, row.state)
+    log_answer(row, activity.actor_uri)
     return True

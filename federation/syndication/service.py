@@ -9,9 +9,13 @@
 - ``withdraw`` (the source deleted the item): content dropped, ``Undo(Announce)`` if it was
   announced, never shown again.
 
-The Announce is ``{actor: our actor, object: the item's id, to: Public, cc: our followers}``,
-delivered to our actor's followers: Mastodon shows it as a boost. Every decision by a person is
-written to the moderation audit log (``subject_type`` ``syndicated``).
+The Announce is ``{actor: our actor, object: the item's id, to: Public, cc: [our followers, the
+item's author]}``, delivered to our actor's followers, to the author's inbox (Mastodon's shape:
+its author is notified of the boost) and to the relays we subscribe to — never to the relay the
+item came through (``via``), which would carry it back to where it already went. Its
+``Undo`` goes the same way. Relayed items are boosted by the site actor (the instance actor,
+which follows relays, has no readers). Every decision by a person is written to the moderation
+audit log (``subject_type`` ``syndicated``).
 """
 
 from __future__ import annotations
@@ -29,7 +33,6 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol import activities
-from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.actors import iso
 from federation.protocol.jsonld import with_context
 from federation.protocol.uris import link_url
@@ -66,35 +69,43 @@ def _now() -> datetime:
 
 
 def sender_of(directory: ActorDirectory, source: Following) -> LocalActor:
-    """Our actor that follows ``source`` (it boosts the source's items)."""
-    for actor in directory.all():
-        if actor.db_id == source.actor_id:
-            return actor
-    raise NotFound("the actor that follows this source is not configured any more")
+    """Our actor that follows ``source`` (it boosts the source's items); the site actor for
+    a relay the instance actor subscribed to."""
+    actor = directory.by_db_id(source.actor_id)
+    if actor is None:
+        raise NotFound("the actor that follows this source is not configured any more")
+    return directory.site_actor if directory.is_instance_actor(actor) else actor
 
 
-def build_announce(directory: ActorDirectory, actor: LocalActor, object_uri: str) -> dict[str, Any]:
-    return with_context(activities.announce(
+def build_announce(directory: ActorDirectory, actor: LocalActor, object_uri: str,
+                   author: str | None = None) -> dict[str, Any]:
+    return with_context(activities.boost(
         activity_uri(directory, "announce"), actor.uri, object_uri, published=iso(_now()),
-        to=[PUBLIC], cc=[directory.uris.followers(actor.identifier)],
+        followers=directory.uris.followers(actor.identifier), author=author,
     ))
 
 
 def build_undo_announce(directory: ActorDirectory, actor: LocalActor, announce_uri: str,
-                        object_uri: str) -> dict[str, Any]:
-    followers = directory.uris.followers(actor.identifier)
-    boost = activities.announce(announce_uri, actor.uri, object_uri,
-                                to=[PUBLIC], cc=[followers])
+                        object_uri: str, author: str | None = None) -> dict[str, Any]:
+    boost = activities.boost(announce_uri, actor.uri, object_uri,
+                             followers=directory.uris.followers(actor.identifier), author=author)
     return with_context(activities.undo(activity_uri(directory, "undo"), actor.uri, boost,
-                                        to=[PUBLIC], cc=[followers]))
+                                        to=boost["to"], cc=boost["cc"]))
+
+
+def boost_audience(actor: LocalActor, item: SyndicatedItem) -> Audience:
+    """Who receives our boost of ``item`` (and its Undo): our followers and its author; the
+    relay it came through never (the relays themselves are added when it is sent)."""
+    return Audience(followers_of=actor.identifier, actor_uris=(item.actor_uri,),
+                    excluded=(item.via_uri,) if item.via_uri else ())
 
 
 async def announce(directory: ActorDirectory, item: SyndicatedItem, source: Following) -> None:
-    """Boost ``item`` as the actor following its source (to that actor's followers)."""
+    """Boost ``item`` as the actor following its source (to that actor's followers, and its
+    author)."""
     actor = sender_of(directory, source)
-    activity = build_announce(directory, actor, item.object_uri)
-    await send_activity(activity, sender=actor,
-                        audience=Audience(followers_of=actor.identifier), public=True)
+    activity = build_announce(directory, actor, item.object_uri, item.actor_uri)
+    await send_activity(activity, sender=actor, audience=boost_audience(actor, item), public=True)
     item.announce_activity_uri = activity["id"]
     logger.info("announced %s as %s", item.object_uri, actor.identifier)
 
@@ -104,9 +115,9 @@ async def undo_announce(directory: ActorDirectory, item: SyndicatedItem, source:
     if not item.announce_activity_uri:
         return
     actor = sender_of(directory, source)
-    activity = build_undo_announce(directory, actor, item.announce_activity_uri, item.object_uri)
-    await send_activity(activity, sender=actor,
-                        audience=Audience(followers_of=actor.identifier), public=True)
+    activity = build_undo_announce(directory, actor, item.announce_activity_uri, item.object_uri,
+                                   item.actor_uri)
+    await send_activity(activity, sender=actor, audience=boost_audience(actor, item), public=True)
     item.announce_activity_uri = None
     logger.info("announce of %s undone", item.object_uri)
 

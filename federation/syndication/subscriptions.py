@@ -12,7 +12,13 @@ arrives in the inbox and updates the ``Following`` row.
 - :func:`set_policy` — what happens to what a follow brings (announce, review, store).
 - :func:`subscribe_relay` — FEP-ae0c: *mastodon* style is a ``Follow`` of ``as:Public`` POSTed
   to the relay's inbox URL; *litepub* style is a ``Follow`` of the relay's actor. Relayed
-  content arrives as ``Announce`` from the relay's actor.
+  content arrives as ``Announce`` from the relay's actor. The follow is always sent by the
+  instance actor (``/actor``, an ``Application``, as Mastodon's): ActivityRelay and
+  Activity-Relay refuse a LitePub follow from any other type, whatever the site actor is. Once
+  the relay accepts, every public post of every local actor is delivered to it
+  (:func:`~federation.delivery.fanout.relay_inboxes`).
+- :func:`unfollow` of a relay also forgets the relay as a follower of any of our actors (a
+  LitePub relay follows its subscriber back): nothing is sent to it any more.
 """
 
 from __future__ import annotations
@@ -24,10 +30,10 @@ from enum import StrEnum
 from typing import Any
 
 from federation.db import is_row_id
-from federation.db.social import Following, FollowState, RemoteActor, SyndicationPolicy
+from federation.db.social import Follower, Following, FollowState, RemoteActor, SyndicationPolicy
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.errors import BadRequest, NotFound
-from federation.identity.directory import ActorDirectory, LocalActor
+from federation.identity.directory import INSTANCE_IDENTIFIER, ActorDirectory, LocalActor
 from federation.protocol import activities
 from federation.protocol.actors import AS_PUBLIC as PUBLIC
 from federation.protocol.handles import is_handle, parse_handle
@@ -150,7 +156,7 @@ async def find_following(directory: ActorDirectory, reference: str,
 
 async def unfollow(directory: ActorDirectory, row: Following) -> None:
     """Send ``Undo(Follow)`` for ``row`` and remove it (its items go with it)."""
-    actor = next((a for a in directory.all() if a.db_id == row.actor_id), None)
+    actor = directory.by_db_id(row.actor_id)
     if actor is None:
         raise NotFound("the actor of this follow is not configured any more")
     mastodon = await is_mastodon_relay(row)
@@ -161,14 +167,18 @@ async def unfollow(directory: ActorDirectory, row: Following) -> None:
     audience = Audience(inboxes=(row.target_uri,)) if mastodon else Audience(
         actor_uris=(row.target_uri,))
     await send_activity(undo, sender=actor, audience=audience, public=False)
+    followers = 0
+    if row.is_relay and row.remote_id is not None:  # its follow-back, of whichever actor
+        followers = await Follower.filter(remote_id=row.remote_id).delete()
     await row.delete()
-    logger.info("%s unfollowed %s", actor.identifier, row.target_uri)
+    logger.info("%s unfollowed %s%s", actor.identifier, row.target_uri,
+                f" (and forgot it as a follower {followers} time(s))" if followers else "")
 
 
 async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, url: str, *,
                           style: RelayStyle | None = None,
                           policy: SyndicationPolicy = SyndicationPolicy.REVIEW) -> FollowResult:
-    """Subscribe the site actor to the relay at ``url`` (an inbox URL, or the relay's actor).
+    """Subscribe the instance actor to the relay at ``url`` (an inbox URL, or the relay's actor).
 
     Without ``style``: an URL ending in ``/inbox`` is a Mastodon-style relay, anything else the
     actor of a LitePub relay.
@@ -180,7 +190,7 @@ async def subscribe_relay(directory: ActorDirectory, store: RemoteActorStore, ur
         raise BadRequest("that URL is on our own origin")
     if style is None:
         style = RelayStyle.MASTODON if url.rstrip("/").endswith("/inbox") else RelayStyle.LITEPUB
-    actor = directory.site_actor
+    actor = directory.instance_actor
     if style == RelayStyle.MASTODON:
         if not url.rstrip("/").endswith("/inbox"):
             raise BadRequest("a Mastodon-style relay is subscribed at its inbox URL (…/inbox)")
@@ -226,8 +236,9 @@ async def following_of(as_actor: str | None, directory: ActorDirectory) -> list[
 def describe(row: Following) -> dict[str, Any]:
     """A follow as the CLI shows it."""
     remote = row.remote
+    actor = row.actor.identifier
     return {
-        "id": row.id, "actor": row.actor.identifier,
+        "id": row.id, "actor": "(instance)" if actor == INSTANCE_IDENTIFIER else actor,
         "target": row.target_uri, "handle": remote.handle if remote else None,
         "state": str(row.state), "policy": str(row.policy), "relay": row.is_relay,
     }

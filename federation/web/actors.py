@@ -12,7 +12,9 @@ from aiohttp import web
 
 from federation.identity.directory import LocalActor
 from federation.inbox.collections import followers_collection, following_collection
+from federation.protocol import activities
 from federation.protocol.collections import parse_page
+from federation.protocol.jsonld import with_context
 from federation.publishing.collections import featured_collection, outbox_collection
 from federation.web.negotiation import negotiate
 from federation.web.state import DIRECTORY, SETTINGS
@@ -35,6 +37,21 @@ async def actor_document(request: web.Request) -> web.Response:
     actor = _actor(request)
     document = request.app[DIRECTORY].document(actor)
     return negotiate(request, document, _page_url(request, actor), cache_seconds=180)
+
+
+@routes.get("/actor")
+async def instance_actor(request: web.Request) -> web.Response:
+    """The instance actor (an ``Application``, as Mastodon's): it follows relays."""
+    document = request.app[DIRECTORY].instance_document()
+    return negotiate(request, document, request.app[SETTINGS].site.home_page, cache_seconds=180)
+
+
+@routes.get("/actor/outbox")
+async def instance_outbox(request: web.Request) -> web.Response:
+    """The instance actor publishes nothing: an empty collection."""
+    uris = request.app[DIRECTORY].uris
+    document = with_context(activities.ordered_collection(uris.instance_outbox, 0, []))
+    return negotiate(request, document, request.app[SETTINGS].site.home_page)
 
 
 @routes.get("/actors/{identifier}/outbox")

@@ -1,4 +1,5 @@
-"""The inboxes: ``POST /inbox`` (shared) and ``POST /actors/{identifier}/inbox``.
+"""The inboxes: ``POST /inbox`` (shared), ``POST /actors/{identifier}/inbox`` and the instance
+actor's ``POST /actor/inbox``.
 
 The body is read here with a hard cap *before* anything else (checklist item 27): a
 ``Content-Length`` above the cap is refused at once, and a chunked body is read from the stream
@@ -78,6 +79,12 @@ async def shared_inbox(request: web.Request) -> web.Response:
 async def actor_inbox(request: web.Request) -> web.Response:
     actor = request.app[DIRECTORY].get(request.match_info["identifier"])  # 404 when unknown
     return await _receive(request, actor.identifier)
+
+
+@routes.post("/actor/inbox")
+async def instance_inbox(request: web.Request) -> web.Response:
+    """The instance actor's inbox (relays answer its follows here, or at the shared inbox)."""
+    return await _receive(request, request.app[DIRECTORY].instance_actor.identifier)
 
 
 def setup(app: web.Application) -> None:

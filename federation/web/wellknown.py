@@ -8,7 +8,7 @@ from importlib.metadata import PackageNotFoundError, version
 from aiohttp import web
 
 from federation.errors import NotFound
-from federation.identity.directory import LocalActor
+from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.discovery import (
     NODEINFO_SCHEMA,
     NODEINFO_VERSIONS,
@@ -20,6 +20,7 @@ from federation.protocol.discovery import (
     parse_resource,
 )
 from federation.protocol.uris import same_origin
+from federation.settings import Settings
 from federation.web.state import DIRECTORY, SETTINGS
 from federation.web.usage import collect_usage
 
@@ -55,10 +56,12 @@ async def webfinger(request: web.Request) -> web.Response:
     if query.username is not None:
         if query.host not in {settings.host, settings.host.split(":")[0]}:
             raise NotFound("this server answers only for its own host")
-        actor = directory.by_username(query.username)
+        actor = _instance_by_username(settings, directory, query.username)
+        if actor is None:
+            actor = directory.by_username(query.username)
     else:
         assert query.actor_url is not None
-        actor = directory.by_uri(query.actor_url.rstrip("/"))
+        actor = directory.any_by_uri(query.actor_url.rstrip("/"))
         if actor is None:
             actor = next((a for a in directory.all() if a.config.url == query.actor_url), None)
         if actor is None:
@@ -68,6 +71,16 @@ async def webfinger(request: web.Request) -> web.Response:
         profile_url=actor.config.url, uris=directory.uris,
     )
     return _json(document, "application/jrd+json")
+
+
+def _instance_by_username(settings: Settings, directory: ActorDirectory,
+                          username: str) -> LocalActor | None:
+    """The instance actor for ``acct:HOST@HOST`` (Mastodon's form), unless a configured actor
+    has that username."""
+    instance = directory.instance_actor_or_none
+    if instance is None or username.lower() != instance.config.username.lower():
+        return None
+    return None if settings.actor_by_username(username) is not None else instance
 
 
 @routes.get("/.well-known/host-meta")
@@ -90,7 +103,8 @@ async def host_meta_json(request: web.Request) -> web.Response:
 @routes.get("/.well-known/nodeinfo")
 async def nodeinfo_links(request: web.Request) -> web.Response:
     directory = request.app[DIRECTORY]
-    return _json(build_nodeinfo_links(directory.uris, directory.site_actor.uri), "application/json")
+    application = directory.instance_actor_or_none or directory.site_actor
+    return _json(build_nodeinfo_links(directory.uris, application.uri), "application/json")
 
 
 @routes.get("/nodeinfo/{version}")

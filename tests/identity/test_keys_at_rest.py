@@ -12,7 +12,12 @@ from cryptography.hazmat.primitives.asymmetric import ed25519, rsa
 
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.db.lifecycle import open_database
-from federation.identity.directory import ActorDirectory, KeyVaultError, open_vault
+from federation.identity.directory import (
+    INSTANCE_IDENTIFIER,
+    ActorDirectory,
+    KeyVaultError,
+    open_vault,
+)
 from federation.signing.keys import SECRET_FILE_NAME, KeyVault, public_key_to_pem
 from federation.web.state import DIRECTORY
 
@@ -35,19 +40,22 @@ async def _dump_database_text(database_url: str) -> str:
 
 
 async def test_every_actor_gets_rsa_2048_and_ed25519_keys_once(settings):
-    """sync() creates one RSA-2048 and one Ed25519 key per actor; a second sync creates none."""
+    """sync() creates one RSA-2048 and one Ed25519 key per actor (the instance actor too); a
+    second sync creates none."""
     vault = open_vault(settings.data_dir)
     async with open_database(settings.database_url):
         directory = ActorDirectory(settings, vault)
-        assert sorted(await directory.sync()) == sorted(a.identifier for a in settings.actors)
-        assert await ActorKey.filter(active=True).count() == 2 * len(settings.actors)
-        for actor in directory.all():
+        assert sorted(await directory.sync()) == sorted(
+            [*(a.identifier for a in settings.actors), INSTANCE_IDENTIFIER])
+        assert await ActorKey.filter(active=True).count() == 2 * (len(settings.actors) + 1)
+        assert directory.instance_actor.key_id == "https://bridge.example/actor#main-key"
+        for actor in directory.signing_actors():
             assert isinstance(actor.rsa_private, rsa.RSAPrivateKey)
             assert actor.rsa_private.key_size == 2048
             assert isinstance(actor.ed25519_private, ed25519.Ed25519PrivateKey)
             assert public_key_to_pem(actor.rsa_private) == actor.rsa_public_pem
         assert await ActorDirectory(settings, vault).sync() == []
-        assert await ActorKey.all().count() == 2 * len(settings.actors)
+        assert await ActorKey.all().count() == 2 * (len(settings.actors) + 1)
 
 
 async def test_database_holds_no_private_key_in_clear(settings, database_url):

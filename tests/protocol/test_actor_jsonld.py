@@ -11,7 +11,14 @@ import pytest
 from pyld import jsonld as pyld_jsonld
 
 from federation.protocol import jsonld
-from federation.protocol.actors import ACTOR_CONTEXT, ActorView, ProfileFieldView, build_actor
+from federation.protocol.actors import (
+    ACTOR_CONTEXT,
+    ActorView,
+    InstanceActorView,
+    ProfileFieldView,
+    build_actor,
+    build_instance_actor,
+)
 from federation.protocol.collections import PageRequest, build_collection, build_page
 from federation.protocol.paths import LocalURIs
 from federation.signing.keys import (
@@ -186,3 +193,21 @@ def test_bovine_reads_our_keys(actor_document, keys, tmp_path):
     assert "assertionMethod" in answer["ed25519_relationships"]
     assert answer["verified"] == {"rsa": ACTOR_URI, "ed25519": ACTOR_URI}
     assert answer["verified_tampered"] == {"rsa": None, "ed25519": None}
+
+
+def test_instance_actor_expands_as_an_application_with_its_key(keys):
+    """The instance actor (/actor) expands, bundled contexts only, to an Application whose
+    key is its own and whose shared inbox is the site's (relays recognise the site by it)."""
+    view = InstanceActorView(username="bridge.example", name="Le site",
+                             url="https://site.example/", published_at=datetime(2019, 5, 1, tzinfo=UTC),
+                             rsa_public_pem=public_key_to_pem(keys["rsa"]))
+    [node] = pyld_jsonld.expand(build_instance_actor(view, URIS),
+                                {"documentLoader": RecordingLoader()})
+    assert node["@id"] == "https://bridge.example/actor"
+    assert node["@type"] == [f"{AS}Application"]
+    [key] = node[f"{SEC}publicKey"]
+    assert key["@id"] == "https://bridge.example/actor#main-key"
+    assert _values(key, f"{SEC}owner") == ["https://bridge.example/actor"]
+    [endpoints] = node[f"{AS}endpoints"]
+    assert _values(endpoints, f"{AS}sharedInbox") == ["https://bridge.example/inbox"]
+    assert _values(node, "http://www.w3.org/ns/ldp#inbox") == ["https://bridge.example/actor/inbox"]

@@ -80,7 +80,7 @@ async def deliver_all(bridge: Bridge) -> None:
 
 
 def trust_bridge(bridge: Bridge, peer: Peer) -> None:
-    peer.trusted_keys = {a.key_id: a.rsa_public_pem for a in bridge.directory.all()}
+    peer.trusted_keys = {a.key_id: a.rsa_public_pem for a in bridge.directory.signing_actors()}
 
 
 @pytest.fixture

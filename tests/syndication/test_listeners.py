@@ -20,6 +20,7 @@ from .conftest import (
     event,
     follow_row,
     follow_us,
+    trust_bridge,
 )
 
 
@@ -36,20 +37,31 @@ async def test_review_policy_keeps_the_item_waiting_and_sends_nothing(bridge, pe
     assert await OutboxActivity.all().count() == 0
 
 
-async def test_announce_policy_boosts_to_our_followers(bridge, peer, alice, readers, peer_keys):
-    """With the announce policy our actor boosts the item: our followers verify a signed Announce."""
+async def test_announce_policy_boosts_to_our_followers_and_its_author(bridge, peer, alice,
+                                                                      readers, peer_keys):
+    """With the announce policy our actor boosts the item: our followers and the item's author
+    (cc'd and delivered, as Mastodon does, so that the author is notified) verify a signed
+    Announce; its Undo, when the author deletes the item, goes the same way."""
     await follow_us(bridge, readers, peer_keys)
+    trust_bridge(bridge, peer)
     await follow_row(bridge, alice.uri, "announce")
     await bridge.post(activity("Create", alice, article(alice)), alice)
     item = await SyndicatedItem.get()
     assert item.state == ItemState.APPROVED and item.announce_activity_uri
     await deliver_all(bridge)
-    assert readers.refused == []
+    assert readers.refused == [] and peer.refused == []
     [boost] = readers.received
     assert boost["type"] == "Announce" and boost["actor"] == SITE
     assert boost["object"] == article(alice)["id"]
-    assert boost["to"] == [PUBLIC] and boost["cc"] == [SITE_FOLLOWERS]
+    assert boost["to"] == [PUBLIC] and boost["cc"] == [SITE_FOLLOWERS, alice.uri]
     assert boost["id"] == item.announce_activity_uri
+    assert peer.received == [boost]  # the author's server got it too
+    delete = {**activity("Delete", alice, article(alice)["id"]), "id": f"{alice.uri}#delete"}
+    assert (await bridge.post(delete, alice)).status == 202
+    await deliver_all(bridge)
+    [undo] = [a for a in peer.received if a["type"] == "Undo"]
+    assert undo["object"]["id"] == boost["id"] and undo["cc"] == [SITE_FOLLOWERS, alice.uri]
+    assert [a["type"] for a in readers.received] == ["Announce", "Undo"]
 
 
 async def test_store_policy_keeps_the_item_and_sends_nothing(bridge, peer, alice, readers, peer_keys):

@@ -13,7 +13,7 @@ from federation.remote.actors import RemoteActorStore
 from federation.syndication import subscriptions
 from federation.web.state import CLIENT
 
-from .conftest import BRIDGE, PUBLIC, SITE, activity, article, deliver_all, trust_bridge
+from .conftest import BRIDGE, PUBLIC, activity, article, deliver_all, trust_bridge
 
 
 def _store(bridge):
@@ -93,14 +93,16 @@ async def test_unfollow_sends_undo_and_forgets_the_items(bridge, peer, alice):
 
 
 async def test_mastodon_relay_follows_public_at_the_relay_inbox(bridge, peer, alice):
-    """Mastodon style: Follow{object: as:Public} POSTed to the relay's inbox URL, by the site actor."""
+    """Mastodon style: Follow{object: as:Public} POSTed to the relay's inbox URL, by the
+    instance actor (as Mastodon's relays are followed by its instance actor)."""
     trust_bridge(bridge, peer)
     inbox = f"{peer.base}/inbox"
     result = await subscriptions.subscribe_relay(bridge.directory, _store(bridge), inbox)
     assert result.row.is_relay and result.row.target_uri == inbox
     await deliver_all(bridge)
     [sent] = peer.received
-    assert sent["type"] == "Follow" and sent["object"] == PUBLIC and sent["actor"] == SITE
+    assert sent["type"] == "Follow" and sent["object"] == PUBLIC
+    assert sent["actor"] == f"{BRIDGE}/actor"
     await subscriptions.unfollow(bridge.directory, await Following.get())
     await deliver_all(bridge)
     undo = peer.received[1]

@@ -151,7 +151,7 @@ async def test_moderator_approves_from_the_queue_and_our_actor_boosts(site):
     assert item.state == ItemState.APPROVED and item.decided_by == "camille"
     announce = await OutboxActivity.get(type="Announce")
     assert announce.document["object"] == item.object_uri
-    assert announce.document["cc"] == ["http://127.0.0.1:8080/actors/site/followers"]
+    assert announce.document["cc"] == ["http://127.0.0.1:8080/actors/site/followers", SISTER]
     decision = await Decision.get(subject_type="syndicated")
     assert (decision.moderator, decision.from_state, decision.to_state) == (
         "camille", "pending_review", "approved")

@@ -89,8 +89,8 @@ async def test_nodeinfo_discovery_and_documents(client):
     """/.well-known/nodeinfo links 2.0 and 2.1 and the application actor; usage is real."""
     links = (await (await client.get("/.well-known/nodeinfo")).json())["links"]
     rels = {link["rel"]: link["href"] for link in links}
-    assert rels["https://www.w3.org/ns/activitystreams#Application"] == (
-        "https://bridge.example/actors/site")
+    assert rels["https://www.w3.org/ns/activitystreams#Application"] == (  # FEP-2677
+        "https://bridge.example/actor")
     for version in ("2.0", "2.1"):
         href = rels[f"http://nodeinfo.diaspora.software/ns/schema/{version}"]
         response = await client.get(href.removeprefix("https://bridge.example"))
