@@ -55,6 +55,7 @@ from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.moderation.web.views import (
     MAX_NOTICES,
     article_view,
+    log_note,
     log_state,
     notices,
     reply_views,
@@ -524,7 +525,8 @@ async def audit_log(request: web.Request) -> web.Response:
               "subject_type": d.subject_type, "name": names.get(d.id, ""),
               "subject": d.subject_uri, "subject_href": link_url(d.subject_uri),
               "from_state": log_state(translate, d.from_state),
-              "to_state": log_state(translate, d.to_state), "note": d.note,
+              "to_state": log_state(translate, d.to_state),
+              "note": log_note(translate, d.note),
               "undone": d.undone_at is not None} for d in shown]
     next_cursor = rows[PAGE_SIZE - 1].id if len(rows) > PAGE_SIZE else None
     filters = {"moderator": moderator, "action": action if action in LOG_ACTIONS else "",

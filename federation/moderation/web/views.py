@@ -221,7 +221,9 @@ def notice_text(translate: Translate, language: str, decision: Decision, name: s
     """« Réponse d'Alice validée », « Instance example.org bloquée », « Décision annulée : … »."""
     subject = "reply" if decision.subject_type == "quote" else decision.subject_type
     action = decision.action
-    if action == Action.UNDO:
+    if action == Action.UNDO and subject in (BlockKind.ACTOR, BlockKind.DOMAIN):
+        key = f"notice.undo.{subject}.{'blocked' if decision.to_state else 'unblocked'}"
+    elif action == Action.UNDO:
         key = f"notice.undo.{subject}"
     else:
         key = f"notice.{action}.{subject}"
@@ -255,6 +257,17 @@ async def notices(translate: Translate, language: str, decision_ids: list[int],
             "undo_label": format_message(translate, "aria.undo", {"what": text}),
         })
     return result
+
+
+#: The notes the service writes itself, and their message keys.
+_NOTES = {"actor blocked": "log.note.actor_blocked", "domain blocked": "log.note.domain_blocked",
+          "already blocked": "log.note.already_blocked"}
+
+
+def log_note(translate: Translate, note: str) -> str:
+    """A decision's note; the ones the service writes itself, translated."""
+    key = _NOTES.get(note)
+    return translate(key) if key else note
 
 
 def log_state(translate: Translate, state: str | None) -> str:
