@@ -53,7 +53,6 @@ from federation.moderation.service import actor_label
 from federation.moderation.web.i18n import MESSAGES
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.moderation.web.views import (
-    MAX_NOTICES,
     article_view,
     log_note,
     log_state,
@@ -71,7 +70,7 @@ from federation.web.admin import (
     COOKIE_PATH,
     LANGUAGE_COOKIE,
     LOGIN_COOKIE,
-    MAX_FAILURES,
+    MAX_NOTICES,
     PAGE_SIZE,
     SESSION_COOKIE,
     NavItem,
@@ -85,6 +84,7 @@ from federation.web.admin import (
     require_session_post,
     row_ids,
     see_other,
+    see_other_done,
     selection,
     set_cookie,
     site_zone,
@@ -287,11 +287,7 @@ async def thread(request: web.Request) -> web.Response:
 
 def _done(back: str, decision_ids: list[int], failures: list[str]) -> web.HTTPSeeOther:
     """Back to ``back``, whose notice names the decisions taken and the failures."""
-    location = back + ("&" if "?" in back else "?") + urlencode(
-        [("done", str(i)) for i in decision_ids[:MAX_NOTICES]]
-        + [("failed", f) for f in failures[:MAX_FAILURES]]
-        + ([("msg", "done.partial" if failures else "done")]))
-    return web.HTTPSeeOther(location=location)
+    return see_other_done(back, decision_ids, failures)
 
 
 async def _reply_names(reply_ids: Iterable[int]) -> dict[int, str]:

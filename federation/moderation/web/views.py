@@ -23,13 +23,11 @@ from federation.db.social import BlockKind, RemoteActor
 from federation.moderation.service import UNDO_WINDOW, UNDOABLE, actor_label
 from federation.protocol.html import html_to_text
 from federation.protocol.uris import link_url
-from federation.web.admin import clean_html, format_time
+from federation.web.admin import MAX_NOTICES, clean_html, format_time
 from federation.web.admin.i18n import Translate, format_message, of_name
 
 #: Characters of an article's or a reply's text shown as its excerpt.
 EXCERPT_CHARS = 280
-#: At most this many decisions are named in one notice.
-MAX_NOTICES = 20
 
 
 def strings(value: Any, limit: int) -> list[str]:

@@ -27,12 +27,14 @@ from federation.web.admin import (
     NavItem,
     back_target,
     clean_html,
+    failure_code,
     format_time,
     page_cursor,
     require_session,
     require_session_post,
     row_ids,
     see_other,
+    see_other_done,
     selection,
     site_zone,
 )
@@ -138,9 +140,10 @@ async def act(request: web.Request) -> web.Response:
         raise see_other(back, msg="nothing_selected")
     outcomes = await decide_many(request.app[DIRECTORY], numbers, action,
                                  session.account.username)
-    failures = [f"#{o.item_id}: {o.error}" for o in outcomes if not o.ok]
+    failures = [failure_code(f"#{o.item_id}", key=o.error_key, params=o.error_params or {})
+                for o in outcomes if not o.ok]
     if failures:
-        raise see_other(back, msg="done.partial", failed="; ".join(failures)[:500])
+        raise see_other_done(back, [], failures)
     raise see_other(back, msg="done")
 
 

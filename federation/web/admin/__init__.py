@@ -149,8 +149,9 @@ def page_cursor(request: web.Request) -> int | None:
     return value if 0 < value < 2**31 else None
 
 
-#: At most this many failures are listed after an action.
+#: At most this many failures are listed after an action, and decisions named in its notice.
 MAX_FAILURES = 10
+MAX_NOTICES = 20
 
 
 def failures(request: web.Request) -> list[str]:
@@ -170,13 +171,18 @@ def failure_code(on: str, error: FederationError | None = None, *, key: str | No
 
 
 def describe_error(translate: Translate, key: str | None, params: dict[str, str]) -> str:
-    """The message of an error key in the page's language; a parameter named ``state`` is
-    itself translated (``state.approved`` → « validée »). Unknown keys: a generic message."""
+    """The message of an error key in the page's language. A parameter whose name ends in
+    ``state`` is itself translated: ``state=approved`` by ``state.approved`` (« validée »),
+    ``syndication_state=stored`` by ``syndication.state.stored``. Unknown keys: a generic
+    message."""
     if not key or not key.startswith("error.") or translate(key) == key:
         key = "error.unknown"
     values = dict(params)
-    if "state" in values and translate(f"state.{values['state']}") != f"state.{values['state']}":
-        values["state"] = translate(f"state.{values['state']}")
+    for name, value in params.items():
+        if name.endswith("state"):
+            state_key = f"{name.replace('_', '.')}.{value}"
+            if translate(state_key) != state_key:
+                values[name] = translate(state_key)
     return format_message(translate, key, values)
 
 
@@ -266,6 +272,16 @@ def row_ids(ids: list[str], what: str) -> list[int]:
 def see_other(location: str, **params: str) -> web.HTTPSeeOther:
     if params:
         location += ("&" if "?" in location else "?") + urlencode(params)
+    return web.HTTPSeeOther(location=location)
+
+
+def see_other_done(back: str, done: list[int], failed: list[str]) -> web.HTTPSeeOther:
+    r"""Back to ``back`` after an action: its notice names the audit rows ``done`` (a part
+    that keeps decisions shows them) and the :func:`failure_code`\ s ``failed``."""
+    location = back + ("&" if "?" in back else "?") + urlencode(
+        [("done", str(i)) for i in done[:MAX_NOTICES]]
+        + [("failed", f) for f in failed[:MAX_FAILURES]]
+        + [("msg", "done.partial" if failed else "done")])
     return web.HTTPSeeOther(location=location)
 
 

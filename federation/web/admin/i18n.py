@@ -47,6 +47,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.back": "Retour",
         "skip": "Aller au contenu",
         "action.undo_notice": "Annuler",
+        "error.action.unknown": "action inconnue.",
     },
     "en": {
         "moderation": "Moderation",
@@ -71,6 +72,7 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.back": "Back",
         "skip": "Skip to content",
         "action.undo_notice": "Undo",
+        "error.action.unknown": "unknown action.",
     },
 }
 
