@@ -474,9 +474,9 @@ class ModerationService:
                                          state, state, report.note, name=_report_label(report))
         return decision
 
-    async def delete_report(self, report_id: int, moderator: str) -> None:
+    async def delete_report(self, report_id: int, moderator: str) -> Decision:
         """Remove a report for good (spam, or a report no one can act on); the audit log keeps
-        who removed which report."""
+        who removed which report (the row returned)."""
         async with in_transaction():
             report = await self._report(report_id)
             await report.delete()
@@ -486,6 +486,7 @@ class ModerationService:
                 name=_report_label(report),
             )
             await self._notify(decision, None)
+        return decision
 
     async def _report(self, report_id: int) -> Report:
         report = None

@@ -302,6 +302,10 @@ async def test_reports_show_the_items_and_act_on_them_with_a_note(admin):
     await report.refresh_from_db()
     assert report.note == "vu avec Camille" and ">vu avec Camille</textarea>" in page
     assert await Decision.filter(action="note", note="vu avec Camille").exists()
+    response = await _post(admin, "/admin/reports", {"csrf": token, "one": f"delete:{report.id}"})
+    page = await _follow(admin, response)
+    assert "Signalement de @bob@social.example supprimé." in _text(page)
+    assert 'name="decision"' not in page  # a deletion is final: no undo offered
     response = await _post(admin, "/admin/reports", {"csrf": token, "one": "note:424242"})
     assert "ce signalement n'existe pas (ou plus)." in _text(await _follow(admin, response))
     assert (await _post(admin, "/admin/reports", {"one": f"note:{report.id}"})).status == 403
@@ -520,3 +524,21 @@ async def test_report_still_shows_a_note_left_before(admin):
     assert ">déjà vu</textarea>" in page and "Note des modérateurs" in page
     assert await Report.filter(note="déjà vu").exists()
 
+
+
+def test_both_languages_have_every_message_with_the_same_fields():
+    """Every catalogue of the admin (shell, moderation, sister sites): same keys in French and
+    English, and the same ``{fields}`` in both."""
+    from string import Formatter
+
+    from federation.moderation.web.i18n import MESSAGES as MODERATION_MESSAGES
+    from federation.syndication.web.i18n import MESSAGES as SYNDICATION_MESSAGES
+    from federation.web.admin.i18n import MESSAGES as SHELL_MESSAGES
+
+    def fields(message: str) -> set[str]:
+        return {name for _, name, _, _ in Formatter().parse(message) if name}
+
+    for catalogue in (SHELL_MESSAGES, MODERATION_MESSAGES, SYNDICATION_MESSAGES):
+        assert catalogue["fr"].keys() == catalogue["en"].keys()
+        for key, message in catalogue["fr"].items():
+            assert fields(message) == fields(catalogue["en"][key]), key

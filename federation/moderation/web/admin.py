@@ -434,8 +434,7 @@ async def act_on_report(request: web.Request) -> web.Response:
     report_id = int(raw_id)
     try:
         if action == Action.DELETE:
-            await service.delete_report(report_id, moderator)
-            done: list[int] = []
+            done = [(await service.delete_report(report_id, moderator)).id]
         elif action == Action.NOTE:
             note = str(form.get(f"note-{report_id}", ""))
             done = [(await service.annotate_report(report_id, moderator, note)).id]
