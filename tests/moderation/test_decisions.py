@@ -542,3 +542,24 @@ def test_both_languages_have_every_message_with_the_same_fields():
         assert catalogue["fr"].keys() == catalogue["en"].keys()
         for key, message in catalogue["fr"].items():
             assert fields(message) == fields(catalogue["en"][key]), key
+
+
+async def test_refused_forms_are_explained_in_the_moderators_language(admin):
+    """A form without its CSRF token (403), a non-numeric id (400), an unknown action (400):
+    a page in French that says what went wrong, not « 403: forbidden »."""
+    factory = Factory(admin.app[DIRECTORY])
+    reply = await factory.reply(await factory.article())
+    token = await _login(admin)
+    response = await _post(admin, "/admin/replies", {"one": f"approve:{reply.id}"})
+    assert response.status == 403
+    assert "Le formulaire a expiré. Rechargez la page et recommencez." in _text(
+        await response.text())
+    response = await _post(admin, "/admin/replies", {"csrf": token, "one": "approve:x"})
+    assert response.status == 400
+    assert "un identifiant n'est pas un nombre." in _text(await response.text())
+    response = await _post(admin, "/admin/replies", {"csrf": token, "one": f"dance:{reply.id}"})
+    assert response.status == 400 and "action inconnue." in _text(await response.text())
+    response = await admin.post("/admin/replies", data=b"\xff", headers={
+        "Content-Type": "text/plain"})
+    assert response.status == 415 and "ce formulaire n'a pas pu être lu" in _text(
+        await response.text())

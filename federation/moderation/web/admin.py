@@ -41,7 +41,7 @@ from federation.db import column, is_row_id
 from federation.db.content import ContentObject
 from federation.db.moderation import REPORT_ACTIONS, Action, Decision, Reply, ReplyState, Report
 from federation.db.social import Block, BlockKind, RemoteActor
-from federation.errors import BadRequest, Conflict, NotFound, TooManyRequests
+from federation.errors import BadRequest, Conflict, Forbidden, NotFound, TooManyRequests
 from federation.moderation.accounts import (
     SessionInfo,
     authenticate,
@@ -127,7 +127,7 @@ async def login(request: web.Request) -> web.Response:
     form = await read_form(request)
     expected = request.cookies.get(LOGIN_COOKIE, "")
     if not expected or not csrf_matches(expected, form.get("csrf")):
-        raise web.HTTPForbidden(text="403: forbidden\n")
+        raise Forbidden("forbidden", key="error.csrf")
     username = str(form.get("username", ""))[:64].strip()
     password = str(form.get("password", ""))
     guard = request.app[LOGIN_GUARD]

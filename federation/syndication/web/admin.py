@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from federation.db.social import Following
 from federation.db.syndication import ItemState, SyndicatedItem
+from federation.errors import BadRequest
 from federation.protocol.uris import link_url
 from federation.syndication.items import title_of
 from federation.syndication.service import ACTIONS, decide_many
@@ -134,7 +135,7 @@ async def act(request: web.Request) -> web.Response:
     back = back_target(form, PATH)
     action, ids = selection(form)
     if action not in ACTIONS:
-        raise web.HTTPBadRequest(text="400: unknown action\n")
+        raise BadRequest("unknown action", key="error.action.unknown")
     numbers = row_ids(ids, "item")
     if not numbers:
         raise see_other(back, msg="nothing_selected")

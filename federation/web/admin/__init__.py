@@ -43,7 +43,7 @@ import nh3
 from aiohttp import web
 from markupsafe import Markup
 
-from federation.errors import BadRequest, FederationError, UnsupportedMediaType
+from federation.errors import BadRequest, FederationError, Forbidden, UnsupportedMediaType
 from federation.moderation.accounts import SessionInfo, csrf_matches, find_session
 from federation.protocol.text import unstorable_in
 from federation.protocol.uris import link_url
@@ -230,11 +230,12 @@ async def read_form(request: web.Request) -> Any:
     can store (U+0000; a lone surrogate)."""
     if (request.content_type != "application/x-www-form-urlencoded"
             or (request.charset or "utf-8").lower() != "utf-8"):
-        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8",
+                                   key="error.form")
     try:
         (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
     except UnicodeDecodeError:
-        raise BadRequest("forms are sent in UTF-8") from None
+        raise BadRequest("forms are sent in UTF-8", key="error.form") from None
     form = await request.post()
     reason = unstorable_in(list(form.items()))
     if reason is not None:
@@ -247,7 +248,7 @@ async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     session = await find_request_session(request)
     form = await read_form(request)
     if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
-        raise web.HTTPForbidden(text="403: forbidden\n")
+        raise Forbidden("forbidden", key="error.csrf")
     return session, form
 
 
@@ -266,7 +267,7 @@ def row_ids(ids: list[str], what: str) -> list[int]:
     try:
         return [int(i) for i in ids][:MAX_SELECTION]
     except ValueError:
-        raise web.HTTPBadRequest(text=f"400: bad {what} id\n") from None
+        raise BadRequest(f"bad {what} id", key="error.bad_id") from None
 
 
 def see_other(location: str, **params: str) -> web.HTTPSeeOther:

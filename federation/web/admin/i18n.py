@@ -48,6 +48,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "skip": "Aller au contenu",
         "action.undo_notice": "Annuler",
         "error.action.unknown": "action inconnue.",
+        "error.bad_id": "un identifiant n'est pas un nombre.",
+        "error.form": "ce formulaire n'a pas pu être lu (encodage).",
     },
     "en": {
         "moderation": "Moderation",
@@ -73,6 +75,8 @@ MESSAGES: dict[str, dict[str, str]] = {
         "skip": "Skip to content",
         "action.undo_notice": "Undo",
         "error.action.unknown": "unknown action.",
+        "error.bad_id": "an id is not a number.",
+        "error.form": "this form could not be read (encoding).",
     },
 }
 
