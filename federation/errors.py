@@ -25,11 +25,17 @@
 
 One middleware (:mod:`federation.web.middleware`) maps these to HTTP answers; the CLI maps
 them to messages and exit codes. Workers catch the ones they expect by name.
+
+An error a person may read in the admin UI also carries a message ``key`` and its ``params``
+(``Conflict("this reply is already approved…", key="error.reply.decided",
+params={"state": "approved"})``): ``message`` stays the English text of logs, the CLI and the
+JSON APIs (which also give the key as ``code``); the UI looks the key up in its catalogue, in
+the moderator's language (:func:`federation.web.admin.describe_error`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -39,9 +45,13 @@ class FederationError(Exception):
 
     http_status = 500
 
-    def __init__(self, message: str = "") -> None:
+    def __init__(self, message: str = "", *, key: str | None = None,
+                 params: Mapping[str, str | int] | None = None) -> None:
         super().__init__(message)
         self.message = message or self.__class__.__doc__ or self.__class__.__name__
+        #: The UI's message key (``error.…``) and its parameters, when a person may read it.
+        self.key = key
+        self.params: dict[str, str] = {k: str(v) for k, v in (params or {}).items()}
 
 
 @dataclass(frozen=True)

@@ -122,9 +122,18 @@ class Decision(Model):
     action = fields.CharField(max_length=32)
     subject_type = fields.CharField(max_length=32, default="reply")
     subject_uri = fields.CharField(max_length=URI_LENGTH)
+    subject_name = fields.CharField(
+        max_length=400, default="",
+        description="Who or what it was about, as shown then: a name and handle, a domain",
+    )
     from_state = fields.CharField(max_length=16, null=True)
     to_state = fields.CharField(max_length=16, null=True)
     note = fields.TextField(default="")
+    cause_id = fields.IntField(
+        null=True, db_index=True,
+        description="The decision this one follows from (a block rejecting pending replies)",
+    )
+    undone_at = fields.DatetimeField(null=True, description="When an undo reversed it")
     created_at = fields.DatetimeField(auto_now_add=True)
 
     class Meta:
@@ -143,6 +152,7 @@ class Report(Model):
     reporter_id: int | None
     object_uris: fields.JSONField[list[str]] = fields.JSONField(default=list)
     content = fields.TextField(default="")
+    note = fields.TextField(default="", description="The moderators' note about the report")
     resolved = fields.BooleanField(default=False)
     received_at = fields.DatetimeField(auto_now_add=True)
 

@@ -36,6 +36,7 @@ class Action(StrEnum):
     RESOLVE = "resolve"
     REOPEN = "reopen"
     DELETE = "delete"
+    NOTE = "note"
 
 
 #: The actions on a reply, and on a report (the CLI and the API offer these).

@@ -62,6 +62,9 @@ class DecisionOutcome:
     ok: bool
     state: str | None = None
     error: str | None = None
+    #: The error's message key and parameters, for the UI to translate.
+    error_key: str | None = None
+    error_params: dict[str, str] | None = None
 
 
 def _now() -> datetime:
@@ -73,7 +76,8 @@ def sender_of(directory: ActorDirectory, source: Following) -> LocalActor:
     a relay the instance actor subscribed to."""
     actor = directory.by_db_id(source.actor_id)
     if actor is None:
-        raise NotFound("the actor that follows this source is not configured any more")
+        raise NotFound("the actor that follows this source is not configured any more",
+                       key="error.syndication.no_actor")
     return directory.site_actor if directory.is_instance_actor(actor) else actor
 
 
@@ -154,20 +158,24 @@ async def decide(directory: ActorDirectory, item_id: int, action: str, moderator
     item = (await SyndicatedItem.get_or_none(id=item_id).prefetch_related("source")
             if is_row_id(item_id) else None)
     if item is None:
-        raise NotFound("no such syndicated item")
+        raise NotFound("no such syndicated item", key="error.syndication.not_found")
     before = ItemState(item.state)
     if action == Decide.APPROVE:
         if before not in (ItemState.PENDING_REVIEW, ItemState.REJECTED):
-            raise Conflict(f"an item that is {before} cannot be approved")
+            raise Conflict(f"an item that is {before} cannot be approved",
+                           key="error.syndication.not_approvable",
+                           params={"syndication_state": str(before)})
         await announce(directory, item, item.source)
         item.state = ItemState.APPROVED
     elif action == Decide.REJECT:
         if before not in (ItemState.PENDING_REVIEW, ItemState.APPROVED, ItemState.STORED):
-            raise Conflict(f"an item that is {before} cannot be rejected")
+            raise Conflict(f"an item that is {before} cannot be rejected",
+                           key="error.syndication.not_rejectable",
+                           params={"syndication_state": str(before)})
         await undo_announce(directory, item, item.source)
         item.state = ItemState.REJECTED
     else:
-        raise NotFound(f"no action {action!r}")
+        raise NotFound(f"no action {action!r}", key="error.action.unknown")
     item.decided_at, item.decided_by = _now(), moderator[:64]
     await item.save()
     await _audit(moderator, action, item, str(before), str(item.state))
@@ -182,7 +190,8 @@ async def decide_many(directory: ActorDirectory, item_ids: list[int], action: st
         try:
             item = await decide(directory, item_id, action, moderator)
         except (NotFound, Conflict) as error:
-            outcomes.append(DecisionOutcome(item_id, False, error=error.message))
+            outcomes.append(DecisionOutcome(item_id, False, error=error.message,
+                                            error_key=error.key, error_params=error.params))
         else:
             outcomes.append(DecisionOutcome(item_id, True, state=str(item.state)))
     return outcomes

@@ -1,7 +1,8 @@
 """The one error middleware: maps :mod:`federation.errors` to HTTP answers, never a traceback.
 
-ActivityPub clients and API callers get JSON (``{"error": …, "problems": […]}``), browsers get a
-short text page. A database or disk fault (PostgreSQL away, SQLite's disk full:
+ActivityPub clients and API callers get JSON (``{"error": …, "problems": […]}``, and the
+message key as ``"code"`` when the error has one), browsers get a short text page (the admin
+pages translate an error that has a key: :mod:`federation.web.admin`). A database or disk fault (PostgreSQL away, SQLite's disk full:
 :func:`federation.db.faults.is_database_fault`) is answered 503 with ``Retry-After`` and logged
 as one line, no traceback: the sender tries again later. Other unexpected exceptions are logged
 with the request path (never the client's address) and answered 500 without details.
@@ -86,7 +87,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         response = _error_response(request, 429, error.message)
         response.headers["Retry-After"] = str(retry_after_seconds(error.retry_after))
     except FederationError as error:
-        response = _error_response(request, error.http_status, error.message)
+        response = _error_response(request, error.http_status, error.message,
+                                   {"code": error.key} if error.key else None)
     except TortoiseValidationError as error:  # a value no column can hold (too long…)
         log.warning("refused a value the database cannot hold for %s %s: %s", request.method,
                     request.path, str(error)[:200])

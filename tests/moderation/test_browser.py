@@ -186,11 +186,11 @@ def test_moderator_logs_in_approves_one_and_rejects_another(page, bridge):
         async with page.expect_navigation():
             await item.get_by_role("button", name="Valider").click()
         assert await _state(first.id) == ReplyState.APPROVED
-        assert "C'est fait." in await page.inner_text(".notice")
+        assert "Réponse d'Alice Martin validée." in await page.inner_text(".notice")
         assert await page.locator(f"#reply-{first.id}").count() == 0
         async with page.expect_navigation():
             await page.locator(f"#reply-{second.id}").get_by_role(
-                "button", name="Refuser", exact=True).click()
+                "button", name="Refuser la réponse de Troll", exact=True).click()
         assert await _state(second.id) == ReplyState.REJECTED
         await page.goto("/admin/approved")
         assert await page.locator(f"#reply-{first.id}").count() == 1

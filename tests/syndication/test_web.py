@@ -213,3 +213,18 @@ async def test_ids_no_row_can_have_are_not_found_not_500(site):
         ("ids", str(item.id))], allow_redirects=False)
     assert response.status == 303 and "done.partial" in response.headers["Location"]
     assert (await SyndicatedItem.get()).state == ItemState.APPROVED
+
+
+async def test_a_refused_decision_is_said_in_the_moderators_language(site):
+    """Approving an item already shared said « #1: an item that is approved cannot be
+    approved » in English on the French page; now French, the state named as its tab."""
+    source = await _source(site)
+    item = await _item(source, 1, ItemState.APPROVED)
+    await _login(site)
+    html = await (await site.get("/admin/syndication")).text()
+    response = await site.post("/admin/syndication", data={
+        "csrf": _csrf(html), "one": f"approve:{item.id}"})
+    page = await response.text()
+    assert (f"#{item.id} : cet élément est dans « Partagés » : il ne peut pas être partagé."
+            in page.replace("&#34;", '"').replace("&#39;", "'"))
+    assert "cannot be approved" not in page

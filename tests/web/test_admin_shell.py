@@ -83,10 +83,10 @@ def test_bulk_selection_of_one_row_or_checked_rows():
 
 
 def test_a_bad_row_id_is_a_400_naming_the_row():
-    from aiohttp import web
-    with pytest.raises(web.HTTPBadRequest) as caught:
+    from federation.errors import BadRequest
+    with pytest.raises(BadRequest) as caught:
         row_ids(["3", "x"], "item")
-    assert caught.value.text == "400: bad item id\n"
+    assert caught.value.message == "bad item id" and caught.value.key == "error.bad_id"
 
 
 @pytest.mark.parametrize("back", ["https://evil.example/", "//evil.example/admin/", "/admin/\\x",

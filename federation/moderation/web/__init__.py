@@ -1,7 +1,8 @@
 """The moderation part of the web application.
 
-- ``/admin/…`` — the moderators' UI (server-rendered, French and English, no JavaScript),
-  with each moderator's own e-mail notifications at ``/admin/notifications``;
+- ``/admin/…`` — the moderators' UI (server-rendered, French and English; an optional script
+  for keyboard shortcuts), with each moderator's own e-mail notifications at
+  ``/admin/notifications``;
 - ``/api/v1/moderation/…`` — the same actions as JSON, with a bearer token;
 - ``/authorizations/{token}`` — the Reply- and QuoteAuthorization documents we issued;
 - ``/api/v1/replies`` and ``/feeds/replies/{kind}/{id}.atom`` — approved public replies for

@@ -25,8 +25,8 @@ from federation.db.moderation import (
 )
 from federation.errors import BadRequest
 from federation.moderation.service import reply_summary
-from federation.moderation.web.admin import strings
 from federation.moderation.web.keys import MODERATION
+from federation.moderation.web.views import strings
 from federation.protocol.actors import iso
 from federation.protocol.numbers import is_ascii_digits
 from federation.remote.jsonlimits import JSONLimitError, parse_json_limited

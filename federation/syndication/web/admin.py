@@ -17,6 +17,7 @@ from markupsafe import Markup
 
 from federation.db.social import Following
 from federation.db.syndication import ItemState, SyndicatedItem
+from federation.errors import BadRequest
 from federation.protocol.uris import link_url
 from federation.syndication.items import title_of
 from federation.syndication.service import ACTIONS, decide_many
@@ -27,12 +28,14 @@ from federation.web.admin import (
     NavItem,
     back_target,
     clean_html,
+    failure_code,
     format_time,
     page_cursor,
     require_session,
     require_session_post,
     row_ids,
     see_other,
+    see_other_done,
     selection,
     site_zone,
 )
@@ -132,15 +135,16 @@ async def act(request: web.Request) -> web.Response:
     back = back_target(form, PATH)
     action, ids = selection(form)
     if action not in ACTIONS:
-        raise web.HTTPBadRequest(text="400: unknown action\n")
+        raise BadRequest("unknown action", key="error.action.unknown")
     numbers = row_ids(ids, "item")
     if not numbers:
         raise see_other(back, msg="nothing_selected")
     outcomes = await decide_many(request.app[DIRECTORY], numbers, action,
                                  session.account.username)
-    failures = [f"#{o.item_id}: {o.error}" for o in outcomes if not o.ok]
+    failures = [failure_code(f"#{o.item_id}", key=o.error_key, params=o.error_params or {})
+                for o in outcomes if not o.ok]
     if failures:
-        raise see_other(back, msg="done.partial", failed="; ".join(failures)[:500])
+        raise see_other_done(back, [], failures)
     raise see_other(back, msg="done")
 
 

@@ -38,6 +38,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "syndication.type.Note": "Note",
         "syndication.type.Page": "Page",
         "syndication.feeds": "Flux pour le site",
+        "error.syndication.no_actor": "l'acteur qui suit cette source n'est plus configuré.",
+        "error.syndication.not_found": "cet élément n'existe pas (ou plus).",
+        "error.syndication.not_approvable": "cet élément est dans « {syndication_state} » : "
+                                            "il ne peut pas être partagé.",
+        "error.syndication.not_rejectable": "cet élément est dans « {syndication_state} » : "
+                                            "il ne peut pas être refusé.",
     },
     "en": {
         "nav.syndication": "Sister sites",
@@ -73,5 +79,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "syndication.type.Note": "Note",
         "syndication.type.Page": "Page",
         "syndication.feeds": "Feeds for the site",
+        "error.syndication.no_actor": "the actor that follows this source is not configured "
+                                      "any more.",
+        "error.syndication.not_found": "this item does not exist (any more).",
+        "error.syndication.not_approvable": "this item is in « {syndication_state} »: it "
+                                            "cannot be shared.",
+        "error.syndication.not_rejectable": "this item is in « {syndication_state} »: it "
+                                            "cannot be rejected.",
     },
 }

@@ -17,9 +17,15 @@ Both build on this module:
   ``action`` with checked ``ids``);
 - :func:`clean_html` (remote content sanitised again, smaller allow-list, links only to
   http(s) and mailto) and :func:`format_time`;
+- errors a person reads in their language: a service error carries a message key
+  (:class:`~federation.errors.FederationError`); :func:`failure_code` puts it in a redirect's
+  ``?failed=`` (key and parameters, never free text), the page translates it; an error with a
+  key raised by an ``/admin/`` handler is answered with a translated page;
 - the headers of every ``/admin/`` answer (a strict Content-Security-Policy: no inline script
-  or style, ``X-Frame-Options: DENY``, ``Cache-Control: no-store``…) and the stylesheet at
-  ``/admin/static/`` (:func:`setup`, called by each part; idempotent).
+  or style, scripts only from ``/admin/static/``, ``X-Frame-Options: DENY``,
+  ``Cache-Control: no-store``…) and the stylesheet and the keyboard-shortcut script at
+  ``/admin/static/`` (:func:`setup`, called by each part; idempotent). Every page works
+  without the script.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import parse_qsl, urlencode
 from zoneinfo import ZoneInfo
 
 import jinja2
@@ -37,11 +43,18 @@ import nh3
 from aiohttp import web
 from markupsafe import Markup
 
-from federation.errors import BadRequest, UnsupportedMediaType
+from federation.errors import BadRequest, FederationError, Forbidden, UnsupportedMediaType
 from federation.moderation.accounts import SessionInfo, csrf_matches, find_session
 from federation.protocol.text import unstorable_in
 from federation.protocol.uris import link_url
-from federation.web.admin.i18n import Catalogue, normalise_language, translator
+from federation.web.admin.i18n import (
+    Catalogue,
+    Translate,
+    format_message,
+    normalise_language,
+    of_name,
+    translator,
+)
 from federation.web.state import SETTINGS
 
 SESSION_COOKIE = "fedmod_session"
@@ -53,8 +66,8 @@ PAGE_SIZE = 50
 MAX_SELECTION = 500
 STATIC_DIR = Path(__file__).parent / "static"
 
-CSP = ("default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-       "frame-ancestors 'none'; base-uri 'none'")
+CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+       "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
 ADMIN_HEADERS = {
     "Content-Security-Policy": CSP,
     "X-Frame-Options": "DENY",
@@ -138,9 +151,55 @@ def page_cursor(request: web.Request) -> int | None:
     return value if 0 < value < 2**31 else None
 
 
+#: At most this many failures are listed after an action, and decisions named in its notice.
+MAX_FAILURES = 10
+MAX_NOTICES = 20
+
+
 def failures(request: web.Request) -> list[str]:
-    """The ``?failed=`` notice of a bulk action's redirect (one, at most 500 characters)."""
-    return [f[:500] for f in request.query.getall("failed", [])[:1]]
+    """The ``?failed=`` entries of an action's redirect (at most :data:`MAX_FAILURES`, each at
+    most 500 characters): failure codes (:func:`failure_code`), translated by the page."""
+    return [f[:500] for f in request.query.getall("failed", [])[:MAX_FAILURES]]
+
+
+def failure_code(on: str, error: FederationError | None = None, *, key: str | None = None,
+                 params: dict[str, str] | None = None) -> str:
+    """One ``?failed=`` entry: what failed (``on``: a name, a ``#id``) and the error's message
+    key and parameters — never the English message, so the page shows it in its language."""
+    key = key or (error.key if error is not None else None) or "error.unknown"
+    values = dict(params if params is not None else error.params if error is not None else {})
+    return urlencode({"on": on[:100], "key": key,
+                      **{f"p.{k}": str(v)[:100] for k, v in values.items()}})
+
+
+def describe_error(translate: Translate, key: str | None, params: dict[str, str]) -> str:
+    """The message of an error key in the page's language. A parameter whose name ends in
+    ``state`` is itself translated: ``state=approved`` by ``state.approved`` (« validée »),
+    ``syndication_state=stored`` by ``syndication.state.stored``. Unknown keys: a generic
+    message."""
+    if not key or not key.startswith("error.") or translate(key) == key:
+        key = "error.unknown"
+    values = dict(params)
+    for name, value in params.items():
+        if name.endswith("state"):
+            state_key = f"{name.replace('_', '.')}.{value}"
+            if translate(state_key) != state_key:
+                values[name] = translate(state_key)
+    return format_message(translate, key, values)
+
+
+def describe_failure(translate: Translate, code: str) -> str:
+    """A :func:`failure_code` as a sentence: « #12 : cette réponse est déjà validée… »."""
+    fields = dict(parse_qsl(code, keep_blank_values=True))
+    if "key" not in fields:
+        return format_message(translate, "error.failed_on", {"on": "", "error": translate(
+            "error.unknown")})
+    params = {k[2:]: v for k, v in fields.items() if k.startswith("p.")}
+    on = fields.get("on", "")
+    if on.startswith("action.") and translate(on) != on:  # a word of the UI, not a name
+        on = translate(on)
+    return format_message(translate, "error.failed_on", {
+        "on": on, "error": describe_error(translate, fields["key"], params)})
 
 
 # -- sessions, CSRF, forms ------------------------------------------------------------------------
@@ -173,11 +232,12 @@ async def read_form(request: web.Request) -> Any:
     can store (U+0000; a lone surrogate)."""
     if (request.content_type != "application/x-www-form-urlencoded"
             or (request.charset or "utf-8").lower() != "utf-8"):
-        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8")
+        raise UnsupportedMediaType("forms are sent as application/x-www-form-urlencoded, UTF-8",
+                                   key="error.form")
     try:
         (await request.read()).decode("utf-8")  # aiohttp's own decoding fails with a 500
     except UnicodeDecodeError:
-        raise BadRequest("forms are sent in UTF-8") from None
+        raise BadRequest("forms are sent in UTF-8", key="error.form") from None
     form = await request.post()
     reason = unstorable_in(list(form.items()))
     if reason is not None:
@@ -190,7 +250,7 @@ async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     session = await find_request_session(request)
     form = await read_form(request)
     if session is None or not csrf_matches(session.csrf_token, form.get("csrf")):
-        raise web.HTTPForbidden(text="403: forbidden\n")
+        raise Forbidden("forbidden", key="error.csrf")
     return session, form
 
 
@@ -209,12 +269,22 @@ def row_ids(ids: list[str], what: str) -> list[int]:
     try:
         return [int(i) for i in ids][:MAX_SELECTION]
     except ValueError:
-        raise web.HTTPBadRequest(text=f"400: bad {what} id\n") from None
+        raise BadRequest(f"bad {what} id", key="error.bad_id") from None
 
 
 def see_other(location: str, **params: str) -> web.HTTPSeeOther:
     if params:
         location += ("&" if "?" in location else "?") + urlencode(params)
+    return web.HTTPSeeOther(location=location)
+
+
+def see_other_done(back: str, done: list[int], failed: list[str]) -> web.HTTPSeeOther:
+    r"""Back to ``back`` after an action: its notice names the audit rows ``done`` (a part
+    that keeps decisions shows them) and the :func:`failure_code`\ s ``failed``."""
+    location = back + ("&" if "?" in back else "?") + urlencode(
+        [("done", str(i)) for i in done[:MAX_NOTICES]]
+        + [("failed", f) for f in failed[:MAX_FAILURES]]
+        + [("msg", "done.partial" if failed else "done")])
     return web.HTTPSeeOther(location=location)
 
 
@@ -253,6 +323,11 @@ def flash_message(request: web.Request) -> str:
     return message if message in _MESSAGES else ""
 
 
+def page_translator(request: web.Request, session: SessionInfo | None) -> Translate:
+    """``_`` of the page's language, with every registered catalogue."""
+    return translator(ui_language(request, session), request.app[ADMIN_SHELL].catalogues)
+
+
 async def render(request: web.Request, env: jinja2.Environment, template: str,
                  session: SessionInfo | None, *, status: int = 200,
                  request_path: str | None = None, **context: Any) -> web.Response:
@@ -267,8 +342,13 @@ async def render(request: web.Request, env: jinja2.Environment, template: str,
             nav.append({"view": item.view, "href": item.href, "label": item.label,
                         "count": await item.count() if item.count is not None else None})
     language = ui_language(request, session)
+    translate = translator(language, shell.catalogues)
+    context.setdefault("failures", failures(request))
     body = env.get_template(template).render(
-        _=translator(language, shell.catalogues), lang=language,
+        _=translate, lang=language,
+        _f=lambda key, **params: format_message(translate, key, params),
+        of=lambda name: of_name(language, name),
+        describe_failure=lambda code: describe_failure(translate, code),
         other_lang="en" if language == "fr" else "fr",
         session=session, csrf=session.csrf_token if session else "",
         moderator=session.account.username if session else "",
@@ -280,6 +360,26 @@ async def render(request: web.Request, env: jinja2.Environment, template: str,
 
 
 # -- headers, static files --------------------------------------------------------------------
+
+
+_shell_env = environment("federation.web.admin")
+
+
+@web.middleware
+async def _translated_errors(request: web.Request, handler: Any) -> web.StreamResponse:
+    """An error with a message key from an ``/admin/`` page: a page in the reader's language
+    (the error middleware answers the others, and the JSON APIs)."""
+    try:
+        response: web.StreamResponse = await handler(request)
+        return response
+    except FederationError as error:
+        if error.key is None or not request.path.startswith("/admin/"):
+            raise
+        session = await find_request_session(request)
+        return await render(request, _shell_env, "error.html", session,
+                            status=error.http_status, view="error",
+                            error_text=describe_error(page_translator(request, session),
+                                                      error.key, error.params))
 
 
 async def _security_headers(request: web.Request, response: web.StreamResponse) -> None:
@@ -297,3 +397,4 @@ def setup(app: web.Application) -> None:
     app.router.add_static("/admin/static/", STATIC_DIR, name="admin-static",
                           append_version=False)
     app.on_response_prepare.append(_security_headers)
+    app.middlewares.append(_translated_errors)

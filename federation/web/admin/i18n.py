@@ -17,6 +17,12 @@ DEFAULT_LANGUAGE = "fr"
 #: A catalogue: language → key → message.
 Catalogue = Mapping[str, Mapping[str, str]]
 
+#: ``_``: a message key to its text in one language.
+Translate = Callable[[str], str]
+
+#: French elides « de » before these (« la réponse d'Alice », « de Bob »).
+_FRENCH_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ")
+
 MESSAGES: dict[str, dict[str, str]] = {
     "fr": {
         "moderation": "Modération",
@@ -36,6 +42,14 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Plus anciens",
         "error.title": "Erreur",
         "error.csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
+        "error.unknown": "cette action n'a pas abouti.",
+        "error.failed_on": "{on} : {error}",
+        "error.back": "Retour",
+        "skip": "Aller au contenu",
+        "action.undo_notice": "Annuler",
+        "error.action.unknown": "action inconnue.",
+        "error.bad_id": "un identifiant n'est pas un nombre.",
+        "error.form": "ce formulaire n'a pas pu être lu (encodage).",
     },
     "en": {
         "moderation": "Moderation",
@@ -55,8 +69,39 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Older",
         "error.title": "Error",
         "error.csrf": "The form has expired. Reload the page and try again.",
+        "error.unknown": "this action did not succeed.",
+        "error.failed_on": "{on}: {error}",
+        "error.back": "Back",
+        "skip": "Skip to content",
+        "action.undo_notice": "Undo",
+        "error.action.unknown": "unknown action.",
+        "error.bad_id": "an id is not a number.",
+        "error.form": "this form could not be read (encoding).",
     },
 }
+
+
+def of_name(language: str, name: str) -> str:
+    """« d'Alice », « de Bob » in French; « from Alice » in English."""
+    name = name.strip()
+    if normalise_language(language) == "fr":
+        return f"d'{name}" if name[:1] in _FRENCH_VOWELS else f"de {name}"
+    return f"from {name}"
+
+
+def format_message(translate: Translate, key: str, params: Mapping[str, str]) -> str:
+    """The message ``key`` with its ``{name}`` fields filled (a missing field stays empty; a
+    message that is not a valid format is shown as it is)."""
+    message = translate(key)
+    try:
+        return message.format_map(_Blank(params))
+    except (ValueError, IndexError, AttributeError, KeyError):
+        return message
+
+
+class _Blank(dict[str, str]):
+    def __missing__(self, key: str) -> str:
+        return ""
 
 
 def normalise_language(value: str | None) -> str:
@@ -64,7 +109,7 @@ def normalise_language(value: str | None) -> str:
     return value if value in LANGUAGES else DEFAULT_LANGUAGE
 
 
-def translator(language: str, catalogues: Iterable[Catalogue] = ()) -> Callable[[str], str]:
+def translator(language: str, catalogues: Iterable[Catalogue] = ()) -> Translate:
     """``_`` for templates: ``catalogues`` first (in order), then the shell's messages."""
     language = normalise_language(language)
     chain = [c.get(language, {}) for c in catalogues] + [MESSAGES[language]]
