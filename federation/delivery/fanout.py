@@ -66,7 +66,7 @@ async def blocked_domains(settings: Settings) -> set[str]:
 
 async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[str]:
     """Distinct delivery inboxes of the ACCEPTED followers of local actor ``identifier``."""
-    actor = directory.get(identifier)
+    actor = directory.sender(identifier)  # a retired actor still sends its Delete
     rows = await Follower.filter(actor_id=actor.db_id, state=FollowState.ACCEPTED).values_list(
         "remote__shared_inbox", "remote__inbox"
     )

@@ -79,7 +79,7 @@ class DeliverySigner:
         """(Re)start the pool with the directory's current keys (no-op when in-process)."""
         if not self._processes:
             return
-        actors = self._directory.all()
+        actors = self._directory.everyone()
         old, self._pool = self._pool, ProcessPoolExecutor(
             self._processes, mp_context=multiprocessing.get_context("spawn"),
             initializer=load_keys,

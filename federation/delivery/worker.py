@@ -265,7 +265,7 @@ class DeliveryWorker:
         return len(self._host_limits)
 
     def _sender(self, actor_db_id: int) -> LocalActor:
-        for actor in self._directory.all():
+        for actor in self._directory.everyone():
             if actor.db_id == actor_db_id:
                 return actor
         raise NotFound(f"no local actor with id {actor_db_id}")
