@@ -16,10 +16,11 @@ from aiohttp.abc import AbstractResolver
 
 from federation.identity.directory import open_vault
 from federation.moderation import web as moderation
+from federation.publishing import web as publishing
 from federation.services import open_services
 from federation.settings import Settings
 from federation.syndication import web as syndication
-from federation.web import actors, api, inbox, loops, objects, wellknown
+from federation.web import actors, api, inbox, loops, media, objects, wellknown
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SERVICES, SETTINGS, VAULT
 
@@ -50,6 +51,7 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
-    for part in (wellknown, actors, objects, api, inbox, moderation, syndication, loops):
+    for part in (wellknown, actors, objects, media, api, inbox, moderation, publishing,
+                 syndication, loops):
         part.setup(app)
     return app

@@ -1,4 +1,4 @@
-"""Moderation from the command line: ``moderators add|list|remove|passwd|token`` and
+"""Moderation from the command line: ``moderators add|admin|list|remove|passwd|token`` and
 ``moderation list|approve|reject|spam|undo``.
 
 Passwords are never taken from the command line (they would land in the shell history and in
@@ -32,8 +32,15 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
-                     help="mark as administrator (shown by `moderators list`; no extra rights yet)")
+                     help="an administrator: also manages the collectives (/admin/actors); "
+                     "a moderator only moderates")
     add.set_defaults(handler=cmd_add)
+    role = verbs.add_parser("admin", help="make a moderator an administrator (or not)",
+                            description="An administrator also manages the collectives "
+                            "(/admin/actors, federation actors create|edit|retire).")
+    role.add_argument("username")
+    role.add_argument("--revoke", action="store_true", help="back to moderator only")
+    role.set_defaults(handler=cmd_admin)
     listing = verbs.add_parser("list", help="list the moderators")
     listing.set_defaults(handler=cmd_list_moderators)
     remove = verbs.add_parser("remove", help="delete a moderator (the audit log keeps the name)")
@@ -93,6 +100,16 @@ async def cmd_add(args: argparse.Namespace) -> int:
                                       language=args.language or settings.moderation.language,
                                       is_admin=args.admin)
     print(f"moderator {args.username} created")
+    return 0
+
+
+async def cmd_admin(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
+    async with opened(settings_from(args), sync=False):
+        await accounts.set_admin(args.username, not args.revoke)
+    role = "a moderator only" if args.revoke else "an administrator"
+    print(f"{args.username} is now {role}")
     return 0
 
 

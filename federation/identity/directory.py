@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -271,19 +272,24 @@ class ActorDirectory:
         await self.load()
         return self.get(identifier)
 
-    async def retire(self, identifier: str) -> LocalActor:
-        """Mark ``identifier`` retired (the site actor cannot be). Its keys are kept: the
-        ``Delete`` sent to its followers is signed with them, and the names stay reserved."""
+    async def retire(self, identifier: str,
+                     then: Callable[[LocalActor], Awaitable[object]] | None = None
+                     ) -> LocalActor:
+        """Mark ``identifier`` retired (the site actor cannot be) and run ``then`` (queueing
+        its ``Delete``) in the same transaction. Its keys are kept: the ``Delete`` is signed
+        with them, and its identifier and username stay reserved for ever."""
         if identifier == self._settings.site_actor.identifier:
             raise Conflict("the site actor cannot be retired")
         actor = self.get(identifier)
-        await Actor.filter(id=actor.db_id, retired_at__isnull=True).update(
-            retired_at=datetime.now(UTC), updated_at=datetime.now(UTC))
+        async with in_transaction():
+            await Actor.filter(id=actor.db_id, retired_at__isnull=True).update(
+                retired_at=datetime.now(UTC), updated_at=datetime.now(UTC),
+                avatar_file=None, header_file=None)  # its images are deleted, as Mastodon does
+            if then is not None:
+                await then(actor)
+        log.info("retired actor %s", identifier)
         await self.load()
-        retired = self._retired.get(identifier)
-        if retired is None:  # pragma: no cover - retired just above
-            raise NotFound(f"no actor {identifier!r}")
-        return retired
+        return self._retired.get(identifier, actor)
 
     async def media_in_use(self) -> set[str]:
         """The uploaded image files some actor still shows."""

@@ -106,6 +106,13 @@ async def set_password(username: str, password: str) -> None:
     await ModeratorSession.filter(moderator=account).delete()  # log out everywhere
 
 
+async def set_admin(username: str, is_admin: bool) -> None:
+    """Give or take the administrator role (the admin pages: /admin/actors…)."""
+    account = await get_account(username)
+    account.is_admin = is_admin
+    await account.save(update_fields=["is_admin"])
+
+
 async def remove_account(username: str) -> None:
     account = await get_account(username)
     await account.delete()

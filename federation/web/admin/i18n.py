@@ -36,6 +36,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Plus anciens",
         "error.title": "Erreur",
         "error.csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
+        "forbidden.title": "Réservé aux administrateurs",
+        "forbidden.text": "Cette page est réservée aux comptes administrateurs. Votre compte "
+                          "peut modérer ; un administrateur peut vous donner ce rôle "
+                          "(federation moderators admin NOM).",
+        "forbidden.back": "Retour à la modération",
     },
     "en": {
         "moderation": "Moderation",
@@ -55,6 +60,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "more": "Older",
         "error.title": "Error",
         "error.csrf": "The form has expired. Reload the page and try again.",
+        "forbidden.title": "Administrators only",
+        "forbidden.text": "This page is for administrator accounts only. Your account can "
+                          "moderate; an administrator can give you this role "
+                          "(federation moderators admin NAME).",
+        "forbidden.back": "Back to moderation",
     },
 }
 
