@@ -97,7 +97,8 @@ def process_image(data: bytes, kind: ImageKind) -> ProcessedImage:
         raise UnsupportedMediaType("not an image Pillow can read as JPEG, PNG, GIF or WebP") \
             from None
     except Image.DecompressionBombError:
-        raise BadRequest("the image has too many pixels") from None
+        raise BadRequest(f"the image has too many pixels: at most {MAX_PIXELS // 1_000_000} "
+                         "million pixels are accepted") from None
     except (OSError, ValueError, SyntaxError, EOFError) as error:  # truncated or corrupt
         raise BadRequest(f"the image cannot be decoded: {str(error)[:120]}") from None
     image.thumbnail(AVATAR_SIZE if kind == ImageKind.AVATAR else HEADER_SIZE,

@@ -67,7 +67,8 @@ async def _render(request: web.Request, session: Any, template: str, *, status: 
                   **context: Any) -> web.Response:
     return await shell.render(request, _env, template, session, status=status,
                               request_path=request.path, view="actors",
-                              max_upload_mb=MAX_UPLOAD_BYTES // (1024 * 1024), **context)
+                              max_upload_mb=MAX_UPLOAD_BYTES // (1024 * 1024), failures=[],
+                              **context)
 
 
 @routes.get(PATH)

@@ -282,7 +282,7 @@ def admin_only(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
             raise web.HTTPForbidden(text="403: forbidden\n")
         if not session.account.is_admin:
             return await render(request, environment("federation.web.admin"), "forbidden.html",
-                                session, status=403, view="")
+                                session, status=403, view="", failures=[])
         return await handler(request)
 
     return guarded
