@@ -139,7 +139,7 @@ class ActorAdmin:
     async def create(self, username: str, profile: ProfileInput) -> LocalActor:
         """A new collective (Group) named ``username``; its images, if given, uploaded."""
         check_username(username)
-        config = _config({"identifier": username, "username": username, "type": "Group"},
+        config = _config({"identifier": username, "username": username},  # a Group
                          profile)
         avatar = await self._image(profile.avatar, ImageKind.AVATAR)
         header = await self._image(profile.header, ImageKind.HEADER)
