@@ -16,10 +16,22 @@ from aiohttp.abc import AbstractResolver
 
 from federation.identity.directory import open_vault
 from federation.moderation import web as moderation
+from federation.publishing import web as publishing
 from federation.services import open_services
 from federation.settings import Settings
 from federation.syndication import web as syndication
-from federation.web import actors, api, health, inbox, loops, manage, metrics, objects, wellknown
+from federation.web import (
+    actors,
+    api,
+    health,
+    inbox,
+    loops,
+    manage,
+    media,
+    metrics,
+    objects,
+    wellknown,
+)
 from federation.web.middleware import error_middleware
 from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SERVICES, SETTINGS, VAULT
 
@@ -50,7 +62,7 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[SETTINGS] = settings
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
-    for part in (health, wellknown, actors, objects, api, inbox, moderation, syndication, manage,
-                 loops, metrics):
+    for part in (health, wellknown, actors, objects, media, api, inbox, moderation, publishing,
+                 syndication, manage, loops, metrics):
         part.setup(app)
     return app

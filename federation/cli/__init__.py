@@ -111,6 +111,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_USAGE
     except FederationError as error:
         print(f"federation: {error.message}", file=sys.stderr)
+        for problem in getattr(error, "problems", ()):  # an Unprocessable says what and where
+            print(f"  - {problem}", file=sys.stderr)
         return EXIT_FAILURE
     except OSError as error:  # port in use, unreadable data directory, database refused…
         print(f"federation: {error}", file=sys.stderr)

@@ -1,4 +1,4 @@
-"""Moderation from the command line: ``moderators add|edit|list|remove|passwd|token``,
+"""Moderation from the command line: ``moderators add|admin|edit|list|remove|passwd|token``,
 ``blocks list|remove`` and ``moderation list|approve|reject|spam|undo``.
 
 Passwords are never taken from the command line (they would land in the shell history and in
@@ -32,8 +32,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
-                     help="an administrator: may also use the site-management pages "
-                     "(/admin/federation: followers, feeds, follows, tokens, deliveries)")
+                     help="an administrator: also manages the collectives (/admin/actors) and "
+                     "the site's federation (/admin/federation: followers, feeds, follows, "
+                     "tokens, deliveries); a moderator only moderates")
     add.set_defaults(handler=cmd_add)
     edit = verbs.add_parser(
         "edit", help="change a moderator's e-mail notifications or language",
@@ -48,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     edit.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
                       help="language of the UI and of the e-mails")
     edit.set_defaults(handler=cmd_edit)
+    role = verbs.add_parser("admin", help="make a moderator an administrator (or not)",
+                            description="An administrator also manages the collectives "
+                            "(/admin/actors, federation actors create|edit|retire).")
+    role.add_argument("username")
+    role.add_argument("--revoke", action="store_true", help="back to moderator only")
+    role.set_defaults(handler=cmd_admin)
     listing = verbs.add_parser("list", help="list the moderators")
     listing.set_defaults(handler=cmd_list_moderators)
     remove = verbs.add_parser("remove", help="delete a moderator (the audit log keeps the name)")
@@ -138,6 +145,16 @@ async def cmd_edit(args: argparse.Namespace) -> int:
     if account.notify != "off" and not settings.smtp.enabled:
         print("note: no [smtp] host is configured: no e-mail is sent until one is",
               file=sys.stderr)
+    return 0
+
+
+async def cmd_admin(args: argparse.Namespace) -> int:
+    from federation.moderation import accounts
+
+    async with opened(settings_from(args), sync=False):
+        await accounts.set_admin(args.username, not args.revoke)
+    role = "a moderator only" if args.revoke else "an administrator"
+    print(f"{args.username} is now {role}")
     return 0
 
 

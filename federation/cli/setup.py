@@ -9,9 +9,20 @@ import sys
 from importlib import resources
 from pathlib import Path
 
-from federation.cli.context import check_loopback_fetch, opened, preflight, settings_from
+from federation.cli.context import (
+    check_loopback_fetch,
+    opened,
+    preflight,
+    settings_from,
+)
 from federation.errors import ConfigError, Conflict, Problem
-from federation.settings import DEFAULT_CONFIG_PATH, ENV_PREFIX, load_settings, smtp_password
+from federation.settings import (
+    DEFAULT_CONFIG_PATH,
+    ENV_PREFIX,
+    Settings,
+    load_settings,
+    smtp_password,
+)
 
 CONFIG_ENV = f"{ENV_PREFIX}CONFIG"
 
@@ -78,6 +89,14 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
+def print_differences(differences: dict[str, list[str]]) -> None:
+    """The actors whose profile in the database differs from the file (the database wins)."""
+    for identifier, names in differences.items():
+        print(f"note: actor {identifier}: the file differs from the database for "
+              f"{', '.join(names)}; the database is published (edit it at /admin/actors, or "
+              f"`federation actors import-config {identifier}` to publish the file's values)")
+
+
 def cmd_check_config(args: argparse.Namespace) -> int:
     from federation.remote.client import tls_context
 
@@ -105,7 +124,19 @@ def cmd_check_config(args: argparse.Namespace) -> int:
                   file=sys.stderr)
             return 1
         print("SMTP server: connected and accepted (nothing sent)")
+    asyncio.run(_check_database(settings))
     return 0
+
+
+async def _check_database(settings: Settings) -> None:
+    """Compare the file's actors with the database's, when there is a migrated one."""
+    from federation.errors import FederationError
+
+    try:
+        async with opened(settings, sync=False) as directory:
+            print_differences(await directory.differences())
+    except (FederationError, OSError) as error:
+        print(f"(the actors in the database were not compared: {str(error).splitlines()[0]})")
 
 
 async def cmd_migrate(args: argparse.Namespace) -> int:
@@ -117,6 +148,7 @@ async def cmd_migrate(args: argparse.Namespace) -> int:
     print(f"applied {len(applied)} migration(s)" + (f": {', '.join(applied)}" if applied else ""))
     async with opened(settings) as directory:
         print(f"{len(directory.all())} actor(s) ready")
+        print_differences(await directory.differences())
     return 0
 
 
@@ -145,6 +177,8 @@ def cmd_serve(args: argparse.Namespace) -> int:
         for actor in settings.actors:
             print(f"  curl -s -H 'Accept: application/activity+json' {base}/actors/"
                   f"{actor.identifier}")
+        print(f"collectives: {base}/admin/actors (an administrator: federation moderators "
+              "add NAME --admin)")
         if settings.collectives:
             first = settings.collectives[0].identifier
             print(f"  curl -s -H 'Accept: application/activity+json' '{base}/actors/{first}"

@@ -1,12 +1,15 @@
 """Local actors (the site actor and the collectives) and their keys.
 
-The configuration owns an actor's profile; the database owns what must stay stable across
-restarts: its identity, the date it started and its keys.
+The database owns everything about an actor once it exists: its identity, the date it started,
+its keys and its profile (``profile``, the fields of an ``ActorConfig`` but the identifier). The
+configuration file only seeds a profile the first time an actor is seen (docs/admin.md):
+afterwards the admin's changes (web UI or CLI) are what is published.
 """
 
 from __future__ import annotations
 
 from enum import StrEnum
+from typing import Any
 
 from tortoise import fields
 from tortoise.models import Model
@@ -23,6 +26,17 @@ class Actor(Model):
     id = fields.IntField(primary_key=True)
     identifier = fields.CharField(max_length=64, unique=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    username_key = fields.CharField(
+        max_length=64, unique=True, null=True,
+        description="the WebFinger username lowercased (unique whatever the case)")
+    profile: fields.JSONField[dict[str, Any] | None] = fields.JSONField(
+        null=True, description="the published profile (null until seeded from the file)")
+    avatar_file = fields.CharField(max_length=80, null=True,
+                                   description="uploaded avatar under data_dir/media/actors")
+    header_file = fields.CharField(max_length=80, null=True,
+                                   description="uploaded header under data_dir/media/actors")
+    updated_at = fields.DatetimeField(auto_now=True, null=True)
+    retired_at = fields.DatetimeField(null=True, description="set once: the actor is gone")
 
     keys: fields.ReverseRelation[ActorKey]
 

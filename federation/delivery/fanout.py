@@ -79,7 +79,7 @@ async def follower_inboxes(directory: ActorDirectory, identifier: str) -> set[st
     subscriber) gives it nothing through our followers, only what :func:`relay_inboxes` hands
     it, public posts.
     """
-    actor = directory.get(identifier)
+    actor = directory.sender(identifier)  # a retired actor still sends its Delete
     rows = Follower.filter(actor_id=actor.db_id, state=FollowState.ACCEPTED)
     relays = await _relay_actor_ids()
     if relays:

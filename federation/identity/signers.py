@@ -17,7 +17,7 @@ def signer_for(directory: ActorDirectory, identifier: str) -> Signer:
 
     def sign(method: str, url: str, headers: Mapping[str, str], body: bytes | None
              ) -> Mapping[str, str]:
-        actor = directory.get(identifier)
+        actor = directory.sender(identifier)
         return sign_request(method, url, headers, body, actor.key_id, actor.rsa_private)
 
     return sign

@@ -151,6 +151,11 @@ async def set_notifications(account: ModeratorAccount, *, email: str | None = No
     if fields:
         await account.save(update_fields=fields)
     return account
+async def set_admin(username: str, is_admin: bool) -> None:
+    """Give or take the administrator role (the admin pages: /admin/actors…)."""
+    account = await get_account(username)
+    account.is_admin = is_admin
+    await account.save(update_fields=["is_admin"])
 
 
 async def remove_account(username: str) -> None:

@@ -194,3 +194,41 @@ def build_instance_actor(view: InstanceActorView, uris: LocalURIs) -> dict[str, 
             "publicKeyPem": view.rsa_public_pem,
         },
     }
+def build_actor_update(activity_uri: str, actor_document: dict[str, Any], followers_uri: str,
+                       updated_at: datetime) -> dict[str, Any]:
+    """``Update`` of a local actor's own document, for its followers: Mastodon, GoToSocial
+    and Misskey apply the embedded profile (name, summary, fields, images, locked) at once.
+    The actor document's ``updated`` says when it last changed."""
+    document = {key: value for key, value in actor_document.items() if key != "@context"}
+    document["updated"] = iso(updated_at)
+    return {
+        "@context": actor_document.get("@context", ACTOR_CONTEXT),
+        "id": activity_uri,
+        "type": "Update",
+        "actor": actor_document["id"],
+        "published": iso(updated_at),
+        "to": [AS_PUBLIC],
+        "cc": [followers_uri],
+        "object": document,
+    }
+
+
+def build_actor_delete(activity_uri: str, actor_uri: str, followers_uri: str) -> dict[str, Any]:
+    """``Delete`` of a local actor by itself (Mastodon's account deletion): its followers'
+    servers remove the account, its follows and its posts. The object is the actor's id."""
+    return {
+        "@context": AS2_CONTEXT,
+        "id": activity_uri,
+        "type": "Delete",
+        "actor": actor_uri,
+        "to": [AS_PUBLIC],
+        "cc": [followers_uri],
+        "object": actor_uri,
+    }
+
+
+def build_actor_tombstone(actor_uri: str, former_type: str, deleted_at: datetime
+                          ) -> dict[str, Any]:
+    """What a retired actor's URL answers, with 410 Gone."""
+    return {"@context": AS2_CONTEXT, "id": actor_uri, "type": "Tombstone",
+            "formerType": former_type, "deleted": iso(deleted_at)}

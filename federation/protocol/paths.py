@@ -72,6 +72,10 @@ class LocalURIs:
         """The id of a ReplyAuthorization we issued (GoToSocial interaction controls)."""
         return f"{self.base_url}/authorizations/{quote(token, safe='')}"
 
+    def media(self, name: str) -> str:
+        """An image we serve ourselves (an actor's uploaded avatar or header)."""
+        return f"{self.base_url}/media/{quote(name, safe='')}"
+
     def nodeinfo(self, version: str) -> str:
         return f"{self.base_url}/nodeinfo/{version}"
 

@@ -10,6 +10,7 @@ import logging
 
 from aiohttp import web
 
+from federation.errors import Gone
 from federation.identity.directory import LocalActor
 from federation.inbox.collections import followers_collection, following_collection
 from federation.protocol import activities
@@ -25,7 +26,14 @@ routes = web.RouteTableDef()
 
 
 def _actor(request: web.Request) -> LocalActor:
-    return request.app[DIRECTORY].get(request.match_info["identifier"])
+    """The actor of the URL; 410 with a Tombstone for a retired one (and its collections),
+    as Mastodon answers for a deleted account."""
+    directory = request.app[DIRECTORY]
+    identifier = request.match_info["identifier"]
+    retired = directory.retired(identifier)
+    if retired is not None:
+        raise Gone("this actor was retired", tombstone=directory.tombstone(retired))
+    return directory.get(identifier)
 
 
 def _page_url(request: web.Request, actor: LocalActor) -> str:

@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from federation.errors import NotFound
+from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.discovery import (
     NODEINFO_SCHEMA,
@@ -56,6 +56,8 @@ async def webfinger(request: web.Request) -> web.Response:
     if query.username is not None:
         if query.host not in {settings.host, settings.host.split(":")[0]}:
             raise NotFound("this server answers only for its own host")
+        if directory.retired_by_username(query.username) is not None:
+            raise Gone("this actor was retired")
         actor = _instance_by_username(settings, directory, query.username)
         if actor is None:
             actor = directory.by_username(query.username)

@@ -12,6 +12,14 @@ from federation.db import APPS, tortoise_config
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.db.lifecycle import migrate_database, open_database, pending_migrations
 from federation.identity.directory import ActorDirectory, open_vault
+from federation.signing.keys import (
+    KeyVault,
+    ed25519_public_multibase,
+    generate_ed25519_key,
+    generate_rsa_key,
+    load_ed25519_public_key_pem,
+    public_key_to_pem,
+)
 
 MIGRATIONS_DIR = Path(__file__).parents[2] / "federation" / "db" / "migrations"
 
@@ -68,6 +76,36 @@ async def test_every_migration_chain_applies_from_scratch(empty_database_url):
     assert model_tables <= tables, model_tables - tables
 
 
+async def _insert_actors_as_of_0001(url: str, identifiers: list[str], vault: KeyVault,
+                                    created_at: datetime) -> dict[str, tuple[str, str]]:
+    """Actors and keys as actors.0001 knows them (the model has columns this schema lacks);
+    returns each actor's public keys as the directory shows them."""
+    shown = {}
+    async with open_database(url) as context:
+        client = context.connections.get("default")
+        postgres = client.capabilities.dialect == "postgres"
+
+        def marks(count: int) -> str:
+            return ", ".join(f"${n}" for n in range(1, count + 1)) if postgres else \
+                ", ".join("?" * count)
+
+        for number, identifier in enumerate(identifiers, start=1):
+            await client.execute_query(
+                f"INSERT INTO actors (id, identifier, created_at) VALUES ({marks(3)})",
+                [number, identifier, created_at])
+            rsa_key, ed_key = generate_rsa_key(), generate_ed25519_key()
+            for kind, key in ((KeyKind.RSA, rsa_key), (KeyKind.ED25519, ed_key)):
+                await client.execute_query(
+                    "INSERT INTO actor_keys (actor_id, kind, public_pem, private_encrypted, "
+                    f"active, created_at) VALUES ({marks(6)})",
+                    [number, str(kind), public_key_to_pem(key),
+                     vault.encrypt_private_key(key), True, created_at])
+            shown[identifier] = (public_key_to_pem(rsa_key),
+                                 ed25519_public_multibase(load_ed25519_public_key_pem(
+                                     public_key_to_pem(ed_key))))
+    return shown
+
+
 async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make_settings):
     """A database at the first migration of every app, with rows, is upgraded by
     `federation migrate` (migrate_database) to head; the rows and the keys survive."""
@@ -80,12 +118,10 @@ async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make
 
     settings = make_settings(url)
     created_at = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
-    async with open_database(url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        await Actor.filter(identifier="site").update(created_at=created_at)
-        before = {a.identifier: (a.rsa_public_pem, a.ed25519_multibase) for a in directory.all()}
-        key_rows = await ActorKey.all().count()
+    vault = open_vault(settings.data_dir)
+    before = await _insert_actors_as_of_0001(url, [a.identifier for a in settings.actors],
+                                             vault, created_at)
+    key_rows = 2 * len(before)
 
     applied = await migrate_database(url)
     assert sorted(applied) == sorted(pending)
@@ -99,6 +135,9 @@ async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make
         assert after == before
         assert directory.get("site").published_at == created_at
         assert await ActorKey.filter(kind=KeyKind.RSA, active=True).count() == len(before)
+        # actors.0002: the profiles are seeded from the file, as a first start would
+        for config in settings.actors:
+            assert directory.get(config.identifier).config == config
 
 
 async def test_pending_webhook_calls_become_jobs_with_their_ids(empty_database_url):

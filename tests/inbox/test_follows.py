@@ -128,3 +128,21 @@ async def test_follow_from_blocked_actor_is_403(bridge, peer, alice):
     assert response.status == 403
     await Block.all().delete()
     assert await nothing_stored()
+
+
+async def test_follow_of_a_retired_collective_is_not_stored(bridge, peer, alice):
+    """A retired collective takes no new follower: the Follow is acknowledged, nothing kept,
+    nothing sent back (its personal inbox is gone too)."""
+    from federation.identity.images import MediaStore
+    from federation.publishing.profiles import ActorAdmin
+
+    await ActorAdmin(bridge.directory, MediaStore(bridge.app[SETTINGS].data_dir)).retire(
+        "changer-de-cap")
+    sent_before = await OutboxActivity.all().count()  # the retirement's Delete
+    assert (await bridge.post(follow(alice, CAP), alice)).status == 202
+    assert await Follower.all().count() == 0
+    assert await OutboxActivity.all().count() == sent_before
+    response = await bridge.post(follow(alice, CAP, 2), alice,
+                                 path="/actors/changer-de-cap/inbox")
+    assert response.status in (404, 410)
+    assert await Follower.all().count() == 0

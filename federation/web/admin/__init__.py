@@ -7,7 +7,12 @@ Both build on this module:
 - the moderators' session (cookie ``fedmod_session``, path ``/admin``; HttpOnly,
   SameSite=Strict, Secure when the base URL is https) and :func:`require_session_post`, the
   CSRF synchronizer check of every form (a POST without the session's token is a 403);
-- :func:`read_form` (URL-encoded UTF-8 only: 415/400 otherwise);
+- :func:`read_form` (URL-encoded UTF-8 only: 415/400 otherwise) and :func:`read_upload_form`
+  (``multipart/form-data`` with files, capped while streaming, CSRF checked);
+- roles: a moderator sees and uses the moderation pages; an administrator (``is_admin``,
+  ``federation moderators add --admin``) also the admin pages. :func:`admin_only` wraps every
+  handler of an admin page: a moderator gets a 403 page saying so (checked before the body
+  is read), and :class:`NavItem`\\ s with ``admin=True`` are shown to administrators only;
 - rendering (:func:`environment`, :func:`render`): each part's own page templates, then the
   shared ones here (``base.html``: the layout, the navigation, the notices); the language of
   the session, else ``?lang=``/cookie, else the site's; the navigation and message catalogues
@@ -30,6 +35,7 @@ Both build on this module:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -40,10 +46,16 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 import nh3
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 from markupsafe import Markup
 
-from federation.errors import BadRequest, FederationError, Forbidden, UnsupportedMediaType
+from federation.errors import (
+    BadRequest,
+    FederationError,
+    Forbidden,
+    PayloadTooLarge,
+    UnsupportedMediaType,
+)
 from federation.moderation.accounts import SessionInfo, csrf_matches, find_session
 from federation.protocol.text import unstorable_in
 from federation.protocol.uris import link_url
@@ -93,23 +105,27 @@ class NavItem:
     href: str
     label: str
     count: Callable[[], Awaitable[int]] | None = None
-    admin_only: bool = False
+    admin_only: bool = False  # shown to administrators only
 
 
 @dataclass
 class AdminShell:
     nav: list[NavItem] = field(default_factory=list)
     catalogues: list[Catalogue] = field(default_factory=list)
+    notices: set[str] = field(default_factory=lambda: set(_MESSAGES))
 
 
 ADMIN_SHELL = web.AppKey("admin_shell", AdminShell)
 
 
-def register(app: web.Application, *, nav: list[NavItem], messages: Catalogue) -> None:
-    """Add a part's navigation links (in order) and message catalogue to the admin."""
+def register(app: web.Application, *, nav: list[NavItem], messages: Catalogue,
+             notices: tuple[str, ...] = ()) -> None:
+    """Add a part's navigation links (in order), message catalogue and the keys of its
+    notices (shown after a redirect with ``?msg=<key>``) to the admin."""
     setup(app)
     app[ADMIN_SHELL].nav.extend(nav)
     app[ADMIN_SHELL].catalogues.append(messages)
+    app[ADMIN_SHELL].notices.update(notices)
 
 
 # -- remote content, times, pages -------------------------------------------------------------
@@ -245,6 +261,106 @@ async def read_form(request: web.Request) -> Any:
     return form
 
 
+#: A multipart form's text fields are short; its files are checked by their reader.
+MAX_FORM_FIELD_BYTES = 64 * 1024
+MAX_FORM_PARTS = 64
+
+
+@dataclass(frozen=True)
+class UploadForm:
+    """A posted ``multipart/form-data`` form: its text fields and its (non-empty) files."""
+
+    fields: dict[str, list[str]]
+    files: dict[str, bytes]
+
+    def get(self, name: str, default: str = "") -> str:
+        values = self.fields.get(name)
+        return values[0] if values else default
+
+    def getall(self, name: str) -> list[str]:
+        return list(self.fields.get(name, []))
+
+
+async def read_upload_form(request: web.Request, *, max_file_bytes: int,
+                           file_fields: tuple[str, ...]) -> tuple[SessionInfo, UploadForm]:
+    """A logged-in user's ``multipart/form-data`` form with files, its CSRF token checked
+    (else 403). Read while streaming: a file above ``max_file_bytes`` is a 413 as soon as
+    it is, a text field above 64 KB or not UTF-8 a 400, another content type a 415."""
+    session = await find_request_session(request)
+    if session is None:
+        raise web.HTTPForbidden(text="403: forbidden\n")
+    if request.content_type != "multipart/form-data":
+        raise UnsupportedMediaType("this form is sent as multipart/form-data")
+    limit = max_file_bytes * len(file_fields) + MAX_FORM_PARTS * MAX_FORM_FIELD_BYTES
+    if request.content_length is not None and request.content_length > limit:
+        raise PayloadTooLarge(f"the form is larger than {limit // (1024 * 1024)} MB")
+    fields: dict[str, list[str]] = {}
+    files: dict[str, bytes] = {}
+    try:
+        reader = await request.multipart()
+        for _ in range(MAX_FORM_PARTS + 1):
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise BadRequest("nested multipart forms are not accepted")
+            name = part.name or ""
+            cap = max_file_bytes if name in file_fields else MAX_FORM_FIELD_BYTES
+            data = bytearray()
+            while chunk := await part.read_chunk(64 * 1024):
+                data += chunk
+                if len(data) > cap:
+                    if name in file_fields:
+                        raise PayloadTooLarge(
+                            f"the file {name} is larger than {max_file_bytes // (1024 * 1024)} MB")
+                    raise BadRequest(f"the field {name} is too long")
+            if name in file_fields:
+                if data:
+                    files[name] = bytes(data)
+                continue
+            try:
+                fields.setdefault(name, []).append(data.decode("utf-8"))
+            except UnicodeDecodeError:
+                raise BadRequest("forms are sent in UTF-8") from None
+        else:
+            raise BadRequest("too many form fields")
+    except (ValueError, AssertionError) as error:  # a broken multipart body
+        raise BadRequest(f"malformed form: {str(error)[:120]}") from None
+    reason = unstorable_in([(k, v) for k, values in fields.items() for v in values])
+    if reason is not None:
+        raise BadRequest(f"form fields: {reason}")
+    token = fields.get("csrf", [""])[0]
+    if not csrf_matches(session.csrf_token, token):
+        raise web.HTTPForbidden(text="403: forbidden\n")
+    return session, UploadForm(fields, files)
+
+
+def admin_only(handler: Callable[[web.Request], Awaitable[web.StreamResponse]]
+               ) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """An admin page's handler: administrators only. Anyone else logged in gets a 403 page
+    that says so (before the body of a POST is read); a visitor is sent to the login page."""
+
+    @functools.wraps(handler)
+    async def guarded(request: web.Request) -> web.StreamResponse:
+        session = await find_request_session(request)
+        if session is None:
+            if request.method in ("GET", "HEAD"):
+                raise web.HTTPSeeOther(location="/admin/login")
+            raise web.HTTPForbidden(text="403: forbidden\n")
+        if not session.account.is_admin or session.account.disabled:
+            return await forbidden_page(request, session)
+        return await handler(request)
+
+    return guarded
+
+
+async def forbidden_page(request: web.Request, session: SessionInfo) -> web.StreamResponse:
+    """The 403 page a moderator gets on a page for administrators (it says so, and how to get
+    the role)."""
+    return await render(request, environment("federation.web.admin"), "forbidden.html",
+                        session, status=403, view="", failures=[])
+
+
 async def require_session_post(request: web.Request) -> tuple[SessionInfo, Any]:
     """A logged-in moderator's form whose CSRF token matches the session; else 403."""
     session = await find_request_session(request)
@@ -320,7 +436,7 @@ def ui_language(request: web.Request, session: SessionInfo | None) -> str:
 
 def flash_message(request: web.Request) -> str:
     message = request.query.get("msg", "")
-    return message if message in _MESSAGES else ""
+    return message if message in request.app[ADMIN_SHELL].notices else ""
 
 
 def page_translator(request: web.Request, session: SessionInfo | None) -> Translate:
@@ -352,6 +468,7 @@ async def render(request: web.Request, env: jinja2.Environment, template: str,
         other_lang="en" if language == "fr" else "fr",
         session=session, csrf=session.csrf_token if session else "",
         moderator=session.account.username if session else "",
+        is_admin=bool(session and session.account.is_admin),
         site_name=request.app[SETTINGS].site.name,
         request_path=request.path if request_path is None else request_path,
         message=flash_message(request), nav=nav, **context,

@@ -1,10 +1,13 @@
 """``require_admin``: the pages that manage the site (actors, followers, feeds, follows,
 tokens, the delivery queue) are for admins only; moderators keep the moderation pages.
 
-A decorator over a handler that takes the request and the admin's session: without a session a
-GET is sent to the login page and anything else is a 403; a moderator who is not an admin
-(``ModeratorAccount.is_admin``, ``federation moderators add --admin``) gets a 403. Forms are
-then read with :func:`admin_form` (the same CSRF check as every admin form).
+A decorator over a handler that takes the request and the admin's session (the shell's
+:func:`~federation.web.admin.admin_only` is the same rule for handlers that take the request
+only): without a session a GET is sent to the login page and anything else is a 403; a moderator
+who is not an admin (``ModeratorAccount.is_admin``, ``federation moderators add --admin`` or
+``moderators admin``) gets the shell's 403 page saying the page is for administrators, before
+the body of a POST is read. Forms are then read with :func:`admin_form` (the same CSRF check as
+every admin form).
 """
 
 from __future__ import annotations
@@ -16,7 +19,7 @@ from typing import Any
 from aiohttp import web
 
 from federation.moderation.accounts import SessionInfo, csrf_matches
-from federation.web.admin import find_request_session, read_form
+from federation.web.admin import find_request_session, forbidden_page, read_form
 
 AdminHandler = Callable[[web.Request, SessionInfo], Awaitable[web.StreamResponse]]
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
@@ -35,7 +38,7 @@ def require_admin(handler: AdminHandler) -> Handler:
                 raise web.HTTPSeeOther(location="/admin/login")
             raise web.HTTPForbidden(text=FORBIDDEN)
         if not session.account.is_admin or session.account.disabled:
-            raise web.HTTPForbidden(text=FORBIDDEN)
+            return await forbidden_page(request, session)
         return await handler(request, session)
 
     return guarded

@@ -50,6 +50,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.action.unknown": "action inconnue.",
         "error.bad_id": "un identifiant n'est pas un nombre.",
         "error.form": "ce formulaire n'a pas pu être lu (encodage).",
+        "forbidden.title": "Réservé aux administrateurs",
+        "forbidden.text": "Cette page est réservée aux comptes administrateurs. Votre compte "
+                          "peut modérer ; un administrateur peut vous donner ce rôle "
+                          "(federation moderators admin NOM).",
+        "forbidden.back": "Retour à la modération",
     },
     "en": {
         "moderation": "Moderation",
@@ -77,6 +82,11 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.action.unknown": "unknown action.",
         "error.bad_id": "an id is not a number.",
         "error.form": "this form could not be read (encoding).",
+        "forbidden.title": "Administrators only",
+        "forbidden.text": "This page is for administrator accounts only. Your account can "
+                          "moderate; an administrator can give you this role "
+                          "(federation moderators admin NAME).",
+        "forbidden.back": "Back to moderation",
     },
 }
 
