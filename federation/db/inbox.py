@@ -43,7 +43,7 @@ class DeletedObject(Model):
     deleted_at = fields.DatetimeField()
     expires_at = fields.DatetimeField(db_index=True)
     verified = fields.BooleanField(
-        default=True, description="the Delete was signed by a key proven to be its actor's")
+        default=True, db_default=True, description="the Delete was signed by a key proven to be its actor's")
 
     class Meta:
         table = "inbox_deleted_objects"

@@ -66,7 +66,7 @@ class Reply(Model):
     content_html = fields.TextField(default="")
     language = fields.CharField(max_length=16, null=True)
     attachments: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list)
-    sensitive = fields.BooleanField(default=False, description="marked sensitive by its author (content warning)")
+    sensitive = fields.BooleanField(default=False, db_default=False, description="marked sensitive by its author (content warning)")
     poll: fields.JSONField[dict[str, Any] | None] = fields.JSONField(null=True, description="a Question: mode, options, closes_at")
     history: fields.JSONField[list[dict[str, Any]]] = fields.JSONField(default=list, description="earlier versions, oldest first")
     is_public = fields.BooleanField(default=True)
@@ -105,8 +105,8 @@ class ModeratorAccount(Model):
     is_admin = fields.BooleanField(default=False)
     disabled = fields.BooleanField(default=False)
     created_at = fields.DatetimeField(auto_now_add=True)
-    email = fields.CharField(max_length=254, default="", description="notifications go here")
-    notify = fields.CharEnumField(NotifyMode, max_length=16, default=NotifyMode.OFF)
+    email = fields.CharField(max_length=254, default="", db_default="", description="notifications go here")
+    notify = fields.CharEnumField(NotifyMode, max_length=16, default=NotifyMode.OFF, db_default="off")
     digest_sent_at = fields.DatetimeField(
         null=True, description="the end of the period the last daily digest covered")
 
@@ -123,7 +123,7 @@ class Decision(Model):
     subject_type = fields.CharField(max_length=32, default="reply")
     subject_uri = fields.CharField(max_length=URI_LENGTH)
     subject_name = fields.CharField(
-        max_length=400, default="",
+        max_length=400, default="", db_default="",
         description="Who or what it was about, as shown then: a name and handle, a domain",
     )
     from_state = fields.CharField(max_length=16, null=True)
@@ -152,7 +152,7 @@ class Report(Model):
     reporter_id: int | None
     object_uris: fields.JSONField[list[str]] = fields.JSONField(default=list)
     content = fields.TextField(default="")
-    note = fields.TextField(default="", description="The moderators' note about the report")
+    note = fields.TextField(default="", db_default="", description="The moderators' note about the report")
     resolved = fields.BooleanField(default=False)
     received_at = fields.DatetimeField(auto_now_add=True)
 
@@ -185,6 +185,7 @@ class ReplyAuthorization(Model):
     token = fields.CharField(max_length=64, unique=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
     object_type = fields.CharField(max_length=32, default="ReplyAuthorization",
+                                   db_default="ReplyAuthorization",
                                    description="ReplyAuthorization or QuoteAuthorization")
     reply: fields.ForeignKeyNullableRelation[Reply] = fields.ForeignKeyField(
         "moderation.Reply", related_name="authorizations", null=True, on_delete=fields.SET_NULL

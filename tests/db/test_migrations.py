@@ -11,7 +11,7 @@ from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 from federation.db import APPS, tortoise_config
 from federation.db.actors import Actor, ActorKey, KeyKind
 from federation.db.lifecycle import migrate_database, open_database, pending_migrations
-from federation.identity.directory import ActorDirectory, open_vault
+from federation.identity.directory import INSTANCE_IDENTIFIER, ActorDirectory, open_vault
 from federation.signing.keys import (
     KeyVault,
     ed25519_public_multibase,
@@ -103,6 +103,10 @@ async def _insert_actors_as_of_0001(url: str, identifiers: list[str], vault: Key
             shown[identifier] = (public_key_to_pem(rsa_key),
                                  ed25519_public_multibase(load_ed25519_public_key_pem(
                                      public_key_to_pem(ed_key))))
+        if postgres:  # ids given by hand: the next row the application makes comes after them
+            await client.execute_query(
+                "SELECT setval(pg_get_serial_sequence('actors', 'id'), "
+                "(SELECT max(id) FROM actors))")
     return shown
 
 
@@ -118,7 +122,7 @@ async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make
 
     settings = make_settings(url)
     created_at = datetime(2020, 1, 2, 3, 4, 5, tzinfo=UTC)
-    vault = open_vault(settings.data_dir)
+    vault = KeyVault.load_or_create(settings.data_dir)  # the release's secret, on disk
     before = await _insert_actors_as_of_0001(url, [a.identifier for a in settings.actors],
                                              vault, created_at)
     key_rows = 2 * len(before)
@@ -130,11 +134,12 @@ async def test_migrate_upgrades_in_place_and_keeps_data(empty_database_url, make
         assert await ActorKey.all().count() == key_rows
         assert (await Actor.get(identifier="site")).created_at == created_at
         directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        assert await directory.sync() == []  # nothing recreated
+        # nothing recreated (the instance actor, which 0001 did not have, is made)
+        assert await directory.sync() == [INSTANCE_IDENTIFIER]
         after = {a.identifier: (a.rsa_public_pem, a.ed25519_multibase) for a in directory.all()}
         assert after == before
         assert directory.get("site").published_at == created_at
-        assert await ActorKey.filter(kind=KeyKind.RSA, active=True).count() == len(before)
+        assert await ActorKey.filter(kind=KeyKind.RSA, active=True).count() == len(before) + 1
         # actors.0002: the profiles are seeded from the file, as a first start would
         for config in settings.actors:
             assert directory.get(config.identifier).config == config
@@ -216,3 +221,32 @@ def test_model_docstrings_and_descriptions_have_no_semicolon():
                     if ";" in (getattr(field, "description", None) or ""):
                         offenders.append(f"{value.__name__}.{field_name}")
     assert not offenders
+
+
+def test_no_migration_adds_a_not_null_column_without_a_database_default():
+    """Adding a NOT NULL column to a table that has rows needs a default the database itself
+    applies (``db_default``): a Python ``default`` is not in the DDL, so the upgrade of any real
+    database fails (SQLite: "Cannot add a NOT NULL column with default value NULL"; PostgreSQL:
+    "contains null values"). Three migrations did; the release upgrade test found them."""
+    import importlib
+    import pkgutil
+
+    from tortoise.fields.base import Field
+    from tortoise.migrations import operations as ops
+
+    import federation.db.migrations as package
+
+    offenders = []
+    for app in pkgutil.iter_modules(package.__path__):
+        app_package = importlib.import_module(f"{package.__name__}.{app.name}")
+        for migration in pkgutil.iter_modules(app_package.__path__):
+            module = importlib.import_module(f"{app_package.__name__}.{migration.name}")
+            if getattr(module.Migration, "initial", False):
+                continue  # the tables are created empty
+            for operation in module.Migration.operations:
+                if not isinstance(operation, ops.AddField):
+                    continue
+                field: Field = operation.field
+                if not field.null and not field.pk and not field.has_db_default():
+                    offenders.append(f"{app.name}.{migration.name}: {operation.name}")
+    assert offenders == []

@@ -11,6 +11,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='DeletedObject',
             name='verified',
-            field=fields.BooleanField(default=True, description="the Delete was signed by a key proven to be its actor's"),
+            field=fields.BooleanField(default=True, db_default=True, description="the Delete was signed by a key proven to be its actor's"),
         ),
     ]

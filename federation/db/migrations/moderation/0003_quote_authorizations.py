@@ -21,6 +21,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ReplyAuthorization',
             name='object_type',
-            field=fields.CharField(default='ReplyAuthorization', description='ReplyAuthorization or QuoteAuthorization', max_length=32),
+            field=fields.CharField(default='ReplyAuthorization', db_default='ReplyAuthorization', description='ReplyAuthorization or QuoteAuthorization', max_length=32),
         ),
     ]

@@ -4,7 +4,7 @@ from federation.db.moderation import NotifyMode
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('actors', '0001_initial'), ('content', '0002_typed_event_fields'), ('moderation', '0003_quote_authorizations'), ('social', '0002_remote_actor_acct')]
+    dependencies = [('moderation', '0003_quote_authorizations')]  # its own columns only
 
     initial = False
 
@@ -17,11 +17,11 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ModeratorAccount',
             name='email',
-            field=fields.CharField(default='', description='notifications go here', max_length=254),
+            field=fields.CharField(default='', db_default='', description='notifications go here', max_length=254),
         ),
         ops.AddField(
             model_name='ModeratorAccount',
             name='notify',
-            field=fields.CharEnumField(default=NotifyMode.OFF, description='OFF: off\nIMMEDIATE: immediate\nDIGEST: digest', enum_type=NotifyMode, max_length=16),
+            field=fields.CharEnumField(default=NotifyMode.OFF, db_default='off', description='OFF: off\nIMMEDIATE: immediate\nDIGEST: digest', enum_type=NotifyMode, max_length=16),
         ),
     ]

@@ -18,6 +18,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Reply',
             name='sensitive',
-            field=fields.BooleanField(default=False, description='marked sensitive by its author (content warning)'),
+            field=fields.BooleanField(default=False, db_default=False, description='marked sensitive by its author (content warning)'),
         ),
     ]

@@ -3,7 +3,7 @@ from tortoise.migrations import operations as ops
 from tortoise import fields
 
 class Migration(migrations.Migration):
-    dependencies = [('actors', '0001_initial'), ('content', '0002_typed_event_fields'), ('moderation', '0005_wild_reply_sensitive_poll'), ('social', '0002_remote_actor_acct')]
+    dependencies = [('moderation', '0005_wild_reply_sensitive_poll')]  # its own columns only
 
     initial = False
 
@@ -16,7 +16,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Decision',
             name='subject_name',
-            field=fields.CharField(default='', description='Who or what it was about, as shown then: a name and handle, a domain', max_length=400),
+            field=fields.CharField(default='', db_default='', description='Who or what it was about, as shown then: a name and handle, a domain', max_length=400),
         ),
         ops.AddField(
             model_name='Decision',
@@ -26,6 +26,6 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='Report',
             name='note',
-            field=fields.TextField(default='', description="The moderators' note about the report", unique=False),
+            field=fields.TextField(default='', db_default='', description="The moderators' note about the report", unique=False),
         ),
     ]
