@@ -92,6 +92,15 @@ def _default_sender() -> Sender:
     return send_activity
 
 
+async def _withdraw_answers(reply: Reply, at: datetime) -> None:
+    """The Accept or Reject that told the decision now undone answers 410 at its id (what it
+    answered: the reply, or the request inlined)."""
+    from federation.delivery.outbox import withdraw_activities
+
+    for answered in dict.fromkeys(u for u in (reply.uri, reply.request_activity_uri) if u):
+        await withdraw_activities(object_uri=answered, types=("Accept", "Reject"), at=at)
+
+
 def _audience_of(author_uri: str, followers_of: str | None = None) -> Any:
     from federation.delivery.outbox import Audience
 
@@ -245,7 +254,8 @@ class ModerationService:
         return await self.decide(reply_id, Action.SPAM, moderator)
 
     async def undo(self, reply_id: int, moderator: str, *, note: str = "") -> Reply:
-        """Put a decided reply back in the queue; an approval's authorization is revoked."""
+        """Put a decided reply back in the queue; an approval's authorization is revoked, and
+        the Accept or Reject that told the decision answers 410 at its id."""
         async with in_transaction():
             reply = await self._locked(reply_id)
             if reply.state == ReplyState.PENDING:
@@ -263,6 +273,7 @@ class ModerationService:
             reply.state = ReplyState.PENDING
             reply.decided_at = None
             await reply.save(update_fields=["state", "decided_at", "authorization_uri"])
+            await _withdraw_answers(reply, now)
             decision = await self._audit(moderator, Action.UNDO, _subject(reply), reply.uri,
                                          from_state, reply.state, note)
             for authorization in revoked:
