@@ -147,7 +147,7 @@ async def _reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVi
             author_name=author.name or author.handle,
             author_handle=author.handle,
             author_href=link_url(author.url) or link_url(author.uri),
-            instance=author.domain,
+            instance=author.authority,
             initials=initials(author.name or author.username or author.domain),
             received_at=format_time(reply.received_at, zone) or "",
             published_at=format_time(reply.published_at, zone),
@@ -362,7 +362,7 @@ async def reports(request: web.Request) -> web.Response:
     items = [{
         "id": row.id,
         "reporter": row.reporter.handle if row.reporter else "?",
-        "reporter_instance": row.reporter.domain if row.reporter else "",
+        "reporter_instance": row.reporter.authority if row.reporter else "",
         "objects": [{"uri": u, "href": link_url(u), "reply_id": local.get(u)}
                     for u in objects[row.id]],
         "content": row.content,
