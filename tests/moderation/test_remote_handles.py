@@ -6,6 +6,7 @@ handle asks that port."""
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -104,9 +105,9 @@ async def test_webfinger_of_a_handle_with_a_port_asks_that_port(admin, server):
     the same row."""
     peer, alice = server
     handle = f"alice@{_authority(peer)}"
-    peer.serve("/.well-known/webfinger", (200, "application/jrd+json", (
-        '{"subject": "acct:%s", "links": [{"rel": "self", "type": "application/activity+json",'
-        ' "href": "%s"}]}' % (handle, alice.uri)).encode()))
+    answer = {"subject": f"acct:{handle}", "links": [
+        {"rel": "self", "type": "application/activity+json", "href": alice.uri}]}
+    peer.serve("/.well-known/webfinger", (200, "application/jrd+json", json.dumps(answer).encode()))
     store = RemoteActorStore(admin.app[CLIENT], local_origin=BASE)
     remote = await store.fetch_handle(f"acct:{handle}")
     assert peer.gets[0] == f"/.well-known/webfinger?resource=acct:{handle}"
