@@ -39,7 +39,7 @@ from federation.moderation.web.keys import MODERATION
 from federation.signing.cavage import sign_request
 from federation.syndication import service as syndication
 from federation.syndication import subscriptions
-from federation.web.state import CLIENT, PUBLISHER
+from federation.web.state import CLIENT, INBOX, PUBLISHER
 
 AP = {"Accept": "application/activity+json"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml"}
@@ -359,3 +359,25 @@ async def test_followers_addressing_answers_current_followers(world: World) -> N
     assert statuses == SERVER_A  # alice follows us; carol's follow was refused, same server
     await Follower.filter(remote__uri=world.alice.uri).delete()
     assert (await fetch(bridge, uri, world.alice)).status == 404
+
+
+async def test_rfc9421_signed_reader_is_answered_and_a_blocked_one_is_not(world: World) -> None:
+    """An RFC 9421 signature (as WordPress signs) proves the reader as well as cavage; a signer
+    of a blocked domain gets the unknown id's 404, without fetching anything."""
+    from federation.db.social import Block, BlockKind
+    from federation.signing.rfc9421 import sign_request_rfc9421
+
+    bridge = world.bridge
+    uri = world.ids["Accept of a private reply"]
+    path = uri.removeprefix(BRIDGE)
+    headers = {**AP, "Host": "bridge.example",
+               **sign_request_rfc9421("GET", BRIDGE + path, {}, None, world.alice.key_id,
+                                      world.alice.key)}
+    response = await bridge.client.get(path, headers=headers)
+    assert response.status == 200 and (await response.json())["id"] == uri
+    await Block.create(kind=BlockKind.DOMAIN, value="127.0.0.1", created_by="mod")
+    bridge.app[INBOX].services.blocks.invalidate()
+    gets = len(world.server_a.gets)
+    response = await fetch(bridge, uri, world.carol)
+    assert response.status == 404
+    assert len(world.server_a.gets) == gets
