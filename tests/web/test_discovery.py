@@ -38,6 +38,7 @@ async def test_webfinger_acct_resolves_collective(client):
 
 @pytest.mark.parametrize("resource", [
     "acct:HalteAuControleNumerique@BRIDGE.example",
+    "acct:halteaucontrolenumerique@bridge.example:443",  # https's port is no part of the host
     "acct:halteaucontrolenumerique@bridge.example".replace("@", "%40"),
     "https://bridge.example/actors/halte-au-controle-numerique",
     "halteaucontrolenumerique@bridge.example",
