@@ -47,12 +47,14 @@ def _software_version() -> str:
         return "0"
 
 
-def _handle_host(host: str) -> str | None:
-    """``host`` as handles are compared (IDNA, lower case, no port 443), None if malformed."""
+def _handle_host(host: str | None) -> str:
+    """``host`` as handles are compared (IDNA, lower case, no port 443), "" if malformed."""
+    if not host:
+        return ""
     try:
         return parse_handle(f"x@{host}").host
     except BadRequest:
-        return None
+        return ""
 
 
 @routes.get("/.well-known/webfinger")
