@@ -472,8 +472,13 @@ class Settings(_Strict):
 
     @property
     def host(self) -> str:
-        """The public host (with port when not default), as used in ``acct:`` handles."""
-        return urlsplit(self.base_url).netloc.lower()
+        """The public host with its port when it is not the scheme's default, as used in
+        ``acct:`` handles and as a signed request's ``Host`` must name it."""
+        parts = urlsplit(self.base_url)
+        name = (parts.hostname or "").lower()
+        name = f"[{name}]" if ":" in name else name
+        default = {"http": 80, "https": 443}.get(parts.scheme.lower())
+        return name if parts.port in (None, default) else f"{name}:{parts.port}"
 
     def actor(self, identifier: str) -> ActorConfig | None:
         return next((a for a in self.actors if a.identifier == identifier), None)

@@ -70,7 +70,10 @@ class ContentObject(Model):
 
 
 class OutboxActivity(Model):
-    """An activity we sent, served at its id, public ones listed in the actor's outbox."""
+    """An activity we sent: served at its id to its readers, public ones listed in the outbox.
+
+    Once undone or its object deleted (``withdrawn_at``) it answers 410 and leaves the outbox.
+    """
 
     id = fields.IntField(primary_key=True)
     uri = fields.CharField(max_length=URI_LENGTH, unique=True)
@@ -83,6 +86,10 @@ class OutboxActivity(Model):
     document: fields.JSONField[dict[str, Any]] = fields.JSONField()
     public = fields.BooleanField(default=True)
     created_at = fields.DatetimeField(auto_now_add=True)
+    readers: fields.JSONField[list[str]] = fields.JSONField(
+        null=True, description="whom it was sent to besides its addressing: actor ids, inbox URLs")
+    withdrawn_at = fields.DatetimeField(
+        null=True, description="when it was undone, or its object deleted (it then answers 410)")
 
     class Meta:
         table = "outbox_activities"

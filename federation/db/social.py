@@ -13,7 +13,8 @@ from tortoise import fields
 from tortoise.models import Model
 
 from federation.db import URI_LENGTH
-from federation.protocol.handles import shown_handle
+from federation.protocol.handles import authority_of, shown_handle
+from federation.protocol.uris import origin_of
 
 if TYPE_CHECKING:
     from federation.db.actors import Actor
@@ -61,10 +62,20 @@ class RemoteActor(Model):
         table = "remote_actors"
 
     @property
+    def authority(self) -> str:
+        """The actor's server as people write it: its host, with the port when it is not the
+        scheme's default (``domain`` is the host alone, what domain blocks match)."""
+        try:
+            return authority_of(origin_of(self.uri))
+        except ValueError:  # a row of an older version: never break a page that lists it
+            return self.domain
+
+    @property
     def handle(self) -> str:
         """The handle shown for this actor: the confirmed one, else a plain preferredUsername on
-        the actor's own host (:func:`~federation.protocol.handles.shown_handle`)."""
-        return shown_handle(self.acct, self.username, self.domain)
+        the actor's own server, port included
+        (:func:`~federation.protocol.handles.shown_handle`)."""
+        return shown_handle(self.acct, self.username, self.authority)
 
     @property
     def delivery_inbox(self) -> str:

@@ -18,7 +18,9 @@ from __future__ import annotations
 import dataclasses
 import logging
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from tortoise.exceptions import IntegrityError
@@ -29,6 +31,7 @@ from federation.db.delivery import FanoutJob
 from federation.errors import Problem, Unprocessable
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol import activities
+from federation.protocol.activities import addressees
 from federation.protocol.paths import LocalURIs
 
 log = logging.getLogger(__name__)
@@ -83,6 +86,31 @@ def activity_uri(source: ActorDirectory | LocalURIs, kind: str = "") -> str:
     uris = source.uris if isinstance(source, ActorDirectory) else source
     token = uuid.uuid4().hex
     return uris.activity(f"{kind.lower()}-{token}" if kind else token)
+
+
+def readers_of(activity: dict[str, Any], audience: Audience) -> list[str]:
+    """Who may read ``activity`` at its id besides the public: its addressees, and the actors
+    and inboxes it was delivered to (a ``Follow`` has no ``to``; a Mastodon relay is followed
+    at its inbox URL). Our followers are named by their collection, resolved when read."""
+    found = addressees(activity) | set(audience.actor_uris) | set(audience.inboxes)
+    return sorted(found)
+
+
+async def withdraw_activities(*, uris: Iterable[str] = (), object_uri: str | None = None,
+                   types: Iterable[str] = (), at: datetime | None = None) -> int:
+    """Mark activities we sent as undone or deleted: from now on they answer 410 with a
+    Tombstone at their id and leave the outbox. ``uris`` names them; or ``object_uri`` with
+    ``types`` (the activities of one object). Already withdrawn ones keep their time."""
+    query = OutboxActivity.filter(withdrawn_at__isnull=True)
+    wanted = list(uris)
+    if wanted:
+        query = query.filter(uri__in=wanted)
+    elif object_uri is not None:
+        query = query.filter(object_uri=object_uri, type__in=list(types))
+    else:
+        return 0
+    count: int = await query.update(withdrawn_at=at or datetime.now(UTC))
+    return count
 
 
 def _object_uri(activity: dict[str, Any]) -> str | None:
@@ -143,6 +171,7 @@ async def send_activity(
                 object_uri=_object_uri(activity),
                 document=activity,
                 public=public,
+                readers=readers_of(activity, audience),
             )
             if not audience.is_empty:
                 await FanoutJob.create(

@@ -26,7 +26,7 @@ from tortoise.exceptions import IntegrityError
 from federation.db import column, is_row_id
 from federation.db.content import OutboxActivity
 from federation.db.social import Follower, Following, FollowState
-from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.delivery.outbox import Audience, activity_uri, send_activity, withdraw_activities
 from federation.errors import Forbidden, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.inbox.context import Activity
@@ -42,12 +42,15 @@ logger = logging.getLogger(__name__)
 async def send_follow_answer(
     directory: ActorDirectory, local: LocalActor, follower_uri: str, follow_uri: str, *, accept: bool
 ) -> None:
-    """Queue an ``Accept`` (or ``Reject``) of the Follow ``follow_uri`` to its author."""
+    """Queue an ``Accept`` (or ``Reject``) of the Follow ``follow_uri`` to its author; a
+    Reject withdraws the Accepts sent before for it (they answer 410 at their ids)."""
     answer_with = activities.accept if accept else activities.reject
     answer = with_context(answer_with(
         activity_uri(directory, "Accept" if accept else "Reject"), local.uri,
         activities.follow(follow_uri, follower_uri, local.uri), to=[follower_uri],
     ))
+    if not accept:
+        await withdraw_activities(object_uri=follow_uri, types=("Accept",))
     await send_activity(answer, sender=local, audience=Audience(actor_uris=(follower_uri,)), public=False)
 
 

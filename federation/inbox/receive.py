@@ -220,6 +220,21 @@ class Receiver:
         activity = Activity(document, actor_uri, self._services, budget, inbox_owner)
         return await self._processor.process(activity)
 
+    async def verified_signer(self, method: str, path_qs: str, headers: HeadersLike) -> str:
+        """The actor that signed a GET of one of our documents (authorized fetch): the same
+        signature checks as an inbox POST without a body (host ours, time window, the key
+        listed by its actor, fetched within the budget). :class:`SignatureError` (401) when it
+        does not verify; :class:`Forbidden` for a blocked signer."""
+        request = IncomingRequest(method, path_qs, headers, b"", "")
+        scheme, key_id, checked = self._check_signature(request)
+        await self._refuse_blocked_domains(key_id, key_id)
+        budget = FetchBudget(self._settings.inbox.max_fetches_per_activity)
+        key = await self._verified_key(request, scheme, key_id, budget, checked)
+        await self._refuse_blocked_domains(key_id, key.owner_uri)
+        if (await self._blocks.current()).actor_blocked(key.owner_uri):
+            raise Forbidden("actor blocked")
+        return key.owner_uri
+
     def _check_signature(self, request: IncomingRequest) -> tuple[Scheme, str, Checked]:
         """Steps 3–4: parse the signature, check digest, time and host — no key needed.
 

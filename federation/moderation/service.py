@@ -118,6 +118,15 @@ def _default_sender() -> Sender:
     return send_activity
 
 
+async def _withdraw_answers(reply: Reply, at: datetime) -> None:
+    """The Accept or Reject that told the decision now undone answers 410 at its id (what it
+    answered: the reply, or the request inlined)."""
+    from federation.delivery.outbox import withdraw_activities
+
+    for answered in dict.fromkeys(u for u in (reply.uri, reply.request_activity_uri) if u):
+        await withdraw_activities(object_uri=answered, types=("Accept", "Reject"), at=at)
+
+
 def _audience_of(author_uri: str, followers_of: str | None = None) -> Any:
     from federation.delivery.outbox import Audience
 
@@ -293,7 +302,8 @@ class ModerationService:
         return await self.decide(reply_id, Action.SPAM, moderator)
 
     async def undo(self, reply_id: int, moderator: str, *, note: str = "") -> Reply:
-        """Put a decided reply back in the queue; an approval's authorization is revoked."""
+        """Put a decided reply back in the queue; an approval's authorization is revoked, and
+        the Accept or Reject that told the decision answers 410 at its id."""
         reply, _ = await self._undo_reply(reply_id, moderator, note=note)
         return reply
 
@@ -319,6 +329,7 @@ class ModerationService:
             await reply.save(update_fields=["state", "decided_at", "authorization_uri"])
             await Decision.filter(subject_uri=reply.uri, undone_at__isnull=True).update(
                 undone_at=now)  # whichever decision put it there is reversed now
+            await _withdraw_answers(reply, now)
             decision = await self._audit(moderator, Action.UNDO, _subject(reply), reply.uri,
                                          from_state, reply.state, note,
                                          name=actor_label(reply.author), cause_id=cause_id)

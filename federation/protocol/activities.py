@@ -132,3 +132,46 @@ def ordered_collection(collection_id: str, total: int,
     if items is not None:
         document["orderedItems"] = items
     return document
+
+
+#: The fields that address a document (``bto``/``bcc`` included: we never send them, but a
+#: stored document that had them was meant for those readers too).
+ADDRESS_FIELDS = ("to", "cc", "bto", "bcc", "audience")
+#: The Public address as JSON-LD readers accept it (full, compact, bare).
+PUBLIC_FORMS = frozenset({AS_PUBLIC, "as:Public", "Public"})
+
+
+def _ids(value: Any) -> list[str]:
+    values = value if isinstance(value, list) else [value]
+    found = []
+    for item in values:
+        if isinstance(item, dict):
+            item = item.get("id")
+        if isinstance(item, str) and item:
+            found.append(item)
+    return found
+
+
+def is_addressed_to_public(document: Any) -> bool:
+    """True when ``document`` names the Public address in its ``to``, ``cc`` or ``audience``
+    (an Undo or Accept inherits nothing from what it embeds)."""
+    if not isinstance(document, dict):
+        return False
+    return any(address in PUBLIC_FORMS
+               for key in ("to", "cc", "audience") for address in _ids(document.get(key)))
+
+
+def addressees(document: Any) -> set[str]:
+    """Whom an activity we sent is for: its ``to``, ``cc``, ``bto``, ``bcc`` and ``audience``
+    (the Public address left out) and, for a ``Follow`` (which carries no addressing), the
+    actor it follows; an ``Undo`` is also for those of the activity it takes back."""
+    if not isinstance(document, dict):
+        return set()
+    found = {address for key in ADDRESS_FIELDS for address in _ids(document.get(key))}
+    kind = document.get("type")
+    inner = document.get("object")
+    if kind == "Follow":
+        found.update(_ids(inner))
+    elif kind == "Undo" and isinstance(inner, dict):
+        found.update(addressees(inner))
+    return found - PUBLIC_FORMS

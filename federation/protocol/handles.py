@@ -18,12 +18,17 @@ from federation.protocol.uris import DEFAULT_PORTS, Origin, normalise_host
 #: The characters of a handle's name (Mastodon, GoToSocial, Mobilizon: letters, digits, ``_``,
 #: ``.``, ``-``; ``~`` and ``+`` are seen elsewhere). No ``@``, no space, nothing invisible.
 NAME_RE = re.compile(r"^[A-Za-z0-9_.~+-]{1,128}$")
-_HOST_RE = re.compile(r"^(?:[A-Za-z0-9.-]{1,253}|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+#: A host name (ASCII or not: :func:`~federation.protocol.uris.normalise_host` then checks it
+#: as IDNA) or a bracketed IPv6 literal, and an optional port.
+_HOST_RE = re.compile(r"^(?:[^\s@/\\\[\]:?#%]{1,253}|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?$")
+#: WebFinger is asked over https: a port 443 is no part of a handle.
+WEBFINGER_PORT = 443
 
 
 @dataclass(frozen=True)
 class Handle:
-    """``name@host``; ``host`` lower-case, with its port when one was given."""
+    """``name@host``; ``host`` as :func:`parse_handle` writes it: the lower-case IDNA name (as
+    origins are compared), with its port unless it is 443 (WebFinger's https)."""
 
     name: str
     host: str
@@ -51,10 +56,9 @@ def parse_handle(text: str) -> Handle:
     if not sep or not NAME_RE.match(name) or not _HOST_RE.match(host):
         raise BadRequest("not a handle of the form @name@host")
     try:
-        _host_key(host)
+        return Handle(name, _canonical(host))
     except ValueError:
         raise BadRequest("not a handle of the form @name@host") from None
-    return Handle(name, host.lower())
 
 
 def is_handle(text: str) -> bool:
@@ -66,8 +70,16 @@ def is_handle(text: str) -> bool:
     return True
 
 
+def _canonical(host: str) -> str:
+    """A handle's host as written everywhere: IDNA, lower case, a non-default port kept."""
+    name, port = _host_key(host)
+    shown = f"[{name}]" if ":" in name else name
+    return shown if port is None else f"{shown}:{port}"
+
+
 def _host_key(host: str) -> tuple[str, int | None]:
-    """``(normalised host, port or None)`` of a handle's host (``ValueError`` if malformed)."""
+    """``(normalised host, port or None)`` of a handle's host (``ValueError`` if malformed);
+    port 443 is no port (WebFinger is asked over https)."""
     if host.startswith("["):
         literal, _, rest = host[1:].partition("]")
         port = rest[1:] if rest.startswith(":") else None
@@ -80,7 +92,7 @@ def _host_key(host: str) -> tuple[str, int | None]:
     number = int(port) if port is not None else None
     if number is not None and not 0 < number < 65536:
         raise ValueError("port out of range")
-    return normalise_host(name), number
+    return normalise_host(name), None if number == WEBFINGER_PORT else number
 
 
 def authority_of(origin: Origin) -> str:
@@ -91,7 +103,8 @@ def authority_of(origin: Origin) -> str:
 
 def shown_handle(verified: str | None, username: str | None, domain: str) -> str:
     """The handle to show for a remote actor: ``@`` + the handle verified both ways when there
-    is one; else the actor's ``preferredUsername`` on its own host, only if it is a plain name
+    is one; else the actor's ``preferredUsername`` on its own host (``domain``: the
+    :func:`authority_of` its origin, with a non-default port), only if it is a plain name
     (a name holding ``@``, spaces or invisible characters could pass for another account);
     else ``@?@host``."""
     if verified:

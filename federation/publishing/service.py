@@ -11,7 +11,8 @@ nothing Mastodon shows (the text only) is *also* published as a short ``Note`` r
 object; nothing else is. These decisions read the object's typed columns (its event's date,
 place and status, the ``updated`` last sent: :class:`~federation.publishing.items.EventFacts`),
 never its stored document. A deleted object keeps its row as a tombstone: it answers 410 and
-cannot be published again under the same source id.
+cannot be published again under the same source id; the activities that carried it
+(:data:`WITHDRAWN_WITH_OBJECT`) answer 410 and leave the outbox.
 
 A collective's new public event is also boosted (``Announce``) by the site actor, so that the
 instances following the site (Mobilizon's instance follows) list it.
@@ -37,7 +38,7 @@ from typing import Any
 from tortoise.transactions import in_transaction
 
 from federation.db.content import ContentObject, ObjectKind, ObjectState
-from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.delivery.outbox import Audience, activity_uri, send_activity, withdraw_activities
 from federation.errors import Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol import activities
@@ -69,6 +70,10 @@ Clock = Callable[[], datetime]
 SendActivity = Callable[..., Awaitable[Any]]
 
 NOTICE_SOURCE = "notice"
+
+#: The activities of an object that go with it when it is deleted: they answer 410 and leave
+#: the outbox (the Delete stays, to tell readers of the outbox).
+WITHDRAWN_WITH_OBJECT = ("Create", "Update", "Add", "Remove", "Announce")
 
 
 class Outcome(StrEnum):
@@ -322,6 +327,7 @@ class Publisher:
                 row.pinned = False
                 row.document = tombstone
                 await row.save(update_fields=["state", "deleted_at", "pinned", "document"])
+                await withdraw_activities(object_uri=row.uri, types=WITHDRAWN_WITH_OBJECT, at=now)
                 sent = await self._send("Delete", actor, tombstone, deliver=deliver,
                                         published_at=now)
         log.info("deleted %s %s of %s", kind, row.uri, actor.identifier)

@@ -5,7 +5,7 @@
   (kept for the site, nothing sent).
 - ``approve`` (from *pending_review* or *rejected*) sends the Announce; ``reject`` (from
   *pending_review* or *approved*) keeps it out of the exports and, if it was announced, sends
-  ``Undo(Announce)``.
+  ``Undo(Announce)``: the Announce then answers 410 at its id and leaves the outbox.
 - ``withdraw`` (the source deleted the item): content dropped, ``Undo(Announce)`` if it was
   announced, never shown again.
 
@@ -29,7 +29,7 @@ from federation.db import is_row_id
 from federation.db.moderation import Decision
 from federation.db.social import Following, SyndicationPolicy
 from federation.db.syndication import ItemState, SyndicatedItem
-from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.delivery.outbox import Audience, activity_uri, send_activity, withdraw_activities
 from federation.errors import Conflict, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol import activities
@@ -122,6 +122,7 @@ async def undo_announce(directory: ActorDirectory, item: SyndicatedItem, source:
     activity = build_undo_announce(directory, actor, item.announce_activity_uri, item.object_uri,
                                    item.actor_uri)
     await send_activity(activity, sender=actor, audience=boost_audience(actor, item), public=True)
+    await withdraw_activities(uris=[item.announce_activity_uri])
     item.announce_activity_uri = None
     logger.info("announce of %s undone", item.object_uri)
 

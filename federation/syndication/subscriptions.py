@@ -8,7 +8,8 @@ arrives in the inbox and updates the ``Following`` row.
 - :func:`follow` — ``@name@host`` (WebFinger) or an actor URL; the actor document is fetched
   from its origin before anything is written, and the follow names the id it finally has
   (after redirects), not the address given.
-- :func:`unfollow` — ``Undo(Follow)`` to the actor, then the row (and its items) is removed.
+- :func:`unfollow` — ``Undo(Follow)`` to the actor, then the row (and its items) is removed;
+  the Follow answers 410 at its id.
 - :func:`set_policy` — what happens to what a follow brings (announce, review, store).
 - :func:`subscribe_relay` — FEP-ae0c: *mastodon* style is a ``Follow`` of ``as:Public`` POSTed
   to the relay's inbox URL; *litepub* style is a ``Follow`` of the relay's actor. Relayed
@@ -31,7 +32,7 @@ from typing import Any
 
 from federation.db import is_row_id
 from federation.db.social import Follower, Following, FollowState, RemoteActor, SyndicationPolicy
-from federation.delivery.outbox import Audience, activity_uri, send_activity
+from federation.delivery.outbox import Audience, activity_uri, send_activity, withdraw_activities
 from federation.errors import BadRequest, NotFound
 from federation.identity.directory import INSTANCE_IDENTIFIER, ActorDirectory, LocalActor
 from federation.protocol import activities
@@ -167,6 +168,7 @@ async def unfollow(directory: ActorDirectory, row: Following) -> None:
     audience = Audience(inboxes=(row.target_uri,)) if mastodon else Audience(
         actor_uris=(row.target_uri,))
     await send_activity(undo, sender=actor, audience=audience, public=False)
+    await withdraw_activities(uris=[row.follow_activity_uri])
     followers = 0
     if row.is_relay and row.remote_id is not None:  # its follow-back, of whichever actor
         followers = await Follower.filter(remote_id=row.remote_id).delete()

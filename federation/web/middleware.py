@@ -58,6 +58,9 @@ def _error_response(request: web.Request, status: int, message: str,
     else:
         response = web.Response(status=status, text=f"{status}: {message}\n")
     response.headers["Vary"] = "Accept"
+    # An error may depend on who asks (a non-public activity is a 404 to all but its readers):
+    # no cache keeps one to answer someone else.
+    response.headers["Cache-Control"] = "no-store"
     if request.path.startswith(PUBLIC_DISCOVERY_PREFIXES):
         response.headers["Access-Control-Allow-Origin"] = "*"  # readable by browser clients
     return response

@@ -56,16 +56,28 @@ def wants_activity_json(request: web.Request) -> bool:
     return json_q >= html_q
 
 
-def activity_json(document: Any, *, status: int = 200, cache_seconds: int = 60) -> web.Response:
-    """An ActivityPub JSON answer with ``Vary: Accept``."""
+#: What an answer meant for one reader (a signed GET) says to caches: never store it, and it
+#: depends on the signature.
+PRIVATE_CACHE_CONTROL = "private, no-store"
+PRIVATE_VARY = "Accept, Signature, Signature-Input"
+
+
+def activity_json(document: Any, *, status: int = 200, cache_seconds: int = 60,
+                  private: bool = False) -> web.Response:
+    """An ActivityPub JSON answer with ``Vary: Accept``; ``private``: the answer to one reader
+    (a non-public document to its addressee), which no cache may keep."""
     response = web.Response(
         body=json.dumps(document, ensure_ascii=False, separators=(",", ":")).encode(),
         status=status,
         content_type=AS_MEDIA_TYPE,
         charset="utf-8",
     )
-    response.headers["Vary"] = "Accept"
-    response.headers["Cache-Control"] = f"public, max-age={cache_seconds}"
+    if private:
+        response.headers["Vary"] = PRIVATE_VARY
+        response.headers["Cache-Control"] = PRIVATE_CACHE_CONTROL
+    else:
+        response.headers["Vary"] = "Accept"
+        response.headers["Cache-Control"] = f"public, max-age={cache_seconds}"
     return response
 
 

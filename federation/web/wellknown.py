@@ -7,7 +7,7 @@ from importlib.metadata import PackageNotFoundError, version
 
 from aiohttp import web
 
-from federation.errors import Gone, NotFound
+from federation.errors import BadRequest, Gone, NotFound
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.protocol.discovery import (
     NODEINFO_SCHEMA,
@@ -19,6 +19,7 @@ from federation.protocol.discovery import (
     build_webfinger,
     parse_resource,
 )
+from federation.protocol.handles import parse_handle
 from federation.protocol.uris import same_origin
 from federation.settings import Settings
 from federation.web.state import DIRECTORY, SETTINGS
@@ -47,6 +48,16 @@ def _software_version() -> str:
         return "0"
 
 
+def _handle_host(host: str | None) -> str:
+    """``host`` as handles are compared (IDNA, lower case, no port 443), "" if malformed."""
+    if not host:
+        return ""
+    try:
+        return parse_handle(f"x@{host}").host
+    except BadRequest:
+        return ""
+
+
 @routes.get("/.well-known/webfinger")
 async def webfinger(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
@@ -54,7 +65,7 @@ async def webfinger(request: web.Request) -> web.Response:
     query = parse_resource(request.query.get("resource"))
     actor: LocalActor | None
     if query.username is not None:
-        if query.host not in {settings.host, settings.host.split(":")[0]}:
+        if _handle_host(query.host) not in {settings.host, settings.host.split(":")[0]}:
             raise NotFound("this server answers only for its own host")
         if directory.retired_by_username(query.username) is not None:
             raise Gone("this actor was retired")

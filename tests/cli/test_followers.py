@@ -31,6 +31,13 @@ def _prepare(config) -> None:
                     inbox="https://peer.example/inbox", fetched_at=datetime.now(UTC))
                 await Follower.create(actor_id=actor.db_id, remote=remote, state=state,
                                       follow_activity_uri=f"{remote.uri}#follows/1")
+            remote = await RemoteActor.create(  # a server on a non-default port
+                uri="https://peer.example:9210/users/carol", domain="peer.example",
+                username="carol", inbox="https://peer.example:9210/inbox",
+                fetched_at=datetime.now(UTC))
+            await Follower.create(actor_id=actor.db_id, remote=remote,
+                                  state=FollowState.ACCEPTED,
+                                  follow_activity_uri=f"{remote.uri}#follows/1")
 
     asyncio.run(add())
 
@@ -54,7 +61,8 @@ def test_followers_lists_accepted_and_pending(write_config, tmp_path, capsys, mo
     capsys.readouterr()
     assert main(["-c", str(config), "followers", "changer-de-cap"]) == 0
     out = capsys.readouterr().out
-    assert "users/bob" in out and "users/alice" not in out and "1 follower(s)" in out
+    assert "users/bob" in out and "users/alice" not in out and "2 follower(s)" in out
+    assert "\t@carol@peer.example:9210\t" in out  # the port is part of the handle
     assert main(["-c", str(config), "followers", "changer-de-cap", "--pending"]) == 0
     out = capsys.readouterr().out
     assert "users/alice" in out and "@alice@peer.example" in out and "1 pending" in out

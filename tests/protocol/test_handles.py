@@ -45,3 +45,22 @@ def test_authority_of_an_origin_keeps_a_port_only_when_not_default() -> None:
 ])
 def test_shown_handle(verified: str | None, username: str | None, shown: str) -> None:
     assert shown_handle(verified, username, "host-b.example") == shown
+
+
+@pytest.mark.parametrize(("text", "host"), [
+    ("alice@host.example:9210", "host.example:9210"),  # a port is part of the handle
+    ("alice@Host.Example:9210", "host.example:9210"),
+    ("alice@Faß.Example:9210", "xn--fa-hia.example:9210"),  # IDNA, as origins are compared
+    ("alice@xn--fa-hia.example", "xn--fa-hia.example"),
+    ("alice@host.example:443", "host.example"),  # WebFinger is https: 443 is no port to show
+    ("alice@[::1]:8443", "[::1]:8443"),
+])
+def test_handle_host_is_normalised_and_keeps_a_non_default_port(text: str, host: str) -> None:
+    assert parse_handle(text).host == host
+    assert str(parse_handle(text)) == f"alice@{host}"
+
+
+def test_shown_handle_of_an_actor_on_a_non_default_port_keeps_it() -> None:
+    """An unconfirmed handle is preferredUsername on the authority of the actor's origin."""
+    authority = authority_of(origin_of("http://127.0.0.1:9210/users/alice"))
+    assert shown_handle(None, "alice", authority) == "@alice@127.0.0.1:9210"

@@ -44,8 +44,9 @@ async def test_fetch_upserts_the_actor(db, peer, make_client, key):
     uri = peer.actor("/users/alice", key, preferredUsername="alice", name="Alice",
                      endpoints={"sharedInbox": peer.base + "/inbox"})
     row = await store_for(make_client()).fetch(uri)
+    server = peer.base.removeprefix("http://")  # 127.0.0.1:PORT: the port is in the handle
     assert (row.inbox, row.shared_inbox, row.handle) == (uri + "/inbox", peer.base + "/inbox",
-                                                        "@alice@127.0.0.1")
+                                                        f"@alice@{server}")
     assert row.key_id == uri + "#main-key" and row.public_key_pem == public_key_to_pem(key)
     peer.documents["/users/alice"]["name"] = "Alice B."
     again = await store_for(make_client()).fetch(uri)

@@ -140,7 +140,8 @@ async def test_api_publishes_once_and_updates_on_change(client: Any, auth: dict[
 
 
 async def test_api_delete_answers_410_with_tombstone(client: Any, auth: dict[str, str]) -> None:
-    """A deleted article answers 410 with a Tombstone; its Create is gone too; pinning it is 410."""
+    """A deleted article answers 410 with a Tombstone; its Create too (its own Tombstone), and
+    leaves the outbox; pinning it is 410."""
     created = await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json()
     path = created["id"].removeprefix("https://bridge.example")
     create_path = created["activity"].removeprefix("https://bridge.example")
@@ -161,9 +162,12 @@ async def test_api_delete_answers_410_with_tombstone(client: Any, auth: dict[str
     body = await pin.json()
     assert "deleted" in body["error"] and body["tombstone"]["type"] == "Tombstone"
 
+    gone = await (await client.get(create_path, headers=AP)).json()
+    assert (gone["type"], gone["id"], gone["formerType"]) == ("Tombstone", created["activity"],
+                                                             "Create")
     outbox = await (await client.get(f"/actors/{ACTOR}/outbox?page=1", headers=AP)).json()
-    assert [a["type"] for a in outbox["orderedItems"]] == ["Delete", "Create"]
-    assert outbox["orderedItems"][1]["object"]["type"] == "Tombstone"  # no content left
+    assert [a["type"] for a in outbox["orderedItems"]] == ["Delete"]  # the Create left it
+    assert outbox["totalItems"] == 1
 
 
 async def test_api_republishing_a_deleted_item_makes_a_new_object(client: Any,
@@ -185,7 +189,9 @@ async def test_api_republishing_a_deleted_item_makes_a_new_object(client: Any,
     assert (await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json())[
         "status"] == "unchanged"
     outbox = await (await client.get(f"/actors/{ACTOR}/outbox?page=1", headers=AP)).json()
-    assert [a["type"] for a in outbox["orderedItems"]] == ["Create", "Delete", "Create"]
+    # the new Create, the Delete of the first object (whose Create left the outbox)
+    assert [(a["type"], a["object"]["id"]) for a in outbox["orderedItems"]] == [
+        ("Create", second["id"]), ("Delete", first["id"])]
     # deleted again, then republished again: a third object
     await client.delete(ARTICLE_URL, headers=auth)
     third = await (await client.put(ARTICLE_URL, json=article(), headers=auth)).json()

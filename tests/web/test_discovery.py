@@ -38,6 +38,7 @@ async def test_webfinger_acct_resolves_collective(client):
 
 @pytest.mark.parametrize("resource", [
     "acct:HalteAuControleNumerique@BRIDGE.example",
+    "acct:halteaucontrolenumerique@bridge.example:443",  # https's port is no part of the host
     "acct:halteaucontrolenumerique@bridge.example".replace("@", "%40"),
     "https://bridge.example/actors/halte-au-controle-numerique",
     "halteaucontrolenumerique@bridge.example",
@@ -153,3 +154,16 @@ async def test_host_meta_negotiates_with_vary(client):
     xrd = await client.get("/.well-known/host-meta")
     assert xrd.headers["Content-Type"].startswith("application/xrd+xml")
     assert "Accept" in xrd.headers["Vary"]
+
+
+@pytest.mark.parametrize(("base_url", "host"), [
+    ("https://bridge.example:443", "bridge.example"),  # the default port is no part of it
+    ("https://bridge.example:9210", "bridge.example:9210"),
+    ("http://127.0.0.1:80", "127.0.0.1"),
+    ("http://[::1]:8080", "[::1]:8080"),
+])
+def test_our_handles_host_keeps_only_a_non_default_port(make_settings, base_url, host):
+    """Our own handles (``federation actors``, WebFinger ``subject``) and the Host a signed
+    request must name: a non-default port is part of them, the default one is not."""
+    settings = make_settings("sqlite://:memory:", base_url=base_url)
+    assert settings.host == host

@@ -413,7 +413,7 @@ async def reports(request: web.Request) -> web.Response:
     items = [{
         "id": row.id,
         "reporter": row.reporter.handle if row.reporter else "?",
-        "reporter_instance": row.reporter.domain if row.reporter else "",
+        "reporter_instance": row.reporter.authority if row.reporter else "",
         "objects": [{"uri": u, "href": link_url(u), **found.get(u, {"kind": "unknown"})}
                     for u in objects[row.id]],
         "content": row.content,

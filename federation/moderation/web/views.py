@@ -159,7 +159,7 @@ async def reply_views(replies: Iterable[Reply], zone: ZoneInfo) -> list[ReplyVie
             author_name=author.name or author.handle,
             author_handle=author.handle,
             author_href=link_url(author.url) or link_url(author.uri),
-            instance=author.domain,
+            instance=author.authority,
             initials=initials(author.name or author.username or author.domain),
             received_at=format_time(reply.received_at, zone) or "",
             published_at=format_time(reply.published_at, zone),
