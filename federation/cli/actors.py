@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from federation.cli.context import opened, settings_from
+from federation.cli.output import add_json_flag, emit
 
 if TYPE_CHECKING:
     from federation.identity.directory import ActorDirectory
@@ -26,6 +27,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     actors = subparsers.add_parser("actors", help="list or show the local actors")
     verbs = actors.add_subparsers(dest="verb", metavar="VERB", required=True)
     listing = verbs.add_parser("list", help="list the site actor and every collective")
+    add_json_flag(listing)
     listing.set_defaults(handler=cmd_list)
     show = verbs.add_parser("show", help="print an actor's ActivityPub document")
     show.add_argument("identifier", help="the actor's identifier (as in its URL)")
@@ -200,12 +202,16 @@ async def cmd_import_config(args: argparse.Namespace) -> int:
 async def cmd_list(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with opened(settings) as directory:
+        rows = []
         for actor in directory.everyone():
             role = "site" if actor.is_site_actor else "collective"
             if actor.retired_at is not None:
                 role = "retired"
-            print(f"{actor.identifier:32} @{actor.config.username}@{settings.host:24} "
-                  f"{actor.config.type:12} {role:10} {actor.uri}")
+            rows.append({"identifier": actor.identifier,
+                         "handle": f"@{actor.config.username}@{settings.host}",
+                         "type": actor.config.type, "role": role, "uri": actor.uri})
+    emit("actors", rows, [("identifier", "identifier"), ("handle", "handle"),
+                          ("type", "type"), ("role", "role"), ("id", "uri")], as_json=args.json)
     return 0
 
 

@@ -14,6 +14,7 @@ import argparse
 import sys
 
 from federation.cli.context import opened, settings_from
+from federation.cli.output import add_json_flag, emit
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -25,6 +26,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     followers.add_argument("args", nargs="+", metavar="ACTOR | accept ACTOR REMOTE | reject ACTOR REMOTE")
     followers.add_argument("--pending", action="store_true", help="list pending follow requests")
+    add_json_flag(followers)
     followers.set_defaults(handler=cmd_followers)
 
 
@@ -52,10 +54,13 @@ async def _list(args: argparse.Namespace, identifier: str, *, pending: bool) -> 
     state = FollowState.PENDING if pending else FollowState.ACCEPTED
     async with opened(settings, sync=False) as directory:
         rows = await followers_of(directory, identifier, state)
-        for row in rows:
-            print(f"{row.remote.uri}\t{row.remote.handle}\t{row.created_at:%Y-%m-%d %H:%M}")
+    listed = [{"id": row.remote.uri, "handle": row.remote.handle,
+               "since": f"{row.created_at:%Y-%m-%d %H:%M}"} for row in rows]
     label = "pending request(s)" if pending else "follower(s)"
-    print(f"{len(rows)} {label} of {identifier}")
+    emit("followers", listed, [("handle", "handle"), ("since", "since"), ("id", "id")],
+         as_json=args.json, empty=f"0 {label} of {identifier}")
+    if listed and not args.json:
+        print(f"{len(rows)} {label} of {identifier}", file=sys.stderr)
     return 0
 
 

@@ -12,12 +12,17 @@ import getpass
 import sys
 
 from federation.cli.context import opened, settings_from
+from federation.cli.output import add_json_flag, emit
 from federation.db.vocabulary import REPLY_ACTIONS, Action, ReplyState
 from federation.errors import BadRequest
 from federation.settings import MODERATOR_LANGUAGES
 
 # The moderation service, accounts (argon2) and models are imported by the commands that use
 # them: `federation --help` imports no service and not the ORM.
+
+
+#: Characters of a reply's text in `moderation list` (the whole text with --json).
+EXCERPT_CHARS = 80
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,6 +61,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     role.add_argument("--revoke", action="store_true", help="back to moderator only")
     role.set_defaults(handler=cmd_admin)
     listing = verbs.add_parser("list", help="list the moderators")
+    add_json_flag(listing)
     listing.set_defaults(handler=cmd_list_moderators)
     remove = verbs.add_parser("remove", help="delete a moderator (the audit log keeps the name)")
     remove.add_argument("username")
@@ -79,7 +85,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "instance); here they are listed and lifted, audited like the UI's decisions.",
     )
     bverbs = blocks.add_subparsers(dest="verb", metavar="VERB", required=True)
-    bverbs.add_parser("list", help="list the blocks").set_defaults(handler=cmd_list_blocks)
+    blist = bverbs.add_parser("list", help="list the blocks")
+    add_json_flag(blist)
+    blist.set_defaults(handler=cmd_list_blocks)
     lift = bverbs.add_parser("remove", help="lift a block by id (from `blocks list`)")
     lift.add_argument("id", type=int, metavar="ID")
     lift.add_argument("--as", dest="moderator", default="cli",
@@ -95,6 +103,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     mlist = mverbs.add_parser("list", help="list replies in a state (default pending)")
     mlist.add_argument("--state", choices=[s.value for s in ReplyState], default="pending")
     mlist.add_argument("--limit", type=int, default=50)
+    add_json_flag(mlist)
     mlist.set_defaults(handler=cmd_list_replies)
     for action in REPLY_ACTIONS:
         parser = mverbs.add_parser(str(action), help=f"{action} replies by id")
@@ -163,13 +172,14 @@ async def cmd_list_moderators(args: argparse.Namespace) -> int:
 
     async with opened(settings_from(args), sync=False):
         rows = await ModeratorAccount.all().order_by("username")
-        for row in rows:
-            flags = ",".join(f for f, on in (("admin", row.is_admin),
-                                             ("disabled", row.disabled),
-                                             (f"notify:{row.notify}", row.notify != "off"))
-                             if on)
-            print(f"{row.username:24} {row.language:3} {flags:16} "
-                  f"{row.created_at:%Y-%m-%d}")
+    listed = [{"username": row.username, "language": row.language,
+               "role": "admin" if row.is_admin else "moderator", "disabled": row.disabled,
+               "notify": str(row.notify), "created_at": f"{row.created_at:%Y-%m-%d}"}
+              for row in rows]
+    emit("moderators", listed, [("username", "username"), ("language", "language"),
+                                ("role", "role"), ("disabled", "disabled"),
+                                ("notify", "notify"), ("created", "created_at")],
+         as_json=args.json, empty="(no moderators)")
     return 0
 
 
@@ -217,11 +227,11 @@ async def cmd_list_blocks(args: argparse.Namespace) -> int:
 
     async with opened(settings_from(args), sync=False):
         rows = await Block.all().order_by("-id")
-    for row in rows:
-        print(f"{row.id:5} {row.kind!s:7} {row.value:48} {row.created_at:%Y-%m-%d} "
-              f"{row.created_by:16} {row.reason}".rstrip())
-    if not rows:
-        print("(no blocks)", file=sys.stderr)
+    emit("blocks", [{"id": row.id, "kind": str(row.kind), "value": row.value,
+                     "created_at": f"{row.created_at:%Y-%m-%d}", "created_by": row.created_by,
+                     "reason": row.reason} for row in rows],
+         [("id", "id"), ("kind", "kind"), ("blocked", "value"), ("since", "created_at"),
+          ("by", "created_by"), ("reason", "reason")], as_json=args.json, empty="(no blocks)")
     return 0
 
 
@@ -237,17 +247,24 @@ async def cmd_unblock(args: argparse.Namespace) -> int:
 
 async def cmd_list_replies(args: argparse.Namespace) -> int:
     from federation.db.moderation import Reply
+    from federation.moderation.web.views import excerpt
+    from federation.protocol.html import html_to_text
 
     async with opened(settings_from(args), sync=False):
         ordering = "id" if args.state == "pending" else "-id"
         replies = await Reply.filter(state=args.state).order_by(ordering).limit(
             max(1, min(args.limit, 1000))
         ).prefetch_related("author", "target")
-        for reply in replies:
-            target = reply.target.uri if reply.target else (reply.in_reply_to_uri or "-")
-            print(f"{reply.id:6} {reply.received_at:%Y-%m-%d %H:%M} "
-                  f"{reply.author.handle:40} {target}")
-            print(f"       {reply.uri}")
+    rows = [{"id": reply.id, "received_at": f"{reply.received_at:%Y-%m-%d %H:%M}",
+             "author": reply.author.handle, "kind": str(reply.kind),
+             "answers": reply.target.uri if reply.target else reply.in_reply_to_uri,
+             "uri": reply.uri, "summary": reply.summary,
+             "excerpt": excerpt(html_to_text(reply.content_html[:20000]), EXCERPT_CHARS),
+             "text": html_to_text(reply.content_html[:20000])[:5000]}
+            for reply in replies]
+    emit("replies", rows, [("id", "id"), ("received", "received_at"), ("author", "author"),
+                           ("answers", "answers"), ("excerpt", "excerpt")],
+         as_json=args.json, empty=f"(no {args.state} replies)")
     return 0
 
 

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from federation.cli.context import opened, services_for, settings_from
+from federation.cli.output import add_json_flag, emit
 from federation.db.vocabulary import FeedKind
 from federation.errors import (
     BadRequest,
@@ -70,7 +71,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     create.add_argument("--actor", action="append", default=[],
                         help="limit the token to this actor (repeatable)")
     create.set_defaults(handler=cmd_tokens_create)
-    verbs.add_parser("list", help="list tokens").set_defaults(handler=cmd_tokens_list)
+    tokens_list = verbs.add_parser("list", help="list tokens")
+    add_json_flag(tokens_list)
+    tokens_list.set_defaults(handler=cmd_tokens_list)
     revoke = verbs.add_parser("revoke", help="revoke a token")
     revoke.add_argument("name")
     revoke.set_defaults(handler=cmd_tokens_revoke)
@@ -85,7 +88,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     add.add_argument("--kind", choices=[k.value for k in FeedKind])
     add.add_argument("--interval", type=int, default=900, help="seconds between polls")
     add.set_defaults(handler=cmd_feeds_add)
-    feed_verbs.add_parser("list", help="list feeds").set_defaults(handler=cmd_feeds_list)
+    feeds_list = feed_verbs.add_parser("list", help="list feeds")
+    add_json_flag(feeds_list)
+    feeds_list.set_defaults(handler=cmd_feeds_list)
     remove = feed_verbs.add_parser(
         "remove", help="stop polling a feed",
         description="Stop polling a feed (its id from `feeds list`). What it published stays "
@@ -276,11 +281,14 @@ async def cmd_tokens_list(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with opened(settings, sync=False):
         tokens = await list_tokens()
-    for token in tokens:
-        state = "revoked" if token.revoked_at else "active"
-        actors = ",".join(token.actors) or "all actors"
-        used = token.last_used_at.isoformat(timespec="minutes") if token.last_used_at else "never"
-        print(f"{token.name:24} {token.prefix}…  {state:8} {actors:32} last used {used}")
+    rows = [{"name": token.name, "prefix": f"{token.prefix}…",
+             "state": "revoked" if token.revoked_at else "active",
+             "actors": list(token.actors) or ["all actors"],
+             "last_used_at": (token.last_used_at.isoformat(timespec="minutes")
+                              if token.last_used_at else "never")} for token in tokens]
+    emit("tokens", rows, [("name", "name"), ("token", "prefix"), ("state", "state"),
+                          ("actors", "actors"), ("last used", "last_used_at")],
+         as_json=args.json, empty="(no tokens)")
     return 0
 
 
@@ -331,10 +339,14 @@ async def cmd_feeds_list(args: argparse.Namespace) -> int:
     settings = settings_from(args)
     async with opened(settings, sync=False):
         feeds = await list_feeds()
-    for feed in feeds:
-        state = f"failing ×{feed.failures}: {feed.last_error[:200]}" if feed.failures else "ok"
-        print(f"{feed.id:4} {feed.kind.value:5} {feed.actor.identifier:28} {feed.url}  "
-              f"next {feed.next_poll_at.isoformat(timespec='minutes')}  {state}")
+    rows = [{"id": feed.id, "kind": feed.kind.value, "actor": feed.actor.identifier,
+             "url": feed.url, "next_poll_at": feed.next_poll_at.isoformat(timespec="minutes"),
+             "failures": feed.failures,
+             "state": f"failing ×{feed.failures}: {feed.last_error[:200]}" if feed.failures
+             else "ok"} for feed in feeds]
+    emit("feeds", rows, [("id", "id"), ("kind", "kind"), ("actor", "actor"), ("url", "url"),
+                         ("next poll", "next_poll_at"), ("state", "state")],
+         as_json=args.json, empty="(no feeds)")
     return 0
 
 

@@ -18,6 +18,7 @@ from contextlib import asynccontextmanager
 from typing import TYPE_CHECKING, Any
 
 from federation.cli.context import opened, services_for, settings_from
+from federation.cli.output import add_json_flag, emit
 from federation.settings import Settings
 
 if TYPE_CHECKING:
@@ -31,55 +32,46 @@ QUEUED_NOTE = ("queued: the delivery worker of a running `federation serve` (or 
                "worker`) sends it; if none runs, it waits in the queue until one does")
 
 
-def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    follow = subparsers.add_parser(
-        "follow", help="follow a sister site's actor (by @name@host or URL)",
-        description="Follow a remote actor as the site actor (or --as a collective). What it "
-        "publishes is then handled by the policy: announce (boosted at once), review (waits in "
-        "/admin/syndication), store (kept for the site's feeds only). Following again changes "
-        "the policy.",
-    )
-    follow.add_argument("target", metavar="HANDLE_OR_URL")
-    follow.add_argument("--as", dest="as_actor", metavar="ACTOR",
+def _follow_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="HANDLE_OR_URL")
+    parser.add_argument("--as", dest="as_actor", metavar="ACTOR",
                         help="identifier of our actor that follows (default: the site actor)")
-    follow.add_argument("--policy", choices=POLICIES, default="review")
-    follow.set_defaults(handler=cmd_follow)
+    parser.add_argument("--policy", choices=POLICIES, default="review")
+    parser.set_defaults(handler=cmd_follow)
 
-    unfollow = subparsers.add_parser(
-        "unfollow", help="stop following (sends Undo(Follow), removes its items)",
-        description="Send Undo(Follow) and forget the follow and the items it brought.",
-    )
-    unfollow.add_argument("target", metavar="HANDLE_URL_OR_ID")
-    unfollow.add_argument("--as", dest="as_actor", metavar="ACTOR")
-    unfollow.set_defaults(handler=cmd_unfollow)
 
-    policy = subparsers.add_parser(
-        "follow-policy", help="change the policy of a follow (announce, review, store)",
-        description="Change what happens to what a followed site or relay brings from now on "
-        "(nothing is sent or fetched). TARGET is the follow's id (from `federation following`), "
-        "its URL or the confirmed handle of the followed actor.",
-    )
-    policy.add_argument("target", metavar="ID_URL_OR_HANDLE")
-    policy.add_argument("policy", choices=POLICIES)
-    policy.add_argument("--as", dest="as_actor", metavar="ACTOR")
-    policy.set_defaults(handler=cmd_follow_policy)
+def _unfollow_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="HANDLE_URL_OR_ID")
+    parser.add_argument("--as", dest="as_actor", metavar="ACTOR")
+    parser.set_defaults(handler=cmd_unfollow)
 
-    following = subparsers.add_parser(
-        "following", help="list whom we follow, with the state (pending, accepted, rejected)")
-    following.add_argument("--as", dest="as_actor", metavar="ACTOR")
-    following.add_argument("--json", action="store_true", help="one JSON document")
-    following.set_defaults(handler=cmd_following)
 
-    relay = subparsers.add_parser(
-        "relay", help="subscribe to fediverse relays (FEP-ae0c)",
-        description="Mastodon-style relays are subscribed at their inbox URL (a Follow of "
-        "as:Public); LitePub relays at their actor URL (a Follow of the actor). The follow is "
-        "sent by the instance actor (/actor, an Application: relays refuse other types). Once "
-        "accepted, every public post of every actor is delivered to the relay. Relayed posts "
-        "are handled by the policy chosen here.",
-    )
-    verbs = relay.add_subparsers(dest="verb", metavar="VERB", required=True)
-    subscribe = verbs.add_parser("subscribe", help="subscribe the site (its instance actor) to a relay")
+def _policy_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("target", metavar="ID_URL_OR_HANDLE")
+    parser.add_argument("policy", choices=POLICIES)
+    parser.add_argument("--as", dest="as_actor", metavar="ACTOR")
+    parser.set_defaults(handler=cmd_follow_policy)
+
+
+def _list_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--as", dest="as_actor", metavar="ACTOR",
+                        help="only the follows of this actor of ours")
+    add_json_flag(parser)
+    parser.set_defaults(handler=cmd_following)
+
+
+RELAY_DESCRIPTION = (
+    "Mastodon-style relays are subscribed at their inbox URL (a Follow of as:Public); LitePub "
+    "relays at their actor URL (a Follow of the actor). The follow is sent by the instance "
+    "actor (/actor, an Application: relays refuse other types). Once accepted, every public "
+    "post of every actor is delivered to the relay. Relayed posts are handled by the policy "
+    "chosen here.")
+
+
+def _relay_verbs(parser: argparse.ArgumentParser) -> None:
+    verbs = parser.add_subparsers(dest="relay_verb", metavar="VERB", required=True)
+    subscribe = verbs.add_parser("subscribe",
+                                 help="subscribe the site (its instance actor) to a relay")
     subscribe.add_argument("url", metavar="URL")
     subscribe.add_argument("--style", choices=("mastodon", "litepub"),
                            help="default: mastodon for an URL ending in /inbox, else litepub")
@@ -89,8 +81,41 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "unsubscribe", help="leave a relay (Undo(Follow); it is no follower of ours any more)")
     unsubscribe.add_argument("url", metavar="URL_OR_ID")
     unsubscribe.set_defaults(handler=cmd_unfollow, as_actor=None)
-    verbs.add_parser("list", help="list relays").set_defaults(
-        handler=cmd_following, as_actor=None, json=False, relays_only=True)
+    relays_list = verbs.add_parser("list", help="list relays")
+    add_json_flag(relays_list)
+    relays_list.set_defaults(handler=cmd_following, as_actor=None, relays_only=True)
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    following = subparsers.add_parser(
+        "following", help="whom we follow: list, add, remove, policy, relay …",
+        description="Sister sites and relays we follow. `federation following` alone lists "
+        "them, with the state (pending, accepted, rejected). What a followed actor publishes "
+        "is handled by the policy: announce (boosted at once), review (waits in "
+        "/admin/syndication), store (kept for the site's feeds only).",
+    )
+    _list_args(following)
+    verbs = following.add_subparsers(dest="following_verb", metavar="VERB")
+    _list_args(verbs.add_parser("list", help="list whom we follow (the default)"))
+    _follow_args(verbs.add_parser(
+        "add", help="follow a sister site's actor (by @name@host or URL)",
+        description="Follow a remote actor as the site actor (or --as a collective). "
+        "Following again changes the policy."))
+    _unfollow_args(verbs.add_parser(
+        "remove", help="stop following (sends Undo(Follow), removes its items)"))
+    _policy_args(verbs.add_parser(
+        "policy", help="change the policy of a follow (nothing is sent or fetched)",
+        description="TARGET is the follow's id (from `federation following`), its URL or the "
+        "confirmed handle of the followed actor."))
+    _relay_verbs(verbs.add_parser("relay", help="subscribe to fediverse relays (FEP-ae0c)",
+                                  description=RELAY_DESCRIPTION))
+
+    # The older spellings, kept so that scripts and habits still work.
+    _follow_args(subparsers.add_parser("follow", help="= following add"))
+    _unfollow_args(subparsers.add_parser("unfollow", help="= following remove"))
+    _policy_args(subparsers.add_parser("follow-policy", help="= following policy"))
+    _relay_verbs(subparsers.add_parser("relay", help="= following relay",
+                                       description=RELAY_DESCRIPTION))
 
     syndication = subparsers.add_parser(
         "syndication", help="sister sites' items: list, approve (boost), reject",
@@ -180,13 +205,9 @@ async def cmd_following(args: argparse.Namespace) -> int:
         rows = await subscriptions.following_of(args.as_actor, directory)
         described = [subscriptions.describe(row) for row in rows
                      if row.is_relay or not getattr(args, "relays_only", False)]
-    if args.json:
-        print(json.dumps({"following": described}, ensure_ascii=False))
-        return 0
-    for row in described:
-        print(_line(row))
-    if not described:
-        print("(none)", file=sys.stderr)
+    emit("following", [dict(row, shown=row["handle"] or row["target"]) for row in described],
+         [("id", "id"), ("actor", "actor"), ("state", "state"), ("policy", "policy"),
+          ("relay", "relay"), ("followed", "shown")], as_json=args.json)
     for row in described:
         if row["relay"] and row["state"] == "rejected":
             print(f"relay {row['target']} REJECTED our subscription: its own rules refused us "
