@@ -102,7 +102,7 @@ def numbered(text: str, dialect: str) -> str:
 
 
 def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, guard: str,
-                   returning: str, dialect: str) -> str:
+                   returning: str, dialect: str, grouped: bool = False) -> str:
     """The one fair claim, for a queue table with ``id``, ``next_attempt_at`` and a ``key``
     column (the remote host): one ``UPDATE … RETURNING`` statement.
 
@@ -116,17 +116,28 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
     version; PostgreSQL locks them ``FOR UPDATE SKIP LOCKED`` (concurrent workers skip each
     other's rows), SQLite runs the one statement atomically.
 
+    ``grouped``: the same rows may be taken (a key's slots up to the cap, however old its
+    backlog), but a key's rows are taken together: keys in the order of their first slot (the
+    fewest busy rows first), then of their oldest due row, then by key; within a key, oldest
+    first. A claim then holds a few rows of each of fewer keys instead of one row of each of
+    many (the delivery queue: one host's deliveries go out back to back, on a connection still
+    open), and a key whose rows have just finished comes first again among those with
+    nothing busy and due as early, so its next rows follow while its connection is warm. No
+    key takes more than the cap, and a key at its cap takes nothing.
+
     Parameters, in order: ``lease``'s, ``due``'s, ``busy``'s, the cap, the limit, ``guard``'s.
     """
+    window = f'OVER (PARTITION BY "{key}" ORDER BY "next_attempt_at", "id")'
+    order = ('COALESCE(busy."n", 0), due."first_at", due."key", due."rank"' if grouped else
+             'due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id"')
+    first = f', first_value("next_attempt_at") {window} AS "first_at"' if grouped else ""
     chosen = (
-        f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() OVER '
-        f'(PARTITION BY "{key}" ORDER BY "next_attempt_at", "id") AS "rank" FROM "{table}" '
-        f'WHERE {due}), '
+        f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() '
+        f'{window} AS "rank"{first} FROM "{table}" WHERE {due}), '
         f'busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
         f'GROUP BY "{key}") '
         'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
-        'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
-        'ORDER BY due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id" LIMIT ?'
+        f'WHERE due."rank" + COALESCE(busy."n", 0) <= ? ORDER BY {order} LIMIT ?'
     )
     if dialect == "postgres":
         chosen = f'SELECT "id" FROM "{table}" WHERE "id" IN ({chosen}) FOR UPDATE SKIP LOCKED'

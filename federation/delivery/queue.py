@@ -89,7 +89,7 @@ def _claim_sql(dialect: str) -> str:
             lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
                   '"lease_expires_at" = ?',
             guard='"state" = ?', returning='"id", "activity_id", "inbox_url", "host", "attempts"',
-            dialect=dialect)
+            dialect=dialect, grouped=True)
     return text
 
 
