@@ -78,6 +78,9 @@ _DUE = (
     '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
 )
 _CLAIM: dict[str, str] = {}
+#: Statements one claim may run: a round reads a bounded head of the queue; hosts whose oldest
+#: rows filled it are at their cap after it, so the next round's head shows other hosts.
+CLAIM_ROUNDS = 4
 
 
 def _claim_sql(dialect: str) -> str:
@@ -192,7 +195,13 @@ async def claim_deliveries(
     engine's claim on this table). A hung host holds at most ``per_host`` of the worker's
     requests and never hides other hosts' due deliveries, however old its backlog.
 
-    One statement: ``UPDATE … RETURNING``, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+    A host's deliveries are taken together (up to its cap), so they go out back to back on
+    one connection. Each statement reads only the head of the due queue (``limit × per_host``
+    rows in ``(next_attempt_at, host, id)`` order, hosts at their cap skipped): its cost does
+    not grow with the backlog. When a few hosts' backlogs filled the head, those hosts are at
+    their cap afterwards and another round (at most :data:`CLAIM_ROUNDS`) claims the rest.
+
+    Each round: ``UPDATE … RETURNING``, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
     """
     if limit <= 0 or per_host <= 0:
         return []
@@ -200,14 +209,20 @@ async def claim_deliveries(
     pending = db_value(DeliveryJob, "state", DeliveryState.PENDING)
     sending = db_value(DeliveryJob, "state", DeliveryState.SENDING)
     owner = token.rsplit("/", 1)[0]
-    params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
-              pending, db_value(DeliveryJob, "next_attempt_at", now), True,
-              db_value(HostHealth, "set_aside_until", now),
-              sending, _owned_by(owner), per_host, limit, pending]
-    rows = await connection.execute_query_dict(
-        _claim_sql(connection.capabilities.dialect), params)
-    jobs = [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
-                       row["attempts"], token) for row in rows]
+    sql_text = _claim_sql(connection.capabilities.dialect)
+    jobs: list[ClaimedJob] = []
+    for _ in range(CLAIM_ROUNDS):
+        wanted = limit - len(jobs)
+        params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
+                  sending, _owned_by(owner),
+                  pending, db_value(DeliveryJob, "next_attempt_at", now), True,
+                  db_value(HostHealth, "set_aside_until", now), per_host, wanted * per_host,
+                  per_host, wanted, pending]
+        rows = await connection.execute_query_dict(sql_text, params)
+        jobs += [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
+                            row["attempts"], token) for row in rows]
+        if not rows or len(jobs) >= limit:
+            break
     return sorted(jobs, key=lambda job: job.id)
 
 
