@@ -6,9 +6,10 @@ Claiming is a lease: a claimed job carries ``lease_owner`` (a token unique to th
 
 Deliveries are claimed with the job engine's fair claim (:func:`claim_deliveries`, the SQL of
 :func:`federation.db.raw.fair_claim_sql`): one ``UPDATE … RETURNING`` ranks the due deliveries
-within their host and takes them slot by slot across hosts, a host's deliveries still sending
-under the worker's leases counted against its cap — a hung host's backlog never hides other
-hosts' due work. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
+within their host, a host's deliveries still sending under the worker's leases counted against
+its cap — a hung host's backlog never hides other hosts' due work — and takes a host's
+deliveries together (the claim's ``grouped`` form: they go out back to back on one connection),
+reading only a bounded head of the due queue. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
 workers never claim the same row); on SQLite the one statement is atomic. Fanouts are claimed
 by :func:`claim_fanouts` (``SKIP LOCKED`` on PostgreSQL; on SQLite a guarded ``UPDATE`` whose
 rows carrying our token are read back when another worker took some).
@@ -191,8 +192,8 @@ async def claim_deliveries(
     """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim),
     fairly across hosts: at most ``per_host`` per host *sending under this worker's leases*
     (``token`` is ``<owner>/<n>``; the deliveries of ``owner``'s earlier claims still sending
-    count), taken slot by slot across hosts (:func:`federation.db.raw.fair_claim_sql`, the job
-    engine's claim on this table). A hung host holds at most ``per_host`` of the worker's
+    count) (:func:`federation.db.raw.fair_claim_sql`, the job engine's claim on this table, in
+    its ``grouped`` form). A hung host holds at most ``per_host`` of the worker's
     requests and never hides other hosts' due deliveries, however old its backlog.
 
     A host's deliveries are taken together (up to its cap), so they go out back to back on
