@@ -215,7 +215,7 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
         await directory.sync()
         sender = directory.get(SENDER)
         key_ready(sender.rsa_public_pem)
-        policy = ClientPolicy(allow_loopback=True, limit=args.concurrency,
+        policy = ClientPolicy(allow_loopback=True, limit=settings.delivery.max_connections,
                               limit_per_host=settings.delivery.per_host_concurrency)
         async with HardenedClient(policy, resolver=BenchResolver()) as client:
             worker = DeliveryWorker(settings, directory, client, poll_interval=0.05)

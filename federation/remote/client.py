@@ -229,8 +229,8 @@ class BoundedConnector(aiohttp.TCPConnector):
         if not limit:
             return
         room = limit - len(self._acquired)  # the new connection is among the acquired already
-        if len(self._conns) * max(self.limit_per_host, 1) <= room:
-            return  # fast path: even full per-host pools would fit
+        if self.limit_per_host and len(self._conns) * self.limit_per_host <= room:
+            return  # fast path: a host's idle pool never holds more than its limit
         excess = self.idle_connections - room
         for key in list(self._conns):  # hosts in the order their idle pools were started
             if excess <= 0:
