@@ -1,7 +1,8 @@
 """Fanout throughput: one article to N followers on H hosts, delivered by one worker process.
 
 Run: ``.venv/bin/python bench/fanout.py [--followers 10000] [--hosts 2000] [--shared]
-[--database-url URL] [--ports 4] [--concurrency 256] [--signing-processes N] [--runs R]``.
+[--database-url URL] [--ports 4] [--concurrency 256] [--signing-processes N] [--runs R]
+[--large]``; ``--large`` is the 100,000 followers on 20,000 hosts case.
 
 A separate receiver process serves ``--ports`` aiohttp apps on 127.0.0.1; every "host"
 ``hN.bench.test`` is mapped to one of them by a resolver given to the HardenedClient, so
@@ -11,7 +12,10 @@ sender's public key parsed once and cached, ``cryptography`` underneath) and the
 Prints, per run: the load average when it started, deliveries/s, total time (``send_activity``
 to the last delivery recorded as delivered), CPU time per delivery of the worker process, of
 its signing processes and of the receivers (read from ``/proc``, so other engineers' load on
-the machine does not inflate it), and peak RSS of each. The worker process waits for the
+the machine does not inflate it), peak RSS of each, and the worker's peak of open sockets
+(counted in ``/proc/<pid>/fd`` every 0.25 s by a monitor process, so counting costs the worker
+nothing). The followers are written by a child process, and the worker's peak RSS is counted
+from the moment the fanout is sent (``/proc/self/clear_refs``), so it is the worker's own. The worker process waits for the
 receivers' count before it reads the database, so the bench's polling costs it next to nothing.
 """
 
@@ -19,10 +23,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
+import gc
 import multiprocessing
 import os
 import platform
-import resource
 import socket
 import sys
 import tempfile
@@ -45,7 +50,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.delivery.worker import DeliveryWorker
 from federation.identity.directory import ActorDirectory
 from federation.remote.client import ClientPolicy, HardenedClient
-from federation.settings import settings_from_mapping
+from federation.settings import Settings, settings_from_mapping
 from federation.signing.cavage import verify_request
 from federation.signing.keys import KeyVault, load_public_key_pem
 
@@ -78,6 +83,34 @@ def peak_rss_mib(pid: int | str = "self") -> float:
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
     return 0.0
+
+
+def count_sockets(pid: int) -> int:
+    """Open sockets of process ``pid`` (its ``/proc/<pid>/fd`` entries that are sockets)."""
+    count = 0
+    directory = f"/proc/{pid}/fd"
+    for name in os.listdir(directory):
+        try:
+            if os.readlink(f"{directory}/{name}").startswith("socket:"):
+                count += 1
+        except OSError:  # closed meanwhile
+            continue
+    return count
+
+
+def run_socket_monitor(pid: int, peak: Any, stop: Any) -> None:
+    """Monitor process: the peak count of ``pid``'s open sockets, sampled every 0.25 s."""
+    while not stop.wait(0.25):
+        try:
+            peak.value = max(peak.value, count_sockets(pid))
+        except OSError:
+            return
+
+
+def reset_peak_rss() -> None:
+    """Start counting this process's peak RSS (VmHWM) afresh (Linux: ``clear_refs`` 5)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
 
 
 def run_receivers(ports: list[int], key_pem: str, ready: Any, counts: Any) -> None:
@@ -139,28 +172,50 @@ async def populate(directory: ActorDirectory, followers: int, hosts: int, ports:
                   follow_activity_uri=f"urn:follow:{i}") for i in ids], batch_size=1000)
 
 
-async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
-                counts: Any) -> dict[str, Any]:
-    workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
-    url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
-    settings = settings_from_mapping({
+def bench_settings(args: argparse.Namespace, url: str, workdir: Path) -> Settings:
+    return settings_from_mapping({
         "base_url": "https://bridge.example", "database_url": url, "data_dir": str(workdir),
         "allow_loopback_fetch": True,
         "site": {"name": "Bench", "home_page": "https://site.example/"},
         "site_actor": {"identifier": "site", "username": "site", "name": "Site"},
         "collectives": [{"identifier": SENDER, "username": SENDER, "name": "Collectif"}],
         "delivery": {"concurrency": args.concurrency, "batch_size": args.batch,
-                     "signing_processes": args.signing_processes},
+                     "signing_processes": args.signing_processes,
+                     **({"max_connections": args.max_connections} if args.max_connections else {})},
     })
+
+
+def run_populate(args: argparse.Namespace, url: str, workdir: Path, ports: list[int]) -> None:
+    """Child process: the followers are written here, not in the worker's process."""
+
+    async def main() -> None:
+        async with open_database(url):
+            directory = ActorDirectory(bench_settings(args, url, workdir),
+                                       KeyVault.load_or_create(workdir))
+            await directory.sync()
+            await populate(directory, args.followers, args.hosts, ports, args.shared)
+
+    asyncio.run(main())
+
+
+async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
+                counts: Any) -> dict[str, Any]:
+    workdir = Path(tempfile.mkdtemp(prefix="fanout-bench-"))
+    url = args.database_url or f"sqlite://{workdir / 'bench.sqlite3'}"
+    settings = bench_settings(args, url, workdir)
     await reset_if_postgres(url)
     await migrate_database(url)
+    filler = multiprocessing.Process(target=run_populate, args=(args, url, workdir, ports))
+    filler.start()
+    await asyncio.to_thread(filler.join)
+    if filler.exitcode != 0:
+        raise SystemExit("writing the followers failed")
     async with open_database(url):
         directory = ActorDirectory(settings, KeyVault.load_or_create(workdir))
         await directory.sync()
         sender = directory.get(SENDER)
         key_ready(sender.rsa_public_pem)
-        await populate(directory, args.followers, args.hosts, ports, args.shared)
-        policy = ClientPolicy(allow_loopback=True, limit=args.concurrency,
+        policy = ClientPolicy(allow_loopback=True, limit=settings.delivery.max_connections,
                               limit_per_host=settings.delivery.per_host_concurrency)
         async with HardenedClient(policy, resolver=BenchResolver()) as client:
             worker = DeliveryWorker(settings, directory, client, poll_interval=0.05)
@@ -172,6 +227,12 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
                         "to": ["https://www.w3.org/ns/activitystreams#Public"]}
             stop = asyncio.Event()
             receivers_pid = key_ready.pid  # type: ignore[attr-defined]
+            peak_sockets, monitor_stop = multiprocessing.Value("l", 0), multiprocessing.Event()
+            monitor = multiprocessing.Process(target=run_socket_monitor,
+                                              args=(os.getpid(), peak_sockets, monitor_stop))
+            monitor.start()
+            gc.collect()
+            reset_peak_rss()
             cpu_before, receivers_before = process_cpu(), process_cpu(receivers_pid)
             started = time.perf_counter()
             await send_activity(activity, sender=sender, audience=Audience(followers_of=SENDER))
@@ -186,6 +247,9 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
                 if not await DeliveryJob.exclude(state=DeliveryState.DELIVERED).exists():
                     break
             elapsed = time.perf_counter() - started
+            worker_rss = peak_rss_mib()
+            monitor_stop.set()
+            await asyncio.to_thread(monitor.join)
             total = await DeliveryJob.all().count()
             cpu = process_cpu() - cpu_before
             receivers_cpu = process_cpu(receivers_pid) - receivers_before
@@ -197,7 +261,8 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             await task
     return {"deliveries": float(total or 0), "seconds": elapsed, "cpu": cpu,
             "signers_cpu": signers_cpu, "signers": len(signer_pids), "signers_rss": signers_rss,
-            "receivers_cpu": receivers_cpu, "receivers_rss": receivers_rss}
+            "receivers_cpu": receivers_cpu, "receivers_rss": receivers_rss,
+            "worker_rss": worker_rss, "sockets": peak_sockets.value}
 
 
 def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], int, int]:
@@ -230,6 +295,10 @@ def main() -> int:
     parser.add_argument("--hosts", type=int, default=2_000)
     parser.add_argument("--shared", action="store_true", help="followers use per-host shared inboxes")
     parser.add_argument("--ports", type=int, default=4, help="real receiver sockets")
+    parser.add_argument("--large", action="store_true",
+                        help="the 100,000 followers on 20,000 hosts case")
+    parser.add_argument("--max-connections", type=int, default=0,
+                        help="[delivery] max_connections (0: the setting's default)")
     parser.add_argument("--concurrency", type=int, default=256)
     parser.add_argument("--batch", type=int, default=200)
     parser.add_argument("--signing-processes", type=int, default=0,
@@ -238,6 +307,8 @@ def main() -> int:
     parser.add_argument("--database-url", default=None,
                         help="default: a fresh SQLite file; a PostgreSQL database is emptied first")
     args = parser.parse_args()
+    if args.large:
+        args.followers, args.hosts = 100_000, 20_000
     print(f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} CPU, "
           f"Python {platform.python_version()}, {'PostgreSQL' if args.database_url else 'SQLite'}; "
           f"followers {args.followers} on {args.hosts} hosts "
@@ -258,8 +329,9 @@ def main() -> int:
               f"CPU per delivery: worker {worker_ms:.2f} ms + signing {signers_ms:.2f} ms "
               f"({result['signers']} process(es)) = {worker_ms + signers_ms:.2f} ms, receivers "
               f"{result['receivers_cpu'] / n * 1000:.2f} ms; peak RSS: worker "
-              f"{resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MiB, signing "
-              f"{result['signers_rss']:.0f} MiB each, receivers {result['receivers_rss']:.0f} MiB")
+              f"{result['worker_rss']:.0f} MiB, signing "
+              f"{result['signers_rss']:.0f} MiB each, receivers {result['receivers_rss']:.0f} MiB; "
+              f"peak open sockets: worker {result['sockets']}")
     if len(rates) > 1:
         ordered = sorted(rates, reverse=True)
         best, median = ordered[0], ordered[len(ordered) // 2]

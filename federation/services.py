@@ -75,7 +75,9 @@ class Services:
 
 def client_policy(settings: Settings) -> ClientPolicy:
     """The outbound client's limits for ``settings`` (loopback only when explicitly allowed)."""
-    return ClientPolicy(allow_loopback=settings.allow_loopback_fetch)
+    return ClientPolicy(allow_loopback=settings.allow_loopback_fetch,
+                        limit=settings.delivery.max_connections,
+                        limit_per_host=max(4, settings.delivery.per_host_concurrency))
 
 
 @asynccontextmanager

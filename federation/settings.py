@@ -181,6 +181,10 @@ class DeliverySettings(_Strict):
     max_attempts: int = Field(default=17, ge=1, le=40, description="then the job is abandoned")
     request_timeout: float = Field(default=30.0, gt=0, le=300, description="per POST, seconds")
     concurrency: int = Field(default=64, ge=1, le=2000, description="requests in flight per worker")
+    max_connections: int = Field(
+        default=256, ge=4, le=16_384,
+        description="outbound connections open at once per process, idle keep-alive ones included",
+    )
     signing_processes: int = Field(
         default=0, ge=0, le=32,
         description="processes that sign deliveries beside the worker (0: sign in the worker)",

@@ -102,7 +102,7 @@ def numbered(text: str, dialect: str) -> str:
 
 
 def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, guard: str,
-                   returning: str, dialect: str) -> str:
+                   returning: str, dialect: str, grouped: bool = False) -> str:
     """The one fair claim, for a queue table with ``id``, ``next_attempt_at`` and a ``key``
     column (the remote host): one ``UPDATE … RETURNING`` statement.
 
@@ -117,19 +117,59 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
     other's rows), SQLite runs the one statement atomically.
 
     Parameters, in order: ``lease``'s, ``due``'s, ``busy``'s, the cap, the limit, ``guard``'s.
+
+    ``grouped`` (the delivery queue): a key's rows are taken together, and the claim reads a
+    bounded head of the queue instead of ranking every due row (see :func:`_grouped_choice`).
+    Parameters, in order: ``lease``'s, ``busy``'s, ``due``'s, the cap, the head's size, the
+    cap, the limit, ``guard``'s.
     """
-    chosen = (
-        f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() OVER '
-        f'(PARTITION BY "{key}" ORDER BY "next_attempt_at", "id") AS "rank" FROM "{table}" '
-        f'WHERE {due}), '
-        f'busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
-        f'GROUP BY "{key}") '
-        'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
-        'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
-        'ORDER BY due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id" LIMIT ?'
-    )
+    if grouped:
+        chosen = _grouped_choice(table, key, due, busy)
+    else:
+        chosen = (
+            f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() OVER '
+            f'(PARTITION BY "{key}" ORDER BY "next_attempt_at", "id") AS "rank" FROM "{table}" '
+            f'WHERE {due}), '
+            f'busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
+            f'GROUP BY "{key}") '
+            'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
+            'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
+            'ORDER BY due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id" LIMIT ?'
+        )
     if dialect == "postgres":
         chosen = f'SELECT "id" FROM "{table}" WHERE "id" IN ({chosen}) FOR UPDATE SKIP LOCKED'
     # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
     return numbered(f'/* claim */ UPDATE "{table}" SET {lease} WHERE "id" IN ({chosen}) '
                     f'AND {guard} RETURNING {returning}', dialect)
+
+
+def _grouped_choice(table: str, key: str, due: str, busy: str) -> str:
+    """The rows a grouped claim takes (a ``SELECT "id"``): the fair claim's rule — a row is
+    taken while its rank within its key plus the key's busy rows stays within the cap, so no
+    key holds more than the cap and a key at its cap takes nothing — with two changes:
+
+    - *A bounded head.* Only the first rows of the due queue in ``(next_attempt_at, key, id)``
+      order are read (an index in that order streams them), skipping keys already at their
+      cap: the cost of a claim no longer grows with the backlog (100,000 due deliveries were
+      all ranked by every claim). A key's rows in the head are its oldest, so their ranks are
+      right; a key at its cap is left out of the head, so it cannot fill it (a hung host's
+      backlog hides nothing).
+    - *Keys together.* The rows are taken key by key: keys with the fewest busy rows first,
+      then by their oldest due row, then by key; within a key, oldest first. A claim holds a
+      few rows of fewer keys instead of one row of many, so a host's deliveries go out back to
+      back on one warm connection; and a host whose deliveries just finished comes first again
+      among the hosts with nothing busy (its next ones follow while its connection is open).
+    """
+    return (
+        f'WITH busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
+        f'GROUP BY "{key}"), '
+        f'head AS (SELECT "id", "{key}" AS "key", "next_attempt_at" FROM "{table}" WHERE {due} '
+        f'AND "{key}" NOT IN (SELECT "key" FROM busy WHERE "n" >= ?) '
+        f'ORDER BY "next_attempt_at", "{key}", "id" LIMIT ?), '
+        'due AS (SELECT "id", "key", row_number() OVER w AS "rank", '
+        'first_value("next_attempt_at") OVER w AS "first_at" FROM head '
+        'WINDOW w AS (PARTITION BY "key" ORDER BY "next_attempt_at", "id")) '
+        'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
+        'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
+        'ORDER BY COALESCE(busy."n", 0), due."first_at", due."key", due."rank" LIMIT ?'
+    )

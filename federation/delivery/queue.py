@@ -6,9 +6,10 @@ Claiming is a lease: a claimed job carries ``lease_owner`` (a token unique to th
 
 Deliveries are claimed with the job engine's fair claim (:func:`claim_deliveries`, the SQL of
 :func:`federation.db.raw.fair_claim_sql`): one ``UPDATE … RETURNING`` ranks the due deliveries
-within their host and takes them slot by slot across hosts, a host's deliveries still sending
-under the worker's leases counted against its cap — a hung host's backlog never hides other
-hosts' due work. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
+within their host, a host's deliveries still sending under the worker's leases counted against
+its cap — a hung host's backlog never hides other hosts' due work — and takes a host's
+deliveries together (the claim's ``grouped`` form: they go out back to back on one connection),
+reading only a bounded head of the due queue. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
 workers never claim the same row); on SQLite the one statement is atomic. Fanouts are claimed
 by :func:`claim_fanouts` (``SKIP LOCKED`` on PostgreSQL; on SQLite a guarded ``UPDATE`` whose
 rows carrying our token are read back when another worker took some).
@@ -78,6 +79,9 @@ _DUE = (
     '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
 )
 _CLAIM: dict[str, str] = {}
+#: Statements one claim may run: a round reads a bounded head of the queue; hosts whose oldest
+#: rows filled it are at their cap after it, so the next round's head shows other hosts.
+CLAIM_ROUNDS = 4
 
 
 def _claim_sql(dialect: str) -> str:
@@ -89,7 +93,7 @@ def _claim_sql(dialect: str) -> str:
             lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
                   '"lease_expires_at" = ?',
             guard='"state" = ?', returning='"id", "activity_id", "inbox_url", "host", "attempts"',
-            dialect=dialect)
+            dialect=dialect, grouped=True)
     return text
 
 
@@ -188,11 +192,17 @@ async def claim_deliveries(
     """Claim up to ``limit`` due deliveries (state ``sending``, attempts counted at claim),
     fairly across hosts: at most ``per_host`` per host *sending under this worker's leases*
     (``token`` is ``<owner>/<n>``; the deliveries of ``owner``'s earlier claims still sending
-    count), taken slot by slot across hosts (:func:`federation.db.raw.fair_claim_sql`, the job
-    engine's claim on this table). A hung host holds at most ``per_host`` of the worker's
+    count) (:func:`federation.db.raw.fair_claim_sql`, the job engine's claim on this table, in
+    its ``grouped`` form). A hung host holds at most ``per_host`` of the worker's
     requests and never hides other hosts' due deliveries, however old its backlog.
 
-    One statement: ``UPDATE … RETURNING``, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
+    A host's deliveries are taken together (up to its cap), so they go out back to back on
+    one connection. Each statement reads only the head of the due queue (``limit × per_host``
+    rows in ``(next_attempt_at, host, id)`` order, hosts at their cap skipped): its cost does
+    not grow with the backlog. When a few hosts' backlogs filled the head, those hosts are at
+    their cap afterwards and another round (at most :data:`CLAIM_ROUNDS`) claims the rest.
+
+    Each round: ``UPDATE … RETURNING``, with ``FOR UPDATE SKIP LOCKED`` on PostgreSQL.
     """
     if limit <= 0 or per_host <= 0:
         return []
@@ -200,14 +210,20 @@ async def claim_deliveries(
     pending = db_value(DeliveryJob, "state", DeliveryState.PENDING)
     sending = db_value(DeliveryJob, "state", DeliveryState.SENDING)
     owner = token.rsplit("/", 1)[0]
-    params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
-              pending, db_value(DeliveryJob, "next_attempt_at", now), True,
-              db_value(HostHealth, "set_aside_until", now),
-              sending, _owned_by(owner), per_host, limit, pending]
-    rows = await connection.execute_query_dict(
-        _claim_sql(connection.capabilities.dialect), params)
-    jobs = [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
-                       row["attempts"], token) for row in rows]
+    sql_text = _claim_sql(connection.capabilities.dialect)
+    jobs: list[ClaimedJob] = []
+    for _ in range(CLAIM_ROUNDS):
+        wanted = limit - len(jobs)
+        params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
+                  sending, _owned_by(owner),
+                  pending, db_value(DeliveryJob, "next_attempt_at", now), True,
+                  db_value(HostHealth, "set_aside_until", now), per_host, wanted * per_host,
+                  per_host, wanted, pending]
+        rows = await connection.execute_query_dict(sql_text, params)
+        jobs += [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
+                            row["attempts"], token) for row in rows]
+        if not rows or len(jobs) >= limit:
+            break
     return sorted(jobs, key=lambda job: job.id)
 
 

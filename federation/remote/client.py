@@ -16,6 +16,8 @@
   (:func:`ssl.create_default_context`): the system's CAs, or those of ``SSL_CERT_FILE`` /
   ``SSL_CERT_DIR`` as set in the environment then (aiohttp's own default context is built when
   aiohttp is imported; ours follows the environment the client is opened in).
+- At most ``limit`` connections are open at once, idle keep-alive ones included
+  (:class:`BoundedConnector`): the process's sockets stay bounded however many hosts it talks to.
 
 Errors: :class:`UnsafeURL`, :class:`RemoteTimeout`, :class:`RemoteTooLarge`,
 :class:`RemoteBadResponse`, :class:`RemoteTLSError` (certificate not trusted, for another host,
@@ -76,6 +78,7 @@ class ClientPolicy:
     connect_timeout: float = 10.0
     max_json_bytes: int = 1_000_000
     max_body_bytes: int = 10_000_000
+    #: Connections open at once, idle keep-alive ones included.
     limit: int = 100
     limit_per_host: int = 4
     dns_cache_ttl: int = 10
@@ -212,6 +215,50 @@ class _BodyReader:
         return b"".join(self._parts)
 
 
+class BoundedConnector(aiohttp.TCPConnector):
+    """A TCP connector with at most ``limit`` connections open, idle keep-alive ones included.
+
+    aiohttp's ``limit`` counts only the connections in use: the idle ones it keeps for reuse
+    (until ``keepalive_timeout``) come on top, one per host a process has talked to lately —
+    thousands of sockets for a fanout to thousands of hosts. Here, before a new connection is
+    made, idle connections are closed (those of the hosts idle longest first) until the ones in
+    use, those being made and the idle ones fit in ``limit``.
+    """
+
+    @property
+    def open_connections(self) -> int:
+        """Connections in use or being made, plus idle ones kept for reuse."""
+        return len(self._acquired) + self.idle_connections
+
+    @property
+    def idle_connections(self) -> int:
+        """Idle keep-alive connections kept for reuse."""
+        return sum(len(idle) for idle in self._conns.values())
+
+    def _close_idle_beyond_limit(self) -> None:
+        limit = self.limit
+        if not limit:
+            return
+        room = limit - len(self._acquired)  # the new connection is among the acquired already
+        if self.limit_per_host and len(self._conns) * self.limit_per_host <= room:
+            return  # fast path: a host's idle pool never holds more than its limit
+        excess = self.idle_connections - room
+        for key in list(self._conns):  # hosts in the order their idle pools were started
+            if excess <= 0:
+                break
+            idle = self._conns[key]
+            while idle and excess > 0:
+                protocol, _ = idle.popleft()
+                protocol.close()
+                excess -= 1
+            if not idle:
+                del self._conns[key]
+
+    async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
+        self._close_idle_beyond_limit()
+        return await super()._create_connection(req, traces, timeout)
+
+
 class HardenedClient:
     """Outbound HTTP for everything: actors, keys, objects, WebFinger, media, deliveries."""
 
@@ -236,7 +283,7 @@ class HardenedClient:
 
     def _ensure_session(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(
+            connector = BoundedConnector(
                 resolver=GuardedResolver(allow_loopback=self.policy.allow_loopback, inner=self._inner_resolver),
                 limit=self.policy.limit,
                 limit_per_host=self.policy.limit_per_host,

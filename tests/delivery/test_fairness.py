@@ -8,9 +8,12 @@ work while the hung ones hold at most their per-host cap.
 from __future__ import annotations
 
 import asyncio
+from collections import Counter
+from datetime import datetime, timedelta
 
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.outbox import Audience, send_activity
+from federation.delivery.queue import LeaseTokens, claim_deliveries
 from tests.delivery.conftest import HANG, PATIENCE, SHORT_TIMEOUT, Env, Peer
 from tests.delivery.test_fanout import SENDER, make_activity
 
@@ -69,15 +72,15 @@ async def test_run_forever_delivers_healthy_hosts_while_others_hang(env: Env) ->
     assert await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 130
 
 
-async def test_one_batch_takes_every_host_before_a_hosts_second_job(env: Env) -> None:
-    """run_once: a batch is taken rank by rank across hosts (every host's first due job, then
-    every host's second…), so the healthy hosts fill what the hung hosts' cap leaves; the hung
-    requests time out and are retried later, the healthy hosts are done in two batches."""
+async def test_one_batch_fills_what_the_hung_hosts_cap_leaves(env: Env) -> None:
+    """run_once: the hung hosts (oldest due rows) take their cap, no more; the healthy hosts
+    fill the rest of the batch, each up to its cap (its deliveries together); the hung requests
+    time out and are retried later, the healthy hosts are done in two batches."""
     hung = [await env.peer() for _ in range(3)]
     healthy = [await env.peer() for _ in range(10)]
     await backlog(env, hung, healthy, hung_jobs=70, healthy_jobs=5)
     cap = env.settings.delivery.per_host_concurrency * 2
-    batch = env.settings.delivery.batch_size  # 50: 13 hosts × 3 slots, then 11 of the 4th
+    batch = env.settings.delivery.batch_size  # 50: 3 hung hosts × 4, 9 healthy × 4 and 2
     worker = env.worker(request_timeout=SHORT_TIMEOUT)
     try:
         assert await worker.run_once() == batch
@@ -104,3 +107,58 @@ async def test_set_aside_hosts_do_not_hide_other_hosts(env: Env) -> None:
     assert await worker.run_once() == 8
     assert [p.count() for p in healthy] == [2] * 4 and down.count() == 0
     assert await sending_on(down) == 0
+
+
+async def queue(env: Env, peers: list[Peer], jobs: int) -> None:
+    """``jobs`` deliveries to each peer, of one activity (queued round-robin over hosts)."""
+    inboxes = tuple(p.url(f"/users/{n}/inbox") for p in peers for n in range(jobs))
+    await send_activity(make_activity(env), sender=env.directory.get(SENDER),
+                        audience=Audience(inboxes=inboxes))
+    assert await env.worker().expand_fanouts() == 1
+
+
+async def claim_hosts(limit: int, now: datetime) -> list[str]:
+    """The hosts of the deliveries one claim of ``limit`` takes (cap 4 per host)."""
+    return [job.host for job in await claim_deliveries(
+        LeaseTokens("w").next(), now, timedelta(minutes=5), limit, per_host=4)]
+
+
+async def test_a_claim_takes_a_hosts_deliveries_together(env: Env) -> None:
+    """Grouping: with 6 hosts × 5 deliveries (queued round-robin over hosts, as a fanout
+    does), a claim of 8 takes 4 deliveries (the cap) of 2 hosts, not one of 8 hosts, so they go
+    out back to back on a warm connection; once a host's deliveries are finished, its fifth
+    comes first again (its connection is still open), before hosts not started yet."""
+    peers = [await env.peer() for _ in range(6)]
+    await queue(env, peers, 5)
+    hosts_in_id_order = await DeliveryJob.all().order_by("id").values_list("host", flat=True)
+    assert len(set(hosts_in_id_order[:6])) == 6  # round-robin: ids alone would take 8 hosts
+    first = Counter(await claim_hosts(8, env.clock.now))
+    assert sorted(first.values()) == [4, 4]
+    done, other = sorted(first)
+    await DeliveryJob.filter(host=done, state=DeliveryState.SENDING).update(
+        state=DeliveryState.DELIVERED)
+    second = await claim_hosts(5, env.clock.now)
+    assert second.count(done) == 1 and other not in second  # the other is at its cap
+    assert Counter(second).most_common(1)[0][1] == 4  # and a new host's four
+
+
+async def test_grouped_claims_keep_every_host_under_its_cap(env: Env) -> None:
+    """However the claims are cut, a host never has more than its cap sending, and every
+    host's deliveries are all claimed in the end: a big backlog hides no other host's."""
+    big = await env.peer()
+    small = [await env.peer() for _ in range(5)]
+    await queue(env, [big], 40)
+    await queue(env, small, 3)
+    claimed: Counter[str] = Counter()
+    for _ in range(40):
+        hosts = await claim_hosts(7, env.clock.now)
+        if not hosts:
+            break
+        for host in set(hosts):
+            assert await DeliveryJob.filter(host=host, state=DeliveryState.SENDING).count() <= 4
+        claimed.update(hosts)
+        # the big host's deliveries finish; the small hosts' stay sending
+        await DeliveryJob.filter(host=big.host, state=DeliveryState.SENDING).update(
+            state=DeliveryState.DELIVERED)
+    assert claimed[big.host] == 40
+    assert all(claimed[p.host] == 3 for p in small)
