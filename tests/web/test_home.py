@@ -152,3 +152,10 @@ async def test_follow_of_an_unknown_actor_is_a_404(client: Any) -> None:
 def test_parse_instance_is_pure_and_keeps_the_host_only() -> None:
     assert parse_instance("Mastodon.Social") == "mastodon.social"
     assert parse_instance("https://piaille.fr/") == "piaille.fr"
+
+
+def test_home_messages_exist_in_both_languages() -> None:
+    from federation.web.home.i18n import MESSAGES
+
+    assert set(MESSAGES["fr"]) == set(MESSAGES["en"])
+    assert all(MESSAGES[lang][key].strip() for lang in MESSAGES for key in MESSAGES[lang])
