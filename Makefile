@@ -2,6 +2,8 @@
 PYTHON ?= python3
 VENV ?= .venv
 CONFIG ?= data/federation.toml
+# make run PORT=N: the demo site on http://127.0.0.1:N (when data/federation.toml is written).
+PORT ?=
 BIN := $(VENV)/bin
 # The locked sets (hashes): production (the Dockerfile installs it too), production + test tools,
 # and the independent verifiers that pin their own libraries (a separate virtualenv).
@@ -39,9 +41,11 @@ venv-test: $(VENV)/.installed-test
 ## make verifiers: bovine (it caps cryptography and pyld) in its own virtualenv, for the tests.
 verifiers: $(VERIFIERS)/.installed
 
-## make run: create the virtualenv, initialise the demo site in ./data (SQLite), serve it.
+## make run: create the virtualenv, initialise the demo site in ./data (SQLite), serve it
+## (PORT=N: on port N instead of 8080, for a new ./data).
 run: venv
-	@test -f $(CONFIG) || $(BIN)/federation --config $(CONFIG) init
+	@test -f $(CONFIG) || $(BIN)/federation --config $(CONFIG) init \
+	  $(if $(PORT),--base-url http://127.0.0.1:$(PORT))
 	$(BIN)/federation --config $(CONFIG) migrate
 	$(BIN)/federation --config $(CONFIG) demo
 	$(BIN)/federation --config $(CONFIG) serve

@@ -24,6 +24,7 @@ from federation.web import (
     actors,
     api,
     health,
+    home,
     inbox,
     loops,
     manage,
@@ -63,6 +64,6 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
     for part in (health, wellknown, actors, objects, media, api, inbox, moderation, publishing,
-                 syndication, manage, loops, metrics):
+                 syndication, manage, loops, metrics, home):
         part.setup(app)
     return app

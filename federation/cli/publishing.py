@@ -110,7 +110,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     demo = subparsers.add_parser(
         "demo", help="publish sample content (idempotent, never delivered)",
         description="Publish the debate article and event of Halte au contrôle numérique "
-        "(from the site's page of 29 May 2022) so that outboxes show real objects.",
+        "(from the site's page of 29 May 2022) so that outboxes show real objects, and three "
+        "pending replies and a report from the fictitious instance demo.invalid (never "
+        "contacted, no notification) so that the moderation UI can be tried at once.",
     )
     demo.set_defaults(handler=cmd_demo)
 
@@ -368,6 +370,7 @@ async def cmd_feeds_poll(args: argparse.Namespace) -> int:
 
 
 async def cmd_demo(args: argparse.Namespace) -> int:
+    from federation.moderation.demo import DEMO_DOMAIN, seed_moderation
     from federation.publishing.demo import demo_items
 
     settings = settings_from(args)
@@ -377,7 +380,14 @@ async def cmd_demo(args: argparse.Namespace) -> int:
         if not items:
             print("demo: no collective 'halte-au-controle-numerique' configured; nothing to do")
             return 0
+        published: dict[str, str] = {}
         for item in items:
             result = await publisher.upsert(item, deliver=False)
+            published[str(item.kind)] = result.object_uri
             print(f"demo {item.kind}: {result.outcome} {result.object_uri}")
+        seeded = await seed_moderation(publisher.directory, published.get("article"),
+                                       published.get("event"))
+        print(f"demo moderation: {seeded.replies} pending repl{'y' if seeded.replies == 1 else 'ies'}"
+              f" and {seeded.reports} report(s) added, from the fictitious instance "
+              f"{DEMO_DOMAIN} (never contacted, no notification): {settings.base_url}/admin/")
     return 0

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import os
 import sys
 from importlib import resources
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from federation.cli.context import (
     check_loopback_fetch,
@@ -15,7 +17,7 @@ from federation.cli.context import (
     preflight,
     settings_from,
 )
-from federation.errors import ConfigError, Conflict, Problem
+from federation.errors import BadRequest, ConfigError, Conflict, Problem
 from federation.settings import (
     DEFAULT_CONFIG_PATH,
     ENV_PREFIX,
@@ -75,13 +77,39 @@ def _config_path(args: argparse.Namespace) -> Path:
     return Path(args.config or os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH)
 
 
+#: The template's ``server.port``.
+DEMO_PORT = 8080
+
+
+def _listen_port(base_url: str) -> int | None:
+    """The port ``serve`` must listen on for ``base_url``: an http base URL (served directly,
+    on loopback) with an explicit port listens there; otherwise (https: a TLS proxy in front)
+    the template's port stays. A port that is not one is a :class:`BadRequest`."""
+    parts = urlsplit(base_url)
+    try:
+        port = parts.port
+    except ValueError:
+        raise BadRequest(f"--base-url {base_url!r}: the port is not a number from 1 to "
+                         "65535") from None
+    if parts.scheme != "http" or port is None:
+        return None
+    if port == 0:
+        raise BadRequest(f"--base-url {base_url!r}: the port is not a number from 1 to 65535")
+    return port
+
+
 def cmd_init(args: argparse.Namespace) -> int:
     path = _config_path(args)
     if path.exists() and not args.force:
         raise Conflict(f"{path} exists already (use --force to overwrite)")
+    base_url = args.base_url.rstrip("/")
+    port = _listen_port(base_url)
     template = resources.files("federation.cli").joinpath("templates/demo.toml").read_text()
+    text = template.replace("{base_url}", base_url)
+    if port is not None:
+        text = text.replace(f"port = {DEMO_PORT}\n", f"port = {port}\n", 1)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(template.replace("{base_url}", args.base_url.rstrip("/")), encoding="utf-8")
+    path.write_text(text, encoding="utf-8")
     settings = load_settings(path)
     settings.data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     print(f"wrote {path}; data directory {settings.data_dir}")
@@ -168,9 +196,12 @@ def cmd_serve(args: argparse.Namespace) -> int:
     port = args.port or settings.server.port
     app = create_app(settings)
 
-    async def announce(_: web.Application) -> None:
+    def announce(*_: object) -> None:
+        """The banner, printed by ``run_app`` once every listening socket is bound (never
+        before: a reader who sees it can connect)."""
         base = settings.base_url
         print(f"federation serving {settings.site.name} on http://{host}:{port} (public {base})")
+        print(f"home page: {base}/ (the collectives, their handles and a follow button)")
         print("try:")
         print(f"  curl -s '{base}/.well-known/webfinger?resource=acct:"
               f"{settings.site_actor.username}@{settings.host}'")
@@ -184,9 +215,32 @@ def cmd_serve(args: argparse.Namespace) -> int:
             print(f"  curl -s -H 'Accept: application/activity+json' '{base}/actors/{first}"
                   "/outbox?page=1'")
         print(f"  curl -s {base}/.well-known/nodeinfo")
-        print(f"moderation: {base}/admin/ (create an account: federation moderators add NAME)")
+        print(f"moderation: {base}/admin/ (create an account: federation moderators add NAME)",
+              flush=True)
 
-    app.on_startup.append(announce)
-    web.run_app(app, host=host, port=port, print=None, access_log=None,
-                logger=server_logger())
+    try:
+        web.run_app(app, host=host, port=port, print=announce, access_log=None,
+                    logger=server_logger())
+    except OSError as error:
+        message = bind_failure(error, host, port)
+        if message is None:
+            raise
+        print(f"federation: {message}", file=sys.stderr)
+        return 1
     return 0
+
+
+def bind_failure(error: OSError, host: str, port: int) -> str | None:
+    """One line saying why ``serve`` could not listen on ``host:port`` and how to fix it, or
+    None for another error."""
+    where = f"port {port} on {host}"
+    if error.errno == errno.EADDRINUSE:
+        return (f"{where} is in use: stop the other process or use --port N / server.port "
+                "(and the same port in base_url)")
+    if error.errno == errno.EACCES:
+        return (f"{where} needs privileges this user lacks: use a port above 1023 "
+                "(--port N / server.port) behind a TLS proxy")
+    if error.errno == errno.EADDRNOTAVAIL:
+        return (f"{host} is not an address of this machine: use --host / server.host "
+                "(127.0.0.1 behind a proxy)")
+    return None

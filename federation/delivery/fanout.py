@@ -4,7 +4,8 @@ The audience is resolved to inboxes (shared inbox preferred), with the accepted 
 for what is relayed (``Audience.relays``), less the inboxes of the excluded actors (the relay an
 item came through), deduplicated, and filtered: no
 inbox on our own host, none on a blocked domain (configuration or ``social.Block`` rows of kind
-domain, subdomains included), none that is not an http(s) URL. The jobs are written by one
+domain, subdomains included), none under ``.invalid`` (the demo's fictitious instance: RFC 6761,
+never resolves), none that is not an http(s) URL. The jobs are written by one
 prepared ``INSERT … ON CONFLICT DO NOTHING`` run over each chunk (no model objects), in the same
 transaction that marks the fanout done, so the work grows
 with the number of inboxes (one query reads the followers' inboxes) and a worker that
@@ -28,7 +29,7 @@ from federation.delivery.outbox import Audience
 from federation.delivery.queue import db_value, sql
 from federation.errors import FederationError
 from federation.identity.directory import ActorDirectory
-from federation.protocol.uris import normalise_host
+from federation.protocol.uris import never_resolves, normalise_host
 from federation.remote.client import HardenedClient
 from federation.remote.fetch import fetch_ap_document
 from federation.settings import Settings
@@ -168,8 +169,8 @@ async def resolve_inboxes(
         except ValueError:
             log.info("skipping inbox that is not an http(s) URL")
             continue
-        if host == own or is_blocked(host, blocked):
-            continue
+        if host == own or is_blocked(host, blocked) or never_resolves(host):
+            continue  # (.invalid: the demo's fictitious instance, never contacted)
         accepted[inbox] = host
     return accepted
 

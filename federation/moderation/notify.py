@@ -19,7 +19,8 @@ since the period their last digest covered — and, for each, in one transaction
 ``digest_sent_at`` to that hour and queues one mail job (``ref`` ``digest:<moderator>:<hour>``).
 So a restart, or two workers, never queue a day's digest twice, and a day missed while the
 worker was down is covered by the next digest. The digest lists what arrived in its period and
-still waits; nothing waits: no e-mail.
+still waits; nothing waits: no e-mail. The demo's items (``federation demo``: authors on the
+fictitious ``.invalid`` instance) are never announced: no e-mail, no webhook call.
 
 Without ``[smtp] host`` no mail job is queued (one line at start says so); the webhook works
 on its own.
@@ -50,6 +51,7 @@ from federation.moderation.mail import DIGEST_ITEMS, EXCERPT_CHARS, Item, SendEr
 from federation.moderation.service import reply_summary
 from federation.protocol.actors import iso
 from federation.protocol.html import html_to_text
+from federation.protocol.uris import NEVER_RESOLVING_TLD
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -59,6 +61,13 @@ DIGEST_CHECK_EVERY = timedelta(minutes=15)
 #: The ``key`` of mail jobs (the per-key cap is the SMTP server's sessions at once).
 MAIL_KEY = "smtp"
 REPLY, REPORT = "reply", "report"
+
+
+def _from_demo(actor: str) -> Q:
+    """Items whose ``actor`` (author, reporter) is on a ``.invalid`` host: the demo's
+    (``federation demo``), never announced to moderators."""
+    return (Q(**{f"{actor}__domain": NEVER_RESOLVING_TLD})
+            | Q(**{f"{actor}__domain__endswith": f".{NEVER_RESOLVING_TLD}"}))
 
 
 def _now() -> datetime:
@@ -284,8 +293,9 @@ class Notifier:
         except (KeyError, ValueError):
             return None
         replies = Reply.filter(state=ReplyState.PENDING, received_at__gte=since,
-                               received_at__lt=until)
-        reports = Report.filter(resolved=False, received_at__gte=since, received_at__lt=until)
+                               received_at__lt=until).exclude(_from_demo("author"))
+        reports = Report.filter(Q(reporter_id__isnull=True) | ~_from_demo("reporter"),
+                                resolved=False, received_at__gte=since, received_at__lt=until)
         total = await replies.count() + await reports.count()
         if not total:
             return None
@@ -294,8 +304,9 @@ class Notifier:
         for report in await reports.order_by("id").limit(
                 max(DIGEST_ITEMS - len(items), 0)).prefetch_related("reporter"):
             items.append(await report_item(self._settings, report))
-        waiting = (await Reply.filter(state=ReplyState.PENDING).count()
-                   + await Report.filter(resolved=False).count())
+        waiting = (await Reply.filter(state=ReplyState.PENDING).exclude(
+            _from_demo("author")).count() + await Report.filter(
+            Q(reporter_id__isnull=True) | ~_from_demo("reporter"), resolved=False).count())
         return mail.digest_message(self._settings, items, more=total - len(items),
                                    waiting=waiting, to=account.email, username=account.username,
                                    language=account.language, job_id=job.id, now=now)

@@ -15,7 +15,8 @@ detaches the quote). Approving again reinstates the *same* authorization (same i
 a GoToSocial server that recorded it as the reply's ``replyAuthorization`` keeps a valid proof.
 Undoing a rejection or a spam mark sends nothing. Every decision writes one ``Decision`` row
 (who, what, when) and, when the site's webhook is configured, one webhook call — in the same
-transaction. Quotes accepted by the ``[moderation] quotes = "automatic"`` policy are approved
+transaction (none for the demo's items, from the fictitious ``.invalid`` instance of
+``federation demo``: nothing is ever sent to them either, the delivery fanout skips them). Quotes accepted by the ``[moderation] quotes = "automatic"`` policy are approved
 through the same path, by the moderator :data:`AUTOMATIC`.
 
 Blocking an author (``social.Block`` kind actor) or their domain (kind domain) also moves the
@@ -70,7 +71,7 @@ from federation.moderation.activities import (
     build_revocation,
 )
 from federation.protocol.actors import AS_PUBLIC, iso
-from federation.protocol.uris import link_url, origin_of
+from federation.protocol.uris import link_url, never_resolves, origin_of
 from federation.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -656,6 +657,8 @@ class ModerationService:
         )
 
     async def _notify(self, decision: Decision, reply: Reply | None) -> None:
+        if never_resolves(decision.subject_uri):  # the demo's items (federation demo)
+            return
         payload = webhook_payload(decision, reply)
         event = f"{decision.subject_type}.{decision.action}"
         row = await webhook.enqueue(self._settings, event, payload, now=self._clock())

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from urllib.parse import quote
 
 from federation.errors import BadRequest
 from federation.protocol.uris import DEFAULT_PORTS, Origin, normalise_host
@@ -111,3 +112,48 @@ def shown_handle(verified: str | None, username: str | None, domain: str) -> str
         return f"@{verified}"
     name = username if username and NAME_RE.match(username) else "?"
     return f"@{name}@{domain}"
+
+
+#: What a reader may type as their instance: a host name (IDNA allowed) with an optional port,
+#: or ``https://host[:port]`` with nothing after it but ``/``, or their own handle.
+_INSTANCE_RE = re.compile(r"^[^\s@/\\?#%\[\]:]{1,253}(?::[0-9]{1,5})?$")
+
+
+def parse_instance(text: str) -> str:
+    """The host of the reader's instance for a remote follow, as :func:`parse_handle` writes
+    hosts (lower-case IDNA, a port unless 443). Accepted: ``mastodon.social``,
+    ``Mastodon.Social.``, ``https://mastodon.social/``, ``@me@mastodon.social``; refused
+    (:class:`BadRequest`): a path, a query, credentials, another scheme, an IP address, a name
+    without a dot (``localhost``) — the redirect goes to that host's ``authorize_interaction``
+    page and nowhere else."""
+    text = text.strip()
+    if text.lower().startswith("https://"):
+        text = text[len("https://"):]
+        text = text[:-1] if text.endswith("/") else text
+    elif "@" in text:
+        try:
+            text = parse_handle(text).host
+        except BadRequest:
+            raise BadRequest("not an instance name such as mastodon.social") from None
+    if not _INSTANCE_RE.match(text):
+        raise BadRequest("not an instance name such as mastodon.social")
+    try:
+        host = _canonical(text)
+    except ValueError:
+        raise BadRequest("not an instance name such as mastodon.social") from None
+    name = _host_key(host)[0]
+    labels = name.split(".")
+    if len(labels) < 2 or _is_ip(name) or any(
+            label.startswith("-") or label.endswith("-") for label in labels):
+        raise BadRequest("not an instance name such as mastodon.social")
+    return host
+
+
+def _is_ip(name: str) -> bool:
+    return name.replace(".", "").isdigit() or ":" in name
+
+
+def authorize_interaction_url(instance: str, uri: str) -> str:
+    """Where a reader of ``instance`` (:func:`parse_instance`) confirms following ``uri``: the
+    page Mastodon, GoToSocial, Akkoma and Misskey serve for remote follows."""
+    return f"https://{instance}/authorize_interaction?uri={quote(uri, safe='')}"

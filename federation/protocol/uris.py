@@ -196,3 +196,20 @@ def same_uri(a: str, b: str) -> bool:
         return normalise_uri(a) == normalise_uri(b)
     except ValueError:
         return False
+
+
+#: RFC 6761 §6.4: no name under ``.invalid`` resolves, ever. The demo's fictitious instance
+#: (``federation demo``) lives there, so that nothing can reach it.
+NEVER_RESOLVING_TLD = "invalid"
+
+
+def never_resolves(host_or_url: str) -> bool:
+    """True when ``host_or_url`` (a URL, or a host with an optional port) is under ``.invalid``:
+    nothing may be sent to or fetched from it (no DNS asked either)."""
+    value = host_or_url.strip()
+    try:
+        host = urlsplit(value).hostname if "://" in value else urlsplit(f"//{value}").hostname
+    except ValueError:
+        return False
+    name = (host or "").lower().rstrip(".")
+    return name == NEVER_RESOLVING_TLD or name.endswith("." + NEVER_RESOLVING_TLD)

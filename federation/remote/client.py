@@ -54,7 +54,13 @@ from federation.errors import (
     RemoteTooLarge,
     UnsafeURL,
 )
-from federation.protocol.uris import Origin, check_url_characters, normalise_host, origin_of
+from federation.protocol.uris import (
+    Origin,
+    check_url_characters,
+    never_resolves,
+    normalise_host,
+    origin_of,
+)
 from federation.remote.addresses import is_allowed_address, parse_ip
 
 logger = logging.getLogger(__name__)
@@ -152,6 +158,8 @@ def validate_url(url: str, *, allow_loopback: bool) -> Origin:
     refusal = _literal_refusal(origin.host, allow_loopback)
     if refusal:
         raise UnsafeURL(refusal)
+    if never_resolves(origin.host):  # the demo's instance: not even a DNS question
+        raise UnsafeURL("a .invalid name never resolves (RFC 6761)")
     return origin
 
 

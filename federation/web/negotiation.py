@@ -56,6 +56,15 @@ def wants_activity_json(request: web.Request) -> bool:
     return json_q >= html_q
 
 
+def prefers_json(request: web.Request) -> bool:
+    """True when the client names a JSON type and prefers it to HTML (an ActivityPub or API
+    client) — for a URL that is a page first (``/``): ``*/*``, no header or HTML get the
+    page."""
+    accepted = _accepted(request.headers.get("Accept", ""))
+    json_q = _best(accepted, _JSON_TYPES)
+    return json_q > 0 and json_q >= _best(accepted, ("text/html", "application/xhtml+xml"))
+
+
 #: What an answer meant for one reader (a signed GET) says to caches: never store it, and it
 #: depends on the signature.
 PRIVATE_CACHE_CONTROL = "private, no-store"

@@ -198,7 +198,8 @@ def test_serve_answers_then_stops_on_sigterm(tmp_path: Path, ready_config: Path)
 
 
 def test_serve_reports_a_busy_port(tmp_path: Path, ready_config: Path) -> None:
-    """A port already in use is one message and exit 1, no traceback."""
+    """A port already in use is ONE line saying which port and how to fix it, exit 1, no
+    traceback, and no banner (the banner says the site is served: it is not)."""
     config = ready_config
     port = int(config.read_text().split("port = ")[1].split()[0])
     with socket.socket() as sock:
@@ -208,7 +209,69 @@ def test_serve_reports_a_busy_port(tmp_path: Path, ready_config: Path) -> None:
                          timeout=30)
     assert result.returncode == 1, result
     assert "Traceback" not in result.stderr
-    assert "address already in use" in result.stderr.lower() or "98" in result.stderr
+    ours = [line for line in result.stderr.splitlines() if line.startswith("federation:")]
+    assert ours == [f"federation: port {port} on 127.0.0.1 is in use: stop the other process "
+                    "or use --port N / server.port (and the same port in base_url)"], result
+    assert "error while attempting to bind" not in result.stderr
+    assert "federation serving" not in result.stdout, result.stdout
+
+
+def test_serve_prints_its_banner_once_the_port_is_bound(tmp_path: Path,
+                                                       ready_config: Path) -> None:
+    """The banner's first line comes only once the port listens: a client that connects as
+    soon as it reads it is answered (no retry here), and the banner names the home page."""
+    port = int(ready_config.read_text().split("port = ")[1].split()[0])
+    process = subprocess.Popen(
+        [sys.executable, "-m", "federation", "--config", str(ready_config), "serve",
+         "--no-worker"],
+        cwd=tmp_path, env=clean_env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert process.stdout is not None
+        first = process.stdout.readline()
+        assert first.startswith("federation serving Le Numéro Zéro on http://127.0.0.1:"), first
+        with socket.create_connection(("127.0.0.1", port), timeout=5):
+            pass  # bound and listening when the banner was printed
+        second = process.stdout.readline()
+        assert second.strip() == "home page: https://bridge.example/ (the collectives, their " \
+            "handles and a follow button)"
+    finally:
+        process.send_signal(signal.SIGTERM)
+        _, stderr = process.communicate(timeout=30)
+    assert "Traceback" not in stderr
+
+
+@pytest.mark.parametrize(("base_url", "port"), [
+    ("http://127.0.0.1:8099", 8099),
+    ("http://127.0.0.1:8099/", 8099),
+    ("http://[::1]:9001", 9001),
+    ("http://127.0.0.1", 8080),  # no port in the URL: the template's
+    ("https://bridge.example.org:8443", 8080),  # https: a TLS proxy listens, we stay on 8080
+])
+def test_init_base_url_sets_the_port(tmp_path: Path, base_url: str, port: int) -> None:
+    """`init --base-url http://127.0.0.1:N` writes server.port = N, so that `serve` listens
+    where the base URL says (before, the template's 8080 stayed)."""
+    from federation.settings import load_settings
+
+    config = tmp_path / "federation.toml"
+    result = run_cli("--config", str(config), "init", "--base-url", base_url, cwd=tmp_path)
+    assert result.returncode == 0, result
+    settings = load_settings(config, env={})
+    assert settings.server.port == port
+    assert settings.base_url == base_url.rstrip("/")
+
+
+@pytest.mark.parametrize("base_url", ["http://127.0.0.1:0", "http://127.0.0.1:70000",
+                                      "http://127.0.0.1:port"])
+def test_init_refuses_a_base_url_with_a_bad_port(tmp_path: Path, base_url: str) -> None:
+    config = tmp_path / "federation.toml"
+    result = run_cli("--config", str(config), "init", "--base-url", base_url, cwd=tmp_path)
+    assert result.returncode == 1, result
+    assert "Traceback" not in result.stderr
+    assert result.stderr.strip() == (f"federation: --base-url {base_url!r}: the port is not a "
+                                     "number from 1 to 65535")
+    assert not config.exists()
 
 
 @pytest.mark.parametrize(("args", "message"), [
