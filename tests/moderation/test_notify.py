@@ -137,7 +137,8 @@ async def test_a_reply_from_the_fediverse_mails_each_moderator_who_asked(mail_br
         text = body_of(message)
         assert words in text
         assert link in text
-        assert "Alice (@alice@127.0.0.1)" in text  # name and handle
+        # name and handle (the peer's non-default port is part of its handle)
+        assert f"Alice (@alice@{alice.uri.split('/')[2]})" in text
         assert "Bravo pour le débat d'hier" in text  # the excerpt, as plain text
         assert "<b>" not in text
         assert "https://bridge.example/admin/notifications" in text
