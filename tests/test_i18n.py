@@ -1,0 +1,90 @@
+"""The interface's gettext catalogues (``federation/locale/<lang>/LC_MESSAGES/federation.po``).
+
+Every language has every message key of the reference (French) catalogue, with the same
+``{fields}``; every key the templates and the code name literally (``_("key")``, as
+``make messages`` extracts them) is in the catalogue; a language is a directory.
+"""
+
+from __future__ import annotations
+
+import shutil
+import tomllib
+from pathlib import Path
+from string import Formatter
+
+import pytest
+from babel.messages.extract import extract_from_dir
+from babel.messages.pofile import read_po
+
+from federation import i18n
+
+ROOT = Path(__file__).parents[1]
+PACKAGE = ROOT / "federation"
+
+
+def _fields(message: str) -> set[str]:
+    return {name for _, name, _, _ in Formatter().parse(message) if name is not None}
+
+
+def test_the_languages_are_the_locale_directories():
+    assert i18n.languages() == ("fr", "en")
+    assert i18n.normalise_language("EN") == "en"
+    assert i18n.normalise_language("xx") == "fr"
+
+
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_catalogues_parse_without_error(language):
+    with i18n.catalogue_path(language).open("rb") as file:
+        catalog = read_po(file, abort_invalid=True)
+    assert str(catalog.locale) == language
+    assert not [m.id for m in catalog if m.id and m.fuzzy], "fuzzy entries are not shown"
+
+
+@pytest.mark.parametrize("language", ["en"])
+def test_every_language_has_every_key_with_the_same_fields(language):
+    reference = i18n.messages(i18n.DEFAULT_LANGUAGE)
+    translated = i18n.messages(language)
+    assert reference.keys() == translated.keys()
+    differing = [key for key, message in reference.items()
+                 if _fields(message) != _fields(translated[key])]
+    assert not differing
+
+
+def test_every_key_named_in_templates_and_code_is_in_the_catalogue():
+    method_map = [("**/templates/**.html", "jinja2"), ("**/templates/**.txt", "jinja2"),
+                  ("**.py", "python")]
+    found = {(message, filename) for filename, _, message, _, _ in
+             extract_from_dir(str(PACKAGE), method_map, keywords={"_": None})
+             if isinstance(message, str)}
+    assert len(found) > 100
+    missing = sorted(f"{filename}: {key}" for key, filename in found
+                     if key not in i18n.messages(i18n.DEFAULT_LANGUAGE))
+    assert not missing
+
+
+def test_a_new_language_is_one_file_and_falls_back_to_french(tmp_path, monkeypatch):
+    locale = tmp_path / "locale"
+    shutil.copytree(i18n.LOCALE_DIR, locale)
+    (locale / "oc" / "LC_MESSAGES").mkdir(parents=True)
+    (locale / "oc" / "LC_MESSAGES" / "federation.po").write_text(
+        'msgid ""\nmsgstr ""\n"Language: oc\\n"\n"Content-Type: text/plain; charset=utf-8\\n"\n\n'
+        'msgid "action.approve"\nmsgstr "Validar"\n\n'
+        'msgid "logout"\nmsgstr ""\n', encoding="utf-8")
+    monkeypatch.setattr(i18n, "LOCALE_DIR", locale)
+    i18n.languages.cache_clear()
+    i18n.messages.cache_clear()
+    try:
+        assert i18n.languages() == ("fr", "en", "oc")
+        _ = i18n.translator("oc")
+        assert _("action.approve") == "Validar"
+        assert _("logout") == "Se déconnecter"  # untranslated: the default language
+        assert _("no.such.key") == "no.such.key"
+    finally:
+        i18n.languages.cache_clear()
+        i18n.messages.cache_clear()
+
+
+def test_the_catalogues_are_package_data():
+    """A wheel (the Dockerfile installs one) carries the .po files it reads."""
+    pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    assert "*.po" in pyproject["tool"]["setuptools"]["package-data"]["*"]
