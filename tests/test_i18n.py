@@ -7,6 +7,7 @@ Every language has every message key of the reference (French) catalogue, with t
 
 from __future__ import annotations
 
+import re
 import shutil
 import tomllib
 from pathlib import Path
@@ -88,3 +89,22 @@ def test_the_catalogues_are_package_data():
     """A wheel (the Dockerfile installs one) carries the .po files it reads."""
     pyproject = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert "*.po" in pyproject["tool"]["setuptools"]["package-data"]["*"]
+
+
+#: ``aria-label="{{ _f('aria.x', …) }}">{{ _("action.x") }}``: a button's spoken name and its text.
+_LABELLED = re.compile(
+    r"""aria-label="\{\{ _f\('([\w.]+)'[^}]*\}\}">\{\{ _\("([\w.]+)"\) \}\}""")
+
+
+def test_a_buttons_spoken_name_contains_its_visible_text():
+    """A screen reader user who says « Undo decision » (voice control) must find the button:
+    in every language the aria-label of an action button contains its visible text (axe's
+    label-content-name-mismatch, found on the English queue's undo button)."""
+    pairs = {match.groups() for path in PACKAGE.rglob("templates/*.html")
+             for match in _LABELLED.finditer(path.read_text(encoding="utf-8"))}
+    assert len(pairs) >= 7
+    wrong = [f"{language}: {label!r} / {visible!r}" for language in i18n.languages()
+             for label, visible in sorted(pairs)
+             if i18n.translator(language)(visible).lower()
+             not in i18n.translator(language)(label).lower()]
+    assert not wrong
