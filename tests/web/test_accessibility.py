@@ -149,6 +149,19 @@ def test_every_admin_page_passes_axe(browser, site, axe_source, width, language)
     async def check(page: Any, path: str, status: int) -> None:
         response = await page.goto(path)
         assert response is not None and response.status == status, (path, response.status)
+        await audit(page, path)
+
+    async def expired_form(page: Any) -> None:
+        """The page of a refused form (its CSRF token no longer matches): 403."""
+        await page.goto("/admin/")
+        await page.evaluate(
+            "() => document.querySelectorAll('input[name=csrf]').forEach(i => i.value = 'x')")
+        async with page.expect_navigation() as navigation:
+            await page.locator(f"#reply-{ids['reply']} button[name=one]").first.click()
+        assert (await navigation.value).status == 403
+        await audit(page, "POST /admin/replies (expired form)")
+
+    async def audit(page: Any, path: str) -> None:
         await page.evaluate(axe_source)
         violations = await page.evaluate(RUN_AXE)
         if violations:
@@ -166,6 +179,8 @@ def test_every_admin_page_passes_axe(browser, site, axe_source, width, language)
             await _login(page, username)
             for path, status in pages:
                 await check(page, path, status)
+            if username == "ada":
+                await expired_form(page)
             await context.close()
 
     bridge.call(scenario())
