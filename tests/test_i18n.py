@@ -108,3 +108,13 @@ def test_a_buttons_spoken_name_contains_its_visible_text():
              if i18n.translator(language)(visible).lower()
              not in i18n.translator(language)(label).lower()]
     assert not wrong
+
+
+def test_the_ui_language_setting_accepts_the_catalogues_languages_only():
+    from pydantic import ValidationError
+
+    from federation.settings import ModerationConfig
+
+    assert ModerationConfig(language="en").language == "en"
+    with pytest.raises(ValidationError, match="must be one of fr, en"):
+        ModerationConfig(language="xx")

@@ -30,6 +30,8 @@ from moderation.test_browser import (  # noqa: F401 - fixtures
 from federation.app import create_app
 from federation.db.moderation import ModeratorAccount, Reply, ReplyState
 from federation.db.social import Block, BlockKind
+from federation.ingest import tokens
+from federation.ingest.sources import add_feed
 from federation.moderation import accounts
 from federation.settings import Settings
 from federation.web.state import DIRECTORY
@@ -105,6 +107,8 @@ def site(database_url: str, make_settings: Callable[..., Settings],
         await factory.report(troll, [article.uri, pending.uri], content="spam, encore")
         await Block.create(kind=BlockKind.DOMAIN, value="spam.example", reason="spam",
                            created_by="ada")
+        await tokens.create_token("spip", [COLLECTIVE], directory=app[DIRECTORY])
+        await add_feed(app[DIRECTORY], COLLECTIVE, "https://site.example/backend.php")
         ids = {"reply": pending.id, "troll": troll.id}
         assert await Reply.filter(state=ReplyState.PENDING).count() == 2
         return Bridge(f"http://127.0.0.1:{port}", app, runner, loop_thread), ids
