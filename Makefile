@@ -81,7 +81,7 @@ lint: venv-test
 ## make messages: extract the message keys of the templates and the code (pybabel, babel.cfg)
 ## and update every federation/locale/<lang>/LC_MESSAGES/federation.po (docs/translating.md).
 messages: venv
-	$(BIN)/pybabel -q extract -F babel.cfg -k _ --no-default-keywords --sort-by-file \
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ --no-default-keywords --sort-by-file --add-location=file \
 	  --omit-header -o federation/locale/federation.pot .
 	$(BIN)/python tools/messages.py
 

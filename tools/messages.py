@@ -6,7 +6,8 @@ literally (``_("action.approve")``); many keys are built at run time (``"state."
 too, and none is ever dropped as obsolete. Then each ``locale/<lang>/LC_MESSAGES/federation.po``
 is updated from the template (Babel's ``Catalog.update``, no fuzzy matching): a new key appears
 with an empty ``msgstr`` (shown in French until it is translated); the keys left to translate are
-listed per language.
+listed per language. Locations name the file only (``#: federation/…/queue.html``), so
+editing a template does not change every catalogue.
 """
 
 from __future__ import annotations
@@ -33,7 +34,9 @@ def main() -> int:
     for path in sorted(LOCALE.glob("*/LC_MESSAGES/federation.po")):
         with path.open("rb") as file:
             catalog = read_po(file)
+        created = catalog.creation_date  # the catalogue's, not this run's: no churn
         catalog.update(template, no_fuzzy_matching=True, update_header_comment=False)
+        catalog.creation_date = created
         with path.open("wb") as file:
             write_po(file, catalog, width=100, sort_output=False, include_previous=False)
         missing = [str(m.id) for m in catalog if m.id and not m.string]
