@@ -171,6 +171,14 @@ def test_every_admin_page_passes_axe(browser, site, axe_source, width, language)
         if violations:
             found[path] = violations
         assert await page.get_attribute("html", "lang") == language, path
+        # The skip link is the first thing a keyboard reaches, and it leads to the content.
+        first = await page.evaluate("""() => {
+            const first = document.querySelector('a[href], button, select, textarea, '
+                + 'input:not([type=hidden]), [tabindex]:not([tabindex="-1"])');
+            return [first.className, first.getAttribute("href"),
+                    document.getElementById("main") !== null];
+        }""")
+        assert first == ["skip", "#main", True], (path, first)
 
     async def scenario() -> None:
         for username, pages in (
