@@ -14,7 +14,7 @@ VERIFIERS := .venv-verifiers
 LATEST := .venv-latest
 TOOLS := .venv-tools
 
-.PHONY: run test test-latest lint venv venv-test verifiers lock clean migrations bench
+.PHONY: run test test-latest lint venv venv-test verifiers lock clean migrations bench messages
 
 $(BIN)/python:
 	$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11) and "Python >= 3.11 is required")'
@@ -79,8 +79,15 @@ lock:
 
 ## make lint: ruff and mypy (strict for federation/), as configured in pyproject.toml.
 lint: venv-test
-	$(BIN)/ruff check federation tests bench
+	$(BIN)/ruff check federation tests bench tools
 	$(BIN)/mypy
+
+## make messages: extract the message keys of the templates and the code (pybabel, babel.cfg)
+## and update every federation/locale/<lang>/LC_MESSAGES/federation.po (docs/translating.md).
+messages: venv
+	$(BIN)/pybabel -q extract -F babel.cfg -k _ --no-default-keywords --sort-by-file --add-location=file \
+	  --omit-header -o federation/locale/federation.pot .
+	$(BIN)/python tools/messages.py
 
 ## make migrations: write the migrations for changed models (developers only).
 migrations: venv

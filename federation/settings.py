@@ -34,6 +34,7 @@ from pydantic import (
 )
 
 from federation.errors import ConfigError, Problem
+from federation.i18n import languages as interface_languages
 
 ENV_PREFIX = "FEDERATION_"
 DEFAULT_CONFIG_PATH = Path("config/federation.toml")
@@ -41,9 +42,6 @@ DEFAULT_CONFIG_PATH = Path("config/federation.toml")
 NOT_SETTINGS_ENV = frozenset({f"{ENV_PREFIX}CONFIG", f"{ENV_PREFIX}LOG_LEVEL"})
 
 IDENTIFIER_RE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
-#: Languages of the moderation UI (``moderation.language``, a moderator's own language).
-ModeratorLanguage = Literal["fr", "en"]
-MODERATOR_LANGUAGES: tuple[str, ...] = get_args(ModeratorLanguage)
 USERNAME_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_.-]{0,62}[A-Za-z0-9_])?$")
 LANGUAGE_RE = re.compile(r"^[a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*$")
 #: Peers sign and compare the ASCII form; a Unicode form would be encoded one way or another.
@@ -259,7 +257,8 @@ class ModerationConfig(_Strict):
         default=100, ge=1, le=100_000, description="failed logins per username, all clients"
     )
     login_window_seconds: int = Field(default=900, ge=10, le=86_400)
-    language: ModeratorLanguage = Field(default="fr", description="the UI's default language")
+    language: str = Field(default="fr", description="the UI's default language (a language "
+                          "with a catalogue in federation/locale: fr, en)")
     digest_hour: int = Field(
         default=8, ge=0, le=23,
         description="hour (site timezone) of the daily digest of moderators who chose it")
@@ -268,6 +267,14 @@ class ModerationConfig(_Strict):
         description="who may quote our objects (FEP-044f canQuote): anyone at once, after a "
                     "moderator approves, or nobody",
     )
+
+    @field_validator("language")
+    @classmethod
+    def _ui_language(cls, value: str) -> str:
+        """A language of the interface: one with a catalogue (docs/translating.md)."""
+        if value not in interface_languages():
+            raise ValueError(f"must be one of {', '.join(interface_languages())}")
+        return value
 
     @model_validator(mode="before")
     @classmethod

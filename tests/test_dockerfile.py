@@ -151,3 +151,12 @@ def test_builder_install_steps_work_in_a_fresh_virtualenv(tmp_path: Path):
     assert probe.returncode == 0, probe.stderr
     assert int(probe.stdout) >= 10
     assert str(ROOT) not in probe.stdout
+    # ... and the interface's gettext catalogues (read from the installed package).
+    probe = subprocess.run(
+        [str(venv / "bin" / "python"), "-c",
+         "from federation.i18n import languages, translator, LOCALE_DIR\n"
+         "print(languages(), translator('en')('logout'), LOCALE_DIR)"],
+        cwd=tmp_path, env=run_env, capture_output=True, text=True, timeout=60)
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.startswith("('fr', 'en') Log out ")
+    assert str(ROOT) not in probe.stdout

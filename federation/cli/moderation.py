@@ -15,7 +15,7 @@ from federation.cli.context import opened, settings_from
 from federation.cli.output import add_json_flag, emit
 from federation.db.vocabulary import REPLY_ACTIONS, Action, ReplyState
 from federation.errors import BadRequest
-from federation.settings import MODERATOR_LANGUAGES
+from federation.i18n import languages
 
 # The moderation service, accounts (argon2) and models are imported by the commands that use
 # them: `federation --help` imports no service and not the ORM.
@@ -34,7 +34,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     verbs = moderators.add_subparsers(dest="verb", metavar="VERB", required=True)
     add = verbs.add_parser("add", help="create a moderator (asks for the password)")
     add.add_argument("username")
-    add.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
+    add.add_argument("--language", choices=languages(), default=None,
                      help="language of the UI for this moderator (default: moderation.language)")
     add.add_argument("--admin", action="store_true",
                      help="an administrator: also manages the collectives (/admin/actors) and "
@@ -51,7 +51,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
                       help="where notifications go ('' removes it)")
     edit.add_argument("--notify", choices=("immediate", "digest", "off"), default=None,
                       help="immediate, digest (daily) or off")
-    edit.add_argument("--language", choices=MODERATOR_LANGUAGES, default=None,
+    edit.add_argument("--language", choices=languages(), default=None,
                       help="language of the UI and of the e-mails")
     edit.set_defaults(handler=cmd_edit)
     role = verbs.add_parser("admin", help="make a moderator an administrator (or not)",

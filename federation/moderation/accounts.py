@@ -31,7 +31,8 @@ from federation.db.moderation import (
     NotifyMode,
 )
 from federation.errors import BadRequest, Conflict, NotFound
-from federation.settings import EMAIL_RE, MODERATOR_LANGUAGES, USERNAME_RE
+from federation.i18n import languages
+from federation.settings import EMAIL_RE, USERNAME_RE
 
 #: Scopes of moderator API tokens: ``moderation`` (every action) or ``moderation:read`` (lists).
 SCOPE_MODERATION = "moderation"
@@ -39,7 +40,6 @@ SCOPE_READ = "moderation:read"
 KNOWN_SCOPES = frozenset({SCOPE_MODERATION, SCOPE_READ})
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
-LANGUAGES = MODERATOR_LANGUAGES
 
 _hasher = PasswordHasher()  # argon2id (a parameter holder: computes nothing)
 
@@ -86,8 +86,8 @@ def _check_username(username: str) -> str:
 async def create_account(username: str, password: str, *, language: str = "fr",
                          is_admin: bool = False) -> ModeratorAccount:
     _check_username(username)
-    if language not in LANGUAGES:
-        raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+    if language not in languages():
+        raise BadRequest(f"language must be one of {', '.join(languages())}")
     password_hash = hash_password(password)
     try:
         return await ModeratorAccount.create(
@@ -142,8 +142,8 @@ async def set_notifications(account: ModeratorAccount, *, email: str | None = No
         account.notify = mode
         fields.append("notify")
     if language is not None:
-        if language not in LANGUAGES:
-            raise BadRequest(f"language must be one of {', '.join(LANGUAGES)}")
+        if language not in languages():
+            raise BadRequest(f"language must be one of {', '.join(languages())}")
         account.language = language
         fields.append("language")
     if account.notify != NotifyMode.OFF and not account.email:

@@ -27,7 +27,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 
 from federation.errors import ConfigError
-from federation.moderation.mail_messages import translator
+from federation.i18n import translator
 from federation.settings import Settings, SmtpConfig, smtp_password
 
 #: Characters of an item's text quoted in a message.

@@ -7,9 +7,11 @@ import pytest
 
 from federation.db.ingest import ApiToken
 from federation.db.social import Follower, FollowState
-from federation.web.manage.i18n import MESSAGES
+from federation.i18n import messages
 
 from .conftest import MANUAL
+
+MESSAGES = {language: messages(language) for language in ("fr", "en")}
 
 PAGES = ["/admin/federation", "/admin/followers", "/admin/feeds", "/admin/following",
          "/admin/tokens", "/admin/deliveries"]

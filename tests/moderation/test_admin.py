@@ -13,12 +13,14 @@ import pytest
 from federation.app import create_app
 from federation.db.ingest import ApiToken
 from federation.db.moderation import Decision, ModeratorSession, ReplyKind, ReplyState, Report
+from federation.i18n import messages
 from federation.moderation import accounts
-from federation.moderation.web.i18n import MESSAGES
 from federation.settings import Settings
 from federation.web.state import DIRECTORY
 
 from .conftest import PASSWORD, Factory
+
+MESSAGES = {language: messages(language) for language in ("fr", "en")}
 
 CSP = ("default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
        "form-action 'self'; frame-ancestors 'none'; base-uri 'none'")

@@ -527,21 +527,18 @@ async def test_report_still_shows_a_note_left_before(admin):
 
 
 def test_both_languages_have_every_message_with_the_same_fields():
-    """Every catalogue of the admin (shell, moderation, sister sites): same keys in French and
-    English, and the same ``{fields}`` in both."""
+    """The gettext catalogue (shell, moderation, sister sites…): same keys in French and
+    English, and the same ``{fields}`` in both (every language: tests/test_i18n.py)."""
     from string import Formatter
 
-    from federation.moderation.web.i18n import MESSAGES as MODERATION_MESSAGES
-    from federation.syndication.web.i18n import MESSAGES as SYNDICATION_MESSAGES
-    from federation.web.admin.i18n import MESSAGES as SHELL_MESSAGES
+    from federation.i18n import messages
 
     def fields(message: str) -> set[str]:
         return {name for _, name, _, _ in Formatter().parse(message) if name}
 
-    for catalogue in (SHELL_MESSAGES, MODERATION_MESSAGES, SYNDICATION_MESSAGES):
-        assert catalogue["fr"].keys() == catalogue["en"].keys()
-        for key, message in catalogue["fr"].items():
-            assert fields(message) == fields(catalogue["en"][key]), key
+    assert messages("fr").keys() == messages("en").keys()
+    for key, message in messages("fr").items():
+        assert fields(message) == fields(messages("en")[key]), key
 
 
 async def test_refused_forms_are_explained_in_the_moderators_language(admin):

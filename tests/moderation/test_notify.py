@@ -23,11 +23,11 @@ from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
 from federation.db.moderation import ModeratorAccount, NotifyMode, ReplyState
 from federation.errors import BadRequest, ConfigError
+from federation.i18n import messages
 from federation.identity.directory import ActorDirectory
 from federation.jobs.kinds import NOTIFY_MAIL, WEBHOOK
 from federation.jobs.worker import Task, Worker
 from federation.moderation import accounts, notify
-from federation.moderation.mail_messages import MESSAGES as MAIL_MESSAGES
 from federation.moderation.notify import Notifier, digest_due
 from federation.moderation.service import ModerationService
 from federation.moderation.webhook import WebhookSender
@@ -515,7 +515,7 @@ def test_smtp_settings_are_validated(make_settings, database_url, tmp_path):
 
 
 def test_mail_catalogues_have_the_same_keys():
-    assert MAIL_MESSAGES["fr"].keys() == MAIL_MESSAGES["en"].keys()
+    assert messages("fr").keys() == messages("en").keys()
 
 
 async def test_hung_server_timeout_is_measured_against_a_deadline():

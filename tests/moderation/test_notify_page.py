@@ -13,13 +13,15 @@ import pytest
 
 from federation.app import create_app
 from federation.db.moderation import ModeratorAccount, NotifyMode
+from federation.i18n import messages
 from federation.moderation import accounts
-from federation.moderation.web.notify_i18n import MESSAGES
 from federation.settings import Settings
 
 from .conftest import PASSWORD
 from .smtp import Credentials, MailInbox, smtp_server
 from .test_cli import CONFIG, _run
+
+MESSAGES = {language: messages(language) for language in ("fr", "en")}
 
 
 @pytest.fixture

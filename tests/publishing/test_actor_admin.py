@@ -23,11 +23,13 @@ from federation.db.content import OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.db.social import Follower, FollowState, RemoteActor
 from federation.delivery.worker import DeliveryWorker
+from federation.i18n import messages
 from federation.moderation import accounts
-from federation.publishing.web.i18n import MESSAGES
 from federation.settings import Settings
 from federation.web.state import CLIENT, DIRECTORY, SETTINGS
 from tests.delivery.conftest import Peer
+
+MESSAGES = {language: messages(language) for language in ("fr", "en")}
 
 PASSWORD = "correct horse battery staple"
 AP = {"Accept": "application/activity+json"}

@@ -50,7 +50,6 @@ from federation.moderation.accounts import (
     open_session,
 )
 from federation.moderation.service import actor_label
-from federation.moderation.web.i18n import MESSAGES
 from federation.moderation.web.keys import LOGIN_GUARD, MODERATION
 from federation.moderation.web.views import (
     article_view,
@@ -89,7 +88,7 @@ from federation.web.admin import (
     set_cookie,
     site_zone,
 )
-from federation.web.admin.i18n import LANGUAGES, normalise_language
+from federation.web.admin.i18n import languages, normalise_language
 from federation.web.clients import client_address
 from federation.web.state import SETTINGS
 
@@ -117,7 +116,7 @@ async def login_page(request: web.Request) -> web.Response:
     token = secrets.token_urlsafe(24)
     response = await _render(request, "login.html", None, login_csrf=token, error_key=None)
     set_cookie(request, response, LOGIN_COOKIE, token, max_age=3600)
-    if request.query.get("lang") in LANGUAGES:
+    if request.query.get("lang") in languages():
         set_cookie(request, response, LANGUAGE_COOKIE, request.query["lang"], 365 * 86400)
     return response
 
@@ -544,7 +543,7 @@ async def _with_notices(request: web.Request, session: SessionInfo | None) -> li
 
 
 def setup(app: web.Application) -> None:
-    shell.register(app, messages=MESSAGES, nav=[
+    shell.register(app, nav=[
         NavItem("pending", "/admin/", "nav.pending", count=_pending_count),
         NavItem("approved", "/admin/approved", "nav.approved"),
         NavItem("rejected", "/admin/rejected", "nav.rejected"),

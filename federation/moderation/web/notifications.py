@@ -12,7 +12,6 @@ from aiohttp import web
 from federation.db.moderation import NotifyMode
 from federation.errors import BadRequest
 from federation.moderation.accounts import SessionInfo, clean_email, set_notifications
-from federation.moderation.web.notify_i18n import MESSAGES
 from federation.web import admin as shell
 from federation.web.admin import NavItem, require_session, require_session_post, see_other
 from federation.web.state import SETTINGS
@@ -63,7 +62,7 @@ async def save_preferences(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    shell.register(app, messages=MESSAGES, nav=[
+    shell.register(app, nav=[
         NavItem("notifications", "/admin/notifications", "nav.notifications"),
     ])
     app.router.add_routes(routes)

@@ -22,7 +22,6 @@ from federation.errors import FederationError, Unprocessable
 from federation.identity.directory import LocalActor
 from federation.identity.images import MAX_UPLOAD_BYTES, MediaStore
 from federation.publishing.profiles import ActorAdmin, ProfileInput
-from federation.publishing.web.i18n import MESSAGES
 from federation.web import admin as shell
 from federation.web.admin import NavItem, UploadForm, admin_only, format_time, see_other, site_zone
 from federation.web.state import DIRECTORY, SETTINGS
@@ -229,7 +228,7 @@ async def retire_actor(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    shell.register(app, messages=MESSAGES,
+    shell.register(app,
                    nav=[NavItem("actors", PATH, "nav.actors", admin_only=True)],
                    notices=("actors.created", "actors.saved", "actors.unchanged",
                             "actors.retired"))

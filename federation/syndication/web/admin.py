@@ -21,7 +21,6 @@ from federation.errors import BadRequest
 from federation.protocol.uris import link_url
 from federation.syndication.items import title_of
 from federation.syndication.service import ACTIONS, decide_many
-from federation.syndication.web.i18n import MESSAGES
 from federation.web import admin as shell
 from federation.web.admin import (
     PAGE_SIZE,
@@ -149,6 +148,6 @@ async def act(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
-    shell.register(app, messages=MESSAGES,
+    shell.register(app,
                    nav=[NavItem("syndication", PATH, "nav.syndication")])
     app.router.add_routes(routes)

@@ -15,8 +15,8 @@ Both build on this module:
   is read), and :class:`NavItem`\\ s with ``admin=True`` are shown to administrators only;
 - rendering (:func:`environment`, :func:`render`): each part's own page templates, then the
   shared ones here (``base.html``: the layout, the navigation, the notices); the language of
-  the session, else ``?lang=``/cookie, else the site's; the navigation and message catalogues
-  each part :func:`register`\\ s;
+  the session, else ``?lang=``/cookie, else the site's (messages from the gettext catalogues of
+  :mod:`federation.i18n`); the navigation each part :func:`register`\\ s;
 - :func:`see_other`, :func:`back_target` (only back to ``/admin/…``), :func:`page_cursor`,
   :func:`selection` and :func:`row_ids` (the bulk-action form: ``one=<action>:<id>`` or
   ``action`` with checked ``ids``);
@@ -60,11 +60,11 @@ from federation.moderation.accounts import SessionInfo, csrf_matches, find_sessi
 from federation.protocol.text import unstorable_in
 from federation.protocol.uris import link_url
 from federation.web.admin.i18n import (
-    Catalogue,
     Translate,
     format_message,
     normalise_language,
     of_name,
+    other_language,
     translator,
 )
 from federation.web.state import SETTINGS
@@ -111,20 +111,18 @@ class NavItem:
 @dataclass
 class AdminShell:
     nav: list[NavItem] = field(default_factory=list)
-    catalogues: list[Catalogue] = field(default_factory=list)
     notices: set[str] = field(default_factory=lambda: set(_MESSAGES))
 
 
 ADMIN_SHELL = web.AppKey("admin_shell", AdminShell)
 
 
-def register(app: web.Application, *, nav: list[NavItem], messages: Catalogue,
+def register(app: web.Application, *, nav: list[NavItem],
              notices: tuple[str, ...] = ()) -> None:
-    """Add a part's navigation links (in order), message catalogue and the keys of its
+    """Add a part's navigation links (in order) and the keys of its
     notices (shown after a redirect with ``?msg=<key>``) to the admin."""
     setup(app)
     app[ADMIN_SHELL].nav.extend(nav)
-    app[ADMIN_SHELL].catalogues.append(messages)
     app[ADMIN_SHELL].notices.update(notices)
 
 
@@ -440,8 +438,8 @@ def flash_message(request: web.Request) -> str:
 
 
 def page_translator(request: web.Request, session: SessionInfo | None) -> Translate:
-    """``_`` of the page's language, with every registered catalogue."""
-    return translator(ui_language(request, session), request.app[ADMIN_SHELL].catalogues)
+    """``_`` of the page's language."""
+    return translator(ui_language(request, session))
 
 
 async def render(request: web.Request, env: jinja2.Environment, template: str,
@@ -458,14 +456,14 @@ async def render(request: web.Request, env: jinja2.Environment, template: str,
             nav.append({"view": item.view, "href": item.href, "label": item.label,
                         "count": await item.count() if item.count is not None else None})
     language = ui_language(request, session)
-    translate = translator(language, shell.catalogues)
+    translate = translator(language)
     context.setdefault("failures", failures(request))
     body = env.get_template(template).render(
         _=translate, lang=language,
         _f=lambda key, **params: format_message(translate, key, params),
         of=lambda name: of_name(language, name),
         describe_failure=lambda code: describe_failure(translate, code),
-        other_lang="en" if language == "fr" else "fr",
+        other_lang=other_language(language),
         session=session, csrf=session.csrf_token if session else "",
         moderator=session.account.username if session else "",
         is_admin=bool(session and session.account.is_admin),

@@ -1,94 +1,26 @@
-"""The admin shell's message catalogue (base layout, notices, words every admin page uses),
-French (default) and English.
-
-A small catalogue in Python rather than gettext: each admin part (the moderation UI, the
-syndication queue) keeps its own page messages and registers them with the shell
-(:func:`federation.web.admin.register`); ``translator`` looks a key up in those, then here. A
-missing key shows the key itself (tests check that both languages have every key).
+"""The admin's translation helpers over the gettext catalogues of :mod:`federation.i18n`
+(``federation/locale/<lang>/LC_MESSAGES/federation.po``: one catalogue for the shell and every
+part, message keys as msgids). A missing key shows the key itself (tests check that every
+language has every key, with the same ``{fields}``).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Mapping
 
-LANGUAGES = ("fr", "en")
-DEFAULT_LANGUAGE = "fr"
+from federation.i18n import (
+    DEFAULT_LANGUAGE,
+    Translate,
+    languages,
+    normalise_language,
+    translator,
+)
 
-#: A catalogue: language → key → message.
-Catalogue = Mapping[str, Mapping[str, str]]
-
-#: ``_``: a message key to its text in one language.
-Translate = Callable[[str], str]
+__all__ = ["DEFAULT_LANGUAGE", "Translate", "format_message", "languages", "normalise_language",
+           "of_name", "other_language", "translator"]
 
 #: French elides « de » before these (« la réponse d'Alice », « de Bob »).
 _FRENCH_VOWELS = frozenset("aeiouyàâäéèêëîïôöùûüœæAEIOUYÀÂÄÉÈÊËÎÏÔÖÙÛÜŒÆ")
-
-MESSAGES: dict[str, dict[str, str]] = {
-    "fr": {
-        "moderation": "Modération",
-        "logout": "Se déconnecter",
-        "language.switch": "English",
-        "empty": "Rien ici.",
-        "received": "reçu le",
-        "published": "publié le",
-        "open_original": "original",
-        "action.approve": "Valider",
-        "action.reject": "Refuser",
-        "bulk.title": "Pour la sélection :",
-        "bulk.select": "Sélectionner",
-        "done": "C'est fait.",
-        "done.partial": "Fait, sauf pour certains éléments :",
-        "nothing_selected": "Aucun élément sélectionné.",
-        "more": "Plus anciens",
-        "error.title": "Erreur",
-        "error.csrf": "Le formulaire a expiré. Rechargez la page et recommencez.",
-        "error.unknown": "cette action n'a pas abouti.",
-        "error.failed_on": "{on} : {error}",
-        "error.back": "Retour",
-        "skip": "Aller au contenu",
-        "action.undo_notice": "Annuler",
-        "error.action.unknown": "action inconnue.",
-        "error.bad_id": "un identifiant n'est pas un nombre.",
-        "error.form": "ce formulaire n'a pas pu être lu (encodage).",
-        "forbidden.title": "Réservé aux administrateurs",
-        "forbidden.text": "Cette page est réservée aux comptes administrateurs. Votre compte "
-                          "peut modérer ; un administrateur peut vous donner ce rôle "
-                          "(federation moderators admin NOM).",
-        "forbidden.back": "Retour à la modération",
-    },
-    "en": {
-        "moderation": "Moderation",
-        "logout": "Log out",
-        "language.switch": "Français",
-        "empty": "Nothing here.",
-        "received": "received",
-        "published": "published",
-        "open_original": "original",
-        "action.approve": "Approve",
-        "action.reject": "Reject",
-        "bulk.title": "For the selection:",
-        "bulk.select": "Select",
-        "done": "Done.",
-        "done.partial": "Done, except for some items:",
-        "nothing_selected": "Nothing selected.",
-        "more": "Older",
-        "error.title": "Error",
-        "error.csrf": "The form has expired. Reload the page and try again.",
-        "error.unknown": "this action did not succeed.",
-        "error.failed_on": "{on}: {error}",
-        "error.back": "Back",
-        "skip": "Skip to content",
-        "action.undo_notice": "Undo",
-        "error.action.unknown": "unknown action.",
-        "error.bad_id": "an id is not a number.",
-        "error.form": "this form could not be read (encoding).",
-        "forbidden.title": "Administrators only",
-        "forbidden.text": "This page is for administrator accounts only. Your account can "
-                          "moderate; an administrator can give you this role "
-                          "(federation moderators admin NAME).",
-        "forbidden.back": "Back to moderation",
-    },
-}
 
 
 def of_name(language: str, name: str) -> str:
@@ -97,6 +29,13 @@ def of_name(language: str, name: str) -> str:
     if normalise_language(language) == "fr":
         return f"d'{name}" if name[:1] in _FRENCH_VOWELS else f"de {name}"
     return f"from {name}"
+
+
+def other_language(language: str) -> str:
+    """The language the switch link offers: the next one with a catalogue (French ↔ English)."""
+    found = languages()
+    language = normalise_language(language)
+    return found[(found.index(language) + 1) % len(found)]
 
 
 def format_message(translate: Translate, key: str, params: Mapping[str, str]) -> str:
@@ -112,23 +51,3 @@ def format_message(translate: Translate, key: str, params: Mapping[str, str]) ->
 class _Blank(dict[str, str]):
     def __missing__(self, key: str) -> str:
         return ""
-
-
-def normalise_language(value: str | None) -> str:
-    value = (value or "").strip().lower()[:8]
-    return value if value in LANGUAGES else DEFAULT_LANGUAGE
-
-
-def translator(language: str, catalogues: Iterable[Catalogue] = ()) -> Translate:
-    """``_`` for templates: ``catalogues`` first (in order), then the shell's messages."""
-    language = normalise_language(language)
-    chain = [c.get(language, {}) for c in catalogues] + [MESSAGES[language]]
-
-    def translate(key: str) -> str:
-        for messages in chain:
-            message = messages.get(key)
-            if message is not None:
-                return message
-        return key
-
-    return translate

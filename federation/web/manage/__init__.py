@@ -24,12 +24,11 @@ from aiohttp import web
 
 from federation.web import admin as shell
 from federation.web.admin import NavItem
-from federation.web.manage.i18n import MESSAGES
 from federation.web.manage.pages import routes
 
 
 def setup(app: web.Application) -> None:
-    shell.register(app, messages=MESSAGES,
+    shell.register(app,
                    nav=[NavItem("federation", "/admin/federation", "nav.federation",
                                 admin_only=True)])
     app.router.add_routes(routes)
