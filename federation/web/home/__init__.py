@@ -31,8 +31,12 @@ from aiohttp import web
 
 from federation.errors import BadRequest, NotFound
 from federation.protocol.handles import authorize_interaction_url, parse_instance
-from federation.web.admin.i18n import format_message, normalise_language, translator
-from federation.web.home.i18n import MESSAGES
+from federation.web.admin.i18n import (
+    format_message,
+    normalise_language,
+    other_language,
+    translator,
+)
 from federation.web.negotiation import prefers_json
 from federation.web.state import DIRECTORY, SETTINGS
 
@@ -76,9 +80,9 @@ def _render(request: web.Request, template: str, *, status: int = 200,
             **context: Any) -> web.Response:
     settings = request.app[SETTINGS]
     language = _language(request)
-    translate = translator(language, [MESSAGES])
+    translate = translator(language)
     body = _env.get_template(template).render(
-        _=translate, lang=language, other_lang="en" if language == "fr" else "fr",
+        _=translate, lang=language, other_lang=other_language(language),
         _f=lambda key, **params: format_message(translate, key, params),
         site_name=settings.site.name, site_url=settings.site.home_page,
         site_description=settings.site.description, **context)
