@@ -72,7 +72,7 @@ class Site:
                 return
 
     def trust(self, server: Peer) -> None:
-        server.trusted_keys = {a.key_id: a.rsa_public_pem for a in self.directory.all()}
+        server.trusted_keys = {a.key_id: a.rsa_public_pem for a in self.directory.signing_actors()}
 
     async def follower(self, server: Peer, name: str, *, of: str = MANUAL,
                        state: FollowState = FollowState.PENDING) -> Follower:

@@ -70,7 +70,7 @@ def site(database_url: str, make_settings: Callable[..., Settings],
         peer_site = web.TCPSite(peer_runner, "127.0.0.1", 0)
         await peer_site.start()
         peer.base = f"http://127.0.0.1:{peer_runner.addresses[0][1]}"
-        peer.trusted_keys = {a.key_id: a.rsa_public_pem for a in app[DIRECTORY].all()}
+        peer.trusted_keys = {a.key_id: a.rsa_public_pem for a in app[DIRECTORY].signing_actors()}
         return Bridge(f"http://127.0.0.1:{port}", app, runner, loop_thread), peer, peer_runner
 
     bridge, peer, peer_runner = loop_thread.call(start())

@@ -218,7 +218,8 @@ async def test_invalid_username_is_refused_with_the_reason(site, username):
     response = await site.post("/admin/actors/new", data=profile_form(csrf, username=username))
     assert response.status == 422
     assert "never change" in await response.text()
-    assert await Actor.all().count() == 3  # the site actor and the two configured ones
+    # the site actor, the two configured ones and the instance actor (it follows relays)
+    assert await Actor.all().count() == 4
 
 
 async def test_a_used_username_is_refused(site):
