@@ -123,20 +123,27 @@ def bridge(database_url: str, make_settings: Callable[..., Settings],
     loop_thread.call(bridge.runner.cleanup())
 
 
-@pytest.fixture
-def page(browser: Any, bridge: Bridge) -> Iterator[Any]:
-    async def open_page() -> tuple[Any, Any]:
-        context = await browser.new_context(base_url=bridge.url,
-                                            viewport={"width": 1000, "height": 800})
-        page = await context.new_page()
-        page.csp_violations = []
-        page.on("console", lambda message: page.csp_violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
-        return context, page
+async def new_page(browser: Any, base_url: str, viewport: dict[str, int]) -> tuple[Any, Any]:
+    """A fresh context (no cookies) and its page, which collects the console's Content
+    Security Policy violations in ``page.csp_violations``."""
+    context = await browser.new_context(base_url=base_url, viewport=viewport)
+    page = await context.new_page()
+    page.csp_violations = []
+    page.on("console", lambda message: page.csp_violations.append(message.text)
+            if "Content Security Policy" in message.text else None)
+    return context, page
 
-    context, page = bridge.call(open_page())
+
+def page_for(bridge: Bridge, browser: Any, viewport: dict[str, int]) -> Iterator[Any]:
+    """The body of a ``page`` fixture: a page on ``bridge``, its context closed after."""
+    context, page = bridge.call(new_page(browser, bridge.url, viewport))
     yield page
     bridge.call(context.close())
+
+
+@pytest.fixture
+def page(browser: Any, bridge: Bridge) -> Iterator[Any]:
+    yield from page_for(bridge, browser, {"width": 1000, "height": 800})
 
 
 def _seed(bridge: Bridge) -> list[Reply]:

@@ -24,6 +24,7 @@ from .test_browser import (  # noqa: F401 — fixtures
     bridge,
     browser,
     loop_thread,
+    page_for,
 )
 
 pytestmark = [
@@ -40,18 +41,7 @@ def sized_page(request: Any, browser: Any, bridge: Bridge) -> Iterator[Any]:
     """A page at desktop or phone width; console CSP violations are collected."""
     width = WIDTHS[request.param]
 
-    async def open_page() -> tuple[Any, Any]:
-        context = await browser.new_context(base_url=bridge.url,
-                                            viewport={"width": width, "height": 800})
-        page = await context.new_page()
-        page.csp_violations = []
-        page.on("console", lambda message: page.csp_violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
-        return context, page
-
-    context, page = bridge.call(open_page())
-    yield page
-    bridge.call(context.close())
+    yield from page_for(bridge, browser, {"width": width, "height": 800})
 
 
 def _make(bridge: Bridge, count: int = 2) -> list[Reply]:

@@ -31,6 +31,7 @@ from .test_browser import (  # noqa: F401 (fixtures)
     _login,
     browser,
     loop_thread,
+    page_for,
     pytestmark,
 )
 
@@ -70,18 +71,7 @@ def mail_bridge(database_url: str, make_settings: Callable[..., Settings],
 def page(request: Any, browser: Any, mail_bridge: tuple[Bridge, MailInbox]) -> Iterator[Any]:
     bridge, _ = mail_bridge
 
-    async def open_page() -> tuple[Any, Any]:
-        context = await browser.new_context(base_url=bridge.url,
-                                            viewport=WIDTHS[request.param])
-        page = await context.new_page()
-        page.csp_violations = []
-        page.on("console", lambda message: page.csp_violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
-        return context, page
-
-    context, page = bridge.call(open_page())
-    yield page
-    bridge.call(context.close())
+    yield from page_for(bridge, browser, WIDTHS[request.param])
 
 
 def test_a_moderator_asks_for_e_mails_and_follows_the_link(page, mail_bridge):

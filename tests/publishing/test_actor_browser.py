@@ -26,6 +26,7 @@ from tests.moderation.test_browser import (  # noqa: F401 - fixtures
     _listening_socket,
     browser,
     loop_thread,
+    page_for,
 )
 from tests.publishing.test_actor_admin import Follower_
 
@@ -64,18 +65,7 @@ def bridge(database_url: str, make_settings: Callable[..., Settings],
 
 @pytest.fixture(params=sorted(WIDTHS))
 def page(request: Any, browser: Any, bridge: Bridge) -> Iterator[Any]:
-    async def open_page() -> tuple[Any, Any]:
-        context = await browser.new_context(base_url=bridge.url,
-                                            viewport=WIDTHS[request.param])
-        page = await context.new_page()
-        page.csp_violations = []
-        page.on("console", lambda message: page.csp_violations.append(message.text)
-                if "Content Security Policy" in message.text else None)
-        return context, page
-
-    context, page = bridge.call(open_page())
-    yield page
-    bridge.call(context.close())
+    yield from page_for(bridge, browser, WIDTHS[request.param])
 
 
 async def _login(page: Any, username: str) -> None:
