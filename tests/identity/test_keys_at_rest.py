@@ -120,7 +120,7 @@ async def test_lost_secret_beside_stored_keys_refuses_and_writes_nothing(setting
         with pytest.raises(KeyVaultError, match="restore secret.key from a backup"):
             await ActorDirectory(settings, open_vault(settings.data_dir)).rotate("site")
         assert not secret.exists()
-        assert await ActorKey.filter(active=True).count() == 2 * len(settings.actors)
+        assert await ActorKey.filter(active=True).count() == 2 * (len(settings.actors) + 1)  # + the instance actor
 
 
 def test_invalid_secret_file_is_a_clear_error(tmp_path):
