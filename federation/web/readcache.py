@@ -39,6 +39,10 @@ from multidict import CIMultiDict
 #: At most this many bytes of bodies are kept per process (an outbox page is ~10-200 KB).
 MAX_BYTES = 64 * 1024 * 1024
 
+#: Validators (ETag, Last-Modified) remembered per key, across clears, so that new bytes always
+#: get a later Last-Modified than the bytes a client may hold.
+MAX_VALIDATORS = 65_536
+
 #: Headers of the handler's answer kept with the body (the others are set per request).
 _KEPT = ("Content-Type", "Cache-Control", "Vary", "Access-Control-Allow-Origin")
 
@@ -96,6 +100,9 @@ class ReadCache:
         self.generation = 0
         self._entries: OrderedDict[tuple[str, str], Prepared] = OrderedDict()
         self._bytes = 0
+        self._validators: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
+        #: Later than every Last-Modified forgotten with its key (see :meth:`_modified`).
+        self._floor = 0
 
     @property
     def enabled(self) -> bool:
@@ -123,13 +130,7 @@ class ReadCache:
         previous = self._entries.pop(key, None)
         if previous is not None:
             self._bytes -= len(previous.body)
-        now = time.time()
-        if previous is not None and previous.etag == etag:
-            modified = previous.modified
-        else:
-            # a new Last-Modified is always later than the previous one: a client holding the
-            # old bytes never gets a 304 for the new ones
-            modified = max(int(now), previous.modified + 1 if previous is not None else 0)
+        modified = self._modified(key, etag)
         headers = CIMultiDict((name, response.headers[name]) for name in _KEPT
                               if name in response.headers)
         headers["ETag"] = etag
@@ -142,8 +143,24 @@ class ReadCache:
             self._bytes -= len(evicted.body)
         return entry
 
+    def _modified(self, key: tuple[str, str], etag: str) -> int:
+        """The Last-Modified of ``etag`` at ``key``: the one it had if these are the bytes last
+        rendered there, else later than every Last-Modified given there before (a client
+        holding older bytes never gets a 304 for new ones, even within the same second)."""
+        known = self._validators.pop(key, None)
+        if known is not None and known[0] == etag:
+            modified = known[1]
+        else:
+            modified = max(int(time.time()), known[1] + 1 if known is not None else self._floor)
+        self._validators[key] = (etag, modified)
+        if len(self._validators) > MAX_VALIDATORS:
+            _, (_, forgotten) = self._validators.popitem(last=False)
+            self._floor = max(self._floor, forgotten + 1)
+        return modified
+
     def clear(self) -> None:
-        """Forget every entry (a write was made); renders begun before are not stored."""
+        """Forget every entry (a write was made); renders begun before are not stored. The
+        validators stay (for :meth:`_modified`)."""
         self.generation += 1
         self._entries.clear()
         self._bytes = 0
