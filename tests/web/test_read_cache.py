@@ -70,8 +70,8 @@ async def test_public_reads_carry_validators_and_answer_304(make_client: MakeCli
         f"/actors/{ACTOR}/followers", f"/actors/{ACTOR}/following", f"/actors/{ACTOR}/featured",
         created["id"].removeprefix(BASE), created["id"].removeprefix(BASE) + "/replies?page=1",
         created["id"].removeprefix(BASE) + "/likes", created["activity"].removeprefix(BASE),
-        f"/.well-known/webfinger?resource=acct:halteaucontrolenumerique@bridge.example", "/.well-known/nodeinfo",
-        "/nodeinfo/2.1", "/.well-known/host-meta", "/.well-known/host-meta.json",
+        "/.well-known/webfinger?resource=acct:halteaucontrolenumerique@bridge.example",
+        "/.well-known/nodeinfo", "/nodeinfo/2.1", "/.well-known/host-meta", "/.well-known/host-meta.json",
     ]
     for path in paths:
         first, body = await _get(client, path)
