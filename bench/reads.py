@@ -5,7 +5,7 @@ Run: ``.venv/bin/python bench/reads.py [--duration 10] [--connections 32] [--rou
 ``apt-get install -y wrk``).
 
 The bridge runs alone in a child process (``create_app``, one event loop, no worker loops,
-default SQLite in a temporary directory) with 40 published articles of ~8 KB (an outbox page of
+default SQLite in a temporary directory) with 40 published articles of ~9 KB (an outbox page of
 20 items is ~175 KB, as in issue 13), 5 of them pinned, 50 accepted followers, 20 approved
 replies to one article. A second child serves the ceiling: a minimal aiohttp app answering a
 fixed body of the same size and content type as each bridge answer. For each public GET the
@@ -164,7 +164,7 @@ async def services_activity(settings: Any, object_uri: str) -> str:
 def fetch(port: int, path: str) -> tuple[int, bytes, str]:
     request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
                                      headers={"Accept": AP, "Host": "bridge.example"})
-    with urllib.request.urlopen(request) as response:  # noqa: S310 - loopback only
+    with urllib.request.urlopen(request) as response:  # loopback only
         return response.status, response.read(), response.headers["Content-Type"]
 
 
