@@ -12,7 +12,9 @@ the reader.
 
 Every cached answer carries an ``ETag`` (a hash of its bytes) and a ``Last-Modified`` (the
 first time these bytes were rendered); ``If-None-Match`` (or, without it,
-``If-Modified-Since``) that still matches is answered 304 with no body.
+``If-Modified-Since``) that still matches is answered 304 with no body. Concurrent requests for
+a key not prepared yet wait for the one render under way (a burst on a new article renders it
+once); only a prepared public answer is shared with them.
 
 Invalidation: an entry lives at most ``[server] read_cache_seconds`` (default 5 s), which bounds
 how long a write made by another process (``federation publish`` from the CLI, ``federation
@@ -25,6 +27,7 @@ generation counter), so this process's own HTTP writes are seen at once. The cac
 
 from __future__ import annotations
 
+import asyncio
 import functools
 import hashlib
 import time
@@ -100,6 +103,8 @@ class ReadCache:
         self.generation = 0
         self._entries: OrderedDict[tuple[str, str], Prepared] = OrderedDict()
         self._bytes = 0
+        #: The renders under way, by key: requests for the same key wait for them.
+        self.rendering: dict[tuple[str, str], asyncio.Future[Prepared | None]] = {}
         self._validators: OrderedDict[tuple[str, str], tuple[str, int]] = OrderedDict()
         #: Later than every Last-Modified forgotten with its key (see :meth:`_modified`).
         self._floor = 0
@@ -184,13 +189,25 @@ def cached(representation: KeyFunction) -> Callable[[Handler], Handler]:
                 return await handler(request)
             key = (request.path_qs, representation(request))
             entry = cache.get(key)
-            if entry is None:
+            if entry is not None:
+                return entry.answer(request)
+            rendering = cache.rendering.get(key)
+            if rendering is not None:
+                # one render per key at a time (a burst on a cold or expired entry); only a
+                # prepared public answer is shared, else each request is answered for itself
+                entry = await asyncio.shield(rendering)
+                return entry.answer(request) if entry is not None else await handler(request)
+            rendering = asyncio.get_running_loop().create_future()
+            cache.rendering[key] = rendering
+            entry = None
+            try:
                 generation = cache.generation
                 response = await handler(request)
                 entry = cache.store(key, response, generation)
-                if entry is None:
-                    return response
-            return entry.answer(request)
+            finally:
+                del cache.rendering[key]
+                rendering.set_result(entry)
+            return response if entry is None else entry.answer(request)
 
         return wrapper
 

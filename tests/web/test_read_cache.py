@@ -15,11 +15,13 @@ from email.utils import formatdate, parsedate_to_datetime
 from typing import Any
 
 import pytest
+from aiohttp import web
 
 from federation.app import create_app
 from federation.db.content import ContentObject, ObjectKind
 from federation.ingest.payloads import parse_item
 from federation.ingest.tokens import create_token
+from federation.web.readcache import ReadCache, cached, invalidation_middleware
 from federation.web.state import PUBLISHER, READ_CACHE
 
 AP = {"Accept": "application/activity+json"}
@@ -195,3 +197,33 @@ async def test_read_cache_seconds_zero_turns_the_cache_off(make_client: MakeClie
     row.document = {**row.document, "name": "Changé en base"}
     await row.save()
     assert b"Chang\xc3\xa9 en base" in (await _get(client, path))[1]
+
+
+async def test_a_burst_renders_once_and_shares_only_public_answers(aiohttp_client: Any) -> None:
+    """Concurrent requests for a key not yet prepared wait for the one render under way; an
+    answer that is not public is never handed to the waiters (each is answered for itself)."""
+    renders = {"public": 0, "private": 0}
+
+    async def public(request: web.Request) -> web.Response:
+        renders["public"] += 1
+        await asyncio.sleep(0.05)
+        return web.Response(body=b"{}", headers={"Cache-Control": "public, max-age=60"})
+
+    async def private(request: web.Request) -> web.Response:
+        renders["private"] += 1
+        await asyncio.sleep(0.05)
+        return web.Response(body=request.headers["Reader"].encode(),
+                            headers={"Cache-Control": "private, no-store"})
+
+    app = web.Application(middlewares=[invalidation_middleware])
+    app[READ_CACHE] = ReadCache(60)
+    app.router.add_get("/public", cached(lambda _: "")(public))
+    app.router.add_get("/private", cached(lambda _: "")(private))
+    client = await aiohttp_client(app)
+    answers = await asyncio.gather(*(client.get("/public") for _ in range(20)))
+    assert [a.status for a in answers] == [200] * 20 and renders["public"] == 1
+    assert len({a.headers["ETag"] for a in answers}) == 1
+    answers = await asyncio.gather(*(client.get("/private", headers={"Reader": str(n)})
+                                     for n in range(10)))
+    assert [await a.text() for a in answers] == [str(n) for n in range(10)]
+    assert renders["private"] == 10 and all("ETag" not in a.headers for a in answers)
