@@ -114,7 +114,7 @@ class ReadCache:
         return self.seconds > 0
 
     def get(self, key: tuple[str, str]) -> Prepared | None:
-        """The live entry for ``key`` (an expired one stays, for its Last-Modified)."""
+        """The live entry for ``key`` (an expired one stays until replaced or evicted)."""
         entry = self._entries.get(key)
         if entry is None or entry.expires < time.monotonic():
             return None
