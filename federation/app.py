@@ -34,6 +34,7 @@ from federation.web import (
     wellknown,
 )
 from federation.web.middleware import error_middleware
+from federation.web.readcache import READ_CACHE, ReadCache, invalidation_middleware
 from federation.web.state import CLIENT, DIRECTORY, INBOX, PUBLISHER, SERVICES, SETTINGS, VAULT
 
 log = logging.getLogger(__name__)
@@ -59,8 +60,10 @@ def create_app(settings: Settings, *, resolver: AbstractResolver | None = None) 
     ``resolver``: the DNS resolver under the outbound client's address checks (the system's by
     default; tests give a table of names so that peers on loopback keep real host names).
     """
-    app = web.Application(middlewares=[error_middleware], client_max_size=MAX_REQUEST_BYTES)
+    app = web.Application(middlewares=[error_middleware, invalidation_middleware],
+                          client_max_size=MAX_REQUEST_BYTES)
     app[SETTINGS] = settings
+    app[READ_CACHE] = ReadCache(settings.server.read_cache_seconds)
     app[VAULT] = open_vault(settings.data_dir)
     app.cleanup_ctx.append(functools.partial(_services, resolver=resolver))
     for part in (health, wellknown, actors, objects, media, api, inbox, moderation, publishing,

@@ -158,6 +158,12 @@ class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8080, ge=1, le=65535)
     run_worker: bool = True
+    read_cache_seconds: float = Field(
+        default=5.0, ge=0, le=300,
+        description="how long a prepared public answer (actor, object, collection page, "
+                    "WebFinger, NodeInfo) is served before it is rendered again: the bound on "
+                    "how long another process's write stays unseen (0: no cache)",
+    )
     trusted_proxies: tuple[IPvAnyNetwork, ...] = Field(
         default=(), max_length=32,
         description="reverse proxies whose X-Forwarded-For names the client (addresses or networks)",

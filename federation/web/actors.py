@@ -17,7 +17,8 @@ from federation.protocol import activities
 from federation.protocol.collections import parse_page
 from federation.protocol.jsonld import with_context
 from federation.publishing.collections import featured_collection, outbox_collection
-from federation.web.negotiation import negotiate
+from federation.web.negotiation import negotiate, representation
+from federation.web.readcache import cached
 from federation.web.state import DIRECTORY, SETTINGS
 
 log = logging.getLogger(__name__)
@@ -41,6 +42,7 @@ def _page_url(request: web.Request, actor: LocalActor) -> str:
 
 
 @routes.get("/actors/{identifier}")
+@cached(representation)
 async def actor_document(request: web.Request) -> web.Response:
     actor = _actor(request)
     document = request.app[DIRECTORY].document(actor)
@@ -48,6 +50,7 @@ async def actor_document(request: web.Request) -> web.Response:
 
 
 @routes.get("/actor")
+@cached(representation)
 async def instance_actor(request: web.Request) -> web.Response:
     """The instance actor (an ``Application``, as Mastodon's): it follows relays."""
     document = request.app[DIRECTORY].instance_document()
@@ -55,6 +58,7 @@ async def instance_actor(request: web.Request) -> web.Response:
 
 
 @routes.get("/actor/outbox")
+@cached(representation)
 async def instance_outbox(request: web.Request) -> web.Response:
     """The instance actor publishes nothing: an empty collection."""
     uris = request.app[DIRECTORY].uris
@@ -63,6 +67,7 @@ async def instance_outbox(request: web.Request) -> web.Response:
 
 
 @routes.get("/actors/{identifier}/outbox")
+@cached(representation)
 async def outbox(request: web.Request) -> web.Response:
     actor = _actor(request)
     uri = request.app[DIRECTORY].uris.outbox(actor.identifier)
@@ -71,6 +76,7 @@ async def outbox(request: web.Request) -> web.Response:
 
 
 @routes.get("/actors/{identifier}/followers")
+@cached(representation)
 async def followers(request: web.Request) -> web.Response:
     actor = _actor(request)
     uri = request.app[DIRECTORY].uris.followers(actor.identifier)
@@ -82,6 +88,7 @@ async def followers(request: web.Request) -> web.Response:
 
 
 @routes.get("/actors/{identifier}/following")
+@cached(representation)
 async def following(request: web.Request) -> web.Response:
     actor = _actor(request)
     uri = request.app[DIRECTORY].uris.following(actor.identifier)
@@ -93,6 +100,7 @@ async def following(request: web.Request) -> web.Response:
 
 
 @routes.get("/actors/{identifier}/featured")
+@cached(representation)
 async def featured(request: web.Request) -> web.Response:
     actor = _actor(request)
     uri = request.app[DIRECTORY].uris.featured(actor.identifier)

@@ -65,6 +65,11 @@ def prefers_json(request: web.Request) -> bool:
     return json_q > 0 and json_q >= _best(accepted, ("text/html", "application/xhtml+xml"))
 
 
+def representation(request: web.Request) -> str:
+    """What a negotiated answer depends on besides its URL (the read cache's key)."""
+    return "json" if wants_activity_json(request) else "html"
+
+
 #: What an answer meant for one reader (a signed GET) says to caches: never store it, and it
 #: depends on the signature.
 PRIVATE_CACHE_CONTROL = "private, no-store"

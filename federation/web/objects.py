@@ -21,7 +21,8 @@ from federation.errors import Forbidden, Gone, NotFound
 from federation.protocol.collections import parse_page
 from federation.protocol.uris import link_url
 from federation.publishing import collections
-from federation.web.negotiation import activity_json, negotiate
+from federation.web.negotiation import activity_json, negotiate, representation
+from federation.web.readcache import cached
 from federation.web.state import DIRECTORY, INBOX, SETTINGS
 
 routes = web.RouteTableDef()
@@ -43,6 +44,7 @@ def _page_url(request: web.Request, row: ContentObject | None) -> str:
 
 
 @routes.get("/objects/{kind}/{object_id}")
+@cached(representation)
 async def object_document(request: web.Request) -> web.Response:
     row = await _object(request)
     document = await collections.served_document(
@@ -51,6 +53,7 @@ async def object_document(request: web.Request) -> web.Response:
 
 
 @routes.get("/objects/{kind}/{object_id}/replies")
+@cached(representation)
 async def replies(request: web.Request) -> web.Response:
     row = await _object(request)
     document = await collections.replies_collection(row, parse_page(request.query.get("page")))
@@ -58,6 +61,7 @@ async def replies(request: web.Request) -> web.Response:
 
 
 @routes.get("/objects/{kind}/{object_id}/likes")
+@cached(representation)
 async def likes(request: web.Request) -> web.Response:
     row = await _object(request)
     document = await collections.interactions_collection(row, InteractionKind.LIKE)
@@ -65,6 +69,7 @@ async def likes(request: web.Request) -> web.Response:
 
 
 @routes.get("/objects/{kind}/{object_id}/shares")
+@cached(representation)
 async def shares(request: web.Request) -> web.Response:
     row = await _object(request)
     document = await collections.interactions_collection(row, InteractionKind.ANNOUNCE)
@@ -84,6 +89,7 @@ async def _signer(request: web.Request) -> str | None:
 
 
 @routes.get("/activities/{activity_id}")
+@cached(representation)
 async def activity(request: web.Request) -> web.Response:
     directory = request.app[DIRECTORY]
     uri = directory.uris.activity(request.match_info["activity_id"])

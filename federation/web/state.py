@@ -11,6 +11,7 @@ from federation.remote.client import HardenedClient
 from federation.services import Services
 from federation.settings import Settings
 from federation.signing.keys import KeyVault
+from federation.web.readcache import READ_CACHE
 
 #: Everything below, built once by :func:`federation.services.open_services` (``app.py``).
 SERVICES = web.AppKey("services", Services)
@@ -23,3 +24,8 @@ CLIENT = web.AppKey("client", HardenedClient)
 PUBLISHER = web.AppKey("publisher", Publisher)
 #: The inbox's receive pipeline (verify, authorize, de-duplicate, process).
 INBOX = web.AppKey("inbox", Receiver)
+#: READ_CACHE: prepared answers to public GETs (:mod:`federation.web.readcache`).
+__all__ = ["CLIENT", "DIRECTORY", "INBOX", "PUBLISHER", "READ_CACHE", "SERVICES", "SETTINGS",
+           "SOFTWARE_VERSION", "VAULT"]
+#: The package's version, read once when the app is built (NodeInfo).
+SOFTWARE_VERSION = web.AppKey("software_version", str)

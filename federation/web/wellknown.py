@@ -22,7 +22,8 @@ from federation.protocol.discovery import (
 from federation.protocol.handles import parse_handle
 from federation.protocol.uris import same_origin
 from federation.settings import Settings
-from federation.web.state import DIRECTORY, SETTINGS
+from federation.web.readcache import cached
+from federation.web.state import DIRECTORY, SETTINGS, SOFTWARE_VERSION
 from federation.web.usage import collect_usage
 
 routes = web.RouteTableDef()
@@ -58,7 +59,16 @@ def _handle_host(host: str | None) -> str:
         return ""
 
 
+def _same(_: web.Request) -> str:
+    return ""
+
+
+def _accept(request: web.Request) -> str:
+    return request.headers.get("Accept", "")
+
+
 @routes.get("/.well-known/webfinger")
+@cached(_same)
 async def webfinger(request: web.Request) -> web.Response:
     settings = request.app[SETTINGS]
     directory = request.app[DIRECTORY]
@@ -97,6 +107,7 @@ def _instance_by_username(settings: Settings, directory: ActorDirectory,
 
 
 @routes.get("/.well-known/host-meta")
+@cached(_accept)
 async def host_meta(request: web.Request) -> web.Response:
     uris = request.app[DIRECTORY].uris
     accept = request.headers.get("Accept", "")
@@ -104,16 +115,19 @@ async def host_meta(request: web.Request) -> web.Response:
         return _json(build_host_meta_json(uris), "application/json", Vary="Accept")
     response = web.Response(text=build_host_meta_xrd(uris), content_type="application/xrd+xml")
     response.headers.update(CORS)
+    response.headers["Cache-Control"] = "public, max-age=300"
     response.headers["Vary"] = "Accept"
     return response
 
 
 @routes.get("/.well-known/host-meta.json")
+@cached(_same)
 async def host_meta_json(request: web.Request) -> web.Response:
     return _json(build_host_meta_json(request.app[DIRECTORY].uris), "application/json")
 
 
 @routes.get("/.well-known/nodeinfo")
+@cached(_same)
 async def nodeinfo_links(request: web.Request) -> web.Response:
     directory = request.app[DIRECTORY]
     application = directory.instance_actor_or_none or directory.site_actor
@@ -121,13 +135,14 @@ async def nodeinfo_links(request: web.Request) -> web.Response:
 
 
 @routes.get("/nodeinfo/{version}")
+@cached(_same)
 async def nodeinfo(request: web.Request) -> web.Response:
     nodeinfo_version = request.match_info["version"]
     if nodeinfo_version not in NODEINFO_VERSIONS:
         raise NotFound("unknown NodeInfo version")
     settings = request.app[SETTINGS]
     document = build_nodeinfo(
-        nodeinfo_version, software_version=_software_version(),
+        nodeinfo_version, software_version=request.app[SOFTWARE_VERSION],
         usage=await collect_usage(request.app), site_name=settings.site.name,
         site_description=settings.site.description,
     )
@@ -157,4 +172,5 @@ async def authorize_interaction(request: web.Request) -> web.Response:
 
 
 def setup(app: web.Application) -> None:
+    app[SOFTWARE_VERSION] = _software_version()  # read once: package metadata is on disk
     app.router.add_routes(routes)

@@ -39,7 +39,7 @@ from federation.moderation.web.keys import MODERATION
 from federation.signing.cavage import sign_request
 from federation.syndication import service as syndication
 from federation.syndication import subscriptions
-from federation.web.state import CLIENT, INBOX, PUBLISHER
+from federation.web.state import CLIENT, INBOX, PUBLISHER, READ_CACHE
 
 AP = {"Accept": "application/activity+json"}
 BROWSER = {"Accept": "text/html,application/xhtml+xml"}
@@ -328,6 +328,54 @@ async def test_private_activity_is_never_a_redirect_nor_cached_for_others(world:
     assert answered.status == 200
     assert answered.headers["Cache-Control"] == "private, no-store"
     assert "Signature" in answered.headers["Vary"]
+
+
+async def test_cached_answers_never_reach_a_reader_they_are_not_for(world: World) -> None:
+    """The read cache (federation/web/readcache.py) keeps public answers only: a non-public
+    activity answered to its signed addressee, read again and again, is still exactly an
+    unknown id to the unsigned, to another server's signer and to a browser, whatever
+    validator they send; its answers say ``private, no-store`` and vary on the signature. A
+    public activity is the same bytes for every reader, with ``Vary: Accept`` and an ETag."""
+    bridge = world.bridge
+    cache = bridge.app[READ_CACHE]
+    assert cache.enabled
+    unknown_bodies = {}
+    for accept in (AP, BROWSER):
+        unknown = await fetch(bridge, f"{BRIDGE}/activities/follow-0000", world.bob, accept)
+        unknown_bodies[accept["Accept"]] = await unknown.read()
+    for label in ("Accept of a private reply", "Follow", "Reject of a reply",
+                  "Accept of a Follow, then refused"):
+        uri = world.ids[label]
+        path = uri.removeprefix(BRIDGE)
+        addressee = world.bob if label == "Reject of a reply" else world.alice
+        answers = [await fetch(bridge, uri, addressee) for _ in range(3)]
+        etags = set()
+        for answer in answers:
+            assert answer.status in (200, 410), label
+            assert answer.headers["Cache-Control"] == "private, no-store", label
+            assert answer.headers["Vary"] == "Accept, Signature, Signature-Input", label
+            assert "public" not in answer.headers["Cache-Control"], label
+            etags.add(answer.headers.get("ETag", '"none"'))
+        assert cache.get((path, "json")) is None and cache.get((path, "html")) is None, label
+        stranger = world.alice if addressee is world.bob else world.bob
+        for reader in (None, stranger):
+            for validator in ({}, {"If-None-Match": "*"}, {"If-None-Match": ", ".join(etags)},
+                              {"If-Modified-Since": "Fri, 01 Jan 2100 00:00:00 GMT"}):
+                for accept in (AP, BROWSER):
+                    response = await fetch(bridge, uri, reader, accept={**accept, **validator})
+                    assert response.status == 404, (label, reader, validator, accept)
+                    assert await response.read() == unknown_bodies[accept["Accept"]], label
+    public = world.ids["Create"]
+    answers = {}
+    for reader in READERS:
+        response = await fetch(bridge, public, world.reader(reader))
+        assert response.status == 200 and response.headers["Vary"] == "Accept"
+        assert response.headers["Cache-Control"].startswith("public, max-age=")
+        answers[reader] = (response.headers["ETag"], await response.read())
+    assert len(set(answers.values())) == 1
+    assert cache.get((public.removeprefix(BRIDGE), "json")) is not None
+    browser = await fetch(bridge, public, accept=BROWSER)
+    assert browser.status == 303 and browser.headers["Vary"] == "Accept"
 
 
 async def test_bad_signature_is_401_whether_the_activity_exists_or_not(world: World) -> None:
