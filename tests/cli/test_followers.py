@@ -60,12 +60,17 @@ def test_followers_lists_accepted_and_pending(write_config, tmp_path, capsys, mo
     _prepare(config)
     capsys.readouterr()
     assert main(["-c", str(config), "followers", "changer-de-cap"]) == 0
-    out = capsys.readouterr().out
-    assert "users/bob" in out and "users/alice" not in out and "2 follower(s)" in out
-    assert "\t@carol@peer.example:9210\t" in out  # the port is part of the handle
+    captured = capsys.readouterr()
+    out = captured.out
+    assert out.splitlines()[0].split() == ["HANDLE", "SINCE", "ID"]
+    assert "users/bob" in out and "users/alice" not in out
+    assert "2 follower(s)" in captured.err  # the count beside the table, not in it
+    carol = next(line for line in out.splitlines() if "carol" in line)
+    assert carol.split()[0] == "@carol@peer.example:9210"  # the port is part of the handle
     assert main(["-c", str(config), "followers", "changer-de-cap", "--pending"]) == 0
-    out = capsys.readouterr().out
-    assert "users/alice" in out and "@alice@peer.example" in out and "1 pending" in out
+    captured = capsys.readouterr()
+    assert "users/alice" in captured.out and "@alice@peer.example" in captured.out
+    assert "1 pending" in captured.err
 
 
 def test_followers_accept_sends_accept(write_config, tmp_path, capsys, monkeypatch):
