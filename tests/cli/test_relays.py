@@ -41,7 +41,9 @@ def test_relay_list_shows_a_rejected_subscription_and_why(write_config, tmp_path
     capsys.readouterr()
     assert main(["-c", str(config), "relay", "list"]) == 0
     captured = capsys.readouterr()
-    [line] = captured.out.splitlines()
-    assert "(instance)" in line and "rejected" in line and "relay" in line and RELAY in line
+    header, line = captured.out.splitlines()
+    assert header.split() == ["ID", "ACTOR", "STATE", "POLICY", "RELAY", "FOLLOWED"]
+    assert line.split()[1:3] == ["(instance)", "rejected"] and line.split()[4] == "yes"
+    assert line.split()[-1] == RELAY
     assert f"relay {RELAY} REJECTED our subscription" in captured.err
     assert "sister.example" not in captured.err
