@@ -49,7 +49,7 @@ async def _person(name: str, now: datetime) -> RemoteActor:
     row, _ = await RemoteActor.get_or_create(uri=_actor_uri(name), defaults={
         "domain": DEMO_DOMAIN, "inbox": f"{_actor_uri(name)}/inbox",
         "shared_inbox": f"{DEMO_ORIGIN}/inbox", "username": name, "name": _PEOPLE[name],
-        "url": f"{DEMO_ORIGIN}/@{name}", "type": "Person", "fetched_at": now,
+        "url": f"{DEMO_ORIGIN}/@{name}", "fetched_at": now,  # the model's type: Person
     })
     return row
 

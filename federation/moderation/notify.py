@@ -104,7 +104,7 @@ async def item_received(settings: Settings, item: str, item_id: int, *,
         for moderator in moderators:
             created = await store.ensure(
                 NOTIFY_MAIL.name, f"{item}:{item_id}:{moderator}", key=MAIL_KEY, at=now,
-                payload={"type": item, "id": item_id, "moderator": moderator})
+                payload={"mail": item, "id": item_id, "moderator": moderator})
             queued += created is not None
     if settings.moderation.webhook_url:
         event_payload = await _webhook_payload(settings, item, item_id)
@@ -226,7 +226,7 @@ class Notifier:
                     continue
                 created = await store.ensure(
                     NOTIFY_MAIL.name, f"digest:{account.id}:{due:%Y-%m-%dT%H}", key=MAIL_KEY,
-                    at=now, payload={"type": "digest", "moderator": account.id,
+                    at=now, payload={"mail": "digest", "moderator": account.id,
                                      "since": since.astimezone(UTC).isoformat(),
                                      "until": due.isoformat()})
             queued += created is not None
@@ -236,7 +236,7 @@ class Notifier:
 
     async def send(self, job: ClaimedJob) -> Result:
         payload = job.payload if isinstance(job.payload, dict) else {}
-        kind = payload.get("type")
+        kind = payload.get("mail")
         account = await ModeratorAccount.get_or_none(id=payload.get("moderator", 0))
         if account is None or account.disabled or not account.email:
             return Result.done({**payload, "skipped": "no such moderator or no address"})

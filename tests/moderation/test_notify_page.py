@@ -105,7 +105,8 @@ def test_moderators_edit_and_check_config_smtp(tmp_path: Path) -> None:
     assert "notifications immediate" in edited.stdout
     assert "camille@collectif.example" not in edited.stdout
     assert "no [smtp] host" in edited.stderr
-    assert "notify:immediate" in _run("moderators", "list", cwd=tmp_path).stdout
+    listing = _run("moderators", "list", cwd=tmp_path).stdout.splitlines()
+    assert listing[0].split()[4] == "NOTIFY" and listing[1].split()[4] == "immediate"
 
     async def check() -> None:
         inbox = MailInbox()
