@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from federation.identity.directory import ActorDirectory, open_vault
 from federation.inbox.processor import PROCESSING_LEASE
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.settings import Settings
-from tests.cli.conftest import clean_env
+from tests.cli.conftest import update_config
 from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     ARTICLE,
     BRIDGE,
@@ -44,6 +43,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     peer_keys,
     sign_headers,
 )
+from tests.serve import Served, config_port
 
 pytestmark = pytest.mark.slow
 
@@ -53,30 +53,10 @@ CONCURRENCY = 16
 KILL_AFTER = 150
 
 
-def _config(ready_config: Path) -> tuple[Path, int]:
-    text = ready_config.read_text(encoding="utf-8")
-    text = text.replace('data_dir = "data"', 'data_dir = "data"\nallow_loopback_fetch = true', 1)
-    text += "\n[inbox.limits]\nreplies_per_hour = 1000000\n"
-    ready_config.write_text(text, encoding="utf-8")
-    port = int(text.split("[server]", 1)[1].split("port = ", 1)[1].split("\n", 1)[0])
-    return ready_config, port
-
-
-async def _serve(config: Path, tmp_path: Path, name: str, port: int) -> asyncio.subprocess.Process:
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "federation", "--config", str(config), "serve", cwd=tmp_path,
-        env=clean_env(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
-    for _ in range(600):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return process
-        except OSError:
-            if process.returncode is not None:
-                raise AssertionError((tmp_path / f"{name}.log").read_text()) from None
-            await asyncio.sleep(0.05)
-    raise AssertionError("serve did not start")
+def inbox_load_config(ready_config: Path) -> Path:
+    """The ready configuration, with loopback fetches allowed and no limit on replies."""
+    return update_config(ready_config, allow_loopback_fetch=True,
+                         inbox={"limits": {"replies_per_hour": 1000000}})
 
 
 async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
@@ -100,7 +80,8 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         alice: PeerActor) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("kill -9 under inbox load is the SQLite scenario (one serve per database)")
-    config, port = _config(ready_config)
+    config = inbox_load_config(ready_config)
+    port = config_port(config)
     async with open_database(database_url):
         directory = ActorDirectory(settings, open_vault(settings.data_dir))
         await directory.sync()
@@ -111,7 +92,9 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
     activities = [create(alice, note(alice, n), n) for n in range(ACTIVITIES)]
     answers: dict[str, int | None] = {}
 
-    server = await _serve(config, tmp_path, "serve-1", port)
+    first = Served(config, port, tmp_path / "serve-1.log")
+    await first.start()
+    server = first.running()
     killed = asyncio.Event()
     queue = iter(activities)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
@@ -138,7 +121,8 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         assert not [s for s in answers.values() if s is not None and not 200 <= s < 300]
 
         # the senders retry what got no 2xx, on a new serve
-        server = await _serve(config, tmp_path, "serve-2", port)
+        second = Served(config, port, tmp_path / "serve-2.log")
+        await second.start()
         try:
             for activity in activities:
                 if activity["id"] not in acknowledged:
@@ -146,8 +130,7 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
                     assert status == 202, status
                     acknowledged.add(activity["id"])
         finally:
-            server.send_signal(signal.SIGTERM)
-            await server.wait()
+            await second.stop()
     assert len(acknowledged) == ACTIVITIES
 
     # the job engine (of any serve or worker) takes up what the dead process left

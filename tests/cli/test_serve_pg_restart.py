@@ -15,7 +15,6 @@ import asyncio
 import itertools
 import json
 import re
-import signal
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -33,7 +32,7 @@ from federation.identity.directory import ActorDirectory, open_vault
 from federation.inbox.processor import PROCESSING_LEASE
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.settings import Settings
-from tests.cli.test_serve_kill import _config, _serve
+from tests.cli.test_serve_kill import inbox_load_config
 from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     ARTICLE,
     BRIDGE,
@@ -48,6 +47,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     sign_headers,
 )
 from tests.pgcluster import PgCluster, cluster, migrated_database, settled  # noqa: F401 (fixture)
+from tests.serve import Served, config_port
 
 pytestmark = pytest.mark.slow
 
@@ -85,7 +85,8 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
         tmp_path: Path, database_url: str, ready_config: Path, settings: Settings,
         make_settings: Callable[..., Settings], aiohttp_client: Any, peer: Any,
         alice: PeerActor, cluster: PgCluster) -> None:
-    config, port = _config(ready_config)
+    config = inbox_load_config(ready_config)
+    port = config_port(config)
     async with open_database(database_url):
         directory = ActorDirectory(settings, open_vault(settings.data_dir))
         await directory.sync()
@@ -103,7 +104,8 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
     enough = asyncio.Event()  # the faults are over and the stream went on after them
     numbers = itertools.count()
 
-    server = await _serve(config, tmp_path, "serve", port)
+    served = Served(config, port, tmp_path / "serve.log")
+    await served.start()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
 
@@ -134,7 +136,7 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
                 target = len(acknowledged) + count
                 async with asyncio.timeout(120):
                     while len(acknowledged) < target:
-                        server_alive(server)
+                        served.running()
                         await asyncio.sleep(0.05)
 
             async def faults() -> None:
@@ -169,12 +171,11 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
             async with open_database(database_url):
                 async with asyncio.timeout(60):
                     while await settled(due):
-                        server_alive(server)
+                        served.running()
                         await asyncio.sleep(0.2)
     finally:
-        server.send_signal(signal.SIGTERM)
-        returncode = await server.wait()
-    log = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+        returncode = await served.stop(timeout=60)
+    log = served.log()
     assert returncode == 0, log[-3000:]
 
     # a 2xx, a 503 with Retry-After, or a 429: never a 500, never a dropped connection
@@ -207,7 +208,3 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
           f"503 {statuses[503]} ({refusals} logged; {dict(refused)}), 429 {statuses[429]}, "
           f"left to the engine after serve {held}, stored {len(stored)}")
 
-
-def server_alive(server: asyncio.subprocess.Process) -> None:
-    if server.returncode is not None:
-        raise AssertionError(f"serve exited {server.returncode}")

@@ -35,47 +35,17 @@ from federation.moderation.service import ModerationService
 from federation.remote.client import validate_url
 from federation.services import open_services
 from federation.settings import load_settings
-
-TOML = """\
-base_url = "https://bridge.example"
-data_dir = "data"
-database_url = "{database_url}"
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-
-[[collectives]]
-identifier = "changer-de-cap"
-username = "changerdecap"
-name = "Collectif Changer de cap"
-
-[moderation]
-webhook_url = "https://site.example/federation-webhook"
-webhook_secret = "0123456789abcdef0123"
-
-[smtp]
-host = "127.0.0.1"
-port = 2525
-security = "none"
-from_address = "moderation@bridge.example"
-"""
+from tests.config_toml import CAP, HALTE, config_toml
 
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
+    path.write_text(config_toml(database_url=database_url, collectives=(HALTE, CAP), sections={
+        "moderation": {"webhook_url": "https://site.example/federation-webhook",
+                       "webhook_secret": "0123456789abcdef0123"},
+        "smtp": {"host": "127.0.0.1", "port": 2525, "security": "none",
+                 "from_address": "moderation@bridge.example"}}), encoding="utf-8")
     return path
 
 

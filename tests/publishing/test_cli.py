@@ -14,32 +14,13 @@ from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.db.ingest import ApiToken
 from federation.db.lifecycle import open_database
-
-TOML = """\
-base_url = "https://bridge.example"
-data_dir = "data"
-database_url = "{database_url}"
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-"""
+from tests.config_toml import config_toml
 
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
+    path.write_text(config_toml(database_url=database_url), encoding="utf-8")
     return path
 
 
