@@ -17,14 +17,13 @@ from federation.db.actors import Actor
 from federation.db.content import OutboxActivity
 from federation.db.lifecycle import open_database
 from federation.db.moderation import ModeratorAccount
-
-from .test_cli import TOML
+from tests.config_toml import config_toml
 
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
+    path.write_text(config_toml(database_url=database_url), encoding="utf-8")
     assert main(["--config", str(path), "migrate"]) == 0
     return path
 
