@@ -59,9 +59,21 @@ def inbox_load_config(ready_config: Path) -> Path:
                          inbox={"limits": {"replies_per_hour": 1000000}})
 
 
-async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
-                signer: PeerActor) -> int | None:
-    """The status of one signed POST, ``None`` when no answer came (the server died)."""
+async def seed_article(database_url: str, settings: Settings) -> None:
+    """The actors synced and the article the replies answer."""
+    async with open_database(database_url):
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
+        await directory.sync()
+        await ContentObject.create(
+            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
+            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
+            content_hash="0" * 64, published_at=datetime.now(UTC))
+
+
+async def post_signed(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
+                      signer: PeerActor) -> tuple[int | None, str | None]:
+    """The status and ``Retry-After`` of one signed POST to the inbox (``None``: no answer
+    came, the server died or went away)."""
     body = json.dumps(activity).encode()
     headers = {"Content-Type": "application/activity+json", "Host": "bridge.example",
                **sign_headers("cavage", signer, BRIDGE + "/inbox", body)}
@@ -69,9 +81,33 @@ async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, A
         async with session.post(f"http://127.0.0.1:{port}/inbox", data=body,
                                 headers=headers) as response:
             await response.read()
-            return response.status
+            return response.status, response.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError, OSError):
-        return None
+        return None, None
+
+
+async def engine(make_settings: Callable[..., Settings], database_url: str,
+                 aiohttp_client: Any) -> Bridge:
+    """An application on the database whose job engine a test runs (no serve process)."""
+    from federation.app import create_app
+
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False},
+                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def assert_engine_stores_every_one(bridge: Bridge, sent: list[dict[str, Any]]) -> int:
+    """The engine, its clock past the processing lease, takes up what serve left: every
+    activity ``sent`` ends a stored reply and no inbox job is left; the replies stored."""
+    later = datetime.now(UTC) + PROCESSING_LEASE * 2
+    await bridge.run_jobs(clock=lambda: later)
+    stored = set(await Reply.all().values_list("uri", flat=True))
+    lost = sorted(a["id"] for a in sent if a["object"]["id"] not in stored)
+    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
+    assert await Reply.all().count() == len(sent)
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    return len(stored)
 
 
 async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
@@ -82,13 +118,7 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         pytest.skip("kill -9 under inbox load is the SQLite scenario (one serve per database)")
     config = inbox_load_config(ready_config)
     port = config_port(config)
-    async with open_database(database_url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        await ContentObject.create(
-            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
-            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
-            content_hash="0" * 64, published_at=datetime.now(UTC))
+    await seed_article(database_url, settings)
     activities = [create(alice, note(alice, n), n) for n in range(ACTIVITIES)]
     answers: dict[str, int | None] = {}
 
@@ -99,14 +129,14 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
     queue = iter(activities)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
         first = next(queue)  # alice's key is fetched once, then cached (as a known sender)
-        answers[first["id"]] = await _post(session, port, first, alice)
+        answers[first["id"]] = (await post_signed(session, port, first, alice))[0]
         assert answers[first["id"]] == 202
 
         async def sender() -> None:
             for activity in queue:
                 if killed.is_set():
                     return
-                status = await _post(session, port, activity, alice)
+                status, _ = await post_signed(session, port, activity, alice)
                 answers[activity["id"]] = status
                 if not killed.is_set() and sum(
                         1 for s in answers.values() if s and 200 <= s < 300) >= KILL_AFTER:
@@ -126,7 +156,7 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         try:
             for activity in activities:
                 if activity["id"] not in acknowledged:
-                    status = await _post(session, port, activity, alice)
+                    status, _ = await post_signed(session, port, activity, alice)
                     assert status == 202, status
                     acknowledged.add(activity["id"])
         finally:
@@ -134,16 +164,5 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
     assert len(acknowledged) == ACTIVITIES
 
     # the job engine (of any serve or worker) takes up what the dead process left
-    from federation.app import create_app
-
-    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
-                                   server={"run_worker": False},
-                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
-    bridge = Bridge(await aiohttp_client(app), app)
-    later = datetime.now(UTC) + PROCESSING_LEASE * 2
-    await bridge.run_jobs(clock=lambda: later)
-    stored = set(await Reply.all().values_list("uri", flat=True))
-    lost = sorted(a["id"] for a in activities if a["object"]["id"] not in stored)
-    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
-    assert await Reply.all().count() == ACTIVITIES
-    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    await assert_engine_stores_every_one(
+        await engine(make_settings, database_url, aiohttp_client), activities)
