@@ -14,7 +14,9 @@ each ``[[collectives]]`` with its ``[[collectives.fields]]``, then any further s
 from __future__ import annotations
 
 import json
+import tomllib
 from collections.abc import Mapping, Sequence
+from pathlib import Path
 from typing import Any
 
 BASE_URL = "https://bridge.example"
@@ -52,6 +54,22 @@ def config_toml(*, base_url: str = BASE_URL, database_url: str = "", port: int |
     config.update(site=site, site_actor=site_actor, collectives=list(collectives))
     config.update(sections or {})
     return toml_text(config)
+
+
+def update_config(path: Path, **changes: Any) -> Path:
+    """Rewrite the configuration file at ``path`` with ``changes`` to its top level (a mapping
+    for a table: ``inbox={"limits": {...}}``; an existing table is updated key by key)."""
+    config = _merged(tomllib.loads(path.read_text(encoding="utf-8")), changes)
+    path.write_text(toml_text(config), encoding="utf-8")
+    return path
+
+
+def _merged(old: Mapping[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    merged = dict(old)
+    for key, value in new.items():
+        both = isinstance(value, dict) and isinstance(old.get(key), dict)
+        merged[key] = _merged(old[key], value) if both else value
+    return merged
 
 
 def toml_text(mapping: Mapping[str, Any]) -> str:

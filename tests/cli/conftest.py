@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -13,15 +12,17 @@ from typing import Any
 
 import pytest
 
-from tests.config_toml import BASE_URL, CAP, HALTE, SITE, SITE_ACTOR, config_toml, toml_text
+from tests.config_toml import BASE_URL, CAP, HALTE, SITE, SITE_ACTOR, config_toml
 from tests.serve import clean_env, free_port
 
 
-def valid_toml(*, base_url: str = BASE_URL, database_url: str = "", port: int = 8080) -> str:
+def valid_toml(*, base_url: str = BASE_URL, database_url: str = "", port: int = 8080,
+               **top_level: Any) -> str:
     """The command-line tests' configuration: the site with its language, time zone and links,
-    the two collectives (the first with a profile field), served on ``port``."""
+    the two collectives (the first with a profile field), served on ``port``; ``top_level``:
+    further top-level keys."""
     return config_toml(
-        base_url=base_url, database_url=database_url, port=port,
+        base_url=base_url, database_url=database_url, port=port, **top_level,
         site={**SITE, "language": "fr", "timezone": "Europe/Paris"},
         site_actor={**SITE_ACTOR, "url": "https://site.example/"},
         collectives=[{**HALTE, "url": "https://site.example/halte-au-controle-numerique",
@@ -79,23 +80,3 @@ def ready_config(tmp_path: Path, database_url: str, settings: Any) -> Path:
     return path
 
 
-
-def update_config(path: Path, **changes: Any) -> Path:
-    """Rewrite the configuration file at ``path`` with ``changes`` to its top level (a mapping
-    for a table: ``inbox={"limits": {...}}``; an existing table is updated key by key)."""
-    config = tomllib.loads(path.read_text(encoding="utf-8"))
-    for key, value in changes.items():
-        if isinstance(value, dict) and isinstance(config.get(key), dict):
-            config[key] = _merged(config[key], value)
-        else:
-            config[key] = value
-    path.write_text(toml_text(config), encoding="utf-8")
-    return path
-
-
-def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
-    merged = dict(old)
-    for key, value in new.items():
-        both = isinstance(value, dict) and isinstance(old.get(key), dict)
-        merged[key] = _merged(old[key], value) if both else value
-    return merged

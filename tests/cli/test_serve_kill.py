@@ -29,7 +29,7 @@ from federation.identity.directory import ActorDirectory, open_vault
 from federation.inbox.processor import PROCESSING_LEASE
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.settings import Settings
-from tests.cli.conftest import update_config
+from tests.config_toml import update_config
 from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     ARTICLE,
     BRIDGE,
