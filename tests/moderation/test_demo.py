@@ -16,7 +16,6 @@ import pytest
 from federation.cli import main
 from federation.db.delivery import DeliveryJob, FanoutJob
 from federation.db.jobs import Job
-from federation.db.lifecycle import open_database
 from federation.db.moderation import (
     ModeratorAccount,
     NotifyMode,
@@ -36,6 +35,7 @@ from federation.remote.client import validate_url
 from federation.services import open_services
 from federation.settings import load_settings
 from tests.config_toml import CAP, HALTE, config_toml
+from tests.conftest import on_database
 
 
 @pytest.fixture
@@ -49,14 +49,6 @@ def config(tmp_path: Path, database_url: str) -> Path:
     return path
 
 
-def _run(database_url: str, coroutine_factory: Any) -> Any:
-    async def run() -> Any:
-        async with open_database(database_url):
-            return await coroutine_factory()
-
-    return asyncio.run(run())
-
-
 def test_demo_seeds_moderation_work_once_and_tells_no_one(
         config: Path, database_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     async def moderator() -> None:  # asked for an e-mail per new item
@@ -64,7 +56,7 @@ def test_demo_seeds_moderation_work_once_and_tells_no_one(
         account.email, account.notify = "camille@site.example", NotifyMode.IMMEDIATE
         await account.save()
 
-    _run(database_url, moderator)
+    on_database(database_url, moderator)
     assert main(["--config", str(config), "demo"]) == 0
     first = capsys.readouterr().out
     assert "demo moderation: 3 pending replies and 1 report(s) added, from the fictitious " \
@@ -85,7 +77,7 @@ def test_demo_seeds_moderation_work_once_and_tells_no_one(
             "jobs": await Job.all().values_list("kind", flat=True),
         }
 
-    seeded = _run(database_url, rows)
+    seeded = on_database(database_url, rows)
     assert seeded["replies"] == [
         (ReplyKind.REPLY, ReplyState.PENDING, "@camille@demo.invalid", False, "", "article"),
         (ReplyKind.REPLY, ReplyState.PENDING, "@mireille@demo.invalid", True,
