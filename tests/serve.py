@@ -2,7 +2,8 @@
 
 ``Served`` starts the command with a clean environment (``clean_env``), in the directory of its
 configuration file, its output in a log file; ``start`` returns once the port answers (or fails
-with the log when the process exits first); ``stop`` sends SIGTERM, then SIGKILL if it hangs.
+with the log when the process exits first); ``stop`` sends SIGTERM, then SIGKILL if it hangs;
+``command`` runs another command on the same configuration.
 ``until`` polls a condition that the served processes bring about, with their logs in the
 failure.
 """
@@ -109,6 +110,18 @@ class Served:
                 self.process.kill()
                 await self.process.wait()
         return self.process.returncode
+
+    async def command(self, *args: str, stdin: str | None = None, timeout: float = 120.0) -> str:
+        """``federation --config CONFIG ARGS``, another command on the same configuration and
+        environment, which must succeed: its stdout."""
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "federation", "--config", str(self.config), *args,
+            cwd=self.config.parent, env=self.env, stdin=asyncio.subprocess.PIPE,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        out, err = await asyncio.wait_for(
+            process.communicate(stdin.encode() if stdin is not None else None), timeout)
+        assert process.returncode == 0, f"{self.config} {args}: {err.decode()}"
+        return out.decode()
 
     def log(self) -> str:
         """What it wrote so far (stdout and stderr)."""

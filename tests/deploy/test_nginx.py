@@ -15,7 +15,6 @@ from __future__ import annotations
 import asyncio
 import json
 import ssl
-import sys
 import time
 from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
@@ -61,8 +60,10 @@ class Bridge:
             site_actor={"identifier": "site", "username": "site", "name": f"Site {name}"},
             collectives=[{"identifier": "halte", "username": "halte", "name": f"Halte {name}"}],
         ), encoding="utf-8")
-        self.served = Served(self.config, self.port, self.directory / "serve.log",
-                             self.environment())
+        env = {k: v for k, v in clean_env(FEDERATION_LOG_LEVEL="INFO").items()
+               if not k.startswith("SSL_CERT_")}
+        env["SSL_CERT_FILE"] = str(self.ca)  # the local CA only: nothing else is trusted
+        self.served = Served(self.config, self.port, self.directory / "serve.log", env)
 
     @property
     def host(self) -> str:
@@ -76,21 +77,8 @@ class Bridge:
     def config(self) -> Path:
         return self.directory / "federation.toml"
 
-    def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in clean_env(FEDERATION_LOG_LEVEL="INFO").items()
-               if not k.startswith("SSL_CERT_")}
-        env["SSL_CERT_FILE"] = str(self.ca)  # the local CA only: nothing else is trusted
-        return env
-
     async def cli(self, *args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "federation", "--config", str(self.config), *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=self.environment(), cwd=self.directory)
-        out, err = await asyncio.wait_for(process.communicate(), 120)
-        assert process.returncode == 0, f"{self.name} {args}: {err.decode()}"
-        return out.decode()
-
+        return await self.served.command(*args)
 
 
 @asynccontextmanager

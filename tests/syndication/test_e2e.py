@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -76,14 +75,7 @@ class Site:
 
     async def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run ``federation --config … ARGS`` and return its stdout (it must succeed)."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "federation", "--config", str(self.config), *args,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=self.served.env,
-        )
-        out, err = await process.communicate(stdin.encode() if stdin else None)
-        assert process.returncode == 0, f"{args}: {err.decode()}"
-        return out.decode()
+        return await self.served.command(*args, stdin=stdin)
 
 
 @dataclass
