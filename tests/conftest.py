@@ -22,7 +22,7 @@ from typing import Any
 import asyncpg
 import pytest
 
-from federation.db.lifecycle import migrate_database
+from federation.db.lifecycle import migrate_database, open_database
 from federation.settings import Settings, settings_from_mapping
 from federation.signing.keys import load_private_key_pem as _load_private_key_pem
 
@@ -137,6 +137,16 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
     url = _with_database(admin, name)
     asyncio.run(_pg_clean(url))
     yield url
+
+
+def on_database(database_url: str, coroutine_factory: Callable[[], Any]) -> Any:
+    """``await coroutine_factory()`` with the database open, from a synchronous test (one that
+    runs the command line in-process, which opens and closes the database itself)."""
+    async def run() -> Any:
+        async with open_database(database_url):
+            return await coroutine_factory()
+
+    return asyncio.run(run())
 
 
 def base_config(database_url: str, data_dir: Path, **overrides: Any) -> dict[str, Any]:

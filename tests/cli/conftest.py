@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
-import socket
 import subprocess
 import sys
 from collections.abc import Callable
@@ -14,50 +12,22 @@ from typing import Any
 
 import pytest
 
-ROOT = Path(__file__).parents[2]
-
-VALID_TOML = """\
-base_url = "{base_url}"
-data_dir = "data"
-{database_line}
-
-[server]
-host = "127.0.0.1"
-port = {port}
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-language = "fr"
-timezone = "Europe/Paris"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-url = "https://site.example/"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-url = "https://site.example/halte-au-controle-numerique"
-
-[[collectives.fields]]
-name = "Site"
-value = "https://site.example/halte"
-
-[[collectives]]
-identifier = "changer-de-cap"
-username = "changerdecap"
-name = "Collectif Changer de cap"
-"""
+from tests.config_toml import BASE_URL, CAP, HALTE, SITE, SITE_ACTOR, config_toml
+from tests.serve import clean_env, free_port
 
 
-def valid_toml(*, base_url: str = "https://bridge.example", database_url: str = "",
-               port: int = 8080) -> str:
-    database_line = f'database_url = "{database_url}"' if database_url else ""
-    return VALID_TOML.format(base_url=base_url, database_line=database_line, port=port)
+def valid_toml(*, base_url: str = BASE_URL, database_url: str = "", port: int = 8080,
+               **top_level: Any) -> str:
+    """The command-line tests' configuration: the site with its language, time zone and links,
+    the two collectives (the first with a profile field), served on ``port``; ``top_level``:
+    further top-level keys."""
+    return config_toml(
+        base_url=base_url, database_url=database_url, port=port, **top_level,
+        site={**SITE, "language": "fr", "timezone": "Europe/Paris"},
+        site_actor={**SITE_ACTOR, "url": "https://site.example/"},
+        collectives=[{**HALTE, "url": "https://site.example/halte-au-controle-numerique",
+                      "fields": [{"name": "Site", "value": "https://site.example/halte"}]},
+                     CAP])
 
 
 @dataclass
@@ -65,15 +35,6 @@ class Result:
     returncode: int
     stdout: str
     stderr: str
-
-
-def clean_env(**extra: str) -> dict[str, str]:
-    """The current environment without any ``FEDERATION_*`` variable, plus ``extra``."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDERATION_")}
-    env["PYTHONUNBUFFERED"] = "1"
-    env["PYTHONPATH"] = str(ROOT)  # the code under test, even when another copy is installed
-    env.update(extra)
-    return env
 
 
 def run_cli(*args: str, cwd: Path, env: dict[str, str] | None = None,
@@ -119,7 +80,3 @@ def ready_config(tmp_path: Path, database_url: str, settings: Any) -> Path:
     return path
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])

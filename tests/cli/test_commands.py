@@ -312,9 +312,7 @@ def test_loopback_fetch_is_refused_with_a_public_https_base_url(
     services of its own machine: `serve`, `worker` and `check-config` refuse it (exit 2, the
     setting named) unless the public name is a loopback or test name."""
     config = tmp_path / "federation.toml"
-    text = valid_toml(base_url=base_url, port=free_port())
-    config.write_text(text.replace('data_dir = "data"',
-                                   'data_dir = "data"\nallow_loopback_fetch = true', 1),
+    config.write_text(valid_toml(base_url=base_url, port=free_port(), allow_loopback_fetch=True),
                       encoding="utf-8")
     commands = (["check-config"], ["serve"], ["worker"]) if refused else (["check-config"],)
     for command in commands:

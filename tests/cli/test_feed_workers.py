@@ -33,6 +33,7 @@ from federation.jobs.kinds import FEED
 from federation.settings import Settings
 from tests.cli.conftest import clean_env
 from tests.cli.test_worker_processes import POLL, Worker, until
+from tests.config_toml import update_config
 
 pytestmark = pytest.mark.slow
 
@@ -97,9 +98,7 @@ async def test_two_worker_processes_never_poll_one_feed_at_once(
     if database_url.startswith("sqlite"):
         pytest.skip("one worker per SQLite database is the documented rule: concurrent "
                     "worker processes need PostgreSQL")
-    text = ready_config.read_text(encoding="utf-8").replace(
-        "[server]", "allow_loopback_fetch = true\n\n[server]", 1)
-    ready_config.write_text(text, encoding="utf-8")
+    update_config(ready_config, allow_loopback_fetch=True)
     hosts = [FeedHost() for _ in range(SERVERS)]
     workers: list[Worker] = []
     async with contextlib.AsyncExitStack() as stack:

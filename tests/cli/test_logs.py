@@ -7,13 +7,13 @@ import json
 from pathlib import Path
 
 from tests.cli.conftest import run_cli
+from tests.config_toml import update_config
 
 
 def test_json_log_is_one_object_per_line_with_stable_fields(tmp_path: Path,
                                                              ready_config: Path) -> None:
     config = ready_config
-    config.write_text(config.read_text(encoding="utf-8") + '\n[log]\nformat = "json"\n',
-                      encoding="utf-8")
+    update_config(config, log={"format": "json"})
     result = run_cli("--config", str(config), "keys", "rotate", "site", cwd=tmp_path)
     assert result.returncode == 0, result
     lines = [line for line in result.stderr.splitlines() if line.strip()]
@@ -34,8 +34,7 @@ def test_text_log_stays_the_default(tmp_path: Path, ready_config: Path) -> None:
 
 
 def test_unknown_log_format_is_a_configuration_error(tmp_path: Path, ready_config: Path) -> None:
-    ready_config.write_text(ready_config.read_text(encoding="utf-8")
-                            + '\n[log]\nformat = "xml"\n', encoding="utf-8")
+    update_config(ready_config, log={"format": "xml"})
     result = run_cli("--config", str(ready_config), "check-config", cwd=tmp_path)
     assert result.returncode == 2 and "log.format" in result.stderr
     assert "Traceback" not in result.stderr

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import signal
-import sys
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,7 +29,7 @@ from federation.identity.directory import ActorDirectory, open_vault
 from federation.inbox.processor import PROCESSING_LEASE
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.settings import Settings
-from tests.cli.conftest import clean_env
+from tests.config_toml import update_config
 from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     ARTICLE,
     BRIDGE,
@@ -44,6 +43,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     peer_keys,
     sign_headers,
 )
+from tests.serve import Served, config_port
 
 pytestmark = pytest.mark.slow
 
@@ -53,35 +53,27 @@ CONCURRENCY = 16
 KILL_AFTER = 150
 
 
-def _config(ready_config: Path) -> tuple[Path, int]:
-    text = ready_config.read_text(encoding="utf-8")
-    text = text.replace('data_dir = "data"', 'data_dir = "data"\nallow_loopback_fetch = true', 1)
-    text += "\n[inbox.limits]\nreplies_per_hour = 1000000\n"
-    ready_config.write_text(text, encoding="utf-8")
-    port = int(text.split("[server]", 1)[1].split("port = ", 1)[1].split("\n", 1)[0])
-    return ready_config, port
+def inbox_load_config(ready_config: Path) -> Path:
+    """The ready configuration, with loopback fetches allowed and no limit on replies."""
+    return update_config(ready_config, allow_loopback_fetch=True,
+                         inbox={"limits": {"replies_per_hour": 1000000}})
 
 
-async def _serve(config: Path, tmp_path: Path, name: str, port: int) -> asyncio.subprocess.Process:
-    log = (tmp_path / f"{name}.log").open("wb")
-    process = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "federation", "--config", str(config), "serve", cwd=tmp_path,
-        env=clean_env(), stdin=asyncio.subprocess.DEVNULL, stdout=log, stderr=log)
-    for _ in range(600):
-        try:
-            _, writer = await asyncio.open_connection("127.0.0.1", port)
-            writer.close()
-            return process
-        except OSError:
-            if process.returncode is not None:
-                raise AssertionError((tmp_path / f"{name}.log").read_text()) from None
-            await asyncio.sleep(0.05)
-    raise AssertionError("serve did not start")
+async def seed_article(database_url: str, settings: Settings) -> None:
+    """The actors synced and the article the replies answer."""
+    async with open_database(database_url):
+        directory = ActorDirectory(settings, open_vault(settings.data_dir))
+        await directory.sync()
+        await ContentObject.create(
+            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
+            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
+            content_hash="0" * 64, published_at=datetime.now(UTC))
 
 
-async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
-                signer: PeerActor) -> int | None:
-    """The status of one signed POST, ``None`` when no answer came (the server died)."""
+async def post_signed(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
+                      signer: PeerActor) -> tuple[int | None, str | None]:
+    """The status and ``Retry-After`` of one signed POST to the inbox (``None``: no answer
+    came, the server died or went away)."""
     body = json.dumps(activity).encode()
     headers = {"Content-Type": "application/activity+json", "Host": "bridge.example",
                **sign_headers("cavage", signer, BRIDGE + "/inbox", body)}
@@ -89,9 +81,33 @@ async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, A
         async with session.post(f"http://127.0.0.1:{port}/inbox", data=body,
                                 headers=headers) as response:
             await response.read()
-            return response.status
+            return response.status, response.headers.get("Retry-After")
     except (TimeoutError, aiohttp.ClientError, OSError):
-        return None
+        return None, None
+
+
+async def engine(make_settings: Callable[..., Settings], database_url: str,
+                 aiohttp_client: Any) -> Bridge:
+    """An application on the database whose job engine a test runs (no serve process)."""
+    from federation.app import create_app
+
+    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
+                                   server={"run_worker": False},
+                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
+    return Bridge(await aiohttp_client(app), app)
+
+
+async def assert_engine_stores_every_one(bridge: Bridge, sent: list[dict[str, Any]]) -> int:
+    """The engine, its clock past the processing lease, takes up what serve left: every
+    activity ``sent`` ends a stored reply and no inbox job is left; the replies stored."""
+    later = datetime.now(UTC) + PROCESSING_LEASE * 2
+    await bridge.run_jobs(clock=lambda: later)
+    stored = set(await Reply.all().values_list("uri", flat=True))
+    lost = sorted(a["id"] for a in sent if a["object"]["id"] not in stored)
+    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
+    assert await Reply.all().count() == len(sent)
+    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    return len(stored)
 
 
 async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
@@ -100,30 +116,27 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         alice: PeerActor) -> None:
     if not database_url.startswith("sqlite"):
         pytest.skip("kill -9 under inbox load is the SQLite scenario (one serve per database)")
-    config, port = _config(ready_config)
-    async with open_database(database_url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        await ContentObject.create(
-            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
-            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
-            content_hash="0" * 64, published_at=datetime.now(UTC))
+    config = inbox_load_config(ready_config)
+    port = config_port(config)
+    await seed_article(database_url, settings)
     activities = [create(alice, note(alice, n), n) for n in range(ACTIVITIES)]
     answers: dict[str, int | None] = {}
 
-    server = await _serve(config, tmp_path, "serve-1", port)
+    first = Served(config, port, tmp_path / "serve-1.log")
+    await first.start()
+    server = first.running()
     killed = asyncio.Event()
     queue = iter(activities)
     async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=20)) as session:
         first = next(queue)  # alice's key is fetched once, then cached (as a known sender)
-        answers[first["id"]] = await _post(session, port, first, alice)
+        answers[first["id"]] = (await post_signed(session, port, first, alice))[0]
         assert answers[first["id"]] == 202
 
         async def sender() -> None:
             for activity in queue:
                 if killed.is_set():
                     return
-                status = await _post(session, port, activity, alice)
+                status, _ = await post_signed(session, port, activity, alice)
                 answers[activity["id"]] = status
                 if not killed.is_set() and sum(
                         1 for s in answers.values() if s and 200 <= s < 300) >= KILL_AFTER:
@@ -138,29 +151,18 @@ async def test_kill_9_of_serve_under_inbox_load_loses_no_acknowledged_activity(
         assert not [s for s in answers.values() if s is not None and not 200 <= s < 300]
 
         # the senders retry what got no 2xx, on a new serve
-        server = await _serve(config, tmp_path, "serve-2", port)
+        second = Served(config, port, tmp_path / "serve-2.log")
+        await second.start()
         try:
             for activity in activities:
                 if activity["id"] not in acknowledged:
-                    status = await _post(session, port, activity, alice)
+                    status, _ = await post_signed(session, port, activity, alice)
                     assert status == 202, status
                     acknowledged.add(activity["id"])
         finally:
-            server.send_signal(signal.SIGTERM)
-            await server.wait()
+            await second.stop()
     assert len(acknowledged) == ACTIVITIES
 
     # the job engine (of any serve or worker) takes up what the dead process left
-    from federation.app import create_app
-
-    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
-                                   server={"run_worker": False},
-                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
-    bridge = Bridge(await aiohttp_client(app), app)
-    later = datetime.now(UTC) + PROCESSING_LEASE * 2
-    await bridge.run_jobs(clock=lambda: later)
-    stored = set(await Reply.all().values_list("uri", flat=True))
-    lost = sorted(a["id"] for a in activities if a["object"]["id"] not in stored)
-    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
-    assert await Reply.all().count() == ACTIVITIES
-    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    await assert_engine_stores_every_one(
+        await engine(make_settings, database_url, aiohttp_client), activities)

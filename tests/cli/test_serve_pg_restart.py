@@ -13,9 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
-import signal
 from collections import Counter
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -25,15 +23,17 @@ from typing import Any
 import aiohttp
 import pytest
 
-from federation.db.content import ContentObject, ObjectKind
 from federation.db.jobs import Job, JobState
 from federation.db.lifecycle import open_database
-from federation.db.moderation import Reply
-from federation.identity.directory import ActorDirectory, open_vault
-from federation.inbox.processor import PROCESSING_LEASE
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.settings import Settings
-from tests.cli.test_serve_kill import _config, _serve
+from tests.cli.test_serve_kill import (
+    assert_engine_stores_every_one,
+    engine,
+    inbox_load_config,
+    post_signed,
+    seed_article,
+)
 from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     ARTICLE,
     BRIDGE,
@@ -48,6 +48,7 @@ from tests.inbox.conftest import (  # noqa: F401 (fixtures)
     sign_headers,
 )
 from tests.pgcluster import PgCluster, cluster, migrated_database, settled  # noqa: F401 (fixture)
+from tests.serve import Served, config_port
 
 pytestmark = pytest.mark.slow
 
@@ -66,33 +67,13 @@ def database_url(cluster: PgCluster) -> str:
     return migrated_database(cluster)
 
 
-async def _post(session: aiohttp.ClientSession, port: int, activity: dict[str, Any],
-                signer: PeerActor) -> tuple[int | None, str | None]:
-    """The status and ``Retry-After`` of one signed POST (``None``: no answer came)."""
-    body = json.dumps(activity).encode()
-    headers = {"Content-Type": "application/activity+json", "Host": "bridge.example",
-               **sign_headers("cavage", signer, BRIDGE + "/inbox", body)}
-    try:
-        async with session.post(f"http://127.0.0.1:{port}/inbox", data=body,
-                                headers=headers) as response:
-            await response.read()
-            return response.status, response.headers.get("Retry-After")
-    except (TimeoutError, aiohttp.ClientError, OSError):
-        return None, None
-
-
 async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
         tmp_path: Path, database_url: str, ready_config: Path, settings: Settings,
         make_settings: Callable[..., Settings], aiohttp_client: Any, peer: Any,
         alice: PeerActor, cluster: PgCluster) -> None:
-    config, port = _config(ready_config)
-    async with open_database(database_url):
-        directory = ActorDirectory(settings, open_vault(settings.data_dir))
-        await directory.sync()
-        await ContentObject.create(
-            actor_id=directory.get("halte-au-controle-numerique").db_id, kind=ObjectKind.ARTICLE,
-            source="push", source_id="4521", uri=ARTICLE, document={"id": ARTICLE, "type": "Article"},
-            content_hash="0" * 64, published_at=datetime.now(UTC))
+    config = inbox_load_config(ready_config)
+    port = config_port(config)
+    await seed_article(database_url, settings)
 
     statuses: Counter[int | None] = Counter()
     phase = "before"  # the fault under way: before, restart, stop, after
@@ -103,7 +84,8 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
     enough = asyncio.Event()  # the faults are over and the stream went on after them
     numbers = itertools.count()
 
-    server = await _serve(config, tmp_path, "serve", port)
+    served = Served(config, port, tmp_path / "serve.log")
+    await served.start()
     try:
         async with aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
 
@@ -111,7 +93,7 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
                 """Send until a 2xx, retrying 5xx/429 (and no answer) after a short pause."""
                 nonlocal missing_retry_after
                 for _ in range(2000):
-                    status, retry_after = await _post(session, port, activity, alice)
+                    status, retry_after = await post_signed(session, port, activity, alice)
                     statuses[status] += 1
                     if status == 503:
                         refused[phase] += 1
@@ -134,7 +116,7 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
                 target = len(acknowledged) + count
                 async with asyncio.timeout(120):
                     while len(acknowledged) < target:
-                        server_alive(server)
+                        served.running()
                         await asyncio.sleep(0.05)
 
             async def faults() -> None:
@@ -169,12 +151,11 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
             async with open_database(database_url):
                 async with asyncio.timeout(60):
                     while await settled(due):
-                        server_alive(server)
+                        served.running()
                         await asyncio.sleep(0.2)
     finally:
-        server.send_signal(signal.SIGTERM)
-        returncode = await server.wait()
-    log = (tmp_path / "serve.log").read_text(encoding="utf-8", errors="replace")
+        returncode = await served.stop(timeout=60)
+    log = served.log()
     assert returncode == 0, log[-3000:]
 
     # a 2xx, a 503 with Retry-After, or a 429: never a 500, never a dropped connection
@@ -189,25 +170,10 @@ async def test_serve_inbox_loses_nothing_across_a_postgresql_restart_and_a_stop(
     assert "unhandled error" not in log
 
     # the job engine takes up the attempts the faults cut, once their lease expires
-    from federation.app import create_app
-
-    app = create_app(make_settings(database_url, allow_loopback_fetch=True,
-                                   server={"run_worker": False},
-                                   inbox={"limits": {"replies_per_hour": 1_000_000}}))
-    bridge = Bridge(await aiohttp_client(app), app)
+    bridge = await engine(make_settings, database_url, aiohttp_client)
     held = await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count()
-    later = datetime.now(UTC) + PROCESSING_LEASE * 2
-    await bridge.run_jobs(clock=lambda: later)
-    stored = set(await Reply.all().values_list("uri", flat=True))
-    lost = sorted(a["id"] for a in sent if a["object"]["id"] not in stored)
-    assert not lost, f"{len(lost)} acknowledged activities lost: {lost[:5]}"
-    assert await Reply.all().count() == len(sent)
-    assert await Job.filter(kind=INBOX_ACTIVITY.name).exclude(state=JobState.DONE).count() == 0
+    stored = await assert_engine_stores_every_one(bridge, sent)
     print(f"\nsent {len(sent)}, requests {sum(statuses.values())}, 2xx {statuses[202]}, "
           f"503 {statuses[503]} ({refusals} logged; {dict(refused)}), 429 {statuses[429]}, "
-          f"left to the engine after serve {held}, stored {len(stored)}")
+          f"left to the engine after serve {held}, stored {stored}")
 
-
-def server_alive(server: asyncio.subprocess.Process) -> None:
-    if server.returncode is not None:
-        raise AssertionError(f"serve exited {server.returncode}")

@@ -24,6 +24,7 @@ from federation.services import open_services
 from federation.settings import Settings
 from federation.web.loops import Loops
 from tests.cli.conftest import clean_env, run_cli
+from tests.config_toml import update_config
 
 SECRET = "a-long-shared-secret-for-tests"
 #: Upper bound for waiting on the worker process (polling, not timing).
@@ -111,11 +112,8 @@ async def test_worker_process_calls_the_moderation_webhook(tmp_path: Path, datab
     app.router.add_post("/hook", hook)
     async with TestServer(app, host="127.0.0.1") as site:
         url = str(site.make_url("/hook"))
-        ready_config.write_text(
-            ready_config.read_text(encoding="utf-8").replace(
-                "[server]", "allow_loopback_fetch = true\n\n[server]"
-            ) + f'\n[moderation]\nwebhook_url = "{url}"\nwebhook_secret = "{SECRET}"\n',
-            encoding="utf-8")
+        update_config(ready_config, allow_loopback_fetch=True,
+                      moderation={"webhook_url": url, "webhook_secret": SECRET})
         hooked = settings.model_copy(update={"moderation": settings.moderation.model_copy(
             update={"webhook_url": url, "webhook_secret": SECRET})})
         async with open_database(database_url):

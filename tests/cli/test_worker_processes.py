@@ -34,6 +34,7 @@ from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.identity.directory import ActorDirectory, open_vault
 from federation.settings import Settings
 from tests.cli.conftest import clean_env
+from tests.config_toml import update_config
 from tests.delivery.conftest import Peer, Received
 
 pytestmark = pytest.mark.slow
@@ -208,10 +209,8 @@ class Bench:
 async def bench(tmp_path: Path, ready_config: Path, database_url: str, settings: Settings,
                 servers: int, delay: float = 0.0) -> AsyncIterator[Bench]:
     """``servers`` inbox servers, the config with loopback deliveries and the shortest lease."""
-    text = ready_config.read_text(encoding="utf-8").replace(
-        "[server]", "allow_loopback_fetch = true\n\n[server]", 1)
-    ready_config.write_text(text + f"\n[delivery]\nlease_seconds = {LEASE_SECONDS}\n"
-                            f"per_host_concurrency = {PER_HOST}\n", encoding="utf-8")
+    update_config(ready_config, allow_loopback_fetch=True, delivery={
+        "lease_seconds": LEASE_SECONDS, "per_host_concurrency": PER_HOST})
     async with contextlib.AsyncExitStack() as stack:
         await stack.enter_async_context(open_database(database_url))
         directory = ActorDirectory(settings, open_vault(settings.data_dir))

@@ -14,18 +14,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
-import socket
 import ssl
-import sys
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
 from pathlib import Path
-from typing import Any
 
 import aiohttp
 import pytest
@@ -33,50 +29,14 @@ from httpsig.sign import HeaderSigner
 
 from federation.signing.digests import sha256_digest_header
 from federation.signing.keys import generate_rsa_key, private_key_to_pem
-from tests.deploy.nginx import ROOT, Nginx, VirtualHost, example, host_names
+from tests.config_toml import config_toml
+from tests.deploy.nginx import Nginx, VirtualHost, example, host_names
+from tests.serve import Served, clean_env, free_port, until
 from tests.tlsca import LocalCA
 
 pytestmark = pytest.mark.slow
 
 AS_JSON = "application/activity+json"
-POLL_TIMEOUT = 30.0
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
-
-
-CONFIG = """\
-base_url = "https://{name}.test:{https_port}"
-data_dir = "data"
-allow_loopback_fetch = true
-
-[server]
-host = "127.0.0.1"
-port = {port}
-trusted_proxies = ["127.0.0.1", "::1"]
-
-[site]
-name = "Site {name}"
-home_page = "https://www.{name}.test/"
-
-[site_actor]
-identifier = "site"
-username = "site"
-name = "Site {name}"
-
-[[collectives]]
-identifier = "halte"
-username = "halte"
-name = "Halte {name}"
-"""
 
 
 @dataclass
@@ -87,14 +47,23 @@ class Bridge:
     directory: Path
     https_port: int
     ca: Path
-    port: int = 0
-    process: asyncio.subprocess.Process | None = None
+    port: int = field(default_factory=free_port)
+    served: Served = field(init=False)
 
     def __post_init__(self) -> None:
-        self.port = free_port()
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(CONFIG.format(name=self.name, https_port=self.https_port,
-                                             port=self.port), encoding="utf-8")
+        name = self.name
+        self.config.write_text(config_toml(
+            base_url=f"https://{name}.test:{self.https_port}", allow_loopback_fetch=True,
+            port=self.port, server={"trusted_proxies": ["127.0.0.1", "::1"]},
+            site={"name": f"Site {name}", "home_page": f"https://www.{name}.test/"},
+            site_actor={"identifier": "site", "username": "site", "name": f"Site {name}"},
+            collectives=[{"identifier": "halte", "username": "halte", "name": f"Halte {name}"}],
+        ), encoding="utf-8")
+        env = {k: v for k, v in clean_env(FEDERATION_LOG_LEVEL="INFO").items()
+               if not k.startswith("SSL_CERT_")}
+        env["SSL_CERT_FILE"] = str(self.ca)  # the local CA only: nothing else is trusted
+        self.served = Served(self.config, self.port, self.directory / "serve.log", env)
 
     @property
     def host(self) -> str:
@@ -108,53 +77,8 @@ class Bridge:
     def config(self) -> Path:
         return self.directory / "federation.toml"
 
-    def environment(self) -> dict[str, str]:
-        env = {k: v for k, v in os.environ.items()
-               if not k.startswith(("FEDERATION_", "SSL_CERT_"))}
-        env.update(FEDERATION_LOG_LEVEL="INFO", PYTHONPATH=str(ROOT), PYTHONUNBUFFERED="1",
-                   SSL_CERT_FILE=str(self.ca))  # the local CA only: nothing else is trusted
-        return env
-
     async def cli(self, *args: str) -> str:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "federation", "--config", str(self.config), *args,
-            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-            env=self.environment(), cwd=self.directory)
-        out, err = await asyncio.wait_for(process.communicate(), 120)
-        assert process.returncode == 0, f"{self.name} {args}: {err.decode()}"
-        return out.decode()
-
-    async def start(self) -> None:
-        with open(self.directory / "serve.log", "wb") as log:
-            self.process = await asyncio.create_subprocess_exec(
-                sys.executable, "-m", "federation", "--config", str(self.config), "serve",
-                stdout=log, stderr=log, env=self.environment(), cwd=self.directory)
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 15)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-    def log(self) -> str:
-        path = self.directory / "serve.log"
-        return path.read_text(errors="replace") if path.exists() else ""
-
-
-async def until(check: Callable[[], Awaitable[Any]], what: str, *logs: Callable[[], str],
-                timeout: float = POLL_TIMEOUT) -> Any:
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"timed out waiting for {what}\n" + "\n---\n".join(
-                log()[-4000:] for log in logs))
-        await asyncio.sleep(0.25)
+        return await self.served.command(*args)
 
 
 @asynccontextmanager
@@ -171,10 +95,10 @@ async def deployment(tmp_path: Path) -> AsyncIterator[tuple[Bridge, Bridge, Ngin
             nginx.write()
             nginx.test_config()  # `nginx -t` on the example as rendered
             await asyncio.gather(site.cli("migrate"), peer.cli("migrate"))
-            await asyncio.gather(site.start(), peer.start(), nginx.start())
+            await asyncio.gather(site.served.start(), peer.served.start(), nginx.start())
             yield site, peer, nginx, ca
         finally:
-            await asyncio.gather(site.stop(), peer.stop(), nginx.stop())
+            await asyncio.gather(site.served.stop(), peer.served.stop(), nginx.stop())
             nginx.cleanup()
 
 
@@ -195,7 +119,7 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
         mark("CA, nginx -t, migrate")
         tls = ssl.create_default_context(cafile=str(ca.cert))
         async with aiohttp.ClientSession(connector=aiohttp.TCPConnector(ssl=tls)) as http:
-            logs = (site.log, peer.log, nginx.log)
+            logs = (site.served.log, peer.served.log, nginx.log)
             token_made = asyncio.create_task(site.cli("tokens", "create", "cms"))  # meanwhile
 
             async def ready(bridge: Bridge) -> bool:
@@ -263,7 +187,8 @@ async def test_two_bridges_federate_through_the_documented_nginx(tmp_path: Path)
                 lines = [json.loads(line) for line in queue.splitlines()]
                 assert lines and all(line["pending"] == 0 and line["failed"] == 0
                                      and not line["last_error"] for line in lines), lines
-                assert "not told to trust" not in bridge.log()  # trusted_proxies as documented
+                # trusted_proxies as documented
+                assert "not told to trust" not in bridge.served.log()
 
             # Why Host must pass unchanged: nginx's default (no proxy_set_header Host) sends
             # the upstream's address, and every signed request is refused for it. Through the

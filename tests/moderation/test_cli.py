@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import os
 import re
 import subprocess
 import sys
@@ -17,31 +16,10 @@ from federation.identity.directory import ActorDirectory
 from federation.moderation.accounts import authenticate
 from federation.settings import load_settings
 from federation.signing.keys import KeyVault
+from tests.cli.conftest import clean_env
+from tests.config_toml import config_toml
 
 from .conftest import PASSWORD, Factory
-
-CONFIG = """\
-base_url = "https://bridge.example"
-data_dir = "data"
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-"""
-
-
-def clean_env() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if not k.startswith("FEDERATION_")}
 
 
 def _run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[str]:
@@ -53,7 +31,7 @@ def _run(*args: str, cwd: Path, stdin: str = "") -> subprocess.CompletedProcess[
 @pytest.mark.slow
 def test_moderators_and_moderation_commands(tmp_path: Path) -> None:
     """Add a moderator with the password on stdin, list, change it; approve a reply by id."""
-    (tmp_path / "federation.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "federation.toml").write_text(config_toml(), encoding="utf-8")
     assert _run("migrate", cwd=tmp_path).returncode == 0
     added = _run("moderators", "add", "camille", "--language", "en", cwd=tmp_path,
                  stdin=PASSWORD + "\n")
@@ -95,7 +73,7 @@ def test_moderators_and_moderation_commands(tmp_path: Path) -> None:
 
 def test_new_moderator_gets_the_configured_language(tmp_path: Path) -> None:
     """Without --language, an account speaks `moderation.language` (it was always French)."""
-    (tmp_path / "federation.toml").write_text(CONFIG + '\n[moderation]\nlanguage = "en"\n',
+    (tmp_path / "federation.toml").write_text(config_toml(sections={"moderation": {"language": "en"}}),
                                               encoding="utf-8")
     assert _run("migrate", cwd=tmp_path).returncode == 0
     added = _run("moderators", "add", "sam", cwd=tmp_path, stdin=PASSWORD + "\n")

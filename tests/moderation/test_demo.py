@@ -16,7 +16,6 @@ import pytest
 from federation.cli import main
 from federation.db.delivery import DeliveryJob, FanoutJob
 from federation.db.jobs import Job
-from federation.db.lifecycle import open_database
 from federation.db.moderation import (
     ModeratorAccount,
     NotifyMode,
@@ -35,56 +34,19 @@ from federation.moderation.service import ModerationService
 from federation.remote.client import validate_url
 from federation.services import open_services
 from federation.settings import load_settings
-
-TOML = """\
-base_url = "https://bridge.example"
-data_dir = "data"
-database_url = "{database_url}"
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-
-[[collectives]]
-identifier = "changer-de-cap"
-username = "changerdecap"
-name = "Collectif Changer de cap"
-
-[moderation]
-webhook_url = "https://site.example/federation-webhook"
-webhook_secret = "0123456789abcdef0123"
-
-[smtp]
-host = "127.0.0.1"
-port = 2525
-security = "none"
-from_address = "moderation@bridge.example"
-"""
+from tests.config_toml import CAP, HALTE, config_toml
+from tests.conftest import on_database
 
 
 @pytest.fixture
 def config(tmp_path: Path, database_url: str) -> Path:
     path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
+    path.write_text(config_toml(database_url=database_url, collectives=(HALTE, CAP), sections={
+        "moderation": {"webhook_url": "https://site.example/federation-webhook",
+                       "webhook_secret": "0123456789abcdef0123"},
+        "smtp": {"host": "127.0.0.1", "port": 2525, "security": "none",
+                 "from_address": "moderation@bridge.example"}}), encoding="utf-8")
     return path
-
-
-def _run(database_url: str, coroutine_factory: Any) -> Any:
-    async def run() -> Any:
-        async with open_database(database_url):
-            return await coroutine_factory()
-
-    return asyncio.run(run())
 
 
 def test_demo_seeds_moderation_work_once_and_tells_no_one(
@@ -94,7 +56,7 @@ def test_demo_seeds_moderation_work_once_and_tells_no_one(
         account.email, account.notify = "camille@site.example", NotifyMode.IMMEDIATE
         await account.save()
 
-    _run(database_url, moderator)
+    on_database(database_url, moderator)
     assert main(["--config", str(config), "demo"]) == 0
     first = capsys.readouterr().out
     assert "demo moderation: 3 pending replies and 1 report(s) added, from the fictitious " \
@@ -115,7 +77,7 @@ def test_demo_seeds_moderation_work_once_and_tells_no_one(
             "jobs": await Job.all().values_list("kind", flat=True),
         }
 
-    seeded = _run(database_url, rows)
+    seeded = on_database(database_url, rows)
     assert seeded["replies"] == [
         (ReplyKind.REPLY, ReplyState.PENDING, "@camille@demo.invalid", False, "", "article"),
         (ReplyKind.REPLY, ReplyState.PENDING, "@mireille@demo.invalid", True,

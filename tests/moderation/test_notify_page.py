@@ -16,10 +16,11 @@ from federation.db.moderation import ModeratorAccount, NotifyMode
 from federation.i18n import messages
 from federation.moderation import accounts
 from federation.settings import Settings
+from tests.config_toml import config_toml
 
 from .conftest import PASSWORD
 from .smtp import Credentials, MailInbox, smtp_server
-from .test_cli import CONFIG, _run
+from .test_cli import _run
 
 MESSAGES = {language: messages(language) for language in ("fr", "en")}
 
@@ -92,7 +93,7 @@ async def test_bad_input_is_400_and_nothing_is_written(admin):
 def test_moderators_edit_and_check_config_smtp(tmp_path: Path) -> None:
     """``moderators edit --email --notify``; ``check-config`` reads the password file and
     ``--smtp`` logs in to a real server on loopback (exit 1 when refused)."""
-    (tmp_path / "federation.toml").write_text(CONFIG, encoding="utf-8")
+    (tmp_path / "federation.toml").write_text(config_toml(), encoding="utf-8")
     assert _run("migrate", cwd=tmp_path).returncode == 0
     assert _run("moderators", "add", "camille", cwd=tmp_path,
                 stdin=PASSWORD + "\n").returncode == 0
@@ -112,10 +113,10 @@ def test_moderators_edit_and_check_config_smtp(tmp_path: Path) -> None:
         inbox = MailInbox()
         async with smtp_server(inbox, credentials=Credentials("bridge", "relay-pass")) as port:
             (tmp_path / "smtp-password").write_text("relay-pass\n", encoding="utf-8")
-            (tmp_path / "federation.toml").write_text(
-                CONFIG + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "none"\n'
-                'username = "bridge"\npassword_file = "smtp-password"\n'
-                'from_address = "federation@bridge.example"\n', encoding="utf-8")
+            (tmp_path / "federation.toml").write_text(config_toml(sections={"smtp": {
+                "host": "127.0.0.1", "port": port, "security": "none", "username": "bridge",
+                "password_file": "smtp-password", "from_address": "federation@bridge.example",
+            }}), encoding="utf-8")
             good = await asyncio.to_thread(_run, "check-config", "--smtp", cwd=tmp_path)
             assert good.returncode == 0, good.stderr
             assert "connected and accepted" in good.stdout

@@ -3,11 +3,9 @@ does at /admin/actors, from the command line (the same service, the same rules).
 
 from __future__ import annotations
 
-import asyncio
 import io
 import json
 from pathlib import Path
-from typing import Any
 
 import pytest
 from PIL import Image
@@ -15,26 +13,15 @@ from PIL import Image
 from federation.cli import main
 from federation.db.actors import Actor
 from federation.db.content import OutboxActivity
-from federation.db.lifecycle import open_database
 from federation.db.moderation import ModeratorAccount
-
-from .test_cli import TOML
+from tests.conftest import on_database
 
 
 @pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Path:
-    path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
-    assert main(["--config", str(path), "migrate"]) == 0
-    return path
-
-
-def _query(database_url: str, factory: Any) -> Any:
-    async def run() -> Any:
-        async with open_database(database_url):
-            return await factory()
-
-    return asyncio.run(run())
+def config(config: Path) -> Path:
+    """The publishing tests' configuration, its database migrated."""
+    assert main(["--config", str(config), "migrate"]) == 0
+    return config
 
 
 def _run(config: Path, *args: str) -> int:
@@ -62,12 +49,12 @@ def test_create_edit_retire_from_the_command_line(config, database_url, tmp_path
     assert "Update queued" in capsys.readouterr().out
     assert _run(config, "actors", "edit", "velo", "--summary", "Atelier") == 0
     assert "nothing changed" in capsys.readouterr().out
-    assert _query(database_url, lambda: OutboxActivity.filter(type="Update").count()) == 1
+    assert on_database(database_url, lambda: OutboxActivity.filter(type="Update").count()) == 1
 
     assert _run(config, "actors", "retire", "velo") == 1
     assert "--yes" in capsys.readouterr().err
     assert _run(config, "actors", "retire", "velo", "--yes") == 0
-    assert _query(database_url, lambda: OutboxActivity.filter(type="Delete").count()) == 1
+    assert on_database(database_url, lambda: OutboxActivity.filter(type="Delete").count()) == 1
     assert _run(config, "actors", "list") == 0
     assert "velo" in [line.split()[0] for line in capsys.readouterr().out.splitlines()
                       if "retired" in line]
@@ -98,7 +85,7 @@ def test_import_config_publishes_the_file(config, database_url, capsys):
     assert "differs from the database for name" in capsys.readouterr().out
     assert _run(config, "actors", "import-config") == 0
     assert "halte-au-controle-numerique: Update queued (name)" in capsys.readouterr().out
-    assert _query(database_url, lambda: Actor.get(identifier="halte-au-controle-numerique")
+    assert on_database(database_url, lambda: Actor.get(identifier="halte-au-controle-numerique")
                   ).profile["name"] == "Halte au contrôle numérique"
 
 
@@ -108,9 +95,9 @@ def test_moderators_admin_gives_and_takes_the_role(config, database_url, capsys,
     takes the role back; the help no longer says the flag gives no rights."""
     monkeypatch.setattr("sys.stdin", io.StringIO("correct horse battery staple\n"))
     assert _run(config, "moderators", "add", "ada", "--admin") == 0
-    assert _query(database_url, lambda: ModeratorAccount.get(username="ada")).is_admin
+    assert on_database(database_url, lambda: ModeratorAccount.get(username="ada")).is_admin
     assert _run(config, "moderators", "admin", "ada", "--revoke") == 0
-    assert not _query(database_url, lambda: ModeratorAccount.get(username="ada")).is_admin
+    assert not on_database(database_url, lambda: ModeratorAccount.get(username="ada")).is_admin
     with pytest.raises(SystemExit):
         _run(config, "moderators", "add", "--help")
     assert "no extra rights" not in capsys.readouterr().out

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from pathlib import Path
 from typing import Any
@@ -13,42 +12,7 @@ from federation.cli import main
 from federation.db.content import ContentObject, ObjectKind, OutboxActivity
 from federation.db.delivery import FanoutJob
 from federation.db.ingest import ApiToken
-from federation.db.lifecycle import open_database
-
-TOML = """\
-base_url = "https://bridge.example"
-data_dir = "data"
-database_url = "{database_url}"
-
-[site]
-name = "Le Numéro Zéro"
-home_page = "https://site.example/"
-
-[site_actor]
-identifier = "site"
-username = "lenumerozero"
-name = "Le Numéro Zéro"
-
-[[collectives]]
-identifier = "halte-au-controle-numerique"
-username = "halteaucontrolenumerique"
-name = "Halte au contrôle numérique"
-"""
-
-
-@pytest.fixture
-def config(tmp_path: Path, database_url: str) -> Path:
-    path = tmp_path / "federation.toml"
-    path.write_text(TOML.format(database_url=database_url), encoding="utf-8")
-    return path
-
-
-def _query(database_url: str, coroutine_factory: Any) -> Any:
-    async def run() -> Any:
-        async with open_database(database_url):
-            return await coroutine_factory()
-
-    return asyncio.run(run())
+from tests.conftest import on_database
 
 
 def test_demo_is_idempotent_and_not_delivered(config: Path, database_url: str,
@@ -65,7 +29,7 @@ def test_demo_is_idempotent_and_not_delivered(config: Path, database_url: str,
         return kinds, await OutboxActivity.all().count(), await FanoutJob.all().count(), \
             event.document
 
-    kinds, activities, fanouts, event = _query(database_url, check)
+    kinds, activities, fanouts, event = on_database(database_url, check)
     assert kinds == ["article", "event"] and activities == 2 and fanouts == 0
     assert event["summary"] == ("<p>jeudi 9 juin 2022, 18:00–20:00 (Europe/Paris) — la Cale, "
                                 "16 rue Royet, Saint-Étienne</p>")
@@ -103,7 +67,7 @@ def test_publish_import_and_tokens(config: Path, database_url: str, tmp_path: Pa
         return (await OutboxActivity.all().count(), await FanoutJob.all().count(),
                 await ApiToken.get(name="spip"))
 
-    activities, fanouts, token = _query(database_url, check)
+    activities, fanouts, token = on_database(database_url, check)
     assert activities == 4 and fanouts == 1  # only the published item is delivered
     assert secret not in token.token_hash and token.revoked_at is not None
 

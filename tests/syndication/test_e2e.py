@@ -13,11 +13,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import os
-import socket
-import sys
-import time
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from email.utils import format_datetime
@@ -32,63 +28,14 @@ from httpsig.verify import HeaderVerifier
 
 from federation.signing.digests import sha256_digest_header
 from federation.signing.keys import private_key_to_pem, public_key_to_pem
+from tests.config_toml import config_toml
+from tests.serve import Served, clean_env, free_port, until
 
 pytestmark = pytest.mark.slow
 
 AS_JSON = "application/activity+json"
 PUBLIC = "https://www.w3.org/ns/activitystreams#Public"
 PASSWORD = "correct horse battery staple 42"
-POLL_TIMEOUT = 20.0
-
-
-_HANDED_OUT: set[int] = set()
-
-
-def free_port() -> int:
-    """A port free now, never handed out before: the serve processes bind theirs only later,
-    so two servers of one test could otherwise be given the same port."""
-    while True:
-        with socket.socket() as sock:
-            sock.bind(("127.0.0.1", 0))
-            port = sock.getsockname()[1]
-        if port not in _HANDED_OUT:
-            _HANDED_OUT.add(port)
-            return port
-
-
-CONFIG = """\
-base_url = "http://127.0.0.1:{port}"
-data_dir = "data"
-allow_loopback_fetch = true
-
-[server]
-host = "127.0.0.1"
-port = {port}
-
-[site]
-name = "Site {name}"
-home_page = "https://{name}.example/"
-
-[site_actor]
-identifier = "site"
-username = "site{name}"
-name = "Site {name}"
-
-[[collectives]]
-identifier = "halte"
-username = "halte{name}"
-name = "Halte {name}"
-
-[[collectives]]
-identifier = "cap"
-username = "cap{name}"
-name = "Changer de cap {name}"
-
-[[collectives]]
-identifier = "presse"
-username = "presse{name}"
-name = "Revue de presse {name}"
-"""
 
 
 @dataclass
@@ -98,7 +45,11 @@ class Site:
     name: str
     directory: Path
     port: int = field(default_factory=free_port)
-    process: asyncio.subprocess.Process | None = None
+    served: Served = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.served = Served(self.config, self.port, self.directory / "serve.log",
+                             clean_env(FEDERATION_LOG_LEVEL="WARNING"))
 
     @property
     def base(self) -> str:
@@ -110,59 +61,21 @@ class Site:
 
     def write_config(self) -> None:
         self.directory.mkdir(parents=True, exist_ok=True)
-        self.config.write_text(CONFIG.format(port=self.port, name=self.name), encoding="utf-8")
+        name = self.name
+        self.config.write_text(config_toml(
+            base_url=self.base, allow_loopback_fetch=True, port=self.port,
+            site={"name": f"Site {name}", "home_page": f"https://{name}.example/"},
+            site_actor={"identifier": "site", "username": f"site{name}", "name": f"Site {name}"},
+            collectives=[
+                {"identifier": "halte", "username": f"halte{name}", "name": f"Halte {name}"},
+                {"identifier": "cap", "username": f"cap{name}", "name": f"Changer de cap {name}"},
+                {"identifier": "presse", "username": f"presse{name}",
+                 "name": f"Revue de presse {name}"},
+            ]), encoding="utf-8")
 
     async def cli(self, *args: str, stdin: str | None = None) -> str:
         """Run ``federation --config … ARGS`` and return its stdout (it must succeed)."""
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "federation", "--config", str(self.config), *args,
-            stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.PIPE, env=_environment(),
-        )
-        out, err = await process.communicate(stdin.encode() if stdin else None)
-        assert process.returncode == 0, f"{args}: {err.decode()}"
-        return out.decode()
-
-    async def start(self) -> None:
-        log = open(self.directory / "serve.log", "wb")  # closed with the process
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "federation", "--config", str(self.config), "serve",
-            stdout=log, stderr=log, env=_environment(),
-        )
-        log.close()
-
-    async def stop(self) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.terminate()
-            try:
-                await asyncio.wait_for(self.process.wait(), 10)
-            except TimeoutError:
-                self.process.kill()
-                await self.process.wait()
-
-    def log(self) -> str:
-        path = self.directory / "serve.log"
-        return path.read_text(errors="replace")[-4000:] if path.exists() else ""
-
-
-def _environment() -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FEDERATION_")}
-    env["FEDERATION_LOG_LEVEL"] = "WARNING"
-    return env
-
-
-async def until(check: Callable[[], Awaitable[Any]], what: str, *sites: Site,
-                timeout: float = POLL_TIMEOUT) -> Any:
-    """Poll ``check`` until it returns something truthy (a short poll: workers run elsewhere)."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = await check()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            logs = "\n".join(f"--- {s.name} ---\n{s.log()}" for s in sites)
-            pytest.fail(f"timed out waiting for {what}\n{logs}")
-        await asyncio.sleep(0.25)
+        return await self.served.command(*args, stdin=stdin)
 
 
 @dataclass
@@ -257,7 +170,7 @@ async def wait_ready(site: Site) -> None:
                     return answer.status == 200
             except aiohttp.ClientError:
                 return False
-        await until(ready, f"{site.name} to serve", site)
+        await until(ready, f"{site.name} to serve", site.served.log)
 
 
 @contextlib.asynccontextmanager
@@ -267,11 +180,10 @@ async def running(*sites: Site) -> AsyncIterator[None]:
         site.write_config()
     await asyncio.gather(*(site.cli("migrate") for site in sites))
     try:
-        for site in sites:
-            await site.start()
+        await asyncio.gather(*(site.served.start() for site in sites))
         yield
     finally:
-        await asyncio.gather(*(site.stop() for site in sites))
+        await asyncio.gather(*(site.served.stop() for site in sites))
 
 
 async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, peer_keys):
@@ -285,7 +197,7 @@ async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, 
 
         # B's readers: fran follows B's site actor and gets its Accept.
         await fran.follow(b)
-        await until(lambda: _async(fran.of_type("Accept")), "fran's Accept", b)
+        await until(lambda: _async(fran.of_type("Accept")), "fran's Accept", b.served.log)
 
         # B follows three collectives of A, one per policy, through its CLI (concurrently:
         # the CLI only writes rows, B's serving process delivers).
@@ -298,7 +210,7 @@ async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, 
         async def accepted() -> bool:
             sources = await _get_json(http, f"{b.base}/api/v1/syndication/sources", moderation)
             return [s["state"] for s in sources["sources"]] == ["accepted"] * 3
-        await until(accepted, "A to accept B's follows", a, b)
+        await until(accepted, "A to accept B's follows", a.served.log, b.served.log)
         listing = asyncio.create_task(b.cli("following"))
 
         # A publishes an article per collective, and an event (push API).
@@ -323,7 +235,7 @@ async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, 
         async def arrived() -> bool:
             return (len(await items("pending_review")) == 2 and len(await items("approved")) == 1
                     and len(await items("stored")) == 1)
-        await until(arrived, "A's items at B", a, b)
+        await until(arrived, "A's items at B", a.served.log, b.served.log)
         assert (await listing).count("accepted") == 3
         pending = await items("pending_review")
         assert set(pending) == {published["halte-article"], published["halte-event"]}
@@ -331,13 +243,14 @@ async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, 
         assert set(await items("stored")) == {published["presse-article"]}
 
         # announce: the boost reaches B's follower at once; review: nothing yet.
-        await until(lambda: _async(fran.of_type("Announce")), "the automatic boost", b)
+        await until(lambda: _async(fran.of_type("Announce")), "the automatic boost", b.served.log)
         # review: B's moderator approves both items → two more boosts.
         for item in pending.values():
             async with http.post(f"{b.base}/api/v1/syndication/items/{item['id']}/approve",
                                  headers=moderation) as answer:
                 assert answer.status == 200, await answer.text()
-        await until(lambda: _async(len(fran.of_type("Announce")) == 3), "the approved boosts", b)
+        await until(lambda: _async(len(fran.of_type("Announce")) == 3), "the approved boosts",
+                    b.served.log)
         boosted = {announce["object"] for announce in fran.of_type("Announce")}
         assert boosted == {published["halte-article"], published["halte-event"],
                            published["cap-article"]}  # store: never boosted
@@ -358,7 +271,7 @@ async def test_sister_sites_follow_review_announce_store_and_withdraw(tmp_path, 
 
         async def withdrawn() -> bool:
             return len(await items("withdrawn")) == 3 and len(fran.of_type("Undo")) == 2
-        await until(withdrawn, "B to withdraw A's deleted items", a, b)
+        await until(withdrawn, "B to withdraw A's deleted items", a.served.log, b.served.log)
         undone = {undo["object"]["object"] for undo in fran.of_type("Undo")}
         assert undone == {published["halte-article"], published["cap-article"]}
         feed = await _get_json(http, f"{b.base}/feeds/syndication.json", {})
