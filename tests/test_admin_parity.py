@@ -72,3 +72,23 @@ def test_every_site_management_page_is_in_the_inventory(tmp_path):
         assert f"`{path}`" in text, path
     listed = {page for page in _table().values() if page.startswith("`/admin/")}
     assert MANAGE_PAGES - {"/admin/federation"} <= {p.strip("`") for p in listed}
+
+
+MODERATION_API = Path(__file__).parents[1] / "docs" / "openapi-moderation.yaml"
+
+
+def test_every_moderation_api_route_is_documented_and_every_documented_one_exists(tmp_path):
+    """The moderation JSON API's routes and docs/openapi-moderation.yaml's operations are the
+    same set (method and path): an operation added on one side only fails here."""
+    import yaml
+
+    app = create_app(settings_from_mapping(base_config("sqlite://:memory:", tmp_path)))
+    served = {(route.method.lower(), route.resource.canonical) for route in app.router.routes()
+              if route.resource is not None and route.method not in ("HEAD", "*")
+              and route.resource.canonical.startswith("/api/v1/moderation")}
+    spec = yaml.safe_load(MODERATION_API.read_text(encoding="utf-8"))
+    documented = {(method, path) for path, item in spec["paths"].items()
+                  for method in item if method in ("get", "post", "put", "patch", "delete")}
+    assert {("post", "/api/v1/moderation/decisions/{decision_id}/undo"),
+            ("put", "/api/v1/moderation/reports/{report_id}/note")} <= served
+    assert served == documented, (sorted(served - documented), sorted(documented - served))

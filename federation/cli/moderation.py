@@ -1,5 +1,6 @@
 """Moderation from the command line: ``moderators add|admin|edit|list|remove|passwd|token``,
-``blocks list|remove`` and ``moderation list|approve|reject|spam|undo``.
+``blocks list|remove`` and ``moderation list|approve|reject|spam|undo|log|undo-decision|
+reports|note`` — through the service functions the web UI calls.
 
 Passwords are never taken from the command line (they would land in the shell history and in
 ``ps``): they are read from a prompt on a terminal, or from the first line of stdin otherwise.
@@ -111,6 +112,36 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         parser.add_argument("--as", dest="moderator", default="cli",
                             help="name recorded in the audit log (default: cli)")
         parser.set_defaults(handler=cmd_decide, action=action)
+    log = mverbs.add_parser(
+        "log", help="the audit log, newest first (ids for undo-decision)",
+        description="Every decision (who, what, when), as /admin/log shows it; UNDO UNTIL says "
+        "until when `moderation undo-decision ID` may reverse it.")
+    log.add_argument("--limit", type=int, default=50, help="rows shown (at most 1000)")
+    add_json_flag(log)
+    log.set_defaults(handler=cmd_log)
+    undo = mverbs.add_parser(
+        "undo-decision", help="reverse one recent decision of the audit log (30 minutes)",
+        description="The undo of the notices in /admin/: a decision on a reply, a block, an "
+        "unblock, a report resolved or reopened, within 30 minutes and if nothing changed its "
+        "subject since. Notes and deletions are final. Exit 1 when it cannot be undone.")
+    undo.add_argument("id", type=int, metavar="ID", help="the decision's id (`moderation log`)")
+    undo.add_argument("--as", dest="moderator", default="cli",
+                      help="name recorded in the audit log (default: cli)")
+    undo.set_defaults(handler=cmd_undo_decision)
+    reports = mverbs.add_parser("reports", help="list the reports (open by default)")
+    reports.add_argument("--resolved", action="store_true", help="the resolved ones instead")
+    add_json_flag(reports)
+    reports.set_defaults(handler=cmd_list_reports)
+    note = mverbs.add_parser(
+        "note", help="print or replace the moderators' note on a report",
+        description="Without --set: print the report's note. --set TEXT replaces it ('' "
+        "clears it; '-' reads it from stdin); audited like the note of /admin/reports.")
+    note.add_argument("id", type=int, metavar="ID", help="the report's id (`moderation reports`)")
+    note.add_argument("--set", dest="text", default=None, metavar="TEXT",
+                      help="the new note ('-': read from stdin)")
+    note.add_argument("--as", dest="moderator", default="cli",
+                      help="name recorded in the audit log (default: cli)")
+    note.set_defaults(handler=cmd_note)
 
 
 def read_password(*, confirm: bool) -> str:
@@ -283,3 +314,80 @@ async def cmd_decide(args: argparse.Namespace) -> int:
             failed += 1
             print(f"{outcome.reply_id}: {outcome.error}", file=sys.stderr)
     return 1 if failed else 0
+
+
+async def cmd_log(args: argparse.Namespace) -> int:
+    from federation.db.moderation import Decision
+    from federation.moderation.service import undo_deadline
+
+    async with opened(settings_from(args), sync=False):
+        rows = await Decision.all().order_by("-id").limit(max(1, min(args.limit, 1000)))
+    emit("decisions", [{
+        "id": d.id, "at": f"{d.created_at:%Y-%m-%d %H:%M:%S}", "moderator": d.moderator,
+        "action": d.action, "subject_type": d.subject_type, "subject": d.subject_uri,
+        "name": d.subject_name, "from_state": d.from_state, "to_state": d.to_state,
+        "note": d.note, "undone": d.undone_at is not None,
+        "undo_until": (f"{deadline:%Y-%m-%d %H:%M:%S}" if (deadline := undo_deadline(d))
+                       else None),
+    } for d in rows], [("id", "id"), ("at (utc)", "at"), ("moderator", "moderator"),
+                       ("action", "action"), ("from", "from_state"), ("to", "to_state"),
+                       ("undone", "undone"), ("undo until", "undo_until"),
+                       ("about", "name")], as_json=args.json, empty="(no decisions)")
+    return 0
+
+
+async def cmd_undo_decision(args: argparse.Namespace) -> int:
+    from federation.moderation.service import ModerationService
+
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        undo = await ModerationService(settings, directory).undo_decision(args.id,
+                                                                          args.moderator)
+    print(f"decision {args.id} undone (audit row {undo.id}: {undo.subject_name or undo.subject_uri}"
+          f" {undo.from_state or '-'} -> {undo.to_state or '-'})")
+    return 0
+
+
+async def cmd_list_reports(args: argparse.Namespace) -> int:
+    from federation.db.moderation import Report
+    from federation.moderation.web.views import excerpt, strings
+
+    async with opened(settings_from(args), sync=False):
+        rows = await Report.filter(resolved=args.resolved).order_by("-id").limit(
+            200).prefetch_related("reporter")
+    emit("reports", [{
+        "id": r.id, "received_at": f"{r.received_at:%Y-%m-%d %H:%M}",
+        "reporter": r.reporter.handle if r.reporter else None, "resolved": r.resolved,
+        "activity": r.activity_uri, "objects": strings(r.object_uris, 200),
+        "content": r.content, "excerpt": excerpt(r.content, EXCERPT_CHARS), "note": r.note,
+    } for r in rows], [("id", "id"), ("received", "received_at"), ("reporter", "reporter"),
+                       ("note", "note"), ("comment", "excerpt")],
+         as_json=args.json, empty=f"(no {'resolved' if args.resolved else 'open'} reports)")
+    return 0
+
+
+async def cmd_note(args: argparse.Namespace) -> int:
+    from federation.db import is_row_id
+    from federation.db.moderation import Report
+    from federation.errors import NotFound
+    from federation.moderation.service import REPORT_NOTE_CHARS, ModerationService
+
+    text = sys.stdin.read() if args.text == "-" else args.text
+    if text is not None and len(text.strip()) > REPORT_NOTE_CHARS:
+        raise BadRequest(f"a note is at most {REPORT_NOTE_CHARS} characters")
+    settings = settings_from(args)
+    async with opened(settings, sync=False) as directory:
+        if text is not None:
+            await ModerationService(settings, directory).annotate_report(
+                args.id, args.moderator, text)
+        report = await Report.get_or_none(id=args.id) if is_row_id(args.id) else None
+        if report is None:
+            raise NotFound("no such report")
+    if text is not None:
+        print(f"note of report {args.id} {'saved' if report.note else 'cleared'}",
+              file=sys.stderr)
+    elif report.note:
+        print(report.note)
+    else:
+        print(f"(report {args.id} has no note)", file=sys.stderr)
+    return 0

@@ -5,7 +5,8 @@ The transport is :mod:`aiosmtplib` (asyncio: a server that hangs is cut by one d
 ``[smtp] timeout``, for the whole session — connect, TLS, login, send — and the worker's other
 jobs go on meanwhile). :class:`SendError` says whether a failure is worth retrying: a refused
 recipient or a refused message (5xx) is not; an unreachable, slow or temporarily failing server
-(4xx), a refused login (the admin may fix the password), a TLS failure are.
+(4xx), a refused login (the admin may fix the password), a TLS failure (an untrusted or
+misnamed certificate, a server that does not offer STARTTLS: the message names it) are.
 
 What a message holds is what moderation needs: the item's author (handle and name), an excerpt
 of its text, what it answers, and the direct link to it in ``/admin/``. Nothing about readers,
@@ -28,6 +29,7 @@ import aiosmtplib
 
 from federation.errors import ConfigError
 from federation.i18n import translator
+from federation.remote.client import tls_failure, verifying_context
 from federation.settings import Settings, SmtpConfig, smtp_password
 
 #: Characters of an item's text quoted in a message.
@@ -154,18 +156,34 @@ async def send(config: SmtpConfig, message: EmailMessage) -> None:
 
 
 async def _session(config: SmtpConfig, message: EmailMessage | None) -> None:
+    """One session, read top to bottom: connect (TLS from the first byte for ``ssl``); for
+    ``starttls``, EHLO and STARTTLS — refused when the server does not offer it, never a
+    fallback to plain text; log in (only once TLS is up, unless ``none`` on loopback); send;
+    QUIT. Certificates and host names are checked against :func:`verifying_context`'s
+    authorities (the system's, or ``SSL_CERT_FILE``'s)."""
     try:
         password = smtp_password(config)
+        context = (await asyncio.to_thread(verifying_context)
+                   if config.security != "none" else None)
     except ConfigError as error:
-        raise SendError(f"smtp.password_file: {error.problems[0].message}") from None
+        problem = error.problems[0]
+        raise SendError(f"{problem.location}: {problem.message}") from None
     try:
         async with asyncio.timeout(config.timeout):
             client = aiosmtplib.SMTP(
                 hostname=config.host, port=config.effective_port,
-                use_tls=config.security == "ssl", start_tls=config.security == "starttls",
-                username=config.username or None, password=password or None,
+                use_tls=config.security == "ssl", start_tls=False, tls_context=context,
                 timeout=config.timeout)
-            async with client:  # connect, STARTTLS, login; QUIT at the end
+            async with client:  # connect; QUIT at the end
+                if config.security == "starttls":
+                    await client.ehlo()
+                    if not client.supports_extension("starttls"):
+                        raise SendError(f"{config.host} does not offer STARTTLS "
+                                        "(smtp.security = \"starttls\"): nothing was sent "
+                                        "without TLS")
+                    await client.starttls()
+                if config.username:
+                    await client.login(config.username, password)
                 if message is not None:
                     await client.send_message(message)
     except TimeoutError:
@@ -179,4 +197,7 @@ async def _session(config: SmtpConfig, message: EmailMessage | None) -> None:
     except aiosmtplib.SMTPResponseException as error:
         raise SendError(f"SMTP {error.code}: {one_line(error.message, 120)}") from None
     except (aiosmtplib.SMTPException, OSError) as error:
+        tls = tls_failure(config.host, error)
+        if tls is not None:  # "TLS certificate verification failed for …: self-signed …"
+            raise SendError(tls) from None
         raise SendError(f"{type(error).__name__}: {one_line(str(error), 120)}") from None

@@ -90,6 +90,19 @@ UNDO_WINDOW = timedelta(minutes=30)
 UNDOABLE = frozenset({Action.APPROVE, Action.REJECT, Action.SPAM, Action.BLOCK_AUTHOR,
                       Action.BLOCK_DOMAIN, Action.UNBLOCK, Action.RESOLVE, Action.REOPEN})
 
+#: The longest note a report keeps (a longer one is cut by the web form, refused by the API).
+REPORT_NOTE_CHARS = 4000
+
+
+def undo_deadline(decision: Decision) -> datetime | None:
+    """Until when :meth:`ModerationService.undo_decision` may reverse ``decision``; None when
+    it never may (already undone, a final action, a no-op). The service checks again when
+    asked, with its subject: one changed since is a 409 even before the deadline."""
+    if (decision.undone_at is not None or decision.action not in UNDOABLE
+            or decision.from_state == decision.to_state):
+        return None
+    return decision.created_at + UNDO_WINDOW
+
 
 #: The decision each action on a pending reply leads to.
 _DECIDE = {
@@ -479,7 +492,7 @@ class ModerationService:
         """Save the moderators' note on a report (replacing the previous one); audited."""
         async with in_transaction():
             report = await self._report(report_id)
-            report.note = note.strip()[:4000]
+            report.note = note.strip()[:REPORT_NOTE_CHARS]
             await report.save(update_fields=["note"])
             state = "resolved" if report.resolved else "open"
             decision = await self._audit(moderator, Action.NOTE, "report", report.activity_uri,

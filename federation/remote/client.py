@@ -433,11 +433,21 @@ class HardenedClient:
 
 
 def tls_context() -> ssl.SSLContext:
-    """The verifying context of outbound HTTPS, from the environment as it is now.
+    """The verifying context of outbound HTTPS (:func:`verifying_context`), HTTP/1.1 only, as
+    aiohttp's own."""
+    context = verifying_context()
+    context.set_alpn_protocols(("http/1.1",))
+    return context
+
+
+def verifying_context() -> ssl.SSLContext:
+    """A client context that checks certificates and host names, from the environment as it
+    is now — outbound HTTPS and the moderators' SMTP (``moderation/mail.py``) trust the same
+    authorities.
 
     :func:`ssl.create_default_context` loads the system's CAs — or, when set, the file named by
     ``SSL_CERT_FILE`` *instead of* the system bundle file and the directory ``SSL_CERT_DIR``
-    instead of the system's directory (OpenSSL's rules). HTTP/1.1 only, as aiohttp's own.
+    instead of the system's directory (OpenSSL's rules).
 
     A ``SSL_CERT_FILE`` that cannot be read or holds no certificate would make every TLS
     peer fail (OpenSSL ignores it silently): :class:`ConfigError` instead.
@@ -450,7 +460,6 @@ def tls_context() -> ssl.SSLContext:
     if cafile and not context.cert_store_stats()["x509"]:
         raise ConfigError("the environment", [Problem(
             "SSL_CERT_FILE", f"{cafile!r} holds no certificate (PEM) to trust")])
-    context.set_alpn_protocols(("http/1.1",))
     return context
 
 

@@ -23,6 +23,8 @@ LISTINGS = [
     (["moderators", "list"], "moderators"),
     (["blocks", "list"], "blocks"),
     (["moderation", "list"], "replies"),
+    (["moderation", "log"], "decisions"),
+    (["moderation", "reports"], "reports"),
     (["tokens", "list"], "tokens"),
     (["feeds", "list"], "feeds"),
     (["followers", "halte-au-controle-numerique"], "followers"),

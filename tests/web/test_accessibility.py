@@ -1,5 +1,6 @@
-"""Every admin page passes axe-core (the npm package, injected into Debian's headless Chromium)
-with no serious or critical violation, at desktop and phone widths, in French and English.
+"""Every admin page, and the public home page with its follow pages, passes axe-core (the npm
+package, injected into Debian's headless Chromium) with no serious or critical violation, at
+desktop and phone widths, in French and English.
 
 axe-core is installed by ``npm install`` into ``.test-tools/axe`` (gitignored) the first time;
 no browser is downloaded. Without npm (or Chromium) the test is skipped locally and fails when
@@ -52,6 +53,29 @@ RUN_AXE = """async () => {
     .filter(v => v.impact === "serious" || v.impact === "critical")
     .map(v => `${v.id} (${v.impact}): ${v.help} -- ` +
          v.nodes.slice(0, 4).map(n => n.target.join(" ") + ": " + n.failureSummary).join(" | "));
+}"""
+
+
+#: The contrast of each text field's border with the background behind it (WCAG 1.4.11, 3:1
+#: for what shows a control's bounds; axe checks text only).
+FIELD_CONTRAST = """() => {
+  const rgb = (color) => color.match(/[\\d.]+/g).slice(0, 3).map(Number);
+  const luminance = (color) => {
+    const [r, g, b] = rgb(color).map(c => c / 255)
+      .map(c => c <= 0.03928 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4);
+    return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+  };
+  const behind = (element) => {
+    for (let node = element.parentElement; node; node = node.parentElement) {
+      const color = getComputedStyle(node).backgroundColor;
+      if (!color.startsWith("rgba(0, 0, 0, 0)")) return color;
+    }
+    return "rgb(255, 255, 255)";
+  };
+  return [...document.querySelectorAll("input[type=text]")].map(field => {
+    const [a, b] = [luminance(getComputedStyle(field).borderTopColor), luminance(behind(field))];
+    return (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+  });
 }"""
 
 
@@ -196,6 +220,65 @@ def test_every_admin_page_passes_axe(browser, site, axe_source, width, language)
             await context.close()
 
     bridge.call(scenario())
+    assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(v) for path, v in found.items())
+
+
+@pytest.fixture
+def home(database_url: str, make_settings: Callable[..., Settings],
+         loop_thread: LoopThread) -> Iterator[Bridge]:
+    """The bridge on a real socket, as a newcomer finds it: no account, the configured
+    collectives (a summary, a page link) on its home page."""
+    if not os.path.exists(CHROMIUM):
+        _unavailable(f"{CHROMIUM} is missing (apt-get install chromium; .ci/run does)")
+    sock = _listening_socket()
+    port = sock.getsockname()[1]
+    settings = make_settings(database_url, base_url=f"http://127.0.0.1:{port}",
+                             server={"run_worker": False})
+
+    async def start() -> Bridge:
+        runner = web.AppRunner(create_app(settings))
+        await runner.setup()
+        await web.SockSite(runner, sock).start()
+        return Bridge(f"http://127.0.0.1:{port}", runner.app, runner, loop_thread)
+
+    bridge = loop_thread.call(start())
+    yield bridge
+    loop_thread.call(bridge.runner.cleanup())
+
+
+@pytest.mark.parametrize("width", list(WIDTHS))
+@pytest.mark.parametrize("language", ["fr", "en"])
+def test_the_public_home_page_passes_axe(browser, home, axe_source, width, language):
+    """``/`` and the pages of its follow form (an instance that is not a host name: 400 with
+    the form again; a collective that is not listed: 404), with the skip link first."""
+    found: dict[str, list[str]] = {}
+    pages = [(f"/?lang={language}", 200),
+             (f"/follow?actor={COLLECTIVE}&instance=not+an+instance&lang={language}", 400),
+             (f"/follow?actor=nobody&instance=mastodon.social&lang={language}", 404)]
+
+    async def scenario() -> None:
+        context = await browser.new_context(base_url=home.url, viewport=WIDTHS[width])
+        page = await context.new_page()
+        for path, status in pages:
+            response = await page.goto(path)
+            assert response is not None and response.status == status, (path, response)
+            await page.evaluate(axe_source)
+            violations = await page.evaluate(RUN_AXE)
+            if violations:
+                found[path] = violations
+            assert await page.get_attribute("html", "lang") == language, path
+            await page.keyboard.press("Tab")
+            focused = await page.evaluate(
+                "() => [document.activeElement.className, document.activeElement.getAttribute("
+                "'href'), document.getElementById('main') !== null]")
+            if focused != ["skip", "#main", True]:  # a keyboard reaches the skip link first
+                found.setdefault(path, []).append(f"first Tab stop: {focused}")
+            for ratio in await page.evaluate(FIELD_CONTRAST):  # axe does not check this one
+                if ratio < 3:
+                    found.setdefault(path, []).append(f"field border contrast {ratio:.2f}:1")
+        await context.close()
+
+    home.call(scenario())
     assert not found, "\n".join(f"{path}:\n  " + "\n  ".join(v) for path, v in found.items())
 
 

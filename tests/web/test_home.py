@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from html import unescape
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -141,12 +142,33 @@ async def test_follow_error_page_escapes_what_was_typed(client: Any) -> None:
     assert "is not an instance name" in html
 
 
+async def test_follow_error_page_ties_the_message_to_the_field(client: Any) -> None:
+    """The refused field is marked invalid and described by the message (a screen reader
+    reads why on reaching it); the language link keeps the collective and what was typed, so
+    it shows the same page in the other language, not another error."""
+    response = await client.get("/follow", params={
+        "actor": "halte-au-controle-numerique", "instance": "pas une instance", "lang": "fr"})
+    html = unescape(await response.text())
+    assert response.status == 400
+    assert 'id="follow-error"' in html
+    assert 'aria-invalid="true" aria-describedby="follow-error"' in html
+    switch = re.search(r'<a href="([^"]+)" lang="en"', html).group(1)
+    assert switch == "/follow?actor=halte-au-controle-numerique&instance=pas+une+instance&lang=en"
+    again = await client.get(switch)
+    assert again.status == 400
+    assert "is not an instance name" in await again.text()
+    home = unescape(await (await client.get("/")).text())
+    assert 'aria-invalid' not in home and '<a href="/?lang=en" lang="en"' in home
+
+
 async def test_follow_of_an_unknown_actor_is_a_404(client: Any) -> None:
     for actor in ("nobody", "", "x" * 500):
         response = await client.get("/follow", params={"actor": actor,
                                                        "instance": "mastodon.social"},
                                     allow_redirects=False)
         assert response.status == 404 and "Location" not in response.headers
+    html = await response.text()  # the title says what the page says
+    assert "<title>Ce collectif n" in unescape(html)
 
 
 def test_parse_instance_is_pure_and_keeps_the_host_only() -> None:

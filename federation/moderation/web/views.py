@@ -20,7 +20,7 @@ from federation.db import column
 from federation.db.content import ContentObject
 from federation.db.moderation import Action, Decision, Reply, Report
 from federation.db.social import BlockKind, RemoteActor
-from federation.moderation.service import UNDO_WINDOW, UNDOABLE, actor_label
+from federation.moderation.service import actor_label, undo_deadline
 from federation.protocol.html import html_to_text
 from federation.protocol.uris import link_url
 from federation.web.admin import MAX_NOTICES, clean_html, format_time
@@ -222,9 +222,8 @@ def short_name(label: str) -> str:
 
 def can_undo(decision: Decision, now: datetime) -> bool:
     """Whether the notice of ``decision`` offers an undo (the service checks again)."""
-    return (decision.undone_at is None and decision.action in UNDOABLE
-            and decision.from_state != decision.to_state
-            and now - decision.created_at <= UNDO_WINDOW)
+    deadline = undo_deadline(decision)
+    return deadline is not None and now <= deadline
 
 
 def notice_text(translate: Translate, language: str, decision: Decision, name: str) -> str:

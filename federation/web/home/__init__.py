@@ -81,8 +81,11 @@ def _render(request: web.Request, template: str, *, status: int = 200,
     settings = request.app[SETTINGS]
     language = _language(request)
     translate = translator(language)
+    other = other_language(language)
     body = _env.get_template(template).render(
-        _=translate, lang=language, other_lang=other_language(language),
+        _=translate, lang=language, other_lang=other,
+        # the same page in the other language (a follow page keeps its collective and instance)
+        switch_url=str(request.rel_url.update_query(lang=other)),
         _f=lambda key, **params: format_message(translate, key, params),
         site_name=settings.site.name, site_url=settings.site.home_page,
         site_description=settings.site.description, **context)
@@ -120,7 +123,7 @@ async def follow(request: web.Request) -> web.Response:
         instance = parse_instance(typed)
     except BadRequest:
         return _render(request, "follow_error.html", status=400, collective=collective,
-                       message_key="home.bad_instance", instance=typed)
+                       message_key="home.bad_instance", instance=typed, failed=True)
     response = web.HTTPSeeOther(location=authorize_interaction_url(instance, collective["uri"]))
     response.headers.update(HEADERS)
     response.headers["Cache-Control"] = "no-store"
