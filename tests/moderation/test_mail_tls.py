@@ -18,11 +18,11 @@ import pytest
 from federation.db.jobs import Job, JobState
 from federation.jobs.kinds import NOTIFY_MAIL
 from federation.moderation import notify
-from tests.cli.conftest import clean_env
+from tests.config_toml import config_toml
+from tests.serve import clean_env
 from tests.tlsca import Issued, LocalCA, self_signed
 
 from .smtp import Credentials, MailInbox, smtp_server
-from .test_cli import CONFIG
 from .test_notify import FROM, body_of, mail_worker, moderator, opened
 
 ADDRESS = "camille@collectif.example"
@@ -166,9 +166,9 @@ async def test_an_unusable_ssl_cert_file_is_named_not_ignored(database_url, make
 async def _check_config(tmp_path: Path, port: int, security: str, ca_file: str) -> Any:
     """``federation check-config --smtp`` in a subprocess (the server runs in this loop)."""
     (tmp_path / "federation.toml").write_text(
-        CONFIG + f'\n[smtp]\nhost = "127.0.0.1"\nport = {port}\nsecurity = "{security}"\n'
-        f'username = "bridge"\npassword = "relay-pass"\nfrom_address = "{FROM}"\n'
-        'timeout = 10\n', encoding="utf-8")
+        config_toml(sections={"smtp": {
+            "host": "127.0.0.1", "port": port, "security": security, "username": "bridge",
+            "password": "relay-pass", "from_address": FROM, "timeout": 10}}), encoding="utf-8")
     process = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "federation", "-c", "federation.toml", "check-config", "--smtp",
         cwd=tmp_path, env=clean_env(SSL_CERT_FILE=ca_file),
