@@ -82,6 +82,9 @@ def _python(field: str, value: Any) -> Any:
 
 
 _CLAIM: dict[str, str] = {}
+#: Due jobs a claim reads first, per job it may take per key: the head (``limit × per_key ×
+#: HEAD_FACTOR`` rows) settles most claims; see :func:`federation.db.raw.fair_claim_sql`.
+HEAD_FACTOR = 1
 
 
 def _claim_sql(dialect: str) -> str:
@@ -89,12 +92,24 @@ def _claim_sql(dialect: str) -> str:
     if sql is None:
         sql = _CLAIM[dialect] = fair_claim_sql(
             "jobs", key="key", due='"kind" = ? AND "state" = ? AND "next_attempt_at" <= ?',
-            busy='"kind" = ? AND "state" = ?',
+            busy='"kind" = ? AND "state" = ?', queued='"kind" = ? AND "state" = ?',
             lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
                   '"lease_expires_at" = ?',
             guard='"state" = ?', returning='"id", "kind", "key", "ref", "attempts", "payload"',
             dialect=dialect)
     return sql
+
+
+def claim_statement(kind: str, token: str, now: datetime, lease: timedelta, limit: int,
+                    per_key: int, dialect: str) -> tuple[str, list[Any]]:
+    """The SQL and parameters of one :func:`claim` (also what ``EXPLAIN`` is asked about)."""
+    pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
+    due = [kind, pending, _v("next_attempt_at", now)]
+    head = limit * per_key * HEAD_FACTOR
+    params = [running, token, _v("lease_expires_at", now + lease),
+              kind, running, *due, head, head, limit, kind, pending, kind, pending,
+              *due, per_key, per_key, limit, pending]
+    return _claim_sql(dialect), params
 
 
 async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: int, *,
@@ -103,11 +118,8 @@ async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: i
     if limit <= 0 or per_key <= 0:
         return []
     connection = _connection()
-    pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
-    fair = [kind, pending, _v("next_attempt_at", now), kind, running, per_key, limit]
-    params = [running, token, _v("lease_expires_at", now + lease), *fair, pending]
-    rows = await connection.execute_query_dict(
-        _claim_sql(connection.capabilities.dialect), params)
+    rows = await connection.execute_query_dict(*claim_statement(
+        kind, token, now, lease, limit, per_key, connection.capabilities.dialect))
     jobs = [ClaimedJob(row["id"], row["kind"], row["key"], row["ref"], row["attempts"],
                        _python("payload", row["payload"]), token) for row in rows]
     return sorted(jobs, key=lambda job: job.id)
