@@ -134,10 +134,19 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
         if queued is None:
             raise ValueError("the slotted claim needs the `queued` condition (its key walk)")
         chosen = _slotted_choice(table, key, due, busy, queued, dialect)
+    # The chosen rows are then found by their id, never by another index: SQLite would
+    # otherwise walk every row satisfying ``guard`` (all pending rows) through an index on
+    # ``state`` (``NOT INDEXED`` still looks rows up by rowid), and PostgreSQL would read the
+    # whole table for a hash join when it expects many chosen rows (an array from a subquery
+    # is expected small: the primary key's index is probed).
     if dialect == "postgres":
-        chosen = f'SELECT "id" FROM "{table}" WHERE "id" IN ({chosen}) FOR UPDATE SKIP LOCKED'
+        chosen = (f'SELECT "id" FROM "{table}" WHERE "id" = ANY(ARRAY({chosen})) '
+                  'FOR UPDATE SKIP LOCKED')
+        target, ids = f'"{table}"', f'"id" = ANY(ARRAY({chosen}))'
+    else:
+        target, ids = f'"{table}" NOT INDEXED', f'"id" IN ({chosen})'
     # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
-    return numbered(f'/* claim */ UPDATE "{table}" SET {lease} WHERE "id" IN ({chosen}) '
+    return numbered(f'/* claim */ UPDATE {target} SET {lease} WHERE {ids} '
                     f'AND {guard} RETURNING {returning}', dialect)
 
 
@@ -160,15 +169,20 @@ def _slotted_choice(table: str, key: str, due: str, busy: str, queued: str,
       oldest due rows, up to the cap, are read (one index range each). Its cost grows with
       the number of keys, not with their backlogs.
     """
+    # A key's oldest due rows: ordered by the key too (one value), so that only the index in
+    # (key, next_attempt_at, id) order gives them without a sort — in time order, filtered by
+    # key, they could lie behind every other key's backlog. (PostgreSQL drops a sort on a
+    # column equal to a value: the key is written as a range of one value.)
     if dialect == "postgres":
-        walked_rows = (f'FROM keys CROSS JOIN LATERAL (SELECT "id", "{key}" AS "key", '
-                       f'"next_attempt_at" FROM "{table}" WHERE {due} AND "{key}" = keys."key" '
-                       'ORDER BY "next_attempt_at", "id" LIMIT ?) AS j')
+        walked_rows = (f'FROM walk CROSS JOIN LATERAL (SELECT "id", "{key}" AS "key", '
+                       f'"next_attempt_at" FROM "{table}" WHERE {due} '
+                       f'AND "{key}" >= walk."key" AND "{key}" <= walk."key" '
+                       f'ORDER BY "{key}", "next_attempt_at", "id" LIMIT ?) AS j')
     else:
-        walked_rows = (f'FROM keys JOIN (SELECT "id", "{key}" AS "key", "next_attempt_at" '
+        walked_rows = (f'FROM walk JOIN (SELECT "id", "{key}" AS "key", "next_attempt_at" '
                        f'FROM "{table}") AS j ON j."id" IN (SELECT "id" FROM "{table}" '
-                       f'WHERE {due} AND "{key}" = keys."key" '
-                       'ORDER BY "next_attempt_at", "id" LIMIT ?)')
+                       f'WHERE {due} AND "{key}" = walk."key" '
+                       f'ORDER BY "{key}", "next_attempt_at", "id" LIMIT ?)')
     return (
         f'WITH RECURSIVE busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" '
         f'WHERE {busy} GROUP BY "{key}"), '
@@ -184,6 +198,7 @@ def _slotted_choice(table: str, key: str, due: str, busy: str, queued: str,
         f'UNION ALL SELECT (SELECT "{key}" FROM "{table}" WHERE {queued} '
         f'AND "{key}" > keys."key" ORDER BY "{key}" LIMIT 1) FROM keys '
         'WHERE keys."key" IS NOT NULL), '
+        'walk AS (SELECT "key" FROM keys WHERE "key" IS NOT NULL), '
         'walked AS (SELECT j."id", j."next_attempt_at", row_number() OVER '
         '(PARTITION BY j."key" ORDER BY j."next_attempt_at", j."id") '
         f'+ COALESCE(busy."n", 0) AS "slot" {walked_rows} '
