@@ -75,9 +75,10 @@ class GaugeReader:
             # next_attempt_at, id), however many are due
             oldest = await Job.filter(kind=kind, state=JobState.PENDING,
                                       next_attempt_at__lte=now).order_by(
-                "next_attempt_at").limit(1).values_list("next_attempt_at", flat=True)
+                "next_attempt_at").limit(1).values("next_attempt_at")
             if oldest:
-                metrics.job_lag.labels(kind).set(max(0.0, (now - oldest[0]).total_seconds()))
+                age = now - oldest[0]["next_attempt_at"]
+                metrics.job_lag.labels(kind).set(max(0.0, age.total_seconds()))
 
 
 def metrics_app(metrics: Metrics) -> web.Application:
