@@ -6,7 +6,13 @@ a key's jobs already ``running`` count against its cap (a job's slot is its rank
 running jobs), and the chosen ones are taken slot by slot — every key's first job, then every
 key's second… So a host whose backlog is large
 (or hangs: its jobs stay running until they time out) gets at most ``per_key`` jobs at once and
-never hides the due work of other hosts, however old its backlog is. One statement:
+never hides the due work of other hosts, however old its backlog is. Its cost does not grow
+with the backlog: the oldest due jobs of the kind are read first (``limit × per_key`` of them,
+through the index in ``(kind, state, next_attempt_at, id)`` order), and settle the claim when
+they hold every due job or ``limit`` first jobs of keys with nothing running; otherwise (a big
+old backlog of a few keys, a key at its cap) the kind's keys are walked, each key's oldest due
+jobs read through the index in ``(kind, state, key, next_attempt_at, id)`` order: the cost then
+grows with the number of keys (one index seek each), never with their backlogs. One statement:
 
 - PostgreSQL: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND state = 'pending'
   RETURNING …`` — concurrent workers (processes) skip each other's rows instead of waiting,
