@@ -57,4 +57,7 @@ class Job(Model):
     class Meta:
         table = "jobs"
         unique_together = (("kind", "ref"),)
-        indexes = (("state", "next_attempt_at"), ("state", "lease_expires_at"), ("kind", "state"))
+        # the claim's head (due jobs of a kind, oldest first) and its walk over keys (a kind's
+        # waiting jobs key by key, oldest first; also its running jobs per key)
+        indexes = (("kind", "state", "next_attempt_at", "id"), ("state", "lease_expires_at"),
+                   ("kind", "state", "key", "next_attempt_at", "id"))

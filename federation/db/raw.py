@@ -102,7 +102,8 @@ def numbered(text: str, dialect: str) -> str:
 
 
 def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, guard: str,
-                   returning: str, dialect: str, grouped: bool = False) -> str:
+                   returning: str, dialect: str, grouped: bool = False,
+                   queued: str | None = None) -> str:
     """The one fair claim, for a queue table with ``id``, ``next_attempt_at`` and a ``key``
     column (the remote host): one ``UPDATE … RETURNING`` statement.
 
@@ -116,7 +117,11 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
     version; PostgreSQL locks them ``FOR UPDATE SKIP LOCKED`` (concurrent workers skip each
     other's rows), SQLite runs the one statement atomically.
 
-    Parameters, in order: ``lease``'s, ``due``'s, ``busy``'s, the cap, the limit, ``guard``'s.
+    The rows are chosen without ranking every due row (see :func:`_slotted_choice`):
+    ``queued`` (a condition) selects a key's waiting rows, due or not, whose keys are walked
+    when the oldest due rows do not settle the claim. Parameters, in order: ``lease``'s,
+    ``busy``'s, ``due``'s, the head's size, the head's size again, the limit, ``queued``'s,
+    ``queued``'s, ``due``'s, the cap, the cap, the limit, ``guard``'s.
 
     ``grouped`` (the delivery queue): a key's rows are taken together, and the claim reads a
     bounded head of the queue instead of ranking every due row (see :func:`_grouped_choice`).
@@ -126,21 +131,84 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
     if grouped:
         chosen = _grouped_choice(table, key, due, busy)
     else:
-        chosen = (
-            f'WITH due AS (SELECT "id", "{key}" AS "key", "next_attempt_at", row_number() OVER '
-            f'(PARTITION BY "{key}" ORDER BY "next_attempt_at", "id") AS "rank" FROM "{table}" '
-            f'WHERE {due}), '
-            f'busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
-            f'GROUP BY "{key}") '
-            'SELECT due."id" FROM due LEFT JOIN busy ON busy."key" = due."key" '
-            'WHERE due."rank" + COALESCE(busy."n", 0) <= ? '
-            'ORDER BY due."rank" + COALESCE(busy."n", 0), due."next_attempt_at", due."id" LIMIT ?'
-        )
+        if queued is None:
+            raise ValueError("the slotted claim needs the `queued` condition (its key walk)")
+        chosen = _slotted_choice(table, key, due, busy, queued, dialect)
+    # The chosen rows are then found by their id, never by another index: SQLite would
+    # otherwise walk every row satisfying ``guard`` (all pending rows) through an index on
+    # ``state`` (``NOT INDEXED`` still looks rows up by rowid), and PostgreSQL would read the
+    # whole table for a hash join when it expects many chosen rows (an array from a subquery
+    # is expected small: the primary key's index is probed).
     if dialect == "postgres":
-        chosen = f'SELECT "id" FROM "{table}" WHERE "id" IN ({chosen}) FOR UPDATE SKIP LOCKED'
+        chosen = (f'SELECT "id" FROM "{table}" WHERE "id" = ANY(ARRAY({chosen})) '
+                  'FOR UPDATE SKIP LOCKED')
+        target, ids = f'"{table}"', f'"id" = ANY(ARRAY({chosen}))'
+    else:
+        target, ids = f'"{table}" NOT INDEXED', f'"id" IN ({chosen})'
     # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
-    return numbered(f'/* claim */ UPDATE "{table}" SET {lease} WHERE "id" IN ({chosen}) '
+    return numbered(f'/* claim */ UPDATE {target} SET {lease} WHERE {ids} '
                     f'AND {guard} RETURNING {returning}', dialect)
+
+
+def _slotted_choice(table: str, key: str, due: str, busy: str, queued: str,
+                    dialect: str) -> str:
+    """The rows a slotted claim takes (a ``SELECT "id"``): exactly the fair claim's rule
+    (slot = rank within the key + the key's busy rows, slots up to the cap, ordered by
+    ``(slot, next_attempt_at, id)``), read from at most two bounded sources instead of a
+    window over every due row:
+
+    - *The head*: the oldest due rows, in ``(next_attempt_at, id)`` order, as many as the
+      head's size (an index in that order streams them; nothing else is read). A key's rows
+      in the head are its oldest, so their ranks are right. The head settles the claim when
+      it holds every due row, or at least ``limit`` slot-1 rows (first rows of keys with
+      nothing busy): any key not in the head, busy or not, has all its due rows newer than
+      the head, so none of them would come before those.
+    - *The key walk*, only when the head does not settle it (a big old backlog of a few keys
+      fills the head, or a key at its cap does — a hung host, or a kind with one key): the
+      keys with queued rows are walked in key order (one index seek each), and each key's
+      oldest due rows, up to the cap, are read (one index range each). Its cost grows with
+      the number of keys, not with their backlogs.
+    """
+    # A key's oldest due rows: ordered by the key too (one value), so that only the index in
+    # (key, next_attempt_at, id) order gives them without a sort — in time order, filtered by
+    # key, they could lie behind every other key's backlog. (PostgreSQL drops a sort on a
+    # column equal to a value: the key is written as a range of one value.)
+    if dialect == "postgres":
+        walked_rows = (f'FROM walk CROSS JOIN LATERAL (SELECT "id", "{key}" AS "key", '
+                       f'"next_attempt_at" FROM "{table}" WHERE {due} '
+                       f'AND "{key}" >= walk."key" AND "{key}" <= walk."key" '
+                       f'ORDER BY "{key}", "next_attempt_at", "id" LIMIT ?) AS j')
+    else:
+        walked_rows = (f'FROM walk JOIN (SELECT "id", "{key}" AS "key", "next_attempt_at" '
+                       f'FROM "{table}") AS j ON j."id" IN (SELECT "id" FROM "{table}" '
+                       f'WHERE {due} AND "{key}" = walk."key" '
+                       f'ORDER BY "{key}", "next_attempt_at", "id" LIMIT ?)')
+    return (
+        f'WITH RECURSIVE busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" '
+        f'WHERE {busy} GROUP BY "{key}"), '
+        f'head AS (SELECT "id", "{key}" AS "key", "next_attempt_at" FROM "{table}" '
+        f'WHERE {due} ORDER BY "next_attempt_at", "id" LIMIT ?), '
+        'ranked AS (SELECT head."id", head."next_attempt_at", row_number() OVER '
+        '(PARTITION BY head."key" ORDER BY head."next_attempt_at", head."id") '
+        '+ COALESCE(busy."n", 0) AS "slot" FROM head LEFT JOIN busy ON busy."key" = head."key"), '
+        'settled AS (SELECT ((SELECT count(*) FROM head) < ? OR '
+        '(SELECT count(*) FROM ranked WHERE "slot" = 1) >= ?) AS "yes"), '
+        f'keys("key") AS (SELECT (SELECT "{key}" FROM "{table}" WHERE {queued} '
+        f'ORDER BY "{key}" LIMIT 1) WHERE NOT (SELECT "yes" FROM settled) '
+        f'UNION ALL SELECT (SELECT "{key}" FROM "{table}" WHERE {queued} '
+        f'AND "{key}" > keys."key" ORDER BY "{key}" LIMIT 1) FROM keys '
+        'WHERE keys."key" IS NOT NULL), '
+        'walk AS (SELECT "key" FROM keys WHERE "key" IS NOT NULL), '
+        'walked AS (SELECT j."id", j."next_attempt_at", row_number() OVER '
+        '(PARTITION BY j."key" ORDER BY j."next_attempt_at", j."id") '
+        f'+ COALESCE(busy."n", 0) AS "slot" {walked_rows} '
+        'LEFT JOIN busy ON busy."key" = j."key"), '
+        'chosen AS (SELECT "id", "slot", "next_attempt_at" FROM ranked '
+        'WHERE (SELECT "yes" FROM settled) '
+        'UNION ALL SELECT "id", "slot", "next_attempt_at" FROM walked) '
+        'SELECT "id" FROM chosen WHERE "slot" <= ? '
+        'ORDER BY "slot", "next_attempt_at", "id" LIMIT ?'
+    )
 
 
 def _grouped_choice(table: str, key: str, due: str, busy: str) -> str:

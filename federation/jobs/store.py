@@ -6,7 +6,13 @@ a key's jobs already ``running`` count against its cap (a job's slot is its rank
 running jobs), and the chosen ones are taken slot by slot — every key's first job, then every
 key's second… So a host whose backlog is large
 (or hangs: its jobs stay running until they time out) gets at most ``per_key`` jobs at once and
-never hides the due work of other hosts, however old its backlog is. One statement:
+never hides the due work of other hosts, however old its backlog is. Its cost does not grow
+with the backlog: the oldest due jobs of the kind are read first (``limit × per_key`` of them,
+through the index in ``(kind, state, next_attempt_at, id)`` order), and settle the claim when
+they hold every due job or ``limit`` first jobs of keys with nothing running; otherwise (a big
+old backlog of a few keys, a key at its cap) the kind's keys are walked, each key's oldest due
+jobs read through the index in ``(kind, state, key, next_attempt_at, id)`` order: the cost then
+grows with the number of keys (one index seek each), never with their backlogs. One statement:
 
 - PostgreSQL: ``UPDATE … WHERE id IN (SELECT … FOR UPDATE SKIP LOCKED) AND state = 'pending'
   RETURNING …`` — concurrent workers (processes) skip each other's rows instead of waiting,
@@ -82,6 +88,9 @@ def _python(field: str, value: Any) -> Any:
 
 
 _CLAIM: dict[str, str] = {}
+#: Due jobs a claim reads first, per job it may take per key: the head (``limit × per_key ×
+#: HEAD_FACTOR`` rows) settles most claims; see :func:`federation.db.raw.fair_claim_sql`.
+HEAD_FACTOR = 1
 
 
 def _claim_sql(dialect: str) -> str:
@@ -89,12 +98,24 @@ def _claim_sql(dialect: str) -> str:
     if sql is None:
         sql = _CLAIM[dialect] = fair_claim_sql(
             "jobs", key="key", due='"kind" = ? AND "state" = ? AND "next_attempt_at" <= ?',
-            busy='"kind" = ? AND "state" = ?',
+            busy='"kind" = ? AND "state" = ?', queued='"kind" = ? AND "state" = ?',
             lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
                   '"lease_expires_at" = ?',
             guard='"state" = ?', returning='"id", "kind", "key", "ref", "attempts", "payload"',
             dialect=dialect)
     return sql
+
+
+def claim_statement(kind: str, token: str, now: datetime, lease: timedelta, limit: int,
+                    per_key: int, dialect: str) -> tuple[str, list[Any]]:
+    """The SQL and parameters of one :func:`claim` (also what ``EXPLAIN`` is asked about)."""
+    pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
+    due = [kind, pending, _v("next_attempt_at", now)]
+    head = limit * per_key * HEAD_FACTOR
+    params = [running, token, _v("lease_expires_at", now + lease),
+              kind, running, *due, head, head, limit, kind, pending, kind, pending,
+              *due, per_key, per_key, limit, pending]
+    return _claim_sql(dialect), params
 
 
 async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: int, *,
@@ -103,11 +124,8 @@ async def claim(kind: str, token: str, now: datetime, lease: timedelta, limit: i
     if limit <= 0 or per_key <= 0:
         return []
     connection = _connection()
-    pending, running = _v("state", JobState.PENDING), _v("state", JobState.RUNNING)
-    fair = [kind, pending, _v("next_attempt_at", now), kind, running, per_key, limit]
-    params = [running, token, _v("lease_expires_at", now + lease), *fair, pending]
-    rows = await connection.execute_query_dict(
-        _claim_sql(connection.capabilities.dialect), params)
+    rows = await connection.execute_query_dict(*claim_statement(
+        kind, token, now, lease, limit, per_key, connection.capabilities.dialect))
     jobs = [ClaimedJob(row["id"], row["kind"], row["key"], row["ref"], row["attempts"],
                        _python("payload", row["payload"]), token) for row in rows]
     return sorted(jobs, key=lambda job: job.id)

@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from tortoise.functions import Count, Min
+from tortoise.functions import Count
 
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.db.jobs import Job, JobState
@@ -62,21 +62,23 @@ class GaugeReader:
         metrics.moderation_queue.labels("reports").set(
             await Report.filter(resolved=False).count())
         metrics.jobs.clear()
+        pending_kinds = []
         for row in await Job.all().group_by("kind", "state").annotate(
                 n=Count("id")).values("kind", "state", "n"):
             metrics.jobs.labels(row["kind"], str(row["state"])).set(row["n"])
+            if row["state"] == JobState.PENDING:
+                pending_kinds.append(row["kind"])
         now = datetime.now(UTC)
         metrics.job_lag.clear()
-        for row in await Job.filter(state=JobState.PENDING, next_attempt_at__lte=now).group_by(
-                "kind").annotate(oldest=Min("next_attempt_at")).values("kind", "oldest"):
-            oldest = row["oldest"]
-            if isinstance(oldest, str):  # SQLite aggregates come back as text
-                oldest = datetime.fromisoformat(oldest)
-            if oldest is not None:
-                if oldest.tzinfo is None:
-                    oldest = oldest.replace(tzinfo=UTC)
-                metrics.job_lag.labels(row["kind"]).set(
-                    max(0.0, (now - oldest).total_seconds()))
+        for kind in pending_kinds:
+            # the oldest due job of the kind: one seek in the claim's index (kind, state,
+            # next_attempt_at, id), however many are due
+            oldest = await Job.filter(kind=kind, state=JobState.PENDING,
+                                      next_attempt_at__lte=now).order_by(
+                "next_attempt_at").limit(1).values("next_attempt_at")
+            if oldest:
+                age = now - oldest[0]["next_attempt_at"]
+                metrics.job_lag.labels(kind).set(max(0.0, age.total_seconds()))
 
 
 def metrics_app(metrics: Metrics) -> web.Application:

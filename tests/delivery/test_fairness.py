@@ -11,6 +11,8 @@ import asyncio
 from collections import Counter
 from datetime import datetime, timedelta
 
+import pytest
+
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.outbox import Audience, send_activity
 from federation.delivery.queue import LeaseTokens, claim_deliveries
@@ -162,3 +164,40 @@ async def test_grouped_claims_keep_every_host_under_its_cap(env: Env) -> None:
             state=DeliveryState.DELIVERED)
     assert claimed[big.host] == 40
     assert all(claimed[p.host] == 3 for p in small)
+
+
+async def test_a_claims_work_does_not_grow_with_the_pending_deliveries(env: Env) -> None:
+    """SQLite: one claim's virtual-machine instructions with 200 pending deliveries, then with
+    2,000 more (newer): at most 1.5 times. The chosen deliveries are found by id: the update
+    once found them by walking every pending delivery of the state index (ten times the
+    backlog, ten times the work). PostgreSQL finds them by its primary key (``= ANY``); its
+    rows read are checked for the job claim (tests/jobs/test_claim_cost.py)."""
+    connection = DeliveryJob._meta.db
+    if connection.capabilities.dialect != "sqlite":
+        pytest.skip("counts SQLite's virtual-machine instructions")
+    raw = connection._connection  # type: ignore[attr-defined]
+    peers = [await env.peer() for _ in range(5)]
+
+    async def work() -> int:
+        steps = 0
+
+        def tick() -> int:
+            nonlocal steps
+            steps += 1
+            return 0
+
+        await raw.set_progress_handler(tick, 100)
+        try:
+            assert len(await claim_hosts(8, env.clock.now)) == 8
+        finally:
+            await raw.set_progress_handler(None, 100)
+        await DeliveryJob.filter(state=DeliveryState.SENDING).update(
+            state=DeliveryState.PENDING, lease_owner=None, lease_expires_at=None)
+        return steps * 100
+
+    await queue(env, peers, 40)
+    small = await work()
+    env.clock.advance(seconds=1)
+    await queue(env, peers, 400)
+    large = await work()
+    assert large <= 1.5 * small, (small, large)

@@ -5,14 +5,15 @@ label."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
 
 from federation.app import create_app
 from federation.delivery.worker import DeliveryWorker
-from federation.jobs import kinds
-from federation.jobs.kinds import FEED, INBOX_ACTIVITY
+from federation.jobs import kinds, store
+from federation.jobs.kinds import FEED, INBOX_ACTIVITY, WEBHOOK
 from federation.jobs.worker import JobKind
 from federation.web.metrics import METRICS_PORT
 from federation.web.state import CLIENT, SERVICES, SETTINGS
@@ -59,6 +60,10 @@ async def test_inbox_delivery_and_database_figures(database_url, make_settings, 
     while await worker.run_once():
         pass
     assert peer.received and peer.received[0]["type"] == "Accept"
+    now = datetime.now(UTC)
+    await store.enqueue(WEBHOOK.name, {}, at=now + timedelta(hours=1))
+    for age in (90, 30):
+        await store.enqueue(WEBHOOK.name, {}, at=now - timedelta(seconds=age))
 
     samples = await _scrape(bridge)
     inbox = "federation_inbox_activities_total"
@@ -72,6 +77,8 @@ async def test_inbox_delivery_and_database_figures(database_url, make_settings, 
     assert samples[("federation_delivery_queue", (("state", "pending"),))] == 0
     assert samples[("federation_hosts_set_aside", ())] == 0
     assert samples[("federation_moderation_queue", (("kind", "replies"),))] == 0
+    # the lag of a kind: its oldest due job's age (a job not due yet does not count)
+    assert 90 <= samples[("federation_job_lag_seconds", (("kind", WEBHOOK.name),))] < 150
 
     # No label value is a host, a handle or a URL: only the fixed sets.
     job_kinds = {value.name for value in vars(kinds).values() if isinstance(value, JobKind)}
