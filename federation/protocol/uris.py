@@ -71,6 +71,8 @@ def _normalise_host(host: str) -> str:
 
 
 def _ip_literal(host: str) -> str | None:
+    if ":" not in host and not host.replace(".", "").isdigit():
+        return None  # neither IPv6 (has ':') nor dotted IPv4 (digits and dots): no exception raised
     try:
         return str(ipaddress.ip_address(host))
     except ValueError:
