@@ -84,6 +84,8 @@ _CONNECT_REQUESTS = 4096
 #: A header name (RFC 9110 token) and a value without CR, LF or NUL (no header injection).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
+#: Header names already found to be tokens (the few a process sends).
+_TOKENS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -517,9 +519,15 @@ def _request_head(target: yarl.URL, headers: Mapping[str, str], defaults: Mappin
     host = target.host_port_subcomponent
     given: set[str] = set()
     lines: list[str] = []
+    if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
+        bad = next(name for name, value in headers.items() if _BAD_VALUE.search(value))
+        raise ValueError(f"header {bad[:40]!r}: CR, LF or NUL in its value")
     for name, value in headers.items():
-        if not _HEADER_NAME.match(name) or _BAD_VALUE.search(value):
-            raise ValueError(f"header {name[:40]!r}: not a token, or CR, LF or NUL in its value")
+        if name not in _TOKENS:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"header name {name[:40]!r} is not a token")
+            if len(_TOKENS) < 256:
+                _TOKENS.add(name)
         lowered = name.lower()
         given.add(lowered)
         if lowered == "host":
