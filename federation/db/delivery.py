@@ -99,7 +99,8 @@ class DeliveryJob(Model):
     class Meta:
         table = "delivery_jobs"
         unique_together = (("fanout", "inbox_url"),)
-        indexes = (("state", "next_attempt_at", "host"), ("host", "state"))
+        indexes = (("state", "next_attempt_at", "host"), ("host", "state"),
+                   ("inbox_url", "state"))
 
 
 class HostHealth(Model):

@@ -9,7 +9,9 @@ Deliveries are claimed with the job engine's fair claim (:func:`claim_deliveries
 within their host, a host's deliveries still sending under the worker's leases counted against
 its cap — a hung host's backlog never hides other hosts' due work — and takes a host's
 deliveries together (the claim's ``grouped`` form: they go out back to back on one connection),
-reading only a bounded head of the due queue. PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
+reading only a bounded head of the due queue. Deliveries about the same thing to one inbox
+go out in the order they were queued (:data:`_IN_ORDER`: a Follow before its Undo, a Create
+before its Delete, even across retries). PostgreSQL locks the chosen rows ``FOR UPDATE SKIP LOCKED`` (concurrent
 workers never claim the same row); on SQLite the one statement is atomic. Fanouts are claimed
 by :func:`claim_fanouts` (``SKIP LOCKED`` on PostgreSQL; on SQLite a guarded ``UPDATE`` whose
 rows carrying our token are read back when another worker took some).
@@ -78,6 +80,19 @@ _DUE = (
     '"state" = ? AND "next_attempt_at" <= ? AND "host" NOT IN (SELECT "host" FROM '
     '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
 )
+#: In order: a delivery waits while an earlier one (lower id) to the same inbox is still pending
+#: or sending and is about the same thing — the same object (its Create, Update, Delete,
+#: Announce…) or the activity this one undoes (a Follow and its Undo). Such a pair never goes
+#: out concurrently or reversed, even when the first one is retried; unrelated activities to
+#: that inbox are not held behind a failing one.
+_IN_ORDER = (
+    'NOT EXISTS (SELECT 1 FROM "delivery_jobs" AS "earlier" '
+    'JOIN "outbox_activities" AS "before" ON "before"."id" = "earlier"."activity_id" '
+    'JOIN "outbox_activities" AS "this" ON "this"."id" = "delivery_jobs"."activity_id" '
+    'WHERE "earlier"."inbox_url" = "delivery_jobs"."inbox_url" '
+    'AND "earlier"."state" IN (?, ?) AND "earlier"."id" < "delivery_jobs"."id" '
+    'AND ("before"."object_uri" = "this"."object_uri" OR "before"."uri" = "this"."object_uri"))'
+)
 _CLAIM: dict[str, str] = {}
 #: Statements one claim may run: a round reads a bounded head of the queue; hosts whose oldest
 #: rows filled it are at their cap after it, so the next round's head shows other hosts.
@@ -88,7 +103,7 @@ def _claim_sql(dialect: str) -> str:
     text = _CLAIM.get(dialect)
     if text is None:
         text = _CLAIM[dialect] = fair_claim_sql(
-            "delivery_jobs", key="host", due=_DUE,
+            "delivery_jobs", key="host", due=f"{_DUE} AND {_IN_ORDER}",
             busy="\"state\" = ? AND \"lease_owner\" LIKE ? ESCAPE '!'",
             lease='"state" = ?, "attempts" = "attempts" + 1, "lease_owner" = ?, '
                   '"lease_expires_at" = ?',
@@ -196,6 +211,10 @@ async def claim_deliveries(
     its ``grouped`` form). A hung host holds at most ``per_host`` of the worker's
     requests and never hides other hosts' due deliveries, however old its backlog.
 
+    A delivery about the same object as an earlier one to the same inbox (or undoing it) that
+    is still pending or sending is not taken (:data:`_IN_ORDER`): it follows once that one is
+    delivered or has failed for good.
+
     A host's deliveries are taken together (up to its cap), so they go out back to back on
     one connection. Each statement reads only the head of the due queue (``limit × per_host``
     rows in ``(next_attempt_at, host, id)`` order, hosts at their cap skipped): its cost does
@@ -217,7 +236,8 @@ async def claim_deliveries(
         params = [sending, token, db_value(DeliveryJob, "lease_expires_at", now + lease),
                   sending, _owned_by(owner),
                   pending, db_value(DeliveryJob, "next_attempt_at", now), True,
-                  db_value(HostHealth, "set_aside_until", now), per_host, wanted * per_host,
+                  db_value(HostHealth, "set_aside_until", now), pending, sending,
+                  per_host, wanted * per_host,
                   per_host, wanted, pending]
         rows = await connection.execute_query_dict(sql_text, params)
         jobs += [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],
