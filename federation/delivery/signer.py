@@ -1,7 +1,9 @@
 """Signing deliveries: in the worker's process, or in a small pool of signing processes.
 
-RSA-2048 signing costs about 0.8 ms per delivery and holds the GIL, so in-process it caps a
-worker near 1,000 deliveries/s before any HTTP work. With ``[delivery] signing_processes`` > 0
+RSA-2048 signing costs 0.25–0.3 ms per delivery on the 2-core x86_64 machines measured in
+``docs/performance.md`` (0.8 ms on an older, slower VM) and holds the GIL: in-process it is
+about half of the worker's CPU per delivery, and caps a worker core near 4,000 deliveries/s
+before any HTTP work. With ``[delivery] signing_processes`` > 0
 the signing strings are signed in that many processes (``spawn``, so nothing of the worker's
 state, threads or sockets is inherited): the keys are sent once, to each process's initializer
 (:func:`federation.signing.batch.load_keys`), and a claimed batch costs one round trip per

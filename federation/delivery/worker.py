@@ -16,13 +16,12 @@ At most ``per_host_concurrency`` requests go to one host at a time.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import logging
 import random as random_module
 import time
 from collections import Counter, OrderedDict
-from collections.abc import AsyncIterator, Callable, Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -139,6 +138,9 @@ class DeliveryWorker:
         self._host_users: Counter[str] = Counter()
         self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
+        #: The deliveries counter of each verdict (``labels`` looked up once, not per delivery).
+        self._counted = {verdict: self._metrics.deliveries.labels(verdict.value)
+                         for verdict in Verdict}
 
     @property
     def owner(self) -> str:
@@ -245,25 +247,6 @@ class DeliveryWorker:
                 delivery.headers["Signature"] = body.prepared.signature_header(signature)
         return deliveries
 
-    @contextlib.asynccontextmanager
-    async def _host_slot(self, host: str) -> AsyncIterator[None]:
-        """One of the ``per_host_concurrency`` request slots of ``host``.
-
-        A host's semaphore lives while some delivery holds or awaits it, and is dropped with
-        the last one: the worker keeps no entry for every host it ever delivered to."""
-        semaphore = self._host_limits.get(host)
-        if semaphore is None:
-            semaphore = self._host_limits[host] = asyncio.Semaphore(
-                self._config.per_host_concurrency)
-        self._host_users[host] += 1
-        try:
-            async with semaphore:
-                yield
-        finally:
-            self._host_users[host] -= 1
-            if not self._host_users[host]:
-                del self._host_users[host], self._host_limits[host]
-
     @property
     def tracked_hosts(self) -> int:
         """Hosts the worker holds request slots for (those with deliveries in flight)."""
@@ -287,29 +270,42 @@ class DeliveryWorker:
             self._log(job, delivery.outcome)
             return delivery.outcome
         assert delivery.headers is not None
-        async with self._host_slot(job.host):
-            status, retry_after, error = None, None, None
-            try:
+        # One of the host's ``per_host_concurrency`` request slots. A host's semaphore lives while
+        # some delivery holds or awaits it, and is dropped with the last one: the worker keeps
+        # no entry for every host it ever delivered to.
+        host = job.host
+        semaphore = self._host_limits.get(host)
+        if semaphore is None:
+            semaphore = self._host_limits[host] = asyncio.Semaphore(
+                self._config.per_host_concurrency)
+        self._host_users[host] += 1
+        status, retry_after, error = None, None, None
+        try:
+            async with semaphore:
                 response = await self._client.post(
                     delivery.url, delivery.body, delivery.headers, sign=False,
                     max_bytes=MAX_ANSWER_BYTES, timeout=self._config.request_timeout,
                 )
-                status, retry_after = response.status, response.headers.get("Retry-After")
-                if not 200 <= status < 300:
-                    error = f"status {status}"
-            except UnsafeURL as exc:
-                outcome = Outcome(job, Decision(Verdict.FAILED), error=exc.message)
-                self._log(job, outcome)
-                return outcome
-            except RemoteError as exc:
-                error = exc.message
+            status, retry_after = response.status, response.headers.get("Retry-After")
+            if not 200 <= status < 300:
+                error = f"status {status}"
+        except UnsafeURL as exc:
+            outcome = Outcome(job, Decision(Verdict.FAILED), error=exc.message)
+            self._log(job, outcome)
+            return outcome
+        except RemoteError as exc:
+            error = exc.message
+        finally:
+            self._host_users[host] -= 1
+            if not self._host_users[host]:
+                del self._host_users[host], self._host_limits[host]
         outcome = Outcome(job, self._decide(job, status, retry_after), status, error)
         self._log(job, outcome)
         return outcome
 
     def _log(self, job: ClaimedJob, outcome: Outcome) -> None:
         verdict = outcome.decision.verdict
-        self._metrics.deliveries.labels(verdict.value).inc()
+        self._counted[verdict].inc()
         level = logging.DEBUG if verdict is Verdict.DELIVERED else logging.INFO
         if log.isEnabledFor(level):
             log.log(level, "delivery %d of activity %d to %s, attempt %d: %s%s", job.id,

@@ -9,6 +9,12 @@
 - Host names are checked at connect time by :class:`GuardedResolver`: the connector connects
   only to addresses that passed the check, so DNS cannot change between check and use.
 - Redirects are followed by hand (GET only), each hop re-validated, at most ``max_redirects``.
+- A POST (deliveries: never redirected) takes a short path (:meth:`HardenedClient._post_on`):
+  a connection from the same connector as every other request (same resolver check,
+  resolved address, TLS context, bound and idle pool), the request head written in one piece,
+  the answer read by the connection's own aiohttp parser. It skips the per-request machinery
+  of ``ClientSession`` (request and response objects, cookie jar, tracing, timers) that a
+  delivery does not use.
 - Bodies are capped while streaming, after decompression too (gzip bombs), with or without
   ``Content-Length``; one deadline covers every hop and the whole body.
 - Every request may be signed by the ``signer`` hook (authorized fetch, deliveries).
@@ -31,6 +37,7 @@ import asyncio
 import functools
 import logging
 import os
+import re
 import socket
 import ssl
 import zlib
@@ -55,11 +62,11 @@ from federation.errors import (
     UnsafeURL,
 )
 from federation.protocol.uris import (
+    DEFAULT_PORTS,
     Origin,
     check_url_characters,
     never_resolves,
     normalise_host,
-    origin_of,
 )
 from federation.remote.addresses import is_allowed_address, parse_ip
 
@@ -72,6 +79,13 @@ REDIRECT_STATUSES = frozenset({301, 302, 303, 307, 308})
 ALLOWED_SCHEMES = frozenset({"http", "https"})
 DEFAULT_USER_AGENT = "federation/0.1 (ActivityPub publishing bridge)"
 _READ_CHUNK = 65_536
+#: Connection requests kept (one per origin POSTed to lately; only the connector reads them).
+_CONNECT_REQUESTS = 4096
+#: A header name (RFC 9110 token) and a value without CR, LF or NUL (no header injection).
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
+_BAD_VALUE = re.compile(r"[\r\n\x00]")
+#: Header names already found to be tokens (the few a process sends).
+_TOKENS: set[str] = set()
 
 
 @dataclass(frozen=True)
@@ -151,8 +165,10 @@ def validate_url(url: str, *, allow_loopback: bool) -> Origin:
         raise UnsafeURL("URL with credentials")
     if port == 0:
         raise UnsafeURL("port 0")
-    try:
-        origin = origin_of(url)
+    try:  # origin_of(url), from the parts already split (one split per request, not three)
+        scheme = parts.scheme.lower()
+        origin = Origin(scheme, normalise_host(parts.hostname),
+                        port if port is not None else DEFAULT_PORTS[scheme])
     except ValueError as exc:
         raise UnsafeURL("host name that cannot be compared as the client connects to it") from exc
     refusal = _literal_refusal(origin.host, allow_loopback)
@@ -281,6 +297,10 @@ class HardenedClient:
         self._signer = signer
         self._inner_resolver = resolver
         self._session: aiohttp.ClientSession | None = None
+        self._default_headers = {"User-Agent": self.policy.user_agent,
+                                 "Accept-Encoding": "gzip, deflate"}
+        #: What the connector needs to open or reuse a connection, per origin (POST path).
+        self._connect_requests: dict[tuple[str, str, int | None], aiohttp.ClientRequest] = {}
 
     async def __aenter__(self) -> HardenedClient:
         self._ensure_session()
@@ -304,8 +324,9 @@ class HardenedClient:
                 trust_env=False,
                 cookie_jar=aiohttp.DummyCookieJar(),
                 timeout=aiohttp.ClientTimeout(total=None, sock_connect=self.policy.connect_timeout),
-                headers={"User-Agent": self.policy.user_agent, "Accept-Encoding": "gzip, deflate"},
+                headers=self._default_headers,
             )
+            self._connect_requests.clear()
         return self._session
 
     async def close(self) -> None:
@@ -396,6 +417,8 @@ class HardenedClient:
             request_headers = CIMultiDict(headers)
             request_headers.update(self._signer(method, url, request_headers, body))
         try:
+            if method == "POST" and body is not None:
+                return await self._post_on(session, target, body, request_headers, limit)
             async with session.request(
                 method, target, data=body, headers=request_headers, allow_redirects=False
             ) as response:
@@ -430,6 +453,94 @@ class HardenedClient:
             if tls is not None:
                 raise RemoteTLSError(tls) from exc
             raise RemoteError(f"request to {host} failed: {type(exc).__name__}") from exc
+
+    async def _post_on(
+        self,
+        session: aiohttp.ClientSession,
+        target: yarl.URL,
+        body: bytes,
+        headers: Mapping[str, str],
+        limit: int,
+    ) -> RemoteResponse:
+        """POST ``body`` to ``target`` on a connection of the session's connector.
+
+        The connection is the one ``session.request`` would use (the connector's pool and
+        bound, :class:`GuardedResolver`, the TLS context), and the answer is parsed by the
+        connection's own protocol; the same aiohttp exceptions come out of both. The head
+        carries what ``session.request`` sends: ``Host``, the session's ``User-Agent`` and
+        ``Accept-Encoding``, ``headers``, ``Accept: */*`` and ``Content-Length``. A
+        connection whose answer was not read to its end (cap, error, cancellation) is closed.
+        """
+        connector = session.connector
+        assert connector is not None
+        key = (target.scheme, target.raw_host or "", target.port)
+        request = self._connect_requests.get(key)
+        if request is None:
+            if len(self._connect_requests) >= _CONNECT_REQUESTS:
+                self._connect_requests.clear()
+            request = self._connect_requests[key] = aiohttp.ClientRequest(
+                "POST", target.origin(), loop=asyncio.get_running_loop())
+        head = _request_head(target, headers, self._default_headers, len(body))
+        connection = await connector.connect(request, [], session.timeout)
+        try:
+            protocol = connection.protocol
+            if protocol is None or protocol.transport is None:
+                raise aiohttp.ServerDisconnectedError()
+            protocol.set_response_params(auto_decompress=False, read_bufsize=_READ_CHUNK)
+            protocol.transport.write(head + body)
+            while True:
+                message, payload = await protocol.read()
+                if not 100 <= message.code < 200 or message.code == 101:
+                    break  # 1xx informational answers precede the answer (as aiohttp skips them)
+            status, answer_headers = message.code, message.headers
+            if status == 101:  # a protocol switch nobody asked for: nothing more to read here
+                connection.close()
+                return RemoteResponse(str(target), status, answer_headers, b"")
+            length = answer_headers.get("Content-Length")
+            if length is not None and length.isdigit() and int(length) > limit:
+                raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
+            reader = _BodyReader(answer_headers.get("Content-Encoding", "").strip().lower(), limit)
+            while chunk := await payload.readany():
+                reader.feed(chunk)
+            data = reader.finish()
+        except BaseException:
+            connection.close()
+            raise
+        connection.release()  # back to the pool unless the answer or the protocol said close
+        return RemoteResponse(str(target), status, answer_headers, data)
+
+
+def _request_head(target: yarl.URL, headers: Mapping[str, str], defaults: Mapping[str, str],
+                  length: int) -> bytes:
+    """The head of a POST of ``length`` bytes to ``target``, as ``ClientSession`` writes it.
+
+    ``ValueError`` for a header name that is not a token or a value with CR, LF or NUL.
+    """
+    host = target.host_port_subcomponent
+    given: set[str] = set()
+    lines: list[str] = []
+    if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
+        bad = next(name for name, value in headers.items() if _BAD_VALUE.search(value))
+        raise ValueError(f"header {bad[:40]!r}: CR, LF or NUL in its value")
+    for name, value in headers.items():
+        if name not in _TOKENS:
+            if not _HEADER_NAME.match(name):
+                raise ValueError(f"header name {name[:40]!r} is not a token")
+            if len(_TOKENS) < 256:
+                _TOKENS.add(name)
+        lowered = name.lower()
+        given.add(lowered)
+        if lowered == "host":
+            host = value
+        elif lowered != "content-length":
+            lines.append(f"{name}: {value}")
+    head = [f"POST {target.raw_path_qs or '/'} HTTP/1.1", f"Host: {host}"]
+    head += [f"{name}: {value}" for name, value in defaults.items() if name.lower() not in given]
+    head += lines
+    if "accept" not in given:
+        head.append("Accept: */*")
+    head.append(f"Content-Length: {length}\r\n\r\n")
+    return "\r\n".join(head).encode("utf-8")
 
 
 def tls_context() -> ssl.SSLContext:
