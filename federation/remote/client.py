@@ -259,14 +259,16 @@ class BoundedConnector(aiohttp.TCPConnector):
         """Idle keep-alive connections kept for reuse."""
         return sum(len(idle) for idle in self._conns.values())
 
-    def _close_idle_beyond_limit(self) -> None:
+    def _close_idle_beyond_limit(self) -> bool:
+        """Close idle connections until the new one fits in ``limit``; True if some were."""
         limit = self.limit
         if not limit:
-            return
+            return False
         room = limit - len(self._acquired)  # the new connection is among the acquired already
         if self.limit_per_host and len(self._conns) * self.limit_per_host <= room:
-            return  # fast path: a host's idle pool never holds more than its limit
+            return False  # fast path: a host's idle pool never holds more than its limit
         excess = self.idle_connections - room
+        closed = excess > 0
         for key in list(self._conns):  # hosts in the order their idle pools were started
             if excess <= 0:
                 break
@@ -277,9 +279,11 @@ class BoundedConnector(aiohttp.TCPConnector):
                 excess -= 1
             if not idle:
                 del self._conns[key]
+        return closed
 
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
-        self._close_idle_beyond_limit()
+        if self._close_idle_beyond_limit():
+            await asyncio.sleep(0)  # their sockets close before the new one opens
         return await super()._create_connection(req, traces, timeout)
 
 
