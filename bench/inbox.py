@@ -128,7 +128,7 @@ def run_bridge(mapping: dict[str, Any], port: int, profile: str = "", statements
             return web.Response(text="")
 
         async def dump_counts(request: web.Request) -> web.Response:
-            Path(statements).write_text(json.dumps(ROUND_TRIPS))
+            await asyncio.to_thread(Path(statements).write_text, json.dumps(ROUND_TRIPS))
             return web.Response(text="")
 
         app.router.add_post("/bench/reset", reset)
