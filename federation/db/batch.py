@@ -52,6 +52,11 @@ class GroupCommit(Generic[Item, Outcome]):
         #: Groups written and items carried (for the tests and the bench).
         self.groups = self.items = 0
 
+    @property
+    def queued(self) -> int:
+        """Items waiting for a write (not yet carried by one that runs)."""
+        return len(self._queued)
+
     async def submit(self, item: Item) -> Outcome:
         """Queue ``item`` and wait for the write of its group; its outcome, or the write's error."""
         loop = asyncio.get_running_loop()
