@@ -1,7 +1,7 @@
 """Inbox throughput: signed activities one server process verifies and stores per second.
 
 Run: ``.venv/bin/python bench/inbox.py [--activities 3000] [--actors 20] [--concurrency 32]
-[--scheme cavage|rfc9421] [--kind reply|like] [--database-url URL]``.
+[--scheme cavage|rfc9421] [--kind reply|like] [--database-url URL] [--count-statements]``.
 
 The bridge runs alone in a child process (``create_app``, one event loop, default SQLite in a
 temporary directory). The parent serves the remote actors' documents on 127.0.0.1 and sends
@@ -11,7 +11,9 @@ actor sends one activity first so that its key is fetched and cached (the figure
 actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
 and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Each actor goes round robin over
 500 articles, so every like is a new one (``--activities`` up to 500 × ``--actors``).
-Prints activities/s, the server's CPU per activity, and checks that every row was stored.
+Prints activities/s, the server's CPU per activity (and the PostgreSQL backends' CPU per
+activity), and checks that every row was stored; ``--count-statements`` prints the database
+round trips per activity, by statement.
 """
 
 from __future__ import annotations
