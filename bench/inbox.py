@@ -1,7 +1,7 @@
 """Inbox throughput: signed activities one server process verifies and stores per second.
 
 Run: ``.venv/bin/python bench/inbox.py [--activities 3000] [--actors 20] [--concurrency 32]
-[--scheme cavage|rfc9421] [--kind reply|like] [--database-url URL]``.
+[--scheme cavage|rfc9421] [--kind reply|like] [--database-url URL] [--count-statements]``.
 
 The bridge runs alone in a child process (``create_app``, one event loop, default SQLite in a
 temporary directory). The parent serves the remote actors' documents on 127.0.0.1 and sends
@@ -11,7 +11,9 @@ actor sends one activity first so that its key is fetched and cached (the figure
 actors). ``reply``: a ``Create(Note)`` replying to one of our articles — verified, de-duplicated
 and stored as a pending ``Reply``; ``like``: a ``Like`` of that article (an ``Interaction``). Each actor goes round robin over
 500 articles, so every like is a new one (``--activities`` up to 500 × ``--actors``).
-Prints activities/s, the server's CPU per activity, and checks that every row was stored.
+Prints activities/s, the server's CPU per activity (and the PostgreSQL backends' CPU per
+activity), and checks that every row was stored; ``--count-statements`` prints the database
+round trips per activity, by statement.
 """
 
 from __future__ import annotations
@@ -72,15 +74,67 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def run_bridge(mapping: dict[str, Any], port: int, profile: str = "") -> None:
-    """The child process: the bridge alone on its event loop (under cProfile with ``profile``)."""
+#: Round trips counted by ``--count-statements`` (in the bridge process), by statement.
+ROUND_TRIPS: dict[str, int] = {}
+
+
+def count_round_trips() -> None:
+    """Count what the bridge sends to the database, wrapping the drivers' lowest calls: on
+    PostgreSQL each asyncpg protocol call (a prepared statement's execution, a simple query
+    such as ``BEGIN`` or the pool's reset query) is one round trip; on SQLite each call queued
+    to aiosqlite's thread is one hand-off (the statement runs in that thread)."""
+    import aiosqlite.core
+    import asyncpg.connection
+
+    def note(text: str) -> None:
+        key = " ".join(text.split())[:90]
+        ROUND_TRIPS[key] = ROUND_TRIPS.get(key, 0) + 1
+
+    execute, pg_execute = asyncpg.connection.Connection.execute, asyncpg.connection.Connection._execute
+
+    async def counted_execute(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        if not args:  # a simple query (no arguments): one round trip, not via _execute
+            note(query)
+        return await execute(self, query, *args, **kwargs)
+
+    async def counted_pg(self: Any, query: str, *args: Any, **kwargs: Any) -> Any:
+        note(query)
+        return await pg_execute(self, query, *args, **kwargs)
+
+    queue = aiosqlite.core.Connection._execute
+
+    async def counted_sqlite(self: Any, fn: Any, *args: Any, **kwargs: Any) -> Any:
+        note(args[0] if args and isinstance(args[0], str) else getattr(fn, "__name__", str(fn)))
+        return await queue(self, fn, *args, **kwargs)
+
+    asyncpg.connection.Connection.execute = counted_execute  # type: ignore[method-assign]
+    asyncpg.connection.Connection._execute = counted_pg  # type: ignore[method-assign]
+    aiosqlite.core.Connection._execute = counted_sqlite  # type: ignore[method-assign]
+
+
+def run_bridge(mapping: dict[str, Any], port: int, profile: str = "", statements: str = "") -> None:
+    """The child process: the bridge alone on its event loop (under cProfile with ``profile``;
+    counting its database round trips into the file ``statements``)."""
     import cProfile
     import logging
 
     from federation.app import create_app
 
     logging.basicConfig(level=logging.WARNING)
+    if statements:
+        count_round_trips()
     app = create_app(settings_from_mapping(mapping))
+    if statements:
+        async def reset(request: web.Request) -> web.Response:
+            ROUND_TRIPS.clear()
+            return web.Response(text="")
+
+        async def dump_counts(request: web.Request) -> web.Response:
+            await asyncio.to_thread(Path(statements).write_text, json.dumps(ROUND_TRIPS))
+            return web.Response(text="")
+
+        app.router.add_post("/bench/reset", reset)
+        app.router.add_post("/bench/dump", dump_counts)
     if profile:
         profiler = cProfile.Profile()
 
@@ -204,6 +258,24 @@ def cpu_of(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def database_cpu(database_url: str) -> dict[int, float]:
+    """CPU time of each PostgreSQL backend serving the bench's database (by process title,
+    ``postgres: [cluster:] <user> <database> …``; empty for SQLite, which runs in the bridge process)."""
+    if not database_url.startswith("postgres"):
+        return {}
+    name = database_url.rsplit("/", 1)[1].split("?")[0]
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
+                title = cmdline.read().replace(b"\0", b" ").decode(errors="replace").split()
+            if title[:1] == ["postgres:"] and name in title[1:5]:
+                found[int(pid)] = cpu_of(int(pid))
+        except OSError:
+            continue
+    return found
+
+
 async def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--activities", type=int, default=3000)
@@ -214,6 +286,8 @@ async def main() -> None:
     parser.add_argument("--database-url", default="",
                         help="default: SQLite in a temporary directory; a PostgreSQL database is emptied first")
     parser.add_argument("--profile", default="", help="write the server's cProfile stats here")
+    parser.add_argument("--count-statements", action="store_true",
+                        help="print the database round trips per activity, by statement")
     args = parser.parse_args()
 
     with tempfile.TemporaryDirectory() as directory:
@@ -232,16 +306,25 @@ async def main() -> None:
         warmup, timed = requests[: args.actors], requests[args.actors:]
 
         port = free_port()
-        process = multiprocessing.get_context("spawn").Process(target=run_bridge, args=(mapping, port, args.profile))
+        counts = data_dir / "statements.json" if args.count_statements else None
+        process = multiprocessing.get_context("spawn").Process(
+            target=run_bridge, args=(mapping, port, args.profile, str(counts or "")))
         process.start()
         try:
             await wait_until_up(port)
             assert set(await send_all(port, warmup, 4)) == {202}, "warm-up refused"
+            if counts:
+                await send_all(port, [raw_request(b"", {"Host": "x"}).replace(b"/inbox", b"/bench/reset")], 1)
             cpu_before, started = cpu_of(process.pid), time.perf_counter()
             own_before = cpu_of(os.getpid())
+            database_before = database_cpu(database_url)
             statuses = await send_all(port, timed, args.concurrency)
             elapsed, cpu = time.perf_counter() - started, cpu_of(process.pid) - cpu_before
             own = cpu_of(os.getpid()) - own_before
+            database = sum(cpu - database_before.get(pid, 0.0)
+                           for pid, cpu in database_cpu(database_url).items())
+            if counts:
+                await send_all(port, [raw_request(b"", {"Host": "x"}).replace(b"/inbox", b"/bench/dump")], 1)
         finally:
             process.terminate()
             process.join()
@@ -254,7 +337,14 @@ async def main() -> None:
         print(f"{len(timed)} activities in {elapsed:.2f} s: {len(timed) / elapsed:.0f} activities/s, "
               f"server CPU {1000 * cpu / len(timed):.2f} ms/activity, refused {refused}, "
               f"rows stored {stored} (expected {args.activities + args.actors}); "
-              f"load generator CPU {1000 * own / len(timed):.2f} ms/activity")
+              f"load generator CPU {1000 * own / len(timed):.2f} ms/activity"
+              + (f"; PostgreSQL backends' CPU {1000 * database / len(timed):.2f} ms/activity"
+                 if engine == "PostgreSQL" else ""))
+        if counts:
+            found = json.loads(counts.read_text())
+            print(f"database round trips per activity: {sum(found.values()) / len(timed):.2f}")
+            for text, number in sorted(found.items(), key=lambda item: -item[1]):
+                print(f"  {number / len(timed):6.3f}  {text}")
         print(f"parent peak RSS {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss // 1024} MiB")
 
 

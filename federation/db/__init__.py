@@ -9,6 +9,9 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
+import asyncpg.connection
+from tortoise.backends.base.config_generator import expand_db_url
+
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
@@ -68,6 +71,32 @@ def with_sqlite_pragmas(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
 
 
+class _PooledConnection(asyncpg.connection.Connection):  # type: ignore[misc]
+    """An asyncpg connection that the pool hands back without the reset query.
+
+    asyncpg's pool sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
+    ALL;`` each time a connection is released — and tortoise acquires and releases one for
+    every statement outside a transaction, so that doubled the round trips of the inbox
+    (docs/performance.md, "Inbox", 2026-12-07). The bridge takes no advisory locks, opens no
+    cursors, listens to nothing and changes no session setting (``search_path`` and
+    ``application_name`` are connection parameters, which ``RESET ALL`` keeps anyway); an
+    open transaction is still rolled back on release, by the pool itself."""
+
+    def get_reset_query(self) -> str:
+        return ""
+
+
+def database_connection(database_url: str) -> str | dict[str, Any]:
+    """tortoise's connection entry for ``database_url``: PostgreSQL's with
+    :class:`_PooledConnection`, any other engine's URL as is."""
+    url = with_sqlite_pragmas(normalise_database_url(database_url))
+    if urlsplit(url).scheme != "postgres":
+        return url
+    config = expand_db_url(url)
+    config["credentials"]["connection_class"] = _PooledConnection
+    return config
+
+
 def tortoise_config(database_url: str) -> dict[str, Any]:
     """The tortoise configuration for ``database_url`` with every app and its migrations."""
     apps = {
@@ -79,7 +108,7 @@ def tortoise_config(database_url: str) -> dict[str, Any]:
         for label, modules in APPS.items()
     }
     return {
-        "connections": {"default": with_sqlite_pragmas(normalise_database_url(database_url))},
+        "connections": {"default": database_connection(database_url)},
         "apps": apps,
         "use_tz": True,
         "timezone": "UTC",

@@ -72,6 +72,36 @@ async def insert_new(model: type[Model], fields: dict[str, Any]) -> int | None:
     return int(rows[0]["id"]) if rows else None
 
 
+async def insert_new_rows(model: type[Model], rows: Sequence[dict[str, Any]],
+                          returning: Sequence[str]) -> list[tuple[Any, ...]]:
+    """:func:`insert_new` for several rows (the same fields given in each) in one multi-row
+    ``INSERT … ON CONFLICT DO NOTHING``: one statement, so all of them are written or none.
+    Returns ``id`` and the ``returning`` columns (raw database values) of the rows written, in
+    no particular order: a row a unique constraint refused is absent (as is a row that repeats
+    an earlier one of ``rows``)."""
+    if not rows:
+        return []
+    db = model._meta.db
+    dialect = db.capabilities.dialect
+    filled = [_defaults(model, row) for row in rows]
+    names = tuple(filled[0])
+    key = ("insert-rows", model, names, tuple(returning), len(rows), dialect)
+    sql = _SQL.get(key)
+    if sql is None:
+        listed = ", ".join(_column(model, name) for name in names)
+        marks = placeholders(dialect, len(names) * len(rows))
+        values = ", ".join("(" + ", ".join(marks[i:i + len(names)]) + ")"
+                           for i in range(0, len(marks), len(names)))
+        selected = ", ".join(["id", *(_column(model, c) for c in returning)])
+        # The leading comment makes tortoise's asyncpg client fetch the RETURNING rows.
+        sql = _SQL[key] = (f"/* insert */ INSERT INTO {model._meta.db_table} ({listed}) "
+                           f"VALUES {values} ON CONFLICT DO NOTHING RETURNING {selected}")
+    params = [db_value(model, n, row[n]) for row in filled for n in names]
+    _, found = await db.execute_query(sql, params)
+    columns = ["id", *(_column(model, c) for c in returning)]
+    return [tuple(row[c] for c in columns) for row in found]
+
+
 async def first_row(model: type[Model], columns: Sequence[str],
                     **where: Any) -> tuple[Any, ...] | None:
     """``columns`` (raw database values) of the first row where every ``where`` column equals its

@@ -31,6 +31,7 @@ from typing import Any
 
 from tortoise.exceptions import IntegrityError
 
+from federation.db.batch import GroupCommit
 from federation.db.faults import is_database_fault
 from federation.db.inbox import (
     DeletedObject,
@@ -44,9 +45,10 @@ from federation.errors import FederationError, RemoteError, TooManyRequests
 from federation.inbox.context import Activity, BudgetExhausted, FetchBudget, InboxServices
 from federation.inbox.ignored import ignored_reason
 from federation.jobs import store
+from federation.jobs.graph import Event
 from federation.jobs.kinds import INBOX_ACTIVITY
 from federation.jobs.periodic import FINAL
-from federation.jobs.store import ClaimedJob, LeaseTokens
+from federation.jobs.store import ClaimedJob, LeaseTokens, NewClaimed
 from federation.jobs.worker import Result, Task, record
 from federation.protocol.uris import origin_of
 from federation.settings import Settings
@@ -70,6 +72,14 @@ class Outcome(StrEnum):
 
 #: What a processed activity's job keeps: nothing of the document (its id is the job's ref).
 DONE_PAYLOAD: dict[str, Any] = {"processed": True}
+
+#: A stored activity's job and the tombstones found among its actor and object.
+Stored = tuple[ClaimedJob, dict[str, bool]]
+
+
+def _wanted(activity: Activity) -> list[str]:
+    """The ids whose tombstones decide whether ``activity`` is a no-op: its actor, its object."""
+    return [uri for uri in (activity.actor_uri, activity.object_id) if uri is not None]
 
 
 def _now() -> datetime:
@@ -139,6 +149,11 @@ class Processor:
         self._listeners = listeners
         self._clock = clock
         self._tokens = LeaseTokens(f"inbox-{uuid.uuid4().hex[:8]}")
+        #: Group commit (:mod:`federation.db.batch`): the activities of requests arriving
+        #: together are stored by one INSERT (and their tombstones read by one SELECT), their
+        #: results recorded by one UPDATE.
+        self.arrivals: GroupCommit[Activity, Stored | None] = GroupCommit(self._store)
+        self.results: GroupCommit[ClaimedJob, bool] = GroupCommit(self._finish)
 
     @property
     def tombstone_retention(self) -> timedelta:
@@ -159,14 +174,12 @@ class Processor:
             else:
                 logger.debug("%s %s ignored: no listener for this type", activity.type, activity.id)
             return Outcome.IGNORED
-        job = await store.insert_claimed(
-            INBOX_ACTIVITY.name, activity.id, self._tokens.next(), self._clock(),
-            INBOX_ACTIVITY.lease, key=origin_of(activity.actor_uri).host or "",
-            payload=payload_of(activity))
-        if job is None:
+        stored = await self.arrivals.submit(activity)
+        if stored is None:
             return Outcome.DUPLICATE
+        job, found = stored
         try:
-            outcome, result = await self._run(activity, listener)
+            outcome, result = await self._run(activity, listener, found)
         except FederationError:  # refused (403, 429…): nothing kept, the sender is told
             await record(INBOX_ACTIVITY, job, Result.dropped(), self._clock())
             raise
@@ -176,8 +189,32 @@ class Processor:
             logger.exception("%s %s failed: left to the job engine", activity.type, activity.id)
             result = Result.retry(f"internal error: {type(error).__name__} (see the log)")
             outcome = Outcome.QUEUED
-        await record(INBOX_ACTIVITY, job, result, self._clock())
+        if result.event is Event.SUCCEED and not result.drop and result.payload is DONE_PAYLOAD:
+            if not await self.results.submit(job):
+                logger.warning("job %d (%s): lease lost before its result was recorded "
+                               "(another worker took it)", job.id, job.kind)
+        else:
+            await record(INBOX_ACTIVITY, job, result, self._clock())
         return outcome
+
+    async def _store(self, activities: list[Activity]) -> list[Stored | None]:
+        """Store the jobs of ``activities`` (one INSERT: all or none), then read the tombstones
+        of the stored ones (one SELECT); ``None`` for a duplicate."""
+        jobs = await store.insert_claimed_many(
+            [NewClaimed(INBOX_ACTIVITY.name, activity.id, self._tokens.next(),
+                        origin_of(activity.actor_uri).host or "", payload_of(activity))
+             for activity in activities], self._clock(), INBOX_ACTIVITY.lease)
+        wanted = sorted({uri for activity, job in zip(activities, jobs, strict=True)
+                         if job is not None for uri in _wanted(activity)})
+        found = await tombstones_among(wanted)
+        return [None if job is None else
+                (job, {uri: found[uri] for uri in _wanted(activity) if uri in found})
+                for activity, job in zip(activities, jobs, strict=True)]
+
+    async def _finish(self, jobs: list[ClaimedJob]) -> list[bool]:
+        """Record ``jobs`` processed (:data:`DONE_PAYLOAD`), in one UPDATE."""
+        return await store.finish_many(jobs, INBOX_ACTIVITY.graph, self._clock(),
+                                       payload=DONE_PAYLOAD)
 
     def task(self, services: InboxServices) -> Task:
         """The job engine's handler of stored activities (:data:`INBOX_ACTIVITY`)."""
@@ -200,10 +237,12 @@ class Processor:
 
         return Task(INBOX_ACTIVITY, handle)
 
-    async def _run(self, activity: Activity, listener: Listener) -> tuple[Outcome, Result]:
-        """Run the listener (idempotent: it may run again after a fault or a crash)."""
-        wanted = [uri for uri in (activity.actor_uri, activity.object_id) if uri is not None]
-        found = await tombstones_among(wanted)
+    async def _run(self, activity: Activity, listener: Listener,
+                   found: dict[str, bool] | None = None) -> tuple[Outcome, Result]:
+        """Run the listener (idempotent: it may run again after a fault or a crash); ``found``:
+        the tombstones among the activity's actor and object, when they were read already."""
+        if found is None:
+            found = await tombstones_among(_wanted(activity))
         activity.tombstoned = frozenset(uri for uri, verified in found.items() if verified)
         activity.doubtful = frozenset(uri for uri, verified in found.items() if not verified)
         if activity.is_deleted(activity.actor_uri):

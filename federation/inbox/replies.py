@@ -213,22 +213,27 @@ async def store_reply(activity: Activity, note: dict[str, Any], relation: Relati
         activity.count(Kind.REPLY)
     uri = str(note["id"])
     author = await activity.remote_actor(activity.actor_uri)
+    fields = {
+        "uri": uri,
+        "kind": ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
+        "author_id": author.id,
+        "local_actor_id": relation.local_actor_id,
+        "target_id": relation.target_id,
+        "in_reply_to_uri": id_of(note.get("inReplyTo")),
+        "thread_root_uri": relation.thread_root_uri,
+        "request_activity_uri": request_uri,
+        "state": ReplyState.PENDING,
+        **content_fields(note),
+    }
+    settings = activity.services.settings
     try:
-        async with in_transaction():  # the reply and its moderators' notifications, or neither
-            created = await insert_new(Reply, {
-                "uri": uri,
-                "kind": ReplyKind.REPLY_REQUEST if request_uri else relation.kind,
-                "author_id": author.id,
-                "local_actor_id": relation.local_actor_id,
-                "target_id": relation.target_id,
-                "in_reply_to_uri": id_of(note.get("inReplyTo")),
-                "thread_root_uri": relation.thread_root_uri,
-                "request_activity_uri": request_uri,
-                "state": ReplyState.PENDING,
-                **content_fields(note),
-            })
-            if created is not None:
-                await notify.item_received(activity.services.settings, notify.REPLY, created)
+        if not notify.any_configured(settings):  # one statement: no transaction round trips
+            created = await insert_new(Reply, fields)
+        else:
+            async with in_transaction():  # the reply and its moderators' notifications, or neither
+                created = await insert_new(Reply, fields)
+                if created is not None:
+                    await notify.item_received(settings, notify.REPLY, created)
     except IntegrityError:  # its target or author removed meanwhile
         return False
     if created is None:  # already known (another activity carried it)

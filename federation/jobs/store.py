@@ -46,7 +46,7 @@ from tortoise.backends.base.client import BaseDBAsyncClient
 from tortoise.expressions import F
 
 from federation.db.jobs import ERROR_LENGTH, Job, JobState
-from federation.db.raw import db_value, fair_claim_sql, insert_new, numbered
+from federation.db.raw import db_value, fair_claim_sql, insert_new, insert_new_rows, numbered
 from federation.jobs.graph import Event, StateGraph
 
 
@@ -261,3 +261,71 @@ async def ensure(kind: str, ref: str, *, key: str = "", at: datetime,
     return await insert_new(Job, {"kind": kind, "ref": ref, "key": key[:255],
                                   "payload": payload or {}, "next_attempt_at": at,
                                   "state": JobState.PENDING})
+
+
+# -- group commit (federation.db.batch): the inbox's stored activities and their results --
+
+
+@dataclass(frozen=True)
+class NewClaimed:
+    """A job to store already claimed (:func:`insert_claimed_many`)."""
+
+    kind: str
+    ref: str
+    token: str
+    key: str = ""
+    payload: Any = None
+
+
+async def insert_claimed_many(jobs: Sequence[NewClaimed], now: datetime,
+                              lease: timedelta) -> list[ClaimedJob | None]:
+    """:func:`insert_claimed` for several jobs in one ``INSERT`` (all stored or none): for each,
+    the claimed job, or ``None`` when a job of its kind for its ref exists — or comes earlier
+    in ``jobs`` (the later one is the duplicate)."""
+    first: dict[tuple[str, str], int] = {}
+    for index, job in enumerate(jobs):
+        first.setdefault((job.kind, job.ref), index)
+    unique = [jobs[index] for index in sorted(first.values())]
+    written = await insert_new_rows(Job, [
+        {"kind": job.kind, "ref": job.ref, "key": job.key[:255], "payload": job.payload or {},
+         "next_attempt_at": now, "state": JobState.RUNNING, "attempts": 1,
+         "lease_owner": job.token, "lease_expires_at": now + lease} for job in unique],
+        ("kind", "ref"))
+    ids = {(kind, ref): int(new) for new, kind, ref in written}
+    claimed: list[ClaimedJob | None] = []
+    for index, job in enumerate(jobs):
+        new = ids.get((job.kind, job.ref)) if first[(job.kind, job.ref)] == index else None
+        claimed.append(None if new is None else ClaimedJob(
+            new, job.kind, job.key[:255], job.ref, 1, job.payload or {}, job.token))
+    return claimed
+
+
+async def finish_many(jobs: Sequence[ClaimedJob], graph: StateGraph, now: datetime, *,
+                      payload: Any = None) -> list[bool]:
+    """:func:`finish` with :data:`~federation.jobs.graph.Event.SUCCEED` for several jobs whose
+    success is final in ``graph``, in one ``UPDATE``: for each, whether it was written (we
+    still held its lease)."""
+    if not jobs:
+        return []
+    targets = {graph.next(job.state, Event.SUCCEED) for job in jobs}
+    if len(targets) != 1 or not targets <= graph.final:
+        raise ValueError("finish_many records one final state for every job")
+    [target] = targets
+    values: dict[str, Any] = {"state": target, "lease_owner": None, "lease_expires_at": None,
+                              "last_error": None, "finished_at": now}
+    if payload is not None:
+        values["payload"] = payload
+    connection = _connection()
+    sets = ", ".join(f'"{name}" = ?' for name in values)
+    held = " OR ".join(['("id" = ? AND "lease_owner" = ?)'] * len(jobs))
+    # (the leading comment makes tortoise's asyncpg client fetch the RETURNING rows)
+    _, rows = await connection.execute_query(numbered(
+        f'/* finish */ UPDATE "jobs" SET {sets} WHERE "state" = ? AND ({held}) RETURNING "id"',
+        connection.capabilities.dialect),
+        [*(_v(name, value) for name, value in values.items()), _v("state", JobState.RUNNING),
+         *(value for job in jobs for value in (job.id, job.lease_owner))])
+    done = {int(row["id"]) for row in rows}
+    for job in jobs:
+        if job.id in done:
+            job.state = target
+    return [job.id in done for job in jobs]

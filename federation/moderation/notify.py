@@ -92,6 +92,12 @@ def log_disabled(settings: Settings) -> None:
 # -- queued with the item ---------------------------------------------------------------------
 
 
+def any_configured(settings: Settings) -> bool:
+    """Whether :func:`item_received` may queue anything (mail or a webhook is configured):
+    when not, a new item needs no transaction around it."""
+    return bool(settings.smtp.enabled or settings.moderation.webhook_url)
+
+
 async def item_received(settings: Settings, item: str, item_id: int, *,
                         now: datetime | None = None) -> int:
     """Queue the notifications of a new pending ``item`` (``reply`` or ``report``) — inside the
