@@ -9,9 +9,6 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, cast
 from urllib.parse import urlsplit, urlunsplit
 
-import asyncpg.connection
-from tortoise.backends.base.config_generator import expand_db_url
-
 if TYPE_CHECKING:
     from tortoise.queryset import QuerySet
 
@@ -71,29 +68,19 @@ def with_sqlite_pragmas(url: str) -> str:
     return url + ("&" if "?" in url else "?") + "synchronous=NORMAL"
 
 
-class _PooledConnection(asyncpg.connection.Connection):  # type: ignore[misc]
-    """An asyncpg connection that the pool hands back without the reset query.
-
-    asyncpg's pool sends ``SELECT pg_advisory_unlock_all(); CLOSE ALL; UNLISTEN *; RESET
-    ALL;`` each time a connection is released — and tortoise acquires and releases one for
-    every statement outside a transaction, so that doubled the round trips of the inbox
-    (docs/performance.md, "Inbox", 2026-12-07). The bridge takes no advisory locks, opens no
-    cursors, listens to nothing and changes no session setting (``search_path`` and
-    ``application_name`` are connection parameters, which ``RESET ALL`` keeps anyway); an
-    open transaction is still rolled back on release, by the pool itself."""
-
-    def get_reset_query(self) -> str:
-        return ""
-
-
 def database_connection(database_url: str) -> str | dict[str, Any]:
     """tortoise's connection entry for ``database_url``: PostgreSQL's with
-    :class:`_PooledConnection`, any other engine's URL as is."""
+    :class:`~federation.db.pooled.PooledConnection`, any other engine's URL as is."""
     url = with_sqlite_pragmas(normalise_database_url(database_url))
     if urlsplit(url).scheme != "postgres":
         return url
+    # imported here: ``federation --help`` and the SQLite path import neither tortoise nor asyncpg
+    from tortoise.backends.base.config_generator import expand_db_url
+
+    from federation.db.pooled import PooledConnection
+
     config = expand_db_url(url)
-    config["credentials"]["connection_class"] = _PooledConnection
+    config["credentials"]["connection_class"] = PooledConnection
     return config
 
 
