@@ -249,6 +249,9 @@ class BoundedConnector(aiohttp.TCPConnector):
     use, those being made and the idle ones fit in ``limit``.
     """
 
+    #: Connections opened so far (a class default: aiohttp's ``__init__`` is not repeated here).
+    connections_made = 0
+
     @property
     def open_connections(self) -> int:
         """Connections in use or being made, plus idle ones kept for reuse."""
@@ -284,6 +287,7 @@ class BoundedConnector(aiohttp.TCPConnector):
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         if self._close_idle_beyond_limit():
             await asyncio.sleep(0)  # their sockets close before the new one opens
+        self.connections_made += 1
         return await super()._create_connection(req, traces, timeout)
 
 
