@@ -172,8 +172,9 @@ class DeliveryWorker:
         self._lanes: dict[str, _Lane] = {}
         #: Slots opened because a host's queue waited (not handed over): for tests and benches.
         self.spills = 0
-        #: How late the spill timers fired lately (seconds, a moving average): the loop's lag.
-        self._lag = 0.0
+        #: How late the spill timers fired lately (seconds, a moving average): the loop's lag
+        #: (it starts at the limit: the first timer's lateness decides).
+        self._lag = SPILL_MAX_LAG
         self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
         #: The deliveries counter of each verdict (``labels`` looked up once, not per delivery).
