@@ -43,7 +43,7 @@ from federation.delivery.signer import DeliverySigner
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.metrics import Metrics
-from federation.remote.client import HardenedClient
+from federation.remote.client import HardenedClient, split_plain_url
 from federation.settings import Settings
 from federation.signing.cavage import PreparedPost, algorithm_label, host_header_for, http_date
 
@@ -127,8 +127,31 @@ class Delivery:
     outcome: Outcome | None = None
 
 
+#: (origin as sent, Host header) per ``scheme://authority`` delivered to lately.
+_ORIGINS: dict[str, tuple[str, str]] = {}
+_ORIGINS_KEPT = 4096
+
+
 def request_parts(inbox_url: str) -> tuple[str, str, str]:
-    """(URL as sent, request target, Host header) of a POST to ``inbox_url``; ValueError if bad."""
+    """(URL as sent, request target, Host header) of a POST to ``inbox_url``; ValueError if bad.
+
+    A URL with a plain path (:func:`~federation.remote.client.split_plain_url`, nearly every
+    inbox) is parsed once per origin: its path is sent as written.
+    """
+    plain = split_plain_url(inbox_url)
+    if plain is None:
+        return _request_parts(inbox_url)
+    origin, path = plain
+    known = _ORIGINS.get(origin)
+    if known is None:
+        sent, _, host = _request_parts(origin + "/")
+        if len(_ORIGINS) >= _ORIGINS_KEPT:
+            _ORIGINS.clear()
+        known = _ORIGINS[origin] = (sent[:-1], host)
+    return known[0] + path, path, known[1]
+
+
+def _request_parts(inbox_url: str) -> tuple[str, str, str]:
     url = yarl.URL(inbox_url)
     if not url.absolute or not url.raw_host:
         raise ValueError("not an absolute URL")

@@ -82,7 +82,7 @@ async def test_no_second_slot_while_the_event_loop_is_behind(env: Env) -> None:
 
     async def hog() -> None:  # the loop runs 20 ms of other work at a time
         while busy:
-            time.sleep(0.02)
+            time.sleep(0.02)  # noqa: ASYNC251 -- blocking on purpose: the loop falls behind
             await asyncio.sleep(0)
 
     hogging = asyncio.create_task(hog())
