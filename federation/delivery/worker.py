@@ -10,7 +10,10 @@ activity and cached with its ``Digest``, signed by the sender with draft-cavage 
 ``(request-target) host date digest``. A claimed batch is signed at once (one ``Date`` per
 batch, one signing string per inbox), in-process or in the signing processes of
 :mod:`federation.delivery.signer`; signatures are never reused (each covers its inbox).
-At most ``per_host_concurrency`` requests go to one host at a time.
+At most ``per_host_concurrency`` requests go to one host at a time, and fewer when fewer do:
+a host's claimed deliveries wait for its busy connection and go out back to back on it; a
+second request slot opens only when they still wait :data:`SPILL_AFTER` later (a slow host, a
+long queue) and the event loop is not behind (:class:`_Lane`).
 """
 
 from __future__ import annotations
