@@ -257,12 +257,16 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             signers_cpu = sum(process_cpu(pid) for pid in signer_pids)
             signers_rss = max((peak_rss_mib(pid) for pid in signer_pids), default=0.0)
             receivers_rss = peak_rss_mib(receivers_pid)
+            connector = client._ensure_session().connector
+            connections = getattr(connector, "connections_made", 0)
+            spills = getattr(worker, "spills", 0)
             stop.set()
             await task
     return {"deliveries": float(total or 0), "seconds": elapsed, "cpu": cpu,
             "signers_cpu": signers_cpu, "signers": len(signer_pids), "signers_rss": signers_rss,
             "receivers_cpu": receivers_cpu, "receivers_rss": receivers_rss,
-            "worker_rss": worker_rss, "sockets": peak_sockets.value}
+            "worker_rss": worker_rss, "sockets": peak_sockets.value,
+            "connections": connections, "spills": spills}
 
 
 def run_once(args: argparse.Namespace) -> tuple[dict[str, Any], int, int]:
@@ -331,7 +335,8 @@ def main() -> int:
               f"{result['receivers_cpu'] / n * 1000:.2f} ms; peak RSS: worker "
               f"{result['worker_rss']:.0f} MiB, signing "
               f"{result['signers_rss']:.0f} MiB each, receivers {result['receivers_rss']:.0f} MiB; "
-              f"peak open sockets: worker {result['sockets']}")
+              f"peak open sockets: worker {result['sockets']}; connections opened "
+              f"{result['connections']} ({result['spills']} second slots)")
     if len(rates) > 1:
         ordered = sorted(rates, reverse=True)
         best, median = ordered[0], ordered[len(ordered) // 2]

@@ -53,6 +53,7 @@ from multidict import CIMultiDict, CIMultiDictProxy
 
 from federation.errors import (
     ConfigError,
+    FederationError,
     Problem,
     RemoteBadResponse,
     RemoteError,
@@ -86,6 +87,52 @@ _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
 #: Header names already found to be tokens (the few a process sends).
 _TOKENS: set[str] = set()
+#: An authority every parser reads alike (no userinfo, no percent-encoding, no query or
+#: fragment mark), and a path of plain segments (unreserved characters, none starting with a
+#: dot: no dot segment) that yarl sends as written.
+_PLAIN_AUTHORITY = re.compile(r"[A-Za-z0-9.:\[\]-]+\Z")
+_PLAIN_PATH = re.compile(r"(?:/[A-Za-z0-9_~-][A-Za-z0-9._~-]*)*/?\Z")
+#: Origins POSTed to lately whose checks are done (a delivery's URL is checked per origin).
+_PLACES = 4096
+
+
+def split_plain_url(url: str) -> tuple[str, str] | None:
+    """(``scheme://authority``, path) of an http(s) URL whose path is plain (see
+    :data:`_PLAIN_PATH`), so that its checks and its parse are those of ``scheme://authority/``
+    and its path is sent as written; ``None`` for any other URL (it takes the full parse)."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or scheme not in ALLOWED_SCHEMES:
+        return None
+    slash = rest.find("/")
+    if slash <= 0:
+        return None
+    authority, path = rest[:slash], rest[slash:]
+    if not _PLAIN_AUTHORITY.match(authority) or not _PLAIN_PATH.match(path):
+        return None
+    return url[:len(scheme) + 3 + slash], path
+
+
+@dataclass(frozen=True, slots=True)
+class _Place:
+    """Where POSTs to one origin go: the origin as sent (yarl's form, no trailing ``/``), the
+    connector's key and request URL, and the ``Host`` of the head."""
+
+    sent: str
+    key: tuple[str, str, int | None]
+    origin: yarl.URL
+    host_port: str
+
+    @classmethod
+    def of(cls, target: yarl.URL) -> _Place:
+        """The place of ``target``; ``sent`` is right for ``target``'s own path and, when that
+        is ``/``, for every plain path (:func:`split_plain_url`)."""
+        sent = str(target)
+        sent = sent[:len(sent) - len(target.raw_path_qs)] if target.raw_path_qs else sent
+        return cls(sent, (target.scheme, target.raw_host or "", target.port),
+                   target.origin(), target.host_port_subcomponent or "")
+
+
+_UNCHECKED = _Place("", ("", "", None), yarl.URL(), "")
 
 
 @dataclass(frozen=True)
@@ -249,6 +296,9 @@ class BoundedConnector(aiohttp.TCPConnector):
     use, those being made and the idle ones fit in ``limit``.
     """
 
+    #: Connections opened so far (a class default: aiohttp's ``__init__`` is not repeated here).
+    connections_made = 0
+
     @property
     def open_connections(self) -> int:
         """Connections in use or being made, plus idle ones kept for reuse."""
@@ -284,6 +334,7 @@ class BoundedConnector(aiohttp.TCPConnector):
     async def _create_connection(self, req: Any, traces: Any, timeout: Any) -> Any:
         if self._close_idle_beyond_limit():
             await asyncio.sleep(0)  # their sockets close before the new one opens
+        self.connections_made += 1
         return await super()._create_connection(req, traces, timeout)
 
 
@@ -305,6 +356,8 @@ class HardenedClient:
                                  "Accept-Encoding": "gzip, deflate"}
         #: What the connector needs to open or reuse a connection, per origin (POST path).
         self._connect_requests: dict[tuple[str, str, int | None], aiohttp.ClientRequest] = {}
+        #: Origins whose URL checks passed, by ``scheme://authority`` as written (POST path).
+        self._places: dict[str, _Place | None] = {}
 
     async def __aenter__(self) -> HardenedClient:
         self._ensure_session()
@@ -407,6 +460,15 @@ class HardenedClient:
         sign: bool,
         limit: int,
     ) -> RemoteResponse:
+        if method == "POST" and body is not None and not (sign and self._signer is not None):
+            plain = split_plain_url(url)
+            if plain is not None:  # a delivery: the origin's checks were done (or are now)
+                place = self._places.get(plain[0], _UNCHECKED)
+                if place is _UNCHECKED:
+                    place = self._check_place(plain[0])
+                if place is not None:
+                    return await self._post(session, place, plain[1], place.sent + plain[1],
+                                            body, headers, limit)
         origin = validate_url(url, allow_loopback=self.policy.allow_loopback)
         try:
             target = yarl.URL(url)  # signed and sent as parsed here (aiohttp keeps a URL as is)
@@ -420,9 +482,10 @@ class HardenedClient:
         if sign and self._signer is not None:
             request_headers = CIMultiDict(headers)
             request_headers.update(self._signer(method, url, request_headers, body))
+        if method == "POST" and body is not None:
+            return await self._post(session, _Place.of(target), target.raw_path_qs or "/", url,
+                                    body, request_headers, limit)
         try:
-            if method == "POST" and body is not None:
-                return await self._post_on(session, target, body, request_headers, limit)
             async with session.request(
                 method, target, data=body, headers=request_headers, allow_redirects=False
             ) as response:
@@ -437,36 +500,51 @@ class HardenedClient:
                     reader.feed(chunk)
                 return RemoteResponse(str(response.url), response.status, response.headers,
                                       reader.finish())
-        except aiohttp.ClientConnectorError as exc:
-            host = urlsplit(url).hostname or ""
-            if _caused_by_refusal(exc):
-                raise UnsafeURL(f"{host} resolves to a refused address") from exc
-            tls = tls_failure(host, exc)
-            if tls is not None:
-                raise RemoteTLSError(tls) from exc
-            raise RemoteError(f"cannot connect to {host}{_os_reason(exc)}") from exc
-        except aiohttp.InvalidURL as exc:
-            raise UnsafeURL("invalid URL") from exc
-        except TimeoutError as exc:  # aiohttp's own connect timeout
+        except TimeoutError as exc:  # aiohttp's own connect timeout (a ClientError too)
             raise RemoteTimeout(f"timeout talking to {urlsplit(url).hostname}") from exc
-        except aiohttp.ClientPayloadError as exc:
-            raise RemoteBadResponse("truncated or invalid body") from exc
         except aiohttp.ClientError as exc:
-            host = urlsplit(url).hostname or ""
-            tls = tls_failure(host, exc)
-            if tls is not None:
-                raise RemoteTLSError(tls) from exc
-            raise RemoteError(f"request to {host} failed: {type(exc).__name__}") from exc
+            raise _remote_error(url, exc) from exc
+
+    def _check_place(self, origin: str) -> _Place | None:
+        """The checks of every URL on ``origin`` (``scheme://authority``), done once: the
+        checks of :meth:`_one_hop` on ``origin/``. ``None`` when they refuse it (the URL then
+        takes the full path, which raises the same error)."""
+        if len(self._places) >= _PLACES:
+            self._places.clear()
+        place = self._places[origin] = None  # refused: such URLs take the full path
+        url = origin + "/"
+        try:
+            checked = validate_url(url, allow_loopback=self.policy.allow_loopback)
+            target = yarl.URL(url)
+            if _connected_origin(target) != checked:
+                return None
+            place = self._places[origin] = _Place.of(target)
+        except (UnsafeURL, ValueError, TypeError):
+            pass
+        return place
+
+    async def _post(self, session: aiohttp.ClientSession, place: _Place, path_qs: str, url: str,
+                    body: bytes, headers: Mapping[str, str], limit: int) -> RemoteResponse:
+        """:meth:`_post_on`, its aiohttp errors named as every request's."""
+        try:
+            return await self._post_on(session, place, path_qs, url, body, headers, limit)
+        except TimeoutError as exc:  # aiohttp's own connect timeout (a ClientError too)
+            raise RemoteTimeout(f"timeout talking to {urlsplit(url).hostname}") from exc
+        except aiohttp.ClientError as exc:
+            raise _remote_error(url, exc) from exc
 
     async def _post_on(
         self,
         session: aiohttp.ClientSession,
-        target: yarl.URL,
+        place: _Place,
+        path_qs: str,
+        url: str,
         body: bytes,
         headers: Mapping[str, str],
         limit: int,
     ) -> RemoteResponse:
-        """POST ``body`` to ``target`` on a connection of the session's connector.
+        """POST ``body`` to ``url`` (``path_qs`` on ``place``) on a connection of the session's
+        connector.
 
         The connection is the one ``session.request`` would use (the connector's pool and
         bound, :class:`GuardedResolver`, the TLS context), and the answer is parsed by the
@@ -477,14 +555,13 @@ class HardenedClient:
         """
         connector = session.connector
         assert connector is not None
-        key = (target.scheme, target.raw_host or "", target.port)
-        request = self._connect_requests.get(key)
+        request = self._connect_requests.get(place.key)
         if request is None:
             if len(self._connect_requests) >= _CONNECT_REQUESTS:
                 self._connect_requests.clear()
-            request = self._connect_requests[key] = aiohttp.ClientRequest(
-                "POST", target.origin(), loop=asyncio.get_running_loop())
-        head = _request_head(target, headers, self._default_headers, len(body))
+            request = self._connect_requests[place.key] = aiohttp.ClientRequest(
+                "POST", place.origin, loop=asyncio.get_running_loop())
+        head = _request_head(place.host_port, path_qs, headers, self._default_headers, len(body))
         connection = await connector.connect(request, [], session.timeout)
         try:
             protocol = connection.protocol
@@ -499,7 +576,7 @@ class HardenedClient:
             status, answer_headers = message.code, message.headers
             if status == 101:  # a protocol switch nobody asked for: nothing more to read here
                 connection.close()
-                return RemoteResponse(str(target), status, answer_headers, b"")
+                return RemoteResponse(url, status, answer_headers, b"")
             length = answer_headers.get("Content-Length")
             if length is not None and length.isdigit() and int(length) > limit:
                 raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
@@ -511,16 +588,16 @@ class HardenedClient:
             connection.close()
             raise
         connection.release()  # back to the pool unless the answer or the protocol said close
-        return RemoteResponse(str(target), status, answer_headers, data)
+        return RemoteResponse(url, status, answer_headers, data)
 
 
-def _request_head(target: yarl.URL, headers: Mapping[str, str], defaults: Mapping[str, str],
-                  length: int) -> bytes:
-    """The head of a POST of ``length`` bytes to ``target``, as ``ClientSession`` writes it.
+def _request_head(host: str, path_qs: str, headers: Mapping[str, str],
+                  defaults: Mapping[str, str], length: int) -> bytes:
+    """The head of a POST of ``length`` bytes to ``path_qs`` on ``host`` (``Host`` unless
+    ``headers`` give one), as ``ClientSession`` writes it.
 
     ``ValueError`` for a header name that is not a token or a value with CR, LF or NUL.
     """
-    host = target.host_port_subcomponent
     given: set[str] = set()
     lines: list[str] = []
     if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
@@ -538,13 +615,33 @@ def _request_head(target: yarl.URL, headers: Mapping[str, str], defaults: Mappin
             host = value
         elif lowered != "content-length":
             lines.append(f"{name}: {value}")
-    head = [f"POST {target.raw_path_qs or '/'} HTTP/1.1", f"Host: {host}"]
+    head = [f"POST {path_qs} HTTP/1.1", f"Host: {host}"]
     head += [f"{name}: {value}" for name, value in defaults.items() if name.lower() not in given]
     head += lines
     if "accept" not in given:
         head.append("Accept: */*")
     head.append(f"Content-Length: {length}\r\n\r\n")
     return "\r\n".join(head).encode("utf-8")
+
+
+def _remote_error(url: str, exc: aiohttp.ClientError) -> FederationError:
+    """The error a request to ``url`` raises for aiohttp's ``exc`` (module docstring)."""
+    host = urlsplit(url).hostname or ""
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        if _caused_by_refusal(exc):
+            return UnsafeURL(f"{host} resolves to a refused address")
+        tls = tls_failure(host, exc)
+        if tls is not None:
+            return RemoteTLSError(tls)
+        return RemoteError(f"cannot connect to {host}{_os_reason(exc)}")
+    if isinstance(exc, aiohttp.InvalidURL):
+        return UnsafeURL("invalid URL")
+    if isinstance(exc, aiohttp.ClientPayloadError):
+        return RemoteBadResponse("truncated or invalid body")
+    tls = tls_failure(host, exc)
+    if tls is not None:
+        return RemoteTLSError(tls)
+    return RemoteError(f"request to {host} failed: {type(exc).__name__}")
 
 
 def tls_context() -> ssl.SSLContext:

@@ -14,6 +14,7 @@ from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
+import yarl
 from aiohttp import web
 
 from federation.errors import (
@@ -81,6 +82,40 @@ async def test_loopback_refused_for_posts(serve, make_client, recorder):
         await make_client(allow_loopback=False, resolver=resolver).post(
             base.replace("127.0.0.1", "peer.test") + "/inbox", b"{}", JSON)
     assert resolver.calls == ["peer.test"] and recorder.requests == []
+
+
+@pytest.mark.parametrize("path", ["/users/u1/inbox", "/inbox", "/u/a.b-c_d~e/", "/users/%41/inbox",
+                                  "/users/./u1/inbox", "/users//inbox", "/users/\u00e9/inbox",
+                                  "/users/u1/inbox?x=1"])
+async def test_plain_paths_checked_per_origin_are_sent_as_the_full_parse_sends_them(
+        serve, make_client, recorder, path):
+    """A plain path on an origin already checked takes the short way (no parse per URL);
+    target, ``Host`` and final URL are what yarl's full parse gives, for plain paths and
+    others, on an origin written in capitals with its default port or not."""
+    port = int((await serve(post_routes(accepted)))[len("http://127.0.0.1:"):])
+    client = make_client(resolver=StaticResolver({"peer.test": "127.0.0.1"}))
+    for written in (f"http://PEER.test:{port}", f"http://peer.test:{port}"):
+        for _ in range(2):  # the second time, the origin's checks are known
+            url = written + path
+            expected = yarl.URL(url)
+            response = await client.post(url, b"{}", JSON)
+            assert response.final_url == str(expected)
+            sent = recorder.requests.pop()
+            assert (sent.raw_path, sent.host) == (expected.raw_path_qs, f"peer.test:{port}")
+    assert recorder.requests == []
+
+
+async def test_a_refused_origin_stays_refused_on_the_short_way(serve, make_client, recorder):
+    """An origin whose checks fail is refused for every URL on it, the second time too."""
+    base = await serve(post_routes(accepted))
+    client = make_client(allow_loopback=False, resolver=StaticResolver({"peer.test": "127.0.0.1"}))
+    for url in (base + "/inbox", base + "/users/a/inbox", base + "/inbox",
+                base.replace("127.0.0.1", "peer.test") + "/inbox",
+                base.replace("127.0.0.1", "peer.test") + "/inbox",
+                "http://user@peer.test/inbox", "ftp://peer.test/inbox", "http://10.0.0.1/inbox"):
+        with pytest.raises(UnsafeURL):
+            await client.post(url, b"{}", JSON)
+    assert recorder.requests == []
 
 
 @pytest.mark.parametrize("header", [("X-Evil", "a\r\nInjected: yes"), ("X-Evil", "a\nb"),
