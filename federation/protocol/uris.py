@@ -136,9 +136,19 @@ def origin_of(url: str) -> Origin:
     return _origin_of(url)
 
 
+#: The common shape (``https://name.example/…``): lower-case scheme, an authority of lower-case
+#: letters, digits, dots and hyphens only (no user, no port, no brackets), then the end of the
+#: URL or ``/``, ``?``, ``#``. ``urlsplit`` would return that authority as the host, no port.
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?:[/?#]|\Z)")
+
+
 @functools.lru_cache(maxsize=4096)
 def _origin_of(url: str) -> Origin:
     check_url_characters(url)
+    plain = _PLAIN_URL.match(url)
+    if plain is not None:  # the same origin as below, without urlsplit's general parse
+        scheme = plain[1]
+        return Origin(scheme, normalise_host(plain[2]), DEFAULT_PORTS[scheme])
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:
