@@ -137,9 +137,10 @@ def origin_of(url: str) -> Origin:
 
 
 #: The common shape (``https://name.example/…``): lower-case scheme, an authority of lower-case
-#: letters, digits, dots and hyphens only (no user, no port, no brackets), then the end of the
-#: URL or ``/``, ``?``, ``#``. ``urlsplit`` would return that authority as the host, no port.
-_PLAIN_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?:[/?#]|\Z)")
+#: letters, digits, dots and hyphens only (no user, no brackets), an optional port of ASCII
+#: digits, then the end of the URL or ``/``, ``?``, ``#``. ``urlsplit`` would return that name
+#: as the host, and that port.
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(?:[/?#]|\Z)")
 
 
 @functools.lru_cache(maxsize=4096)
@@ -147,8 +148,11 @@ def _origin_of(url: str) -> Origin:
     check_url_characters(url)
     plain = _PLAIN_URL.match(url)
     if plain is not None:  # the same origin as below, without urlsplit's general parse
-        scheme = plain[1]
-        return Origin(scheme, normalise_host(plain[2]), DEFAULT_PORTS[scheme])
+        scheme, port = plain[1], plain[3]
+        if port is None:
+            return Origin(scheme, normalise_host(plain[2]), DEFAULT_PORTS[scheme])
+        if int(port) <= 65535:  # else refused below
+            return Origin(scheme, normalise_host(plain[2]), int(port))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:

@@ -144,7 +144,10 @@ def test_link_url_keeps_http_urls_as_they_are() -> None:
     "https://A.example/", "HTTPS://a.example/", "https://user@a.example/", "https://a.example:8443/",
     "https://[::1]/", "https://a.example\\@b.example/", "https://a.example /", "https:///x",
     "https:a.example/", "ftp://a.example/", "https://ａ.example/", "https://xn--fa-hia.example/",
-    "https://a.example:/x", "https://a.example:99999/", "http://a_b.example/"])
+    "https://a.example:/x", "https://a.example:99999/", "http://a_b.example/",
+    "http://127.0.0.1:8080/x", "https://a.example:0/", "https://a.example:00443?q",
+    "https://a.example:65535#f", "https://a.example:65536/", "https://a.example:123456/",
+    "https://a.example:８０/", "https://a.example:80:80/", "https://a.example:8a/"])
 def test_the_plain_url_shortcut_gives_the_general_parses_origin(url):
     """``origin_of`` takes a shortcut for ``https://name.example/…``: every URL gets the origin
     (or the ``ValueError``) of the general parse (``urlsplit``)."""
