@@ -136,9 +136,23 @@ def origin_of(url: str) -> Origin:
     return _origin_of(url)
 
 
+#: The common shape (``https://name.example/…``): lower-case scheme, an authority of lower-case
+#: letters, digits, dots and hyphens only (no user, no brackets), an optional port of ASCII
+#: digits, then the end of the URL or ``/``, ``?``, ``#``. ``urlsplit`` would return that name
+#: as the host, and that port.
+_PLAIN_URL = re.compile(r"(https?)://([a-z0-9.-]+)(?::([0-9]{1,5}))?(?:[/?#]|\Z)")
+
+
 @functools.lru_cache(maxsize=4096)
 def _origin_of(url: str) -> Origin:
     check_url_characters(url)
+    plain = _PLAIN_URL.match(url)
+    if plain is not None:  # the same origin as below, without urlsplit's general parse
+        scheme, port = plain[1], plain[3]
+        if port is None:
+            return Origin(scheme, normalise_host(plain[2]), DEFAULT_PORTS[scheme])
+        if int(port) <= 65535:  # else refused below
+            return Origin(scheme, normalise_host(plain[2]), int(port))
     parts = urlsplit(url)
     scheme = parts.scheme.lower()
     if scheme not in DEFAULT_PORTS:

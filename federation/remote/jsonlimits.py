@@ -26,7 +26,12 @@ MAX_JSON_DEPTH = 64
 #: Most commas (≈ array elements plus object members) in one document.
 MAX_JSON_ITEMS = 100_000
 
-_STRING_RE = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
+#: A string literal: its runs of plain characters taken whole, escapes two bytes at a time (on
+#: valid JSON the same strings as ``"(?:[^"\\]|\\.)*"``, ~4× faster: no alternation per
+#: character). The closing quote is optional: an unterminated string runs to the end of the
+#: body in one match. (With it required, every later quote started a new scan to the end:
+#: ``"\`` repeated over a 1 MB inbox body, unsigned, cost about an hour of CPU.)
+_STRING_RE = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"?', re.DOTALL)
 #: The only spellings of U+0000 and of a surrogate in UTF-8 JSON (raw NUL is invalid JSON, raw
 #: surrogate bytes are invalid UTF-8): without one of them the parsed strings need no walk.
 _ESCAPE_RE = re.compile(r"\\u(?:0000|[dD][89a-fA-F])")

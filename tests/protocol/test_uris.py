@@ -135,3 +135,42 @@ def test_link_url_refuses_what_must_not_become_a_link(value: object) -> None:
 def test_link_url_keeps_http_urls_as_they_are() -> None:
     for url in ("https://a.example/x?y=1#z", "http://a.example:8080/é", "https://[::1]/"):
         assert link_url(url) == url
+
+
+@pytest.mark.parametrize("url", [
+    "https://a.example/x", "http://a.example", "https://a.example?q", "https://a.example#f",
+    "https://a.example./x", "https://127.0.0.1/x", "http://0x7f.1/", "https://a..example/",
+    "https://-a.example/", "https://" + "a" * 64 + ".example/", "https://./", "https://a.example:443/",
+    "https://A.example/", "HTTPS://a.example/", "https://user@a.example/", "https://a.example:8443/",
+    "https://[::1]/", "https://a.example\\@b.example/", "https://a.example /", "https:///x",
+    "https:a.example/", "ftp://a.example/", "https://ａ.example/", "https://xn--fa-hia.example/",
+    "https://a.example:/x", "https://a.example:99999/", "http://a_b.example/",
+    "http://127.0.0.1:8080/x", "https://a.example:0/", "https://a.example:00443?q",
+    "https://a.example:65535#f", "https://a.example:65536/", "https://a.example:123456/",
+    "https://a.example:８０/", "https://a.example:80:80/", "https://a.example:8a/"])
+def test_the_plain_url_shortcut_gives_the_general_parses_origin(url):
+    """``origin_of`` takes a shortcut for ``https://name.example/…``: every URL gets the origin
+    (or the ``ValueError``) of the general parse (``urlsplit``)."""
+    from urllib.parse import urlsplit
+
+    from federation.protocol.uris import DEFAULT_PORTS, Origin, check_url_characters
+
+    def general(value: str) -> Origin:
+        check_url_characters(value)
+        parts = urlsplit(value)
+        scheme = parts.scheme.lower()
+        if scheme not in DEFAULT_PORTS or not parts.hostname:
+            raise ValueError("no origin")
+        port = parts.port
+        return Origin(scheme, normalise_host(parts.hostname),
+                      port if port is not None else DEFAULT_PORTS[scheme])
+
+    try:
+        expected: Origin | None = general(url)
+    except ValueError:
+        expected = None
+    try:
+        found: Origin | None = origin_of(url)
+    except ValueError:
+        found = None
+    assert found == expected

@@ -40,3 +40,21 @@ def test_json_not_in_utf8_is_refused(encoding):
     """UTF-16 and UTF-32 bodies are refused (a NUL escape in them would escape a byte scan)."""
     with pytest.raises(JSONLimitError, match="UTF-8|not valid JSON"):  # LE without BOM: NUL bytes
         parse_json_limited('{"a": "\\u0000"}'.encode(encoding))
+
+
+@pytest.mark.parametrize("body", [b'"\\' * 500_000, b'["' + b'\\"' * 500_000, b'"a' * 500_000])
+def test_unterminated_strings_are_measured_in_linear_time(body):
+    """A body of 1 MB (the inbox's cap) whose quotes never close a string: measured in one
+    pass (each quote used to start a new scan to the end: about an hour of CPU), then refused."""
+    import time
+
+    started = time.process_time()
+    with pytest.raises(JSONLimitError):
+        parse_json_limited(body)
+    assert time.process_time() - started < 2.0
+
+
+def test_measured_structure_ignores_brackets_and_commas_in_strings():
+    from federation.remote.jsonlimits import measure_json
+
+    assert measure_json(b'{"a\\"[,{": ["x\\\\", "]],", {"b": "\\u005b"}]}') == (3, 2)
