@@ -15,7 +15,7 @@ import functools
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -239,3 +239,23 @@ def fast_actor_keys(monkeypatch: pytest.MonkeyPatch, _rsa_key_pool: list[Any]) -
 @functools.lru_cache(maxsize=64)
 def _cached_private_key(pem: str | bytes) -> Any:
     return _load_private_key_pem(pem)
+
+
+async def sqlite_vm_instructions(connection: Any, action: Callable[[], Awaitable[object]]) -> int:
+    """SQLite virtual-machine instructions ``action`` makes ``connection`` (tortoise's SQLite
+    client) execute, to the nearest 100 (a progress handler): a measure of a statement's work
+    that does not depend on the machine's load."""
+    raw = connection._connection
+    steps = 0
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0
+
+    await raw.set_progress_handler(tick, 100)
+    try:
+        await action()
+    finally:
+        await raw.set_progress_handler(None, 100)
+    return steps * 100

@@ -16,6 +16,7 @@ import pytest
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
 from federation.delivery.outbox import Audience, send_activity
 from federation.delivery.queue import LeaseTokens, claim_deliveries
+from tests.conftest import sqlite_vm_instructions
 from tests.delivery.conftest import HANG, PATIENCE, SHORT_TIMEOUT, Env, Peer
 from tests.delivery.test_fanout import SENDER, make_activity
 
@@ -175,25 +176,16 @@ async def test_a_claims_work_does_not_grow_with_the_pending_deliveries(env: Env)
     connection = DeliveryJob._meta.db
     if connection.capabilities.dialect != "sqlite":
         pytest.skip("counts SQLite's virtual-machine instructions")
-    raw = connection._connection  # type: ignore[attr-defined]
     peers = [await env.peer() for _ in range(5)]
 
+    async def claim_eight() -> None:
+        assert len(await claim_hosts(8, env.clock.now)) == 8
+
     async def work() -> int:
-        steps = 0
-
-        def tick() -> int:
-            nonlocal steps
-            steps += 1
-            return 0
-
-        await raw.set_progress_handler(tick, 100)
-        try:
-            assert len(await claim_hosts(8, env.clock.now)) == 8
-        finally:
-            await raw.set_progress_handler(None, 100)
+        steps = await sqlite_vm_instructions(connection, claim_eight)
         await DeliveryJob.filter(state=DeliveryState.SENDING).update(
             state=DeliveryState.PENDING, lease_owner=None, lease_expires_at=None)
-        return steps * 100
+        return steps
 
     await queue(env, peers, 40)
     small = await work()

@@ -25,6 +25,7 @@ import pytest
 
 from federation.db.jobs import Job, JobState
 from federation.jobs import store
+from tests.conftest import sqlite_vm_instructions
 from tests.jobs.conftest import START, Clock
 
 KIND = "test.kind"
@@ -72,20 +73,8 @@ async def claim_work(database_url: str, limit: int, per_key: int) -> int:
     or rolled back (PostgreSQL)."""
     connection = Job._meta.db
     if connection.capabilities.dialect == "sqlite":
-        raw = connection._connection  # type: ignore[attr-defined]
-        steps = 0
-
-        def tick() -> int:
-            nonlocal steps
-            steps += 1
-            return 0
-
-        await raw.set_progress_handler(tick, 100)
-        try:
-            await store.claim(KIND, "cost/1", START, LEASE, limit, per_key=per_key)
-        finally:
-            await raw.set_progress_handler(None, 100)
-        return steps * 100
+        return await sqlite_vm_instructions(connection, lambda: store.claim(
+            KIND, "cost/1", START, LEASE, limit, per_key=per_key))
     sql, params = store.claim_statement(KIND, "cost/1", START, LEASE, limit, per_key, "postgres")
     return rows_read(await explain(database_url, sql, params, analyze=True))
 
