@@ -80,7 +80,8 @@ _DUE = (
     '"state" = ? AND "next_attempt_at" <= ? AND "host" NOT IN (SELECT "host" FROM '
     '"delivery_host_health" WHERE "unavailable" = ? AND "set_aside_until" > ?)'
 )
-#: In order: a delivery waits while an earlier one (lower id) to the same inbox is still pending
+#: In order: a delivery waits while one of an earlier activity (lower activity id: the order they
+#: were sent in, whatever order their fanouts were expanded in) to the same inbox is still pending
 #: or sending and is about the same thing — the same object (its Create, Update, Delete,
 #: Announce…) or the activity this one undoes (a Follow and its Undo). Such a pair never goes
 #: out concurrently or reversed, even when the first one is retried; unrelated activities to
@@ -90,7 +91,7 @@ _IN_ORDER = (
     'JOIN "outbox_activities" AS "before" ON "before"."id" = "earlier"."activity_id" '
     'JOIN "outbox_activities" AS "this" ON "this"."id" = "delivery_jobs"."activity_id" '
     'WHERE "earlier"."inbox_url" = "delivery_jobs"."inbox_url" '
-    'AND "earlier"."state" IN (?, ?) AND "earlier"."id" < "delivery_jobs"."id" '
+    'AND "earlier"."state" IN (?, ?) AND "earlier"."activity_id" < "delivery_jobs"."activity_id" '
     'AND ("before"."object_uri" = "this"."object_uri" OR "before"."uri" = "this"."object_uri"))'
 )
 _CLAIM: dict[str, str] = {}
@@ -259,7 +260,7 @@ async def claim_fanouts(token: str, now: datetime, lease: timedelta, limit: int)
     )
     if not ids:
         return []
-    return list(await FanoutJob.filter(id__in=ids, lease_owner=token))
+    return list(await FanoutJob.filter(id__in=ids, lease_owner=token).order_by("id"))
 
 
 async def release_deliveries(jobs: Sequence[ClaimedJob]) -> int:

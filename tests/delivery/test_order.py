@@ -11,7 +11,8 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from federation.db.delivery import DeliveryJob, DeliveryState
+from federation.db.delivery import DeliveryJob, DeliveryState, FanoutJob
+from federation.delivery.fanout import expand
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from tests.delivery.conftest import HANG, PATIENCE, Env, Peer
 from tests.delivery.test_fanout import SENDER, make_activity
@@ -133,3 +134,20 @@ async def test_unrelated_activities_are_not_held(env: Env) -> None:
     assert order(peer) == [unrelated["id"]]
     assert order(other) == [delete["id"]]
     assert await state_of(delete["id"], inbox) == DeliveryState.PENDING
+
+
+async def test_the_order_is_the_sending_order_whatever_the_expansion_order(env: Env) -> None:
+    """Two workers may expand the fanouts of a Follow and its Undo in either order (PostgreSQL
+    returned the claimed fanouts in no particular order: the Undo's delivery row could get the
+    lower id). The Undo's fanout expanded first still goes out after the Follow."""
+    peer = await env.peer()
+    inbox = peer.url("/inbox")
+    follow, undo = follow_and_undo(env, peer.url("/users/alice"))
+    await send(env, follow, inbox)
+    await send(env, undo, inbox)
+    for fanout in await FanoutJob.all().order_by("-id"):  # the Undo's first
+        await expand(fanout, env.settings, env.directory, env.client, env.clock.now)
+    first = await DeliveryJob.get(activity__uri=undo["id"])
+    assert first.id < (await DeliveryJob.get(activity__uri=follow["id"])).id
+    await env.drain()
+    assert order(peer) == [follow["id"], undo["id"]] and not peer.refused
