@@ -24,13 +24,13 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import gc
 import multiprocessing
 import os
 import platform
 import socket
 import sys
 import tempfile
+import threading
 import time
 from datetime import UTC, datetime
 from pathlib import Path
@@ -48,6 +48,7 @@ from federation.db.lifecycle import migrate_database, open_database
 from federation.db.social import Follower, FollowState, RemoteActor
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.delivery.worker import DeliveryWorker
+from federation.heap import freeze_startup
 from federation.identity.directory import ActorDirectory
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings, settings_from_mapping
@@ -75,6 +76,19 @@ def process_cpu(pid: int | str = "self") -> float:
     """CPU seconds (user + system) used so far by process ``pid`` (all its threads)."""
     fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def threads_cpu() -> dict[int, float]:
+    """CPU seconds used so far by each thread of this process (``/proc/self/task``)."""
+    ticks = os.sysconf("SC_CLK_TCK")
+    result = {}
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            fields = (task / "stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:  # ended meanwhile
+            continue
+        result[int(task.name)] = (int(fields[11]) + int(fields[12])) / ticks
+    return result
 
 
 def peak_rss_mib(pid: int | str = "self") -> float:
@@ -231,9 +245,10 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             monitor = multiprocessing.Process(target=run_socket_monitor,
                                               args=(os.getpid(), peak_sockets, monitor_stop))
             monitor.start()
-            gc.collect()
+            freeze_startup()  # as `serve` and `worker` do once they have started
             reset_peak_rss()
             cpu_before, receivers_before = process_cpu(), process_cpu(receivers_pid)
+            threads_before = threads_cpu()
             started = time.perf_counter()
             await send_activity(activity, sender=sender, audience=Audience(followers_of=SENDER))
             task = asyncio.create_task(worker.run_forever(stop))
@@ -252,6 +267,9 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             await asyncio.to_thread(monitor.join)
             total = await DeliveryJob.all().count()
             cpu = process_cpu() - cpu_before
+            main_thread = threading.get_native_id()
+            others_cpu = sum(spent - threads_before.get(tid, 0.0)
+                             for tid, spent in threads_cpu().items() if tid != main_thread)
             receivers_cpu = process_cpu(receivers_pid) - receivers_before
             signer_pids = worker._signer.pids()
             signers_cpu = sum(process_cpu(pid) for pid in signer_pids)
@@ -263,7 +281,7 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             stop.set()
             await task
     return {"deliveries": float(total or 0), "seconds": elapsed, "cpu": cpu,
-            "signers_cpu": signers_cpu, "signers": len(signer_pids), "signers_rss": signers_rss,
+            "others_cpu": others_cpu, "signers_cpu": signers_cpu, "signers": len(signer_pids), "signers_rss": signers_rss,
             "receivers_cpu": receivers_cpu, "receivers_rss": receivers_rss,
             "worker_rss": worker_rss, "sockets": peak_sockets.value,
             "connections": connections, "spills": spills}
@@ -330,7 +348,8 @@ def main() -> int:
         signers_ms = result["signers_cpu"] / n * 1000
         print(f"run {run}: load average at start {load:.1f}; {int(result['deliveries'])} deliveries "
               f"({verified} verified, {refused} refused) in {result['seconds']:.2f} s = {rate:.0f}/s; "
-              f"CPU per delivery: worker {worker_ms:.2f} ms + signing {signers_ms:.2f} ms "
+              f"CPU per delivery: worker {worker_ms:.2f} ms (database "
+              f"thread(s) {result['others_cpu'] / n * 1000:.2f} ms) + signing {signers_ms:.2f} ms "
               f"({result['signers']} process(es)) = {worker_ms + signers_ms:.2f} ms, receivers "
               f"{result['receivers_cpu'] / n * 1000:.2f} ms; peak RSS: worker "
               f"{result['worker_rss']:.0f} MiB, signing "

@@ -23,7 +23,7 @@ SERVICES = ("jobs", "identity", "inbox", "delivery", "publishing", "ingest", "mo
 
 #: Layer of each top-level part of the package; a module may import its own layer and below.
 LAYERS: dict[str, int] = {
-    "errors": 0, "settings": 0, "logs": 0, "metrics": 0, "__init__": 0, "i18n": 0,
+    "errors": 0, "settings": 0, "logs": 0, "metrics": 0, "__init__": 0, "i18n": 0, "heap": 0,
     "protocol": 1, "signing": 1, "ratelimit": 1,
     "db": 2,
     "remote": 3,

@@ -19,6 +19,7 @@ from federation.cli.context import check_loopback_fetch, opened, services_for, s
 # The services, the ORM and the client are imported by the commands that use them:
 # `federation --help` imports none of them.
 if TYPE_CHECKING:
+    from federation.heap import freeze_startup
     from federation.web.loops import Loops
 
 
@@ -85,6 +86,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
               f"{', polling feeds' if args.feeds else ''}"
               f"{', sending moderation webhooks' if settings.moderation.webhook_url else ''}"
               f"; job worker {loops.jobs.owner}; Ctrl-C to stop")
+        freeze_startup()
         await run_worker(loops, stop)
     return 0
 

@@ -13,7 +13,7 @@ batch, one signing string per inbox), in-process or in the signing processes of
 At most ``per_host_concurrency`` requests go to one host at a time, and fewer when fewer do:
 a host's claimed deliveries wait for its busy connection and go out back to back on it; a
 second request slot opens only when they still wait :data:`SPILL_AFTER` later (a slow host, a
-long queue) and the event loop is not behind (:class:`_Lane`).
+long queue) and neither is the event loop behind nor the process's CPU saturated (:class:`_Lane`).
 """
 
 from __future__ import annotations
@@ -78,6 +78,13 @@ SPILL_AFTER = 0.05
 SPILL_MAX_LAG = 0.005
 #: Weight of the latest lateness in its moving average.
 LAG_WEIGHT = 0.25
+#: No slot is added while the worker's process used at least this share of a core (its CPU
+#: time over wall time, looked at no more often than every :data:`BUSY_WINDOW` seconds): a
+#: saturated worker is what is slow, even when its loop is on time (its callbacks are short,
+#: so its timers fire on time while it runs flat out: 10,000 deliveries to 2,000 loopback
+#: hosts opened ~400 second connections that brought nothing).
+BUSY_SHARE = 0.8
+BUSY_WINDOW = 0.1
 #: Seconds after which a host's waiting deliveries get another slot even while the loop is
 #: behind (a hung host: its queue waits out one request timeout, not one per delivery).
 SPILL_ANYWAY = 1.0
@@ -179,6 +186,7 @@ class DeliveryWorker:
         shutdown_grace: float = SHUTDOWN_GRACE,
         metrics: Metrics | None = None,
         spill_after: float = SPILL_AFTER,
+        cpu_clock: Callable[[], float] = time.process_time,
     ) -> None:
         self._metrics = metrics or Metrics()
         self._settings = settings
@@ -201,6 +209,12 @@ class DeliveryWorker:
         #: How late the spill timers fired lately (seconds, a moving average): the loop's lag
         #: (it starts at the limit: the first timer's lateness decides).
         self._lag = SPILL_MAX_LAG
+        #: The process's CPU clock, its reading and the time of that reading (monotonic), and
+        #: whether the process was saturated (:data:`BUSY_SHARE`) between the last two
+        #: (None: not looked at yet — the first look covers the time since the worker began).
+        self._cpu_clock = cpu_clock
+        self._cpu, self._cpu_at = cpu_clock(), time.monotonic()
+        self._saturated: bool | None = None
         self._bodies: OrderedDict[int, Body] = OrderedDict()
         self._signer = DeliverySigner(directory, self._config.signing_processes)
         #: The deliveries counter of each verdict (``labels`` looked up once, not per delivery).
@@ -390,16 +404,16 @@ class DeliveryWorker:
 
     def _spill(self, host: str, lane: _Lane) -> None:
         """The host's queue waited :data:`SPILL_AFTER`: one more slot (up to the cap), unless
-        the event loop is behind (:data:`SPILL_MAX_LAG`): then the worker, not the host, is
-        what is slow, and a second connection would only cost CPU — the queue waits on, at
-        most :data:`SPILL_ANYWAY`."""
+        the event loop is behind (:data:`SPILL_MAX_LAG`) or the process's CPU is saturated
+        (:data:`BUSY_SHARE`): then the worker, not the host, is what is slow, and a second
+        connection would only cost CPU — the queue waits on, at most :data:`SPILL_ANYWAY`."""
         loop = asyncio.get_running_loop()
         lane.timer = None
         if lane.active >= self._per_host or self._lanes.get(host) is not lane:
             return
         now = loop.time()
         self._lag += (max(now - lane.due, 0.0) - self._lag) * LAG_WEIGHT
-        if self._lag <= SPILL_MAX_LAG or now - lane.since >= SPILL_ANYWAY:
+        if (self._lag <= SPILL_MAX_LAG and not self._busy()) or now - lane.since >= SPILL_ANYWAY:
             lane.since = now
             while lane.waiting:
                 waiter = lane.waiting.popleft()
@@ -410,6 +424,16 @@ class DeliveryWorker:
                     break
         if lane.waiting and lane.active < self._per_host:
             self._arm(host, lane)
+
+    def _busy(self) -> bool:
+        """Whether the worker's process is saturated (:data:`BUSY_SHARE`), as of its last
+        look at its CPU clock (at most :data:`BUSY_WINDOW` old)."""
+        now = time.monotonic()
+        if self._saturated is None or now - self._cpu_at >= BUSY_WINDOW:
+            cpu = self._cpu_clock()
+            self._saturated = cpu - self._cpu >= (now - self._cpu_at) * BUSY_SHARE
+            self._cpu, self._cpu_at = cpu, now
+        return self._saturated
 
     def _arm(self, host: str, lane: _Lane) -> None:
         loop = asyncio.get_running_loop()

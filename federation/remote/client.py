@@ -307,7 +307,7 @@ class BoundedConnector(aiohttp.TCPConnector):
     @property
     def idle_connections(self) -> int:
         """Idle keep-alive connections kept for reuse."""
-        return sum(len(idle) for idle in self._conns.values())
+        return sum(map(len, self._conns.values()))
 
     def _close_idle_beyond_limit(self) -> bool:
         """Close idle connections until the new one fits in ``limit``; True if some were."""

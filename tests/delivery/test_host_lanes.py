@@ -96,3 +96,31 @@ async def test_no_second_slot_while_the_event_loop_is_behind(env: Env) -> None:
         peer.release.set()
         await asyncio.wait_for(task, PATIENCE)
     assert peer.count() == 2
+
+
+async def test_no_second_slot_while_the_workers_cpu_is_saturated(env: Env) -> None:
+    """A worker whose process runs flat out (its CPU clock advancing as fast as the wall
+    clock) keeps a slow host's queue on its one connection even though its loop is on time:
+    another connection would cost CPU and bring nothing — up to SPILL_ANYWAY, then the second
+    slot comes all the same."""
+    peer = await env.peer()
+    paths = [f"/users/{n}/inbox" for n in range(2)]
+    peer.answer(paths[0], HANG)
+    await send_to(env, *[peer.url(p) for p in paths])
+    worker = env.worker(spill_after=0.05, cpu_clock=time.monotonic)  # always saturated
+    started = time.monotonic()
+    task = asyncio.create_task(worker.run_once())
+    try:
+        async with asyncio.timeout(PATIENCE):
+            await peer.hanging.wait()
+        await asyncio.sleep(0.3)  # six spill timers' worth, the loop idle and on time
+        assert worker.spills == 0 and peer.count() == 0
+        async with asyncio.timeout(PATIENCE):  # polling for progress, not timing
+            while peer.count() < 1:
+                await asyncio.sleep(0.01)
+        assert time.monotonic() - started >= SPILL_ANYWAY
+        assert worker.spills == 1 and peer.count(paths[1]) == 1
+    finally:
+        peer.release.set()
+        await asyncio.wait_for(task, PATIENCE)
+    assert peer.count() == 2
