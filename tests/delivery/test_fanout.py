@@ -30,6 +30,10 @@ def test_blocked_domain_includes_subdomains() -> None:
     assert is_blocked("spam.example", {"spam.example"})
     assert is_blocked("a.b.spam.example:8443", {"spam.example"})
     assert not is_blocked("notspam.example", {"spam.example"})
+    assert is_blocked("Spam.Example.", {"spam.example"})
+    assert not is_blocked("example", {"spam.example"})
+    assert not is_blocked("spam.example.org", {"spam.example"})
+    assert is_blocked("anything.example", {"example"})  # a whole TLD-like domain
 
 
 def test_interleave_spreads_hosts() -> None:
