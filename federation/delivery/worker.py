@@ -24,7 +24,7 @@ import logging
 import random as random_module
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
@@ -91,21 +91,45 @@ SPILL_ANYWAY = 1.0
 
 
 class _Lane:
-    """A host's request slots: requests in flight and deliveries waiting for a slot (FIFO).
+    """A host's request slots: runners sending to it (``active``) and deliveries waiting (FIFO).
 
-    A delivery finishing hands its slot to the next one waiting (back to back on the same
-    connection, which the connector gives back warm); a waiting delivery gets a new slot only
-    when deliveries still wait :data:`SPILL_AFTER` after the first of them queued (the
-    ``timer``, due at ``due``; ``since``: when the queue began to wait for that slot).
+    A runner (one task) sends the host's deliveries one after another, back to back on the
+    same connection, which the connector gives back warm; another runner starts only when
+    deliveries still wait :data:`SPILL_AFTER` after the first of them queued (the ``timer``,
+    due at ``due``; ``since``: when the queue began to wait for that slot).
     """
 
-    __slots__ = ("active", "waiting", "timer", "due", "since")
+    __slots__ = ("active", "queue", "timer", "due", "since")
 
     def __init__(self) -> None:
         self.active = 0
-        self.waiting: deque[asyncio.Future[None]] = deque()
+        self.queue: deque[Delivery] = deque()
         self.timer: asyncio.TimerHandle | None = None
         self.due = self.since = 0.0
+
+
+class _Flight:
+    """The deliveries handed to the lanes and not settled yet, and the outcomes they came to.
+
+    ``changed`` is set whenever an outcome arrives (the run loop's wake-up)."""
+
+    __slots__ = ("jobs", "outcomes", "changed")
+
+    def __init__(self, changed: asyncio.Event) -> None:
+        self.jobs: dict[int, ClaimedJob] = {}
+        self.outcomes: list[Outcome] = []
+        self.changed = changed
+
+    def settle(self, job: ClaimedJob, outcome: Outcome | None) -> None:
+        """``job`` is done (``None``: it crashed; its lease expires and it is tried again)."""
+        self.jobs.pop(job.id, None)
+        if outcome is not None:
+            self.outcomes.append(outcome)
+        self.changed.set()
+
+    def take(self) -> list[Outcome]:
+        outcomes, self.outcomes = self.outcomes, []
+        return outcomes
 
 
 def utc_now() -> datetime:
@@ -204,6 +228,8 @@ class DeliveryWorker:
         self._per_host = self._config.per_host_concurrency
         self._spill_after = spill_after
         self._lanes: dict[str, _Lane] = {}
+        #: The lanes' runner tasks (one per request slot in use).
+        self._runners: set[asyncio.Task[None]] = set()
         #: Slots opened because a host's queue waited (not handed over): for tests and benches.
         self.spills = 0
         #: How late the spill timers fired lately (seconds, a moving average): the loop's lag
@@ -256,8 +282,13 @@ class DeliveryWorker:
         await reclaim_expired(self._clock())
         expanded = await self.expand_fanouts()
         deliveries = await self.claim(min(self._config.batch_size, self._concurrency))
-        outcomes = await asyncio.gather(*(self.attempt(d) for d in deliveries))
-        await record_outcomes(outcomes, self._clock())
+        flight = _Flight(asyncio.Event())
+        for delivery in deliveries:
+            self._dispatch(delivery, flight)
+        while flight.jobs:
+            await flight.changed.wait()
+            flight.changed.clear()
+        await record_outcomes(flight.take(), self._clock())
         return expanded + len(deliveries)
 
     def close(self) -> None:
@@ -342,24 +373,54 @@ class DeliveryWorker:
                       retry_after=retry_after, max_attempts=self._config.max_attempts,
                       random=self._random)
 
-    async def attempt(self, delivery: Delivery) -> Outcome:
-        """POST ``delivery`` to its inbox and decide what comes next (never raises)."""
+    def _dispatch(self, delivery: Delivery, flight: _Flight) -> None:
+        """Hand ``delivery`` to its host's lane: sent at once by a new runner when nothing goes
+        to that host, else queued behind the host's runner (FIFO)."""
         job = delivery.job
-        if delivery.outcome is not None:
+        flight.jobs[job.id] = job
+        if delivery.outcome is not None:  # decided before any request (a bad URL…)
             self._log(job, delivery.outcome)
-            return delivery.outcome
-        assert delivery.headers is not None
-        # One of the host's ``per_host_concurrency`` request slots (:class:`_Lane`). A host's
-        # lane lives while some delivery holds or awaits a slot, and is dropped with the last
-        # one: the worker keeps no entry for every host it ever delivered to.
+            flight.settle(job, delivery.outcome)
+            return
+        # A host's lane lives while some delivery to it is sent or waits, and is dropped with
+        # the last one: the worker keeps no entry for every host it ever delivered to.
         host = job.host
         lane = self._lanes.get(host)
         if lane is None:
             lane = self._lanes[host] = _Lane()
-        if lane.active:
-            await self._wait_for_slot(host, lane)
-        else:
-            lane.active = 1
+        lane.queue.append(delivery)
+        if not lane.active:
+            self._start_runner(host, lane, flight)
+        elif lane.timer is None and lane.active < self._per_host:
+            lane.since = asyncio.get_running_loop().time()
+            self._arm(host, lane, flight)
+
+    def _start_runner(self, host: str, lane: _Lane, flight: _Flight) -> None:
+        lane.active += 1
+        runner = asyncio.create_task(self._run_lane(host, lane, flight))
+        self._runners.add(runner)
+        runner.add_done_callback(self._runners.discard)
+
+    async def _run_lane(self, host: str, lane: _Lane, flight: _Flight) -> None:
+        """Send the host's queued deliveries one after another (one request slot)."""
+        try:
+            while lane.queue:
+                delivery = lane.queue.popleft()
+                try:
+                    outcome = await self.attempt(delivery)
+                except Exception:  # a bug: the job's lease expires and another attempt follows
+                    log.exception("delivery %d crashed", delivery.job.id)
+                    flight.settle(delivery.job, None)
+                else:
+                    flight.settle(delivery.job, outcome)
+        finally:  # (cancelled at shutdown: what is still queued is given back by its caller)
+            lane.active -= 1
+            self._drop_if_unused(host, lane)
+
+    async def attempt(self, delivery: Delivery) -> Outcome:
+        """POST ``delivery`` to its inbox and decide what comes next (never raises)."""
+        job = delivery.job
+        assert delivery.headers is not None
         status, retry_after, error = None, None, None
         try:
             response = await self._client.post(
@@ -375,55 +436,27 @@ class DeliveryWorker:
             return outcome
         except RemoteError as exc:
             error = exc.message
-        finally:
-            self._release_slot(host, lane)
         outcome = Outcome(job, self._decide(job, status, retry_after), status, error)
         self._log(job, outcome)
         return outcome
 
-    async def _wait_for_slot(self, host: str, lane: _Lane) -> None:
-        """Wait for a request slot of ``host``: handed over by a delivery that finished, or
-        a new one when the queue has waited :data:`SPILL_AFTER` (never more than the cap)."""
-        waiter = asyncio.get_running_loop().create_future()
-        lane.waiting.append(waiter)
-        if lane.timer is None and lane.active < self._per_host:
-            lane.since = asyncio.get_running_loop().time()
-            self._arm(host, lane)
-        try:
-            await waiter
-        except asyncio.CancelledError:
-            if waiter.done() and not waiter.cancelled():  # a slot was ours: pass it on
-                self._release_slot(host, lane)
-            else:
-                try:
-                    lane.waiting.remove(waiter)
-                except ValueError:
-                    pass
-                self._drop_if_unused(host, lane)
-            raise
-
-    def _spill(self, host: str, lane: _Lane) -> None:
-        """The host's queue waited :data:`SPILL_AFTER`: one more slot (up to the cap), unless
+    def _spill(self, host: str, lane: _Lane, flight: _Flight) -> None:
+        """The host's queue waited :data:`SPILL_AFTER`: one more runner (up to the cap), unless
         the event loop is behind (:data:`SPILL_MAX_LAG`) or the process's CPU is saturated
         (:data:`BUSY_SHARE`): then the worker, not the host, is what is slow, and a second
         connection would only cost CPU — the queue waits on, at most :data:`SPILL_ANYWAY`."""
         loop = asyncio.get_running_loop()
         lane.timer = None
-        if lane.active >= self._per_host or self._lanes.get(host) is not lane:
+        if lane.active >= self._per_host or self._lanes.get(host) is not lane or not lane.queue:
             return
         now = loop.time()
         self._lag += (max(now - lane.due, 0.0) - self._lag) * LAG_WEIGHT
         if (self._lag <= SPILL_MAX_LAG and not self._busy()) or now - lane.since >= SPILL_ANYWAY:
             lane.since = now
-            while lane.waiting:
-                waiter = lane.waiting.popleft()
-                if not waiter.done():
-                    lane.active += 1
-                    self.spills += 1
-                    waiter.set_result(None)
-                    break
-        if lane.waiting and lane.active < self._per_host:
-            self._arm(host, lane)
+            self.spills += 1
+            self._start_runner(host, lane, flight)
+        if lane.queue and lane.active < self._per_host:
+            self._arm(host, lane, flight)
 
     def _busy(self) -> bool:
         """Whether the worker's process is saturated (:data:`BUSY_SHARE`), as of its last
@@ -435,23 +468,13 @@ class DeliveryWorker:
             self._cpu, self._cpu_at = cpu, now
         return self._saturated
 
-    def _arm(self, host: str, lane: _Lane) -> None:
+    def _arm(self, host: str, lane: _Lane, flight: _Flight) -> None:
         loop = asyncio.get_running_loop()
         lane.due = loop.time() + self._spill_after
-        lane.timer = loop.call_at(lane.due, self._spill, host, lane)
-
-    def _release_slot(self, host: str, lane: _Lane) -> None:
-        """A request of ``host`` ended: its slot goes to the next waiting delivery, if any."""
-        while lane.waiting:
-            waiter = lane.waiting.popleft()
-            if not waiter.done():
-                waiter.set_result(None)  # handed over: ``active`` unchanged
-                return
-        lane.active -= 1
-        self._drop_if_unused(host, lane)
+        lane.timer = loop.call_at(lane.due, self._spill, host, lane, flight)
 
     def _drop_if_unused(self, host: str, lane: _Lane) -> None:
-        if not lane.active and not lane.waiting:
+        if not lane.active:
             if lane.timer is not None:
                 lane.timer.cancel()
                 lane.timer = None
@@ -474,22 +497,19 @@ class DeliveryWorker:
 
         Claiming and signing the next batch runs in the background while the requests of the
         previous ones are in flight (the signing processes and the event loop work at once).
+        Claimed deliveries go to their hosts' lanes (:meth:`_dispatch`): one task per request
+        slot in use, not one per delivery.
         """
-        inflight: dict[asyncio.Task[Outcome], ClaimedJob] = {}
-        completed: list[asyncio.Task[Outcome]] = []
         wakeup = asyncio.Event()
+        flight = _Flight(wakeup)
         claiming: asyncio.Task[list[Delivery]] | None = None
-        finished: list[Outcome] = []
         now = time.monotonic()
         # After a claim found nothing while requests are in flight, the next one waits for a
         # request to finish (a host may be under its limit again), new fanouts or the poll
         # interval: claiming again at once would query the database in a busy loop.
         claim_after = now
         flushed_at, reclaimed_at, expanded_at = now, now - RECLAIM_INTERVAL, now - EXPAND_INTERVAL
-
-        def on_done(task: asyncio.Task[Outcome]) -> None:
-            completed.append(task)
-            wakeup.set()
+        finished: list[Outcome] = []
 
         log.info("delivery worker %s started (concurrency %d, %d signing process(es))",
                  self.owner, self._concurrency, self._signer.processes)
@@ -500,7 +520,7 @@ class DeliveryWorker:
                     if time.monotonic() - reclaimed_at >= RECLAIM_INTERVAL:
                         await reclaim_expired(self._clock())
                         reclaimed_at = time.monotonic()
-                    if time.monotonic() - expanded_at >= EXPAND_INTERVAL or not inflight:
+                    if time.monotonic() - expanded_at >= EXPAND_INTERVAL or not flight.jobs:
                         if await self.expand_fanouts():
                             claim_after = 0.0
                         expanded_at = time.monotonic()
@@ -508,32 +528,29 @@ class DeliveryWorker:
                         claim_task, claiming = claiming, None
                         claimed = claim_task.result()
                         for delivery in claimed:
-                            task = asyncio.create_task(self.attempt(delivery))
-                            task.add_done_callback(on_done)
-                            inflight[task] = delivery.job
-                        if not claimed and not inflight:
+                            self._dispatch(delivery, flight)
+                        if not claimed and not flight.jobs and not flight.outcomes:
                             await self._idle(stop)
                             continue
                         if not claimed:
                             claim_after = time.monotonic() + self._poll_interval
-                    room = self._concurrency - len(inflight)
+                    room = self._concurrency - len(flight.jobs)
                     if claiming is None and room > 0 and time.monotonic() >= claim_after and (
-                            not inflight or room >= self._concurrency // 4):
+                            not flight.jobs or room >= self._concurrency // 4):
                         claiming = asyncio.create_task(
                             self.claim(min(room, self._config.batch_size)))
                         claiming.add_done_callback(lambda _: wakeup.set())
-                    if not completed and (inflight or claiming is not None):
+                    if not flight.outcomes and (flight.jobs or claiming is not None):
                         try:
                             async with asyncio.timeout(FLUSH_INTERVAL):
                                 await wakeup.wait()
                         except TimeoutError:
                             pass
                     wakeup.clear()
-                    if completed:
-                        finished += self._collect(completed, inflight)
-                        completed.clear()
+                    if flight.outcomes:
+                        finished += flight.take()
                         claim_after = 0.0
-                    if finished and (not inflight or len(finished) >= self._config.batch_size
+                    if finished and (not flight.jobs or len(finished) >= self._config.batch_size
                                      or time.monotonic() - flushed_at >= FLUSH_INTERVAL):
                         await record_outcomes(finished, self._clock())
                         finished, flushed_at = [], time.monotonic()
@@ -549,22 +566,8 @@ class DeliveryWorker:
                     unsent = [delivery.job for delivery in await claiming]
                 except Exception:  # its jobs come back when their lease expires
                     log.exception("delivery worker %s: the last claim failed", self.owner)
-            await self._shutdown(inflight, finished, unsent)
+            await self._shutdown(flight, finished, unsent)
             self._signer.close()
-
-    def _collect(self, done: Iterable[asyncio.Task[Outcome]],
-                 inflight: dict[asyncio.Task[Outcome], ClaimedJob]) -> list[Outcome]:
-        outcomes = []
-        for task in done:
-            job = inflight.pop(task)
-            if task.cancelled():
-                continue
-            error = task.exception()
-            if error is None:
-                outcomes.append(task.result())
-            else:  # a bug: the job's lease expires and another attempt follows
-                log.error("delivery %d crashed", job.id, exc_info=error)
-        return outcomes
 
     async def _idle(self, stop: asyncio.Event) -> None:
         try:
@@ -572,16 +575,19 @@ class DeliveryWorker:
         except TimeoutError:
             pass
 
-    async def _shutdown(self, inflight: dict[asyncio.Task[Outcome], ClaimedJob],
-                        finished: list[Outcome], unsent: list[ClaimedJob]) -> None:
-        if inflight:
-            done, pending = await asyncio.wait(inflight, timeout=self._shutdown_grace)
-            finished += self._collect(done, inflight)
-            for task in pending:
-                task.cancel()
+    async def _shutdown(self, flight: _Flight, finished: list[Outcome],
+                        unsent: list[ClaimedJob]) -> None:
+        """Let the lanes finish within the grace period, cancel the rest, give back the leases
+        of what was not sent (queued, or cut off mid-request) and record the outcomes."""
+        runners = set(self._runners)
+        if runners:
+            _, pending = await asyncio.wait(runners, timeout=self._shutdown_grace)
+            for runner in pending:
+                runner.cancel()
             await asyncio.gather(*pending, return_exceptions=True)
-            unsent += inflight.values()
-            self._collect(set(pending), inflight)
+        unsent += flight.jobs.values()
+        flight.jobs.clear()
+        finished += flight.take()
         if unsent:
             released = await release_deliveries(unsent)
             log.info("delivery worker %s released %d lease(s)", self.owner, released)

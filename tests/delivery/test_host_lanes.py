@@ -9,7 +9,7 @@ from typing import Any
 from aiohttp import web
 
 from federation.db.delivery import DeliveryJob, DeliveryState
-from federation.delivery.worker import SPILL_ANYWAY
+from federation.delivery.worker import SPILL_ANYWAY, DeliveryWorker
 from tests.delivery.conftest import HANG, PATIENCE, Env, Peer
 from tests.delivery.test_worker import send_to
 
@@ -124,3 +124,32 @@ async def test_no_second_slot_while_the_workers_cpu_is_saturated(env: Env) -> No
         peer.release.set()
         await asyncio.wait_for(task, PATIENCE)
     assert peer.count() == 2
+
+
+async def test_a_crashing_delivery_does_not_stop_its_hosts_lane(env: Env, caplog: Any) -> None:
+    """A bug while deciding one delivery is logged; the host's next deliveries still go out on
+    the lane, and the crashed one, still under its lease, is tried again once it expires."""
+    peer = await env.peer()
+    paths = [f"/users/{n}/inbox" for n in range(3)]
+    await send_to(env, *[peer.url(p) for p in paths])
+    crashed: list[int] = []
+
+    class Buggy(DeliveryWorker):
+        def _decide(self, job: Any, status: Any, retry_after: Any) -> Any:
+            if job.inbox_url.endswith(paths[0]) and not crashed:
+                crashed.append(job.id)
+                raise RuntimeError("a bug")
+            return super()._decide(job, status, retry_after)
+
+    worker = Buggy(env.settings, env.directory, env.client, clock=env.clock,
+                   random=lambda: 0.0, spill_after=PATIENCE)
+    await worker.run_once()
+    assert f"delivery {crashed[0]} crashed" in caplog.text
+    assert sorted(r.path for r in peer.received) == sorted(paths)  # the lane went on
+    assert await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 2
+    assert (await DeliveryJob.get(id=crashed[0])).state is DeliveryState.SENDING
+    assert worker.tracked_hosts == 0
+    env.clock.advance(seconds=env.settings.delivery.lease_seconds + 1)
+    await env.drain(worker)
+    assert await DeliveryJob.filter(state=DeliveryState.DELIVERED).count() == 3
+    assert peer.count(paths[0]) == 2  # sent, its answer lost to the bug, sent again
