@@ -272,11 +272,11 @@ def fair_claim_sql(table: str, *, key: str, due: str, busy: str, lease: str, gua
 
     ``grouped`` (the delivery queue): a key's rows are taken together, and the claim reads a
     bounded head of the queue instead of ranking every due row (see :func:`_grouped_choice`).
-    Parameters, in order: ``lease``'s, ``busy``'s, ``due``'s, the cap, the head's size, the
-    cap, the limit, ``guard``'s.
+    Parameters, in order: ``lease``'s, ``busy``'s, ``due``'s, the cap, the head's size,
+    ``busy``'s again, the cap, the limit, ``guard``'s.
     """
     if grouped:
-        chosen = _grouped_choice(table, key, due, busy, dialect)
+        chosen = _grouped_choice(table, key, due, busy)
     else:
         if queued is None:
             raise ValueError("the slotted claim needs the `queued` condition (its key walk)")
@@ -360,18 +360,20 @@ def _slotted_choice(table: str, key: str, due: str, busy: str, queued: str,
 
 
 def _busy_of(row: str, dialect: str) -> tuple[str, str]:
-    """(a join, an expression): the busy count of the key of ``row`` (a CTE alias), 0 if none.
+    """(a join, an expression): the busy count of the key of ``row`` (a CTE alias), 0 if none,
+    for the slotted claim (the job engine: its busy keys are its few running jobs' hosts).
 
-    PostgreSQL hash-joins the ``busy`` CTE. SQLite would scan the whole of it for every row
-    of a join (no index on a CTE: 200 head rows × 256 busy hosts took 6 ms of a claim's
-    7), but answers a correlated subquery through an automatic index on it (1 ms).
+    PostgreSQL hash-joins the ``busy`` CTE. SQLite has no index on a CTE: it scans the whole
+    of it for every row of a join, and for a correlated subquery too inside an ``UPDATE``
+    (outside one it builds an automatic index). The grouped claim, whose busy hosts are
+    hundreds, counts them through the table's index instead (:func:`_grouped_choice`).
     """
     if dialect == "postgres":
         return f'LEFT JOIN busy ON busy."key" = {row}."key"', 'COALESCE(busy."n", 0)'
     return "", f'COALESCE((SELECT "n" FROM busy WHERE busy."key" = {row}."key"), 0)'
 
 
-def _grouped_choice(table: str, key: str, due: str, busy: str, dialect: str) -> str:
+def _grouped_choice(table: str, key: str, due: str, busy: str) -> str:
     """The rows a grouped claim takes (a ``SELECT "id"``): the fair claim's rule — a row is
     taken while its rank within its key plus the key's busy rows stays within the cap, so no
     key holds more than the cap and a key at its cap takes nothing — with two changes:
@@ -388,17 +390,21 @@ def _grouped_choice(table: str, key: str, due: str, busy: str, dialect: str) -> 
       back on one warm connection; and a host whose deliveries just finished comes first again
       among the hosts with nothing busy (its next ones follow while its connection is open).
     """
-    join, busy_n = _busy_of("head", dialect)
+    # A head row's busy count: counted for its key through the index on (key, state), not
+    # looked up in the ``busy`` CTE (no index on a CTE: SQLite scanned all of it for every head
+    # row — 256 busy hosts × 200 rows was 6 of a claim's 7 ms — and builds no automatic index
+    # for it inside an UPDATE).
     return (
         f'WITH busy AS (SELECT "{key}" AS "key", count(*) AS "n" FROM "{table}" WHERE {busy} '
         f'GROUP BY "{key}"), '
         f'head AS (SELECT "id", "{key}" AS "key", "next_attempt_at" FROM "{table}" WHERE {due} '
         f'AND "{key}" NOT IN (SELECT "key" FROM busy WHERE "n" >= ?) '
         f'ORDER BY "next_attempt_at", "{key}", "id" LIMIT ?), '
-        'due AS (SELECT head."id", head."key", row_number() OVER w AS "rank", '
-        f'first_value(head."next_attempt_at") OVER w AS "first_at", {busy_n} AS "busy" '
-        f'FROM head {join} '
-        'WINDOW w AS (PARTITION BY head."key" ORDER BY head."next_attempt_at", head."id")) '
-        'SELECT "id" FROM due WHERE "rank" + "busy" <= ? '
+        'due AS (SELECT "id", "key", row_number() OVER w AS "rank", '
+        'first_value("next_attempt_at") OVER w AS "first_at" FROM head '
+        'WINDOW w AS (PARTITION BY "key" ORDER BY "next_attempt_at", "id")), '
+        f'counted AS MATERIALIZED (SELECT "id", "key", "rank", "first_at", (SELECT count(*) FROM "{table}" '
+        f'WHERE "{key}" = due."key" AND {busy}) AS "busy" FROM due) '
+        'SELECT "id" FROM counted WHERE "rank" + "busy" <= ? '
         'ORDER BY "busy", "first_at", "key", "rank" LIMIT ?'
     )

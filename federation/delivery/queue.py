@@ -242,7 +242,7 @@ async def claim_deliveries(
                   sending, _owned_by(owner),
                   pending, db_value(DeliveryJob, "next_attempt_at", now), True,
                   db_value(HostHealth, "set_aside_until", now), pending, sending,
-                  per_host, wanted * HEAD_FACTOR,
+                  per_host, wanted * HEAD_FACTOR, sending, _owned_by(owner),
                   per_host, wanted, pending]
         rows = await connection.execute_query_dict(sql_text, params)
         jobs += [ClaimedJob(row["id"], row["activity_id"], row["inbox_url"], row["host"],

@@ -193,3 +193,40 @@ async def test_a_claims_work_does_not_grow_with_the_pending_deliveries(env: Env)
     await queue(env, peers, 400)
     large = await work()
     assert large <= 1.5 * small, (small, large)
+
+
+async def test_a_claims_work_barely_grows_with_the_hosts_in_flight(env: Env) -> None:
+    """SQLite: a claim of 100 with 10 hosts sending under the worker's leases, then with 250:
+    at most 1.5 times the work. Each head row's busy count used to be found by scanning every
+    busy host (no index on the CTE; SQLite built none inside the UPDATE): 200 head rows × 250
+    hosts, six times the work of the whole claim."""
+    connection = DeliveryJob._meta.db
+    if connection.capabilities.dialect != "sqlite":
+        pytest.skip("counts SQLite's virtual-machine instructions")
+    inboxes = [f"https://busy{n}.example/inbox" for n in range(250)]
+    inboxes += [f"https://h{n}.example/users/{k}/inbox" for n in range(100) for k in range(3)]
+    await send_activity(make_activity(env), sender=env.directory.get(SENDER),
+                        audience=Audience(inboxes=tuple(inboxes)))
+    assert await env.worker().expand_fanouts() == 1
+    lease = timedelta(minutes=5)
+
+    async def work(busy_hosts: int) -> int:
+        await DeliveryJob.filter(host__startswith="busy").update(
+            state=DeliveryState.PENDING, lease_owner=None)
+        busy = await DeliveryJob.filter(host__startswith="busy").order_by("id").limit(
+            busy_hosts).values_list("id", flat=True)
+        await DeliveryJob.filter(id__in=list(busy)).update(state=DeliveryState.SENDING,
+                                                            lease_owner="w/0")
+        await DeliveryJob.filter(host__startswith="busy", state=DeliveryState.PENDING).update(
+            next_attempt_at=env.clock.now + lease)  # not due: only the h… hosts are claimed
+
+        async def claim() -> None:
+            jobs = await claim_deliveries("w/1", env.clock.now, lease, 100, per_host=4)
+            assert len(jobs) == 100 and all(job.host.startswith("h") for job in jobs)
+            await DeliveryJob.filter(id__in=[job.id for job in jobs]).update(
+                state=DeliveryState.PENDING, lease_owner=None, attempts=0)
+
+        return await sqlite_vm_instructions(connection, claim)
+
+    few, many = await work(10), await work(250)
+    assert many <= 1.5 * few, (few, many)
