@@ -46,7 +46,7 @@ from federation.delivery.signer import DeliverySigner
 from federation.errors import FederationError, NotFound, RemoteError, UnsafeURL
 from federation.identity.directory import ActorDirectory, LocalActor
 from federation.metrics import Metrics
-from federation.remote.client import HardenedClient, split_plain_url
+from federation.remote.client import HardenedClient
 from federation.settings import Settings
 from federation.signing.cavage import PreparedPost, algorithm_label, host_header_for, http_date
 
@@ -161,31 +161,9 @@ class Delivery:
     outcome: Outcome | None = None
 
 
-#: (origin as sent, Host header) per ``scheme://authority`` delivered to lately.
-_ORIGINS: dict[str, tuple[str, str]] = {}
-_ORIGINS_KEPT = 4096
-
-
 def request_parts(inbox_url: str) -> tuple[str, str, str]:
-    """(URL as sent, request target, Host header) of a POST to ``inbox_url``; ValueError if bad.
-
-    A URL with a plain path (:func:`~federation.remote.client.split_plain_url`, nearly every
-    inbox) is parsed once per origin: its path is sent as written.
-    """
-    plain = split_plain_url(inbox_url)
-    if plain is None:
-        return _request_parts(inbox_url)
-    origin, path = plain
-    known = _ORIGINS.get(origin)
-    if known is None:
-        sent, _, host = _request_parts(origin + "/")
-        if len(_ORIGINS) >= _ORIGINS_KEPT:
-            _ORIGINS.clear()
-        known = _ORIGINS[origin] = (sent[:-1], host)
-    return known[0] + path, path, known[1]
-
-
-def _request_parts(inbox_url: str) -> tuple[str, str, str]:
+    """(URL as sent, request target, Host header) of a POST to ``inbox_url`` whose origin the
+    client does not vouch for (:meth:`HardenedClient.post_target`); ValueError if bad."""
     url = yarl.URL(inbox_url)
     if not url.absolute or not url.raw_host:
         raise ValueError("not an absolute URL")
@@ -335,7 +313,8 @@ class DeliveryWorker:
                                            error=f"no local actor with id {body.actor_db_id}")
                 continue
             try:
-                url, target, host = request_parts(job.inbox_url)
+                url, target, host = (self._client.post_target(job.inbox_url)
+                                     or request_parts(job.inbox_url))
                 message = body.prepared.signing_string(target, host, date)
             except ValueError as exc:  # an unparsable inbox URL
                 delivery.outcome = Outcome(job, Decision(Verdict.FAILED),

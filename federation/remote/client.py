@@ -89,8 +89,6 @@ _CONNECT_REQUESTS = 4096
 #: A header name (RFC 9110 token) and a value without CR, LF or NUL (no header injection).
 _HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+\Z")
 _BAD_VALUE = re.compile(r"[\r\n\x00]")
-#: Header names already found to be tokens (the few a process sends).
-_TOKENS: set[str] = set()
 #: An authority every parser reads alike (no userinfo, no percent-encoding, no query or
 #: fragment mark), and a path of plain segments (unreserved characters, none starting with a
 #: dot: no dot segment) that yarl sends as written.
@@ -418,6 +416,7 @@ class HardenedClient:
         #: Origins whose URL checks passed, by ``scheme://authority`` as written (POST path).
         self._places: dict[str, _Place | None] = {}
         self._deadlines = _Deadlines()
+        self._heads = _HeadWriter(self._default_headers)
 
     async def __aenter__(self) -> HardenedClient:
         self._ensure_session()
@@ -451,6 +450,22 @@ class HardenedClient:
         if self._session is not None:
             await self._session.close()
             self._session = None
+
+    def post_target(self, url: str) -> tuple[str, str, str] | None:
+        """(URL as sent, request target, ``Host``) of a POST to ``url`` as :meth:`post` sends
+        it — for a signature made before the request — when its origin's checks are done or
+        pass now (once per origin: a delivery worker's inboxes share a few thousand origins).
+        ``None`` when ``url`` takes the full path (not plain, or its origin is refused: the POST
+        then raises the refusal)."""
+        plain = split_plain_url(url)
+        if plain is None:
+            return None
+        place = self._places.get(plain[0], _UNCHECKED)
+        if place is _UNCHECKED:
+            place = self._check_place(plain[0])
+        if place is None:
+            return None
+        return place.sent + plain[1], plain[1], place.host_port
 
     async def get(
         self,
@@ -631,7 +646,7 @@ class HardenedClient:
                 self._connect_requests.clear()
             request = self._connect_requests[place.key] = aiohttp.ClientRequest(
                 "POST", place.origin, loop=asyncio.get_running_loop())
-        head = _request_head(place.host_port, path_qs, headers, self._default_headers, len(body))
+        head = self._heads.head(place.host_port, path_qs, headers, len(body))
         connection = await connector.connect(request, [], session.timeout)
         try:
             protocol = connection.protocol
@@ -648,12 +663,16 @@ class HardenedClient:
                 connection.close()
                 return RemoteResponse(url, status, answer_headers, b"")
             length = answer_headers.get("Content-Length")
-            if length is not None and length.isdigit() and int(length) > limit:
-                raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
-            reader = _BodyReader(answer_headers.get("Content-Encoding", "").strip().lower(), limit)
-            while chunk := await payload.readany():
-                reader.feed(chunk)
-            data = reader.finish()
+            if length == "0":  # most inbox answers: the parser has ended the (empty) body
+                data = b""
+            else:
+                if length is not None and length.isdigit() and int(length) > limit:
+                    raise RemoteTooLarge(f"Content-Length {length} exceeds {limit} bytes")
+                reader = _BodyReader(answer_headers.get("Content-Encoding", "").strip().lower(),
+                                     limit)
+                while chunk := await payload.readany():
+                    reader.feed(chunk)
+                data = reader.finish()
         except BaseException:
             connection.close()
             raise
@@ -661,37 +680,62 @@ class HardenedClient:
         return RemoteResponse(url, status, answer_headers, data)
 
 
-def _request_head(host: str, path_qs: str, headers: Mapping[str, str],
-                  defaults: Mapping[str, str], length: int) -> bytes:
-    """The head of a POST of ``length`` bytes to ``path_qs`` on ``host`` (``Host`` unless
-    ``headers`` give one), as ``ClientSession`` writes it.
+class _HeadWriter:
+    """Heads of POSTs as ``ClientSession`` writes them with the client's default headers.
 
-    ``ValueError`` for a header name that is not a token or a value with CR, LF or NUL.
+    What a set of header names makes of the head — names checked as tokens, ``Host`` given
+    or not, the defaults not overridden, ``Accept`` added or not — is worked out once per set
+    (a delivery worker sends the same five names every time); each head then only checks the
+    values and joins them.
     """
-    given: set[str] = set()
-    lines: list[str] = []
-    if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
-        bad = next(name for name, value in headers.items() if _BAD_VALUE.search(value))
-        raise ValueError(f"header {bad[:40]!r}: CR, LF or NUL in its value")
-    for name, value in headers.items():
-        if name not in _TOKENS:
+
+    #: Sets of header names kept.
+    SHAPES = 256
+
+    __slots__ = ("_defaults", "_shapes")
+
+    def __init__(self, defaults: Mapping[str, str]) -> None:
+        self._defaults = dict(defaults)
+        #: names → (the name giving Host or "", default lines, names written, Accept line?)
+        self._shapes: dict[tuple[str, ...], tuple[str, list[str], tuple[str, ...], bool]] = {}
+
+    def head(self, host: str, path_qs: str, headers: Mapping[str, str], length: int) -> bytes:
+        """The head of a POST of ``length`` bytes to ``path_qs`` on ``host`` (``Host`` unless
+        ``headers`` give one). ``ValueError`` for a header name that is not a token or a value
+        with CR, LF or NUL."""
+        names = tuple(headers)
+        shape = self._shapes.get(names)
+        if shape is None:
+            shape = self._shape(names)
+        if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
+            bad = next(name for name, value in headers.items() if _BAD_VALUE.search(value))
+            raise ValueError(f"header {bad[:40]!r}: CR, LF or NUL in its value")
+        host_name, default_lines, written, accept = shape
+        head = [f"POST {path_qs} HTTP/1.1", f"Host: {headers[host_name] if host_name else host}",
+                *default_lines, *[f"{name}: {headers[name]}" for name in written]]
+        if accept:
+            head.append("Accept: */*")
+        head.append(f"Content-Length: {length}\r\n\r\n")
+        return "\r\n".join(head).encode("utf-8")
+
+    def _shape(self, names: tuple[str, ...]) -> tuple[str, list[str], tuple[str, ...], bool]:
+        host_name, written, given = "", [], set()
+        for name in names:
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"header name {name[:40]!r} is not a token")
-            if len(_TOKENS) < 256:
-                _TOKENS.add(name)
-        lowered = name.lower()
-        given.add(lowered)
-        if lowered == "host":
-            host = value
-        elif lowered != "content-length":
-            lines.append(f"{name}: {value}")
-    head = [f"POST {path_qs} HTTP/1.1", f"Host: {host}"]
-    head += [f"{name}: {value}" for name, value in defaults.items() if name.lower() not in given]
-    head += lines
-    if "accept" not in given:
-        head.append("Accept: */*")
-    head.append(f"Content-Length: {length}\r\n\r\n")
-    return "\r\n".join(head).encode("utf-8")
+            lowered = name.lower()
+            given.add(lowered)
+            if lowered == "host":
+                host_name = name
+            elif lowered != "content-length":
+                written.append(name)
+        default_lines = [f"{name}: {value}" for name, value in self._defaults.items()
+                         if name.lower() not in given]
+        shape = (host_name, default_lines, tuple(written), "accept" not in given)
+        if len(self._shapes) >= self.SHAPES:
+            self._shapes.clear()
+        self._shapes[names] = shape
+        return shape
 
 
 def _remote_error(url: str, exc: aiohttp.ClientError) -> FederationError:
