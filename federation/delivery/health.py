@@ -13,8 +13,11 @@ import logging
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 
+from tortoise.backends.base.client import BaseDBAsyncClient
+
 from federation.db import column
 from federation.db.delivery import DeliveryJob, DeliveryState, HostHealth
+from federation.delivery.queue import db_value, placeholders, sql
 from federation.protocol.numbers import is_ascii_digits
 from federation.protocol.uris import DEFAULT_PORTS, normalise_host, origin_of
 
@@ -74,13 +77,21 @@ async def record_failure(host: str, error: str, now: datetime) -> bool:
     return newly
 
 
-async def record_successes(hosts: Iterable[str], now: datetime) -> None:
-    """Deliveries to ``hosts`` succeeded: forget their failures (one query for all)."""
+async def record_successes(hosts: Iterable[str], now: datetime,
+                           connection: BaseDBAsyncClient | None = None) -> None:
+    """Deliveries to ``hosts`` succeeded: forget their failures (one statement per 500 hosts,
+    on ``connection`` — the outcomes' transaction — when given). Plain SQL: the ORM built an
+    ``IN`` list of a batch's hosts term by term (~1 ms a batch of deliveries)."""
     wanted = sorted(set(hosts))
+    connection = connection or HostHealth._meta.db
+    values = [db_value(HostHealth, "failure_days", []), db_value(HostHealth, "unavailable", False),
+              db_value(HostHealth, "last_success_at", now)]
     for start in range(0, len(wanted), 500):
-        await HostHealth.filter(host__in=wanted[start : start + 500]).update(
-            failure_days=[], unavailable=False, set_aside_until=None, last_success_at=now
-        )
+        chunk = wanted[start : start + 500]
+        await connection.execute_query(sql(
+            'UPDATE "delivery_host_health" SET "failure_days" = ?, "unavailable" = ?, '
+            f'"set_aside_until" = NULL, "last_success_at" = ? WHERE "host" IN '
+            f'({placeholders(len(chunk))})', connection), [*values, *chunk])
 
 
 async def set_aside_hosts(now: datetime) -> set[str]:

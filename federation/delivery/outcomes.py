@@ -112,7 +112,7 @@ async def record_outcomes(outcomes: Sequence[Outcome], now: datetime) -> None:
                 lease_owner=None, lease_expires_at=None,
             )
         if ok_hosts:
-            await record_successes(ok_hosts, now)
+            await record_successes(ok_hosts, now, connection)
     for host, error in failed_hosts.items():
         if host not in ok_hosts:
             await record_failure(host, error, now)
