@@ -48,7 +48,7 @@ from federation.db.lifecycle import migrate_database, open_database
 from federation.db.social import Follower, FollowState, RemoteActor
 from federation.delivery.outbox import Audience, activity_uri, send_activity
 from federation.delivery.worker import DeliveryWorker
-from federation.heap import freeze_startup
+from federation.heap import settle_after_start
 from federation.identity.directory import ActorDirectory
 from federation.remote.client import ClientPolicy, HardenedClient
 from federation.settings import Settings, settings_from_mapping
@@ -245,7 +245,7 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             monitor = multiprocessing.Process(target=run_socket_monitor,
                                               args=(os.getpid(), peak_sockets, monitor_stop))
             monitor.start()
-            freeze_startup()  # as `serve` and `worker` do once they have started
+            settle_after_start()  # as `serve` and `worker` do once they have started
             reset_peak_rss()
             cpu_before, receivers_before = process_cpu(), process_cpu(receivers_pid)
             threads_before = threads_cpu()

@@ -1,4 +1,5 @@
-"""The server's start-up heap is frozen; what it makes afterwards is still collected."""
+"""The server's start-up heap is frozen and its young generation collected less often; what
+it makes afterwards is still collected."""
 
 from __future__ import annotations
 
@@ -8,14 +9,15 @@ import textwrap
 
 SCRIPT = textwrap.dedent("""
     import gc, weakref
-    from federation.heap import freeze_startup
+    from federation.heap import YOUNG_THRESHOLD, settle_after_start
 
     class Node:
         pass
 
     before = Node(); before.me = before          # a cycle alive at start-up
-    freeze_startup()
+    settle_after_start()
     assert gc.get_freeze_count() > 0
+    assert gc.get_threshold()[0] == YOUNG_THRESHOLD
     frozen = weakref.ref(before); del before
     after = Node(); after.me = after              # a cycle made once the server runs
     collected = weakref.ref(after); del after

@@ -19,7 +19,6 @@ from federation.cli.context import check_loopback_fetch, opened, services_for, s
 # The services, the ORM and the client are imported by the commands that use them:
 # `federation --help` imports none of them.
 if TYPE_CHECKING:
-    from federation.heap import freeze_startup
     from federation.web.loops import Loops
 
 
@@ -68,6 +67,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 async def cmd_worker(args: argparse.Namespace) -> int:
+    from federation.heap import settle_after_start
     from federation.web.loops import Loops
 
     settings = settings_from(args)
@@ -86,7 +86,7 @@ async def cmd_worker(args: argparse.Namespace) -> int:
               f"{', polling feeds' if args.feeds else ''}"
               f"{', sending moderation webhooks' if settings.moderation.webhook_url else ''}"
               f"; job worker {loops.jobs.owner}; Ctrl-C to stop")
-        freeze_startup()
+        settle_after_start()
         await run_worker(loops, stop)
     return 0
 

@@ -195,7 +195,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
     host = args.host or settings.server.host
     port = args.port or settings.server.port
     app = create_app(settings)
-    app.on_startup.append(_freeze_startup)  # after the loops' start (a cleanup context)
+    app.on_startup.append(_settle_after_start)  # after the loops' start (a cleanup context)
 
     def announce(*_: object) -> None:
         """The banner, printed by ``run_app`` once every listening socket is bound (never
@@ -231,11 +231,11 @@ def cmd_serve(args: argparse.Namespace) -> int:
     return 0
 
 
-async def _freeze_startup(_app: object) -> None:
+async def _settle_after_start(_app: object) -> None:
     """The server has started: what it loaded stays out of the garbage collector's walks."""
-    from federation.heap import freeze_startup
+    from federation.heap import settle_after_start
 
-    freeze_startup()
+    settle_after_start()
 
 
 def bind_failure(error: OSError, host: str, port: int) -> str | None:
