@@ -24,6 +24,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import gc
 import multiprocessing
 import os
 import platform
@@ -56,6 +57,8 @@ from federation.signing.cavage import verify_request
 from federation.signing.keys import KeyVault, load_public_key_pem
 
 SENDER = "collectif"
+#: Whether this process settled its heap already (the first run does, as a server's start).
+SETTLED: list[bool] = []
 
 
 class BenchResolver(AbstractResolver):
@@ -245,7 +248,11 @@ async def bench(args: argparse.Namespace, ports: list[int], key_ready: Any,
             monitor = multiprocessing.Process(target=run_socket_monitor,
                                               args=(os.getpid(), peak_sockets, monitor_stop))
             monitor.start()
-            settle_after_start()  # as `serve` and `worker` do once they have started
+            if not SETTLED:  # as `serve` and `worker` do once they have started: once
+                settle_after_start()  # (again, it would freeze the last run's garbage too)
+                SETTLED.append(True)
+            else:
+                gc.collect()
             reset_peak_rss()
             cpu_before, receivers_before = process_cpu(), process_cpu(receivers_pid)
             threads_before = threads_cpu()
