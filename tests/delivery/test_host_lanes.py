@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
@@ -69,23 +70,21 @@ async def test_a_slow_host_gets_its_second_slot(env: Env) -> None:
     assert worker.tracked_hosts == 0
 
 
-async def test_no_second_slot_while_the_event_loop_is_behind(env: Env) -> None:
-    """When the worker's own loop is late (its CPU is the bottleneck, not the host), a slow
-    host's queue waits for its connection instead of opening another — up to SPILL_ANYWAY,
-    then the second slot comes all the same (a hung host holds its queue one timeout only)."""
+async def second_slot_held_back(env: Env, hold: Callable[[], Awaitable[None]],
+                                **worker_options: Any) -> None:
+    """A host whose first request hangs while its second delivery waits: during ``hold`` no
+    second slot opens; it opens all the same once the queue has waited SPILL_ANYWAY."""
     peer = await env.peer()
     paths = [f"/users/{n}/inbox" for n in range(2)]
     peer.answer(paths[0], HANG)
     await send_to(env, *[peer.url(p) for p in paths])
-    worker = env.worker(spill_after=0.3)
+    worker = env.worker(**worker_options)
     started = time.monotonic()  # before the second delivery began to wait
     task = asyncio.create_task(worker.run_once())
     try:
         async with asyncio.timeout(PATIENCE):
             await peer.hanging.wait()
-        # the loop is held past the spill timer's due time: it fires 0.3 s late or more
-        time.sleep(0.6)  # noqa: ASYNC251 -- blocking on purpose: the loop falls behind
-        await asyncio.sleep(0.05)
+        await hold()
         assert worker.spills == 0 and peer.count() == 0
         async with asyncio.timeout(PATIENCE):  # polling for progress, not timing
             while peer.count() < 1:
@@ -96,6 +95,19 @@ async def test_no_second_slot_while_the_event_loop_is_behind(env: Env) -> None:
         peer.release.set()
         await asyncio.wait_for(task, PATIENCE)
     assert peer.count() == 2
+
+
+async def test_no_second_slot_while_the_event_loop_is_behind(env: Env) -> None:
+    """When the worker's own loop is late (its CPU is the bottleneck, not the host), a slow
+    host's queue waits for its connection instead of opening another — up to SPILL_ANYWAY,
+    then the second slot comes all the same (a hung host holds its queue one timeout only)."""
+
+    async def fall_behind() -> None:
+        # the loop is held past the spill timer's due time: it fires 0.3 s late or more
+        time.sleep(0.6)  # noqa: ASYNC251 -- blocking on purpose: the loop falls behind
+        await asyncio.sleep(0.05)
+
+    await second_slot_held_back(env, fall_behind, spill_after=0.3)
 
 
 async def test_no_second_slot_while_the_workers_cpu_is_saturated(env: Env) -> None:
@@ -103,27 +115,12 @@ async def test_no_second_slot_while_the_workers_cpu_is_saturated(env: Env) -> No
     clock) keeps a slow host's queue on its one connection even though its loop is on time:
     another connection would cost CPU and bring nothing — up to SPILL_ANYWAY, then the second
     slot comes all the same."""
-    peer = await env.peer()
-    paths = [f"/users/{n}/inbox" for n in range(2)]
-    peer.answer(paths[0], HANG)
-    await send_to(env, *[peer.url(p) for p in paths])
-    worker = env.worker(spill_after=0.05, cpu_clock=time.monotonic)  # always saturated
-    started = time.monotonic()
-    task = asyncio.create_task(worker.run_once())
-    try:
-        async with asyncio.timeout(PATIENCE):
-            await peer.hanging.wait()
+
+    async def stay_on_time() -> None:
         await asyncio.sleep(0.3)  # six spill timers' worth, the loop idle and on time
-        assert worker.spills == 0 and peer.count() == 0
-        async with asyncio.timeout(PATIENCE):  # polling for progress, not timing
-            while peer.count() < 1:
-                await asyncio.sleep(0.01)
-        assert time.monotonic() - started >= SPILL_ANYWAY
-        assert worker.spills == 1 and peer.count(paths[1]) == 1
-    finally:
-        peer.release.set()
-        await asyncio.wait_for(task, PATIENCE)
-    assert peer.count() == 2
+
+    await second_slot_held_back(env, stay_on_time, spill_after=0.05,
+                                cpu_clock=time.monotonic)  # always saturated
 
 
 async def test_a_crashing_delivery_does_not_stop_its_hosts_lane(env: Env, caplog: Any) -> None:
