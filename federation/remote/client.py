@@ -353,17 +353,20 @@ class _Deadlines:
     into ``TimeoutError`` (:meth:`HardenedClient._request`). One request per task at a time.
     """
 
-    __slots__ = ("_due", "_expired", "_timer", "_timer_at")
+    __slots__ = ("_due", "_expired", "_timer", "_timer_at", "_loop")
 
     def __init__(self) -> None:
         self._due: dict[asyncio.Task[Any], float] = {}
         self._expired: set[asyncio.Task[Any]] = set()
         self._timer: asyncio.TimerHandle | None = None
         self._timer_at = math.inf
+        self._loop: asyncio.AbstractEventLoop | None = None  # the timer's
 
     def enter(self, task: asyncio.Task[Any], deadline: float) -> None:
         self._due[task] = deadline
-        if deadline < self._timer_at:
+        # (a timer left on a loop that has ended, e.g. a client used by two asyncio.run
+        # calls one after the other, would never fire: set it on this one)
+        if deadline < self._timer_at or self._loop is not task.get_loop():
             self._arm(deadline)
 
     def leave(self, task: asyncio.Task[Any]) -> bool:
@@ -378,7 +381,8 @@ class _Deadlines:
         if self._timer is not None:
             self._timer.cancel()
         self._timer_at = when
-        self._timer = asyncio.get_running_loop().call_at(when, self._fire)
+        self._loop = asyncio.get_running_loop()
+        self._timer = self._loop.call_at(when, self._fire)
 
     def _fire(self) -> None:
         self._timer, self._timer_at = None, math.inf
@@ -457,15 +461,22 @@ class HardenedClient:
         pass now (once per origin: a delivery worker's inboxes share a few thousand origins).
         ``None`` when ``url`` takes the full path (not plain, or its origin is refused: the POST
         then raises the refusal)."""
+        found = self._plain_place(url)
+        if found is None:
+            return None
+        place, path = found
+        return place.sent + path, path, place.host_port
+
+    def _plain_place(self, url: str) -> tuple[_Place, str] | None:
+        """The checked place and the path of ``url`` when it is plain and its origin passes
+        the checks (done once per origin, :meth:`_check_place`); ``None`` otherwise."""
         plain = split_plain_url(url)
         if plain is None:
             return None
         place = self._places.get(plain[0], _UNCHECKED)
         if place is _UNCHECKED:
             place = self._check_place(plain[0])
-        if place is None:
-            return None
-        return place.sent + plain[1], plain[1], place.host_port
+        return None if place is None else (place, plain[1])
 
     async def get(
         self,
@@ -546,14 +557,11 @@ class HardenedClient:
         limit: int,
     ) -> RemoteResponse:
         if method == "POST" and body is not None and not (sign and self._signer is not None):
-            plain = split_plain_url(url)
-            if plain is not None:  # a delivery: the origin's checks were done (or are now)
-                place = self._places.get(plain[0], _UNCHECKED)
-                if place is _UNCHECKED:
-                    place = self._check_place(plain[0])
-                if place is not None:
-                    return await self._post(session, place, plain[1], place.sent + plain[1],
-                                            body, headers, limit)
+            found = self._plain_place(url)
+            if found is not None:  # a delivery: the origin's checks were done (or are now)
+                place, path = found
+                return await self._post(session, place, path, place.sent + path, body,
+                                        headers, limit)
         origin = validate_url(url, allow_loopback=self.policy.allow_loopback)
         try:
             target = yarl.URL(url)  # signed and sent as parsed here (aiohttp keeps a URL as is)
@@ -696,8 +704,8 @@ class _HeadWriter:
 
     def __init__(self, defaults: Mapping[str, str]) -> None:
         self._defaults = dict(defaults)
-        #: names → (the name giving Host or "", default lines, names written, Accept line?)
-        self._shapes: dict[tuple[str, ...], tuple[str, list[str], tuple[str, ...], bool]] = {}
+        #: names → (the name giving Host or "", default lines, names not written, Accept?)
+        self._shapes: dict[tuple[str, ...], tuple[str, list[str], frozenset[str], bool]] = {}
 
     def head(self, host: str, path_qs: str, headers: Mapping[str, str], length: int) -> bytes:
         """The head of a POST of ``length`` bytes to ``path_qs`` on ``host`` (``Host`` unless
@@ -710,16 +718,17 @@ class _HeadWriter:
         if _BAD_VALUE.search("".join(headers.values())):  # one search: a value has CR, LF or NUL
             bad = next(name for name, value in headers.items() if _BAD_VALUE.search(value))
             raise ValueError(f"header {bad[:40]!r}: CR, LF or NUL in its value")
-        host_name, default_lines, written, accept = shape
+        host_name, default_lines, skipped, accept = shape
         head = [f"POST {path_qs} HTTP/1.1", f"Host: {headers[host_name] if host_name else host}",
-                *default_lines, *[f"{name}: {headers[name]}" for name in written]]
+                *default_lines,
+                *[f"{name}: {value}" for name, value in headers.items() if name not in skipped]]
         if accept:
             head.append("Accept: */*")
         head.append(f"Content-Length: {length}\r\n\r\n")
         return "\r\n".join(head).encode("utf-8")
 
-    def _shape(self, names: tuple[str, ...]) -> tuple[str, list[str], tuple[str, ...], bool]:
-        host_name, written, given = "", [], set()
+    def _shape(self, names: tuple[str, ...]) -> tuple[str, list[str], frozenset[str], bool]:
+        host_name, skipped, given = "", set(), set()
         for name in names:
             if not _HEADER_NAME.match(name):
                 raise ValueError(f"header name {name[:40]!r} is not a token")
@@ -727,11 +736,11 @@ class _HeadWriter:
             given.add(lowered)
             if lowered == "host":
                 host_name = name
-            elif lowered != "content-length":
-                written.append(name)
+            if lowered in ("host", "content-length"):  # written by the head itself
+                skipped.add(name)
         default_lines = [f"{name}: {value}" for name, value in self._defaults.items()
                          if name.lower() not in given]
-        shape = (host_name, default_lines, tuple(written), "accept" not in given)
+        shape = (host_name, default_lines, frozenset(skipped), "accept" not in given)
         if len(self._shapes) >= self.SHAPES:
             self._shapes.clear()
         self._shapes[names] = shape

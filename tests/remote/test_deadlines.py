@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from federation.errors import RemoteTimeout
-from federation.remote.client import DEADLINE_GRANULARITY
+from federation.remote.client import DEADLINE_GRANULARITY, ClientPolicy, HardenedClient
 
 JSON = {"Content-Type": "application/activity+json"}
 #: Seconds a deadline may be late in these tests: the timer's granularity plus a slow machine.
@@ -96,3 +96,35 @@ async def test_a_timed_out_task_can_go_on_awaiting(make_client, hung_url: str) -
 
     assert await asyncio.wait_for(two_requests(), 5.0) == 2
     assert not client._deadlines._due and not client._deadlines._expired
+
+
+def test_a_client_used_by_two_event_loops_keeps_its_deadlines() -> None:
+    """A client whose timer was set on an event loop that has ended (a command running
+    ``asyncio.run`` twice) still cuts a request at its deadline on the next loop, even when
+    that deadline comes after the stale timer's."""
+    client = HardenedClient(ClientPolicy(allow_loopback=True, total_timeout=30.0))
+
+    async def serve_and_post(answer: bool, timeout: float) -> float:
+        async def handle(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+            await reader.readuntil(b"\r\n\r\n")
+            if answer:
+                writer.write(b"HTTP/1.1 202 Accepted\r\nContent-Length: 0\r\n\r\n")
+                await writer.drain()
+            else:
+                await reader.read()
+            writer.close()
+
+        server = await asyncio.start_server(handle, "127.0.0.1", 0)
+        url = f"http://127.0.0.1:{server.sockets[0].getsockname()[1]}/inbox"
+        try:
+            if answer:  # answered at once: its deadline's timer stays set when the loop ends
+                assert (await client.post(url, b"{}", JSON, timeout=timeout)).status == 202
+                return 0.0
+            return await asyncio.wait_for(timed_post(client, url, timeout), 10.0)
+        finally:
+            await client.close()
+            server.close()
+
+    asyncio.run(serve_and_post(answer=True, timeout=0.3))
+    wait = asyncio.run(serve_and_post(answer=False, timeout=1.0))
+    assert 1.0 - DEADLINE_GRANULARITY <= wait < 1.0 + SLACK, wait

@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 import yarl
 from aiohttp import web
+from multidict import CIMultiDict
 
 from federation.errors import (
     RemoteBadResponse,
@@ -70,6 +71,18 @@ async def test_given_host_header_is_sent_once(serve, make_client, recorder):
     base = await serve(post_routes(accepted))
     await make_client().post(base + "/inbox", b"{}", {**JSON, "Host": "peer.example"})
     assert recorder.requests[0].headers.getall("Host") == ["peer.example"]
+
+
+async def test_a_repeated_header_is_sent_with_each_value(serve, make_client, recorder):
+    """Headers given as a multidict with a name twice: both lines are sent, in order, as
+    ``ClientSession`` sends them; a second request with the same names (the head's layout is
+    worked out once per set of names) carries its own values."""
+    base = await serve(post_routes(accepted))
+    client = make_client()
+    for values in (("1", "2"), ("3", "4")):
+        headers = CIMultiDict([*JSON.items(), ("X-Tag", values[0]), ("X-Tag", values[1])])
+        await client.post(base + "/inbox", b"{}", headers)
+    assert [r.headers.getall("X-Tag") for r in recorder.requests] == [["1", "2"], ["3", "4"]]
 
 
 async def test_loopback_refused_for_posts(serve, make_client, recorder):
